@@ -1,0 +1,191 @@
+/**
+ * What the exporter knows about each account: the latest balance, whether the latest poll
+ * worked, the counters behind the `zexa_` metrics, and the last error. Pure bookkeeping with no
+ * I/O; the poller feeds it, the metrics renderer and the status page read it.
+ *
+ * Every change bumps the account's `version` and the store's `version`, so readers can cache
+ * what they derived from an account until it changes (the scrape path depends on that).
+ */
+import type { AccountConfig, Thresholds } from './config.js';
+import type { FailureReason } from './errors.js';
+
+export type AccountHealth = 'PENDING' | 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
+
+export interface LastError {
+  reason: FailureReason;
+  message: string;
+  status: number | undefined;
+  requestId: string | undefined;
+  atMs: number;
+  attempts: number;
+}
+
+export interface AccountStatus {
+  readonly name: string;
+  thresholds: Thresholds;
+  /** Balance of the latest successful poll; kept while later polls fail. */
+  balance: { credits: number; currency: string } | undefined;
+  /** Whether the latest finished poll succeeded. */
+  up: boolean;
+  /** Whether at least one poll has finished (successfully or not). */
+  polled: boolean;
+  lastSuccessMs: number | undefined;
+  lastPollMs: number | undefined;
+  lastError: LastError | undefined;
+  authErrors: { '401': number; '403': number };
+  pollErrors: Map<FailureReason, number>;
+  consumedTotal: number;
+  addedTotal: number;
+  version: number;
+}
+
+export interface PollSuccess {
+  credits: number;
+  currency: string;
+  atMs: number;
+}
+
+export interface PollFailure {
+  reason: FailureReason;
+  message: string;
+  status: number | undefined;
+  requestId: string | undefined;
+  attempts: number;
+  atMs: number;
+}
+
+/** What the status page shows for an account, derived from its status. */
+export function healthOf(status: AccountStatus): AccountHealth {
+  if (!status.polled) return 'PENDING';
+  if (!status.up) {
+    if (status.lastError?.reason === 'unauthorized') return 'UNAUTHORIZED';
+    if (status.lastError?.reason === 'forbidden') return 'FORBIDDEN';
+    return 'ERROR';
+  }
+  const credits = status.balance?.credits ?? 0;
+  if (credits <= status.thresholds.critical) return 'CRITICAL';
+  if (credits <= status.thresholds.warning) return 'LOW';
+  return 'OK';
+}
+
+function sameThresholds(a: Thresholds, b: Thresholds): boolean {
+  return a.warning === b.warning && a.critical === b.critical;
+}
+
+export class AccountStore {
+  private readonly accounts = new Map<string, AccountStatus>();
+  private sortedNames: string[] = [];
+  /** Bumped on every change to any account, and when accounts are added or removed. */
+  version = 0;
+
+  /**
+   * Makes the set of accounts match `configs`: new accounts start PENDING, removed ones (and all
+   * they counted) are forgotten, thresholds are updated in place. Returns the names removed.
+   */
+  configure(configs: readonly Pick<AccountConfig, 'name' | 'thresholds'>[]): string[] {
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    const removed: string[] = [];
+    for (const name of this.accounts.keys()) {
+      if (!wanted.has(name)) {
+        this.accounts.delete(name);
+        removed.push(name);
+      }
+    }
+    for (const config of configs) {
+      const existing = this.accounts.get(config.name);
+      if (existing === undefined) {
+        this.accounts.set(config.name, newStatus(config.name, config.thresholds));
+      } else if (!sameThresholds(existing.thresholds, config.thresholds)) {
+        existing.thresholds = { ...config.thresholds };
+        existing.version++;
+      }
+    }
+    this.sortedNames = [...this.accounts.keys()].sort();
+    this.version++;
+    return removed;
+  }
+
+  get(name: string): AccountStatus | undefined {
+    return this.accounts.get(name);
+  }
+
+  /** Accounts sorted by name, so every output is stable. */
+  list(): AccountStatus[] {
+    return this.sortedNames.map((name) => this.accounts.get(name) as AccountStatus);
+  }
+
+  get size(): number {
+    return this.accounts.size;
+  }
+
+  /** True once every account has finished its first poll. */
+  allPolled(): boolean {
+    for (const status of this.accounts.values()) if (!status.polled) return false;
+    return true;
+  }
+
+  /**
+   * Records a successful poll. A decrease from the previous balance in the same currency counts as
+   * consumption, an increase as a top-up; a currency change replaces the balance without counting
+   * (the two numbers are not in the same unit). Returns whether the account was down before.
+   */
+  recordSuccess(name: string, poll: PollSuccess): { recovered: boolean } {
+    const status = this.accounts.get(name);
+    if (status === undefined) return { recovered: false };
+    const recovered = status.polled && !status.up;
+    const previous = status.balance;
+    if (previous !== undefined && previous.currency === poll.currency) {
+      const delta = poll.credits - previous.credits;
+      if (delta < 0) status.consumedTotal += -delta;
+      else if (delta > 0) status.addedTotal += delta;
+    }
+    status.balance = { credits: poll.credits, currency: poll.currency };
+    status.up = true;
+    status.polled = true;
+    status.lastSuccessMs = poll.atMs;
+    status.lastPollMs = poll.atMs;
+    status.version++;
+    this.version++;
+    return { recovered };
+  }
+
+  /** Records a failed poll (after retries). The last good balance is kept. */
+  recordFailure(name: string, failure: PollFailure): void {
+    const status = this.accounts.get(name);
+    if (status === undefined) return;
+    status.up = false;
+    status.polled = true;
+    status.lastPollMs = failure.atMs;
+    status.lastError = {
+      reason: failure.reason,
+      message: failure.message,
+      status: failure.status,
+      requestId: failure.requestId,
+      atMs: failure.atMs,
+      attempts: failure.attempts,
+    };
+    status.pollErrors.set(failure.reason, (status.pollErrors.get(failure.reason) ?? 0) + 1);
+    if (failure.reason === 'unauthorized') status.authErrors['401']++;
+    if (failure.reason === 'forbidden') status.authErrors['403']++;
+    status.version++;
+    this.version++;
+  }
+}
+
+function newStatus(name: string, thresholds: Thresholds): AccountStatus {
+  return {
+    name,
+    thresholds: { ...thresholds },
+    balance: undefined,
+    up: false,
+    polled: false,
+    lastSuccessMs: undefined,
+    lastPollMs: undefined,
+    lastError: undefined,
+    authErrors: { '401': 0, '403': 0 },
+    pollErrors: new Map(),
+    consumedTotal: 0,
+    addedTotal: 0,
+    version: 0,
+  };
+}

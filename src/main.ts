@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+/**
+ * The process around the exporter: load the configuration, start, react to signals, and turn
+ * every ending into an exit code (0 stopped by a signal, 1 crashed, 2 bad configuration).
+ * Wiring only; everything else lives in the modules it calls.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, nodeConfigSources, usage, type Config } from './config.js';
+import { ConfigError } from './errors.js';
+import { startExporter, type RunningExporter } from './exporter.js';
+import { VERSION } from './version.js';
+
+export const EXIT_OK = 0;
+export const EXIT_CRASH = 1;
+export const EXIT_CONFIG = 2;
+
+/** Never lets more than the error's class and a fixed text reach the terminal for the unknown. */
+function describeCrash(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return `${error.name}${typeof code === 'string' ? ` (${code})` : ''}: ${error.message}`;
+  }
+  return 'unknown error';
+}
+
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(usage());
+    return EXIT_OK;
+  }
+  if (argv.includes('--version')) {
+    process.stdout.write(`zexa-exporter ${VERSION} (Node.js ${process.version})\n`);
+    return EXIT_OK;
+  }
+
+  const sources = nodeConfigSources(argv, env);
+  let config: Config;
+  try {
+    config = loadConfig(sources);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`zexa-exporter: ${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    throw error;
+  }
+
+  // Signals are handled from here on, so one that arrives while the exporter starts is not
+  // fatal (SIGHUP's default action would end the process) but acted on once it runs.
+  let exporter: RunningExporter | undefined;
+  let stopRequested: NodeJS.Signals | undefined;
+  let reloadRequested = false;
+  let onStop: (signal: NodeJS.Signals) => void = (signal) => {
+    stopRequested ??= signal;
+  };
+  const handleStop = (signal: NodeJS.Signals): void => onStop(signal);
+  const handleReload = (): void => {
+    if (exporter === undefined) {
+      reloadRequested = true;
+      return;
+    }
+    exporter.logger.info('SIGHUP: reloading the configuration');
+    void exporter.reload();
+  };
+  process.on('SIGTERM', handleStop);
+  process.on('SIGINT', handleStop);
+  process.on('SIGHUP', handleReload);
+
+  try {
+    exporter = await startExporter(config, { env, loadConfig: config.configFile === undefined ? undefined : () => loadConfig(sources) });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`zexa-exporter: ${error.message}\n`);
+      return EXIT_CONFIG;
+    }
+    const code = (error as { code?: unknown }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`zexa-exporter: cannot listen on ${config.web.listenAddress}: ${String(code)}\n`);
+      return EXIT_CONFIG;
+    }
+    throw error;
+  }
+  const running = exporter;
+  if (reloadRequested) handleReload();
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    onStop = (signal) => {
+      if (stopping) return;
+      stopping = true;
+      running.logger.info({ signal }, 'stopping');
+      // Shutdown must finish within 5 s; if anything hangs, leave anyway.
+      const force = setTimeout(() => resolve(EXIT_OK), 4500);
+      force.unref();
+      void running.close().then(() => {
+        clearTimeout(force);
+        resolve(EXIT_OK);
+      });
+    };
+    if (stopRequested !== undefined) onStop(stopRequested);
+  });
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`zexa-exporter: unhandled rejection: ${describeCrash(reason)}\n`);
+    process.exit(EXIT_CRASH);
+  });
+  process.on('uncaughtException', (error) => {
+    process.stderr.write(`zexa-exporter: crashed: ${describeCrash(error)}\n`);
+    process.exit(EXIT_CRASH);
+  });
+  run(process.argv.slice(2), process.env).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`zexa-exporter: crashed: ${describeCrash(error)}\n`);
+      process.exit(EXIT_CRASH);
+    },
+  );
+}

@@ -1,0 +1,143 @@
+/**
+ * The HTTP surface: `/metrics`, `/healthz`, `/readyz`, the status page `/` and `POST /-/reload`.
+ * Read endpoints answer GET and HEAD only (others 405); unknown paths get a plain 404 that never
+ * echoes the path. Every response carries `X-Content-Type-Options: nosniff`.
+ */
+import { gzipSync } from 'node:zlib';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { ExporterMetrics } from './metrics.js';
+import { CONTENT_TYPE } from './metrics.js';
+
+export interface ReloadOutcome {
+  ok: boolean;
+  /** One line per problem when the reload was refused. */
+  problems: readonly string[];
+}
+
+export interface ServerDeps {
+  metrics: ExporterMetrics;
+  /** True once every account has finished its first poll. */
+  isReady: () => boolean;
+  /** The status page's HTML. */
+  statusPage: () => string;
+  /** Re-reads the configuration file; undefined when there is nothing to reload. */
+  reload?: () => Promise<ReloadOutcome>;
+  /** Extra middleware that runs first (authentication, configured headers). */
+  before?: readonly RequestHandler[];
+  onError?: (error: unknown) => void;
+}
+
+const READ_METHODS = ['GET', 'HEAD'];
+
+function methods(allowed: readonly string[], handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (!allowed.includes(req.method)) {
+      res.set('Allow', allowed.join(', ')).status(405).type('text/plain').send('Method Not Allowed\n');
+      return;
+    }
+    return handler(req, res, next);
+  };
+}
+
+function acceptsGzip(req: Request): boolean {
+  const header = req.headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().split(';');
+    if (coding?.trim().toLowerCase() !== 'gzip') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+export function createApp(deps: ServerDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+
+  app.use((_req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  for (const middleware of deps.before ?? []) app.use(middleware);
+
+  app.all(
+    '/metrics',
+    methods(READ_METHODS, async (req, res) => {
+      const zexa = deps.metrics.renderZexa();
+      const processText = await deps.metrics.registry.metrics();
+      res.set('Content-Type', CONTENT_TYPE).set('Cache-Control', 'no-store').set('Vary', 'Accept-Encoding');
+      if (acceptsGzip(req)) {
+        // The zexa_ part is compressed once per change; the small live part is its own gzip
+        // member (a concatenation of gzip members is a valid gzip stream).
+        const body = Buffer.concat([zexa.gzip(), gzipSync(processText, { level: 6 })]);
+        res.set('Content-Encoding', 'gzip').send(body);
+        return;
+      }
+      res.send(zexa.text + processText);
+    }),
+  );
+
+  app.all(
+    '/healthz',
+    methods(READ_METHODS, (_req, res) => {
+      res.set('Cache-Control', 'no-store').type('text/plain').send('OK\n');
+    }),
+  );
+
+  app.all(
+    '/readyz',
+    methods(READ_METHODS, (_req, res) => {
+      res.set('Cache-Control', 'no-store').type('text/plain');
+      if (deps.isReady()) res.send('ready\n');
+      else res.status(503).send('not ready: waiting for the first poll of every account\n');
+    }),
+  );
+
+  app.all(
+    '/',
+    methods(READ_METHODS, (_req, res) => {
+      res
+        .set('Cache-Control', 'no-store')
+        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+        .set('Referrer-Policy', 'no-referrer')
+        .type('html')
+        .send(deps.statusPage());
+    }),
+  );
+
+  app.all(
+    '/-/reload',
+    methods(['POST'], async (req, res) => {
+      res.set('Cache-Control', 'no-store').type('text/plain');
+      // The endpoint takes no body; a client that sends one is confused or hostile.
+      const length = Number(req.headers['content-length'] ?? 0);
+      if (length > 0 || req.headers['transfer-encoding'] !== undefined) {
+        res.status(413).send('POST /-/reload takes no body\n');
+        req.socket.resume();
+        return;
+      }
+      if (deps.reload === undefined) {
+        res.status(400).send('no configuration file to reload (start with --config.file or ZEXA_EXPORTER_CONFIG)\n');
+        return;
+      }
+      const outcome = await deps.reload();
+      if (outcome.ok) res.send('configuration reloaded\n');
+      else res.status(400).send(`configuration not reloaded; the running configuration is kept:\n${outcome.problems.map((p) => `- ${p}\n`).join('')}`);
+    }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('Not Found\n');
+  });
+
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    deps.onError?.(error);
+    if (res.headersSent) return;
+    const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+    res.status(status >= 400 && status < 600 ? status : 500).type('text/plain').send(status === 500 ? 'Internal Server Error\n' : 'Bad Request\n');
+  });
+
+  return app;
+}

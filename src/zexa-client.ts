@@ -1,0 +1,517 @@
+/**
+ * The one HTTP call the exporter makes: `GET {base}/v1/credits` with a key, turned into Credits or
+ * into the ZexaApiError of its reason. The I/O (`createZexaClient`) is kept apart from the parsing
+ * (`parseCreditsResponse`, `parseRetryAfter`), which is pure and table-tested.
+ *
+ * Secrets: the key goes into the Authorization header and nowhere else. Messages are built from
+ * fixed text, status codes, request ids and a short, sanitized excerpt of an error body's
+ * `message`, with every occurrence of the key cut out; the raw body and undici's request options
+ * are never part of an error.
+ */
+import { STATUS_CODES } from 'node:http';
+import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { z } from 'zod';
+import { abortReason, type Clock } from './clock.js';
+import {
+  ClientError,
+  ForbiddenError,
+  InvalidResponseError,
+  KeyUnavailableError,
+  NetworkError,
+  RateLimitedError,
+  ServerError,
+  TimeoutError,
+  UnauthorizedError,
+  ZexaApiError,
+  type ZexaErrorDetails,
+} from './errors.js';
+
+export interface Credits {
+  credits: number;
+  currency: string;
+  /** The `x-request-id` header (or a `request_id` in the body) of the answer, when there was one. */
+  requestId: string | undefined;
+}
+
+export interface AttemptObservation {
+  /** The HTTP status as a string, or 'error' when no response (status line) arrived. */
+  code: string;
+  durationSeconds: number;
+}
+
+export interface ZexaClientOptions {
+  /** Validated already: http(s), no credentials, no trailing slash. */
+  baseUrl: string;
+  /** Deadline of the whole request: connect, headers and body. */
+  timeoutMs: number;
+  dispatcher: Dispatcher;
+  /** `zexa-exporter/<version>`. */
+  userAgent: string;
+  /** Used for durations (monotonic) and for `Retry-After` dates (wall clock). */
+  clock: Clock;
+  /** Largest body read; a larger 2xx body is `invalid_response`. Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Called once per HTTP attempt, for `zexa_api_requests_total` and the duration histogram. */
+  onAttempt?: (observation: AttemptObservation) => void;
+}
+
+export interface ZexaClient {
+  /**
+   * Makes ONE attempt. Rejects with the ZexaApiError of the failure, with KeyUnavailableError
+   * (nothing sent) when the key cannot be put into a header, or with `signal`'s reason when
+   * `signal` aborts (shutdown).
+   */
+  fetchCredits(key: string, signal?: AbortSignal): Promise<Credits>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const CREDITS_PATH = '/v1/credits';
+const MESSAGE_EXCERPT_CHARS = 200;
+const REQUEST_ID_CHARS = 128;
+
+// undici error codes; anything else without an HTTP answer is a network failure.
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+const TOO_LARGE_CODE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
+
+function requirePositive(name: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+}
+
+/**
+ * The dispatcher of the real exporter: one keep-alive pool per origin, undici's own timeouts set
+ * from the request timeout (a second line behind the client's whole-request deadline), and
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY honoured, lower case winning over upper case as in curl.
+ * `env` defaults to `process.env`; when given it is the only source (undici would otherwise fall
+ * back to process.env for unset variables).
+ */
+export function createDispatcher(options: {
+  timeoutMs: number;
+  env?: Record<string, string | undefined>;
+}): Dispatcher {
+  requirePositive('timeoutMs', options.timeoutMs);
+  // undici wants whole milliseconds.
+  const timeoutMs = Math.ceil(options.timeoutMs);
+  const env = options.env ?? process.env;
+  const pick = (name: string): string => {
+    for (const variable of [name.toLowerCase(), name]) {
+      const value = env[variable]?.trim();
+      if (value !== undefined && value !== '') {
+        if (name !== 'NO_PROXY') checkProxyUrl(variable, value);
+        return value;
+      }
+    }
+    return '';
+  };
+  return new EnvHttpProxyAgent({
+    // '' (not undefined) so that undici does not read process.env behind our back.
+    httpProxy: pick('HTTP_PROXY'),
+    httpsProxy: pick('HTTPS_PROXY'),
+    noProxy: pick('NO_PROXY'),
+    connect: { timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    // The poll interval is usually longer than a server keeps an idle connection; undici follows
+    // the server's `Keep-Alive: timeout` hint up to this bound and reconnects when needed.
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+  });
+}
+
+function checkProxyUrl(variable: string, value: string): void {
+  // The value is not echoed: proxy URLs often carry user:password.
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new RangeError(`${variable} is not a URL; expected e.g. http://proxy.example:3128`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new RangeError(`${variable} must be an http:// or https:// URL, got a ${url.protocol} URL`);
+  }
+}
+
+// Only visible ASCII can go into the header verbatim; anything else would either be rejected by
+// undici or be sent mangled, and a 401 for a key that merely has a stray character is confusing.
+const SENDABLE_KEY = /^[\x21-\x7e]+$/;
+
+export function createZexaClient(options: ZexaClientOptions): ZexaClient {
+  requirePositive('timeoutMs', options.timeoutMs);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    throw new RangeError(`maxBodyBytes must be a positive integer, got ${String(maxBodyBytes)}`);
+  }
+  if (options.userAgent.trim() === '') throw new RangeError('userAgent must not be empty');
+  const url = new URL(`${options.baseUrl}${CREDITS_PATH}`);
+  if (url.username !== '' || url.password !== '') {
+    throw new RangeError('baseUrl must not contain credentials');
+  }
+  const { clock, dispatcher, timeoutMs, userAgent, onAttempt } = options;
+  const host = url.host;
+
+  const observe = (code: string, startedAt: number): void => {
+    if (onAttempt === undefined) return;
+    try {
+      onAttempt({ code, durationSeconds: Math.max(0, clock.monotonic() - startedAt) / 1000 });
+    } catch {
+      // An observer (metrics) must never change the outcome of a request.
+    }
+  };
+
+  async function fetchCredits(key: string, signal?: AbortSignal): Promise<Credits> {
+    if (signal?.aborted) throw abortReason(signal);
+    if (key === '') throw new KeyUnavailableError('the API key is empty');
+    if (!SENDABLE_KEY.test(key)) {
+      throw new KeyUnavailableError(
+        'the API key contains characters that cannot be sent in an HTTP header (only visible ASCII is allowed)',
+      );
+    }
+
+    // Own timer and controller instead of AbortSignal.timeout/any: undici's timeouts fire with
+    // about 1 s resolution, and AbortSignal.any keeps composite signals alive on a long-lived
+    // shutdown signal (https://github.com/nodejs/node/issues/55351), one per poll.
+    const controller = new AbortController();
+    const deadline = new Error('request deadline reached');
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(deadline);
+    }, timeoutMs);
+    const onShutdown = (): void => controller.abort(abortReason(signal as AbortSignal));
+    signal?.addEventListener('abort', onShutdown, { once: true });
+
+    const startedAt = clock.monotonic();
+    let code = 'error';
+    try {
+      const response = await request(url, {
+        method: 'GET',
+        dispatcher,
+        signal: controller.signal,
+        headers: {
+          authorization: `Bearer ${key}`,
+          accept: 'application/json',
+          'user-agent': userAgent,
+        },
+      });
+      code = String(response.statusCode);
+      const isSuccess = response.statusCode >= 200 && response.statusCode < 300;
+      const declaredLength = Number(firstHeader(response.headers, 'content-length') ?? NaN);
+      if (isSuccess && declaredLength > maxBodyBytes) {
+        discard(response.body);
+        throw tooLarge(response.statusCode, response.headers, maxBodyBytes, [key]);
+      }
+      const body = await readCapped(response.body, maxBodyBytes);
+      if (isSuccess && body.truncated) {
+        throw tooLarge(response.statusCode, response.headers, maxBodyBytes, [key]);
+      }
+      return parseCreditsResponse(
+        { status: response.statusCode, headers: response.headers, body: body.text },
+        clock.now(),
+        { redact: [key] },
+      );
+    } catch (error) {
+      if (signal?.aborted) throw abortReason(signal);
+      if (error instanceof ZexaApiError) throw error;
+      if (timedOut) {
+        throw new TimeoutError(
+          `Zexa API at ${host} did not answer within ${timeoutMs} ms (connect, headers and body)`,
+          { cause: deadline },
+        );
+      }
+      throw toZexaError(error, host);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onShutdown);
+      observe(code, startedAt);
+    }
+  }
+
+  return { fetchCredits };
+}
+
+function tooLarge(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  maxBodyBytes: number,
+  redact: readonly string[],
+): InvalidResponseError {
+  const requestId = cleanRequestId(firstHeader(headers, 'x-request-id'), redact);
+  return new InvalidResponseError(
+    `${answered(status, requestId)}: the body is larger than ${maxBodyBytes} bytes`,
+    { status, requestId },
+  );
+}
+
+type ResponseBody = Dispatcher.ResponseData['body'];
+
+/** Aborts the rest of a body. The error undici emits for that is expected, not a crash. */
+function discard(body: ResponseBody): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+async function readCapped(
+  body: ResponseBody,
+  maxBytes: number,
+): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    if (size + buffer.length > maxBytes) {
+      chunks.push(buffer.subarray(0, maxBytes - size));
+      // Stop reading now: destroying the body aborts the request and closes the connection, so
+      // a huge body is never buffered.
+      discard(body);
+      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
+    }
+    chunks.push(buffer);
+    size += buffer.length;
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
+}
+
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  // Codes are identifiers; anything else is not put into a message.
+  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined;
+}
+
+function toZexaError(error: unknown, host: string): ZexaApiError {
+  const code = errorCode(error);
+  const details: ZexaErrorDetails = { cause: error };
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return new TimeoutError(`Zexa API at ${host} timed out (${code})`, details);
+  }
+  if (code === TOO_LARGE_CODE) {
+    return new InvalidResponseError(`Zexa API at ${host} sent a body larger than allowed (${code})`, details);
+  }
+  return new NetworkError(`Zexa API at ${host} could not be reached (${code ?? 'no response'})`, details);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing: pure.
+
+const creditsBody = z.object({
+  credits: z.number({ error: 'must be a finite number' }).refine(Number.isFinite, 'must be a finite number'),
+  currency: z
+    .string({ error: 'must be a non-empty string' })
+    .refine((value) => value.trim() !== '', 'must be a non-empty string')
+    .refine((value) => value.length <= 32, 'must be at most 32 characters')
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters'),
+});
+
+// Control and format characters (including bidi overrides and line separators) are dropped from
+// anything the API sends that ends up in a log line, a label or the status page.
+const CONTROL_CHARACTERS = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+const CONTROL_CHARACTERS_GLOBAL = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
+type HttpHeaders = Record<string, string | string[] | undefined>;
+
+function firstHeader(headers: HttpHeaders, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() !== name) continue;
+    return Array.isArray(value) ? value[0] : value;
+  }
+  return undefined;
+}
+
+function redactAll(text: string, secrets: readonly string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret !== '') result = result.split(secret).join('[REDACTED]');
+  }
+  return result;
+}
+
+/** Printable text only, whitespace collapsed, secrets cut out, then capped. */
+function sanitize(text: string, maxChars: number, secrets: readonly string[]): string {
+  const clean = redactAll(text.replace(CONTROL_CHARACTERS_GLOBAL, ' '), secrets)
+    .replace(/\s+/g, ' ')
+    .trim();
+  const chars = Array.from(clean);
+  return chars.length <= maxChars ? clean : `${chars.slice(0, maxChars).join('')}…`;
+}
+
+function cleanRequestId(value: unknown, secrets: readonly string[]): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
+  if (typeof value !== 'string') return undefined;
+  const clean = sanitize(value, REQUEST_ID_CHARS, secrets);
+  return clean === '' ? undefined : clean;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    // The SyntaxError quotes the body, so it is dropped rather than kept as a cause.
+    return { ok: false };
+  }
+}
+
+function answered(status: number, requestId: string | undefined): string {
+  const text = STATUS_CODES[status];
+  return (
+    `Zexa API answered ${status}${text === undefined ? '' : ` ${text}`}` +
+    (requestId === undefined ? '' : ` (request_id ${requestId})`)
+  );
+}
+
+/** `request_id` at the top level, then under `error`, then the `x-request-id` header. */
+function findRequestId(body: unknown, headers: HttpHeaders, secrets: readonly string[]): string | undefined {
+  const top = asRecord(body);
+  return (
+    cleanRequestId(top?.request_id, secrets) ??
+    cleanRequestId(asRecord(top?.error)?.request_id, secrets) ??
+    cleanRequestId(firstHeader(headers, 'x-request-id'), secrets)
+  );
+}
+
+function findMessage(body: unknown, secrets: readonly string[]): string | undefined {
+  const top = asRecord(body);
+  const error = top?.error;
+  const candidates = [asRecord(error)?.message, top?.message, typeof error === 'string' ? error : undefined, top?.detail];
+  for (const candidate of candidates) {
+    if (typeof candidate !== 'string') continue;
+    const clean = sanitize(candidate, MESSAGE_EXCERPT_CHARS, secrets);
+    if (clean !== '') return clean;
+  }
+  return undefined;
+}
+
+export interface ParseOptions {
+  /** Strings (the key) cut out of every excerpt and request id the answer could echo. */
+  redact?: readonly string[];
+}
+
+/**
+ * Turns one answer of `GET /v1/credits` into Credits (200 with a valid body) or throws the
+ * ZexaApiError of its status. `nowMs` (wall clock) resolves a `Retry-After` HTTP date.
+ */
+export function parseCreditsResponse(
+  response: { status: number; headers: HttpHeaders; body: string },
+  nowMs: number,
+  options: ParseOptions = {},
+): Credits {
+  const { status, headers } = response;
+  const secrets = options.redact ?? [];
+  const json = parseJson(response.body);
+  const body = json.ok ? json.value : undefined;
+  const requestId = findRequestId(body, headers, secrets);
+  const head = answered(status, requestId);
+
+  if (status === 200) {
+    if (!json.ok) {
+      throw new InvalidResponseError(`${head} with a body that is not JSON`, { status, requestId });
+    }
+    const parsed = creditsBody.safeParse(body);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) =>
+        issue.path.length === 0 ? 'expected an object with credits and currency' : `${issue.path.join('.')} ${issue.message}`,
+      );
+      throw new InvalidResponseError(`${head} with an unexpected body: ${[...new Set(problems)].join('; ')}`, {
+        status,
+        requestId,
+      });
+    }
+    return { credits: parsed.data.credits, currency: parsed.data.currency, requestId };
+  }
+
+  const retryAfterMs = parseRetryAfter(firstHeader(headers, 'retry-after'), nowMs);
+  const details: ZexaErrorDetails = { status, requestId, retryAfterMs };
+  const excerpt = findMessage(body, secrets);
+  const said = excerpt === undefined ? '' : `; the API said: "${excerpt}"`;
+  const wait = retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;
+
+  if (status === 401) {
+    return throwError(new UnauthorizedError(`${head}: the key is missing, malformed or revoked${said}`, details));
+  }
+  if (status === 403) {
+    return throwError(
+      new ForbiddenError(`${head}: the key is valid but the account's plan does not allow this call${said}`, details),
+    );
+  }
+  if (status === 429) {
+    return throwError(new RateLimitedError(`${head}: rate limited${wait}${said}`, details));
+  }
+  if (status >= 500 && status <= 599) {
+    return throwError(new ServerError(`${head}: server error${wait}${said}`, details));
+  }
+  if (status >= 400 && status <= 499) {
+    return throwError(new ClientError(`${head}: the request was rejected; check the API URL${said}`, details));
+  }
+  if (status >= 300 && status <= 399) {
+    // Redirects are not followed: the key must only ever be sent to the configured URL.
+    return throwError(
+      new InvalidResponseError(`${head}: a redirect, which is not followed; check the API URL`, details),
+    );
+  }
+  return throwError(new InvalidResponseError(`${head}: expected 200 with the balance`, details));
+}
+
+function throwError(error: ZexaApiError): never {
+  throw error;
+}
+
+// RFC 9110 §5.6.7 HTTP-date, all three forms.
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const IMF_FIXDATE = /^[a-z]{3}, (\d{2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) gmt$/i;
+const RFC850_DATE = /^[a-z]{6,9}, (\d{2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) gmt$/i;
+const ASCTIME_DATE = /^[a-z]{3} ([a-z]{3}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i;
+
+function httpDateMs(value: string, nowMs: number): number | undefined {
+  let parts: { day: string; month: string; year: number; h: string; m: string; s: string } | undefined;
+  let match = IMF_FIXDATE.exec(value);
+  if (match !== null) {
+    const [, day = '', month = '', year = '', h = '', m = '', s = ''] = match;
+    parts = { day, month, year: Number(year), h, m, s };
+  } else if ((match = RFC850_DATE.exec(value)) !== null) {
+    const [, day = '', month = '', yy = '', h = '', m = '', s = ''] = match;
+    // RFC 9110: a two-digit year more than 50 years in the future is in the past century.
+    const thisYear = new Date(nowMs).getUTCFullYear();
+    let year = Math.floor(thisYear / 100) * 100 + Number(yy);
+    if (year > thisYear + 50) year -= 100;
+    parts = { day, month, year, h, m, s };
+  } else if ((match = ASCTIME_DATE.exec(value)) !== null) {
+    const [, month = '', day = '', h = '', m = '', s = '', year = ''] = match;
+    parts = { day: day.trim(), month, year: Number(year), h, m, s };
+  }
+  if (parts === undefined) return undefined;
+  const month = MONTHS.indexOf(parts.month.toLowerCase());
+  const day = Number(parts.day);
+  const [h, m, s] = [Number(parts.h), Number(parts.m), Number(parts.s)];
+  if (month < 0 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return undefined;
+  const ms = Date.UTC(parts.year, month, day, h, m, Math.min(s, 59));
+  // Date.UTC rolls 31 Feb over into March; such a date is garbage.
+  return new Date(ms).getUTCDate() === day ? ms : undefined;
+}
+
+/**
+ * `Retry-After` as milliseconds to wait from `nowMs`: delay-seconds or an HTTP-date, negative or
+ * past values clamped to 0. Anything else (missing, empty, garbage) → undefined.
+ */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '') return undefined;
+  // The RFC allows only digits; a sign or a fraction is tolerated since its meaning is obvious.
+  if (/^[+-]?\d+(\.\d+)?$/.test(text)) {
+    const ms = Math.ceil(Number(text) * 1000);
+    return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+  }
+  const dateMs = httpDateMs(text, nowMs);
+  return dateMs === undefined ? undefined : Math.max(0, dateMs - nowMs);
+}
