@@ -5,7 +5,8 @@
  * environment variables work as for the real exporter (e.g. --web.listen-address=:9999), except
  * the API URL and keys, which the demo sets.
  */
-import { loadConfig, nodeConfigSources } from './config.js';
+import { HelpRequested, loadConfig, nodeConfigSources, usage, VersionRequested } from './config.js';
+import { VERSION } from './version.js';
 import { ConfigError } from './errors.js';
 import { startExporter } from './exporter.js';
 import { demoAccounts, startSimulator } from './simulator/index.js';
@@ -29,6 +30,14 @@ async function main(): Promise<number> {
     exporter = await startExporter(loadConfig(nodeConfigSources(argv, env)), { env });
   } catch (error) {
     await simulator.close();
+    if (error instanceof HelpRequested) {
+      console.log(`npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`);
+      return 0;
+    }
+    if (error instanceof VersionRequested) {
+      console.log(`zexa-exporter ${VERSION} (demo)`);
+      return 0;
+    }
     if (error instanceof ConfigError) {
       console.error(`zexa-exporter demo: ${error.message}`);
       return 2;

@@ -3,20 +3,20 @@
  * poller and the HTTP server, wired together. `main.ts` adds the process around it (signals,
  * exit codes); tests, the demo and the benchmarks call `startExporter` directly.
  */
-import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import { AccountStore } from './account-state.js';
 import { systemClock, type Clock } from './clock.js';
-import { keyFingerprint, readAccountKey, type AccountConfig, type Config } from './config.js';
+import { keyFingerprint, readAccountKey, readFileBounded, type AccountConfig, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { ExporterMetrics } from './metrics.js';
 import { Poller, type PollResult } from './poller.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import { createApp, type ReloadOutcome } from './server.js';
+import { ownsAccount } from './shard.js';
 import { renderStatusPage } from './status-page.js';
 import { basicAuthMiddleware, headersMiddleware } from './web-auth.js';
 import { createHttpServer, openWebConfig } from './web-config.js';
@@ -55,9 +55,6 @@ export interface RunningExporter {
   close(): Promise<void>;
 }
 
-function defaultReadFile(path: string): string {
-  return readFileSync(path, 'utf8');
-}
 
 const MAX_LOGGED_NAMES = 50;
 
@@ -79,13 +76,16 @@ export async function startExporter(
     logDestination: overrides.logDestination,
     registry: overrides.registry,
     env: overrides.env ?? process.env,
-    readFile: overrides.readFile ?? defaultReadFile,
+    // Bounded: a key path pointing at /dev/zero or a huge file must not fill memory.
+    readFile: overrides.readFile ?? readFileBounded,
     loadConfig: overrides.loadConfig,
     random: overrides.random,
     processMetrics: overrides.processMetrics ?? true,
     retryPolicy: overrides.retryPolicy ?? DEFAULT_RETRY_POLICY,
   };
-  const accountFilter = overrides.accountFilter ?? (() => true);
+  // A sharded replica polls (and exports) only the accounts rendezvous hashing gives its shard.
+  const accountFilter: AccountFilter =
+    overrides.accountFilter ?? ((account, cfg) => cfg.shard === undefined || ownsAccount(account.name, cfg.shard));
   const { clock } = deps;
   let config = initialConfig;
   const logger =
