@@ -3,9 +3,10 @@
  * and evaluation every second, the shipped prometheus.yml and rules with `for:` shortened) →
  * Alertmanager (the shipped routes, grouping and inhibition) → a webhook server in this test.
  *
- * The exporter here is a stand-in that serves the metric contract from values the test sets
- * (./stand-in-exporter.ts); every value it serves is one the real exporter serves in the same
- * situation.
+ * The exporter is the real one (in-process, polling every second) against the built-in
+ * simulator. A second exporter, whose clock runs 20 minutes behind, holds one account whose only
+ * success is therefore 20 minutes old: that is how `ZexaCreditsStale` gets a series to fire on
+ * without the test waiting 15 minutes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../helpers/external.js';
@@ -17,7 +18,37 @@ import {
   loadGrafanaAlerts,
   substituteGrafanaVariables,
 } from './ops-files.js';
-import { startStandInExporter, type StandInExporter } from './stand-in-exporter.js';
+import { systemClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { startExporter, type RunningExporter } from '../../src/exporter.js';
+import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
+import { until } from '../helpers/exporter-harness.js';
+import { captureLogs } from '../helpers/log-capture.js';
+
+async function exporterFor(
+  sim: ZexaSimulator,
+  accounts: SimAccountSpec[],
+  options: { thresholds?: Record<string, { warning: number; critical: number }>; clockOffsetMs?: number } = {},
+): Promise<RunningExporter> {
+  const env: Record<string, string> = { ZEXA_API_URL: sim.url };
+  for (const a of accounts) env[`ZEXA_API_KEY_${a.name.toUpperCase()}`] = a.key;
+  const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] });
+  config.poll.intervalMs = 1000;
+  config.api.timeoutMs = 1000;
+  config.accounts = config.accounts.map((a) => ({ ...a, thresholds: options.thresholds?.[a.name] ?? a.thresholds }));
+  const offset = options.clockOffsetMs ?? 0;
+  return startExporter(config, {
+    env,
+    logDestination: captureLogs(),
+    processMetrics: false,
+    clock: { ...systemClock, now: () => Date.now() + offset },
+    retryPolicy: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
+  });
+}
+
+function hostOf(url: string): string {
+  return new URL(url).host;
+}
 
 const prometheus = requireProgram(['prometheus'], 'prometheus');
 const alertmanager = requireProgram(['prometheus-alertmanager', 'alertmanager'], 'prometheus-alertmanager');
@@ -25,22 +56,29 @@ const alertmanager = requireProgram(['prometheus-alertmanager', 'alertmanager'],
 const ALERT_TIMEOUT_MS = 20_000;
 
 describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end: rules → Prometheus → Alertmanager → webhook', () => {
-  let exporter: StandInExporter;
+  let sim: ZexaSimulator;
+  let exporter: RunningExporter;
+  let behind: RunningExporter;
   let stack: PrometheusStack;
 
   beforeAll(async () => {
-    exporter = await startStandInExporter({
-      low: { credits: 5000 },
-      crit: { credits: 5000 },
-      revoked: { credits: 5000 },
+    const accounts: SimAccountSpec[] = [
+      { name: 'low', key: 'zx_e2e_low_1111', credits: 5000 },
+      { name: 'crit', key: 'zx_e2e_crit_2222', credits: 5000 },
+      { name: 'revoked', key: 'zx_e2e_revoked_3333', credits: 5000 },
       // Drains fast enough that the 6 h consumption rate, young as it is, forecasts < 72 h.
-      draining: { credits: 20_000, drainPerPoll: 200, warning: 10, critical: 5 },
-      // Last success 20 minutes ago, failing since: stale.
-      stuck: { credits: 3000, failing: true, lastSuccess: Date.now() / 1000 - 1200 },
-      healthy: { credits: 50_000 },
-    });
+      { name: 'draining', key: 'zx_e2e_draining_4444', credits: 200_000, drainPerRequest: 200 },
+      { name: 'healthy', key: 'zx_e2e_healthy_5555', credits: 50_000 },
+    ];
+    const stuck: SimAccountSpec = { name: 'stuck', key: 'zx_e2e_stuck_6666', credits: 3000 };
+    sim = await startSimulator({ accounts: [...accounts, stuck] });
+    exporter = await exporterFor(sim, accounts, { thresholds: { draining: { warning: 10, critical: 5 } } });
+    behind = await exporterFor(sim, [stuck], { clockOffsetMs: -20 * 60_000 });
+    // Its first poll succeeds (20 minutes ago, by its clock); every poll after that fails.
+    await until(() => behind.store.get('stuck')?.up === true, 10_000, 'the stuck account\'s first success');
+    sim.setFault('stuck', { kind: 'server_error', status: 503 });
     stack = await startPrometheusStack({
-      targets: [exporter.target],
+      targets: [hostOf(exporter.url), hostOf(behind.url)],
       prometheusBin: prometheus.path!,
       alertmanagerBin: alertmanager.path!,
     });
@@ -50,10 +88,12 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
   afterAll(async () => {
     await stack?.close();
     await exporter?.close();
+    await behind?.close();
+    await sim?.close();
   });
 
   it('an account driven below its warning threshold notifies ZexaCreditsLow to the warning receiver', async () => {
-    exporter.setCredits('low', 500);
+    sim.setCredits('low', 500);
     const n = await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'low', 'firing'), ALERT_TIMEOUT_MS);
     expect(n.receiver).toBe('chat');
     expect(n.groupLabels).toEqual({ account: 'low' });
@@ -65,7 +105,7 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
   });
 
   it('below critical notifies ZexaCreditsCritical to the paging receiver, and never Low as well', async () => {
-    exporter.setCredits('crit', 50);
+    sim.setCredits('crit', 50);
     const n = await stack.webhook.waitFor(hasAlert('ZexaCreditsCritical', 'crit', 'firing'), ALERT_TIMEOUT_MS);
     expect(n.receiver).toBe('pager');
     expect(n.alerts.find((a) => a.labels.alertname === 'ZexaCreditsCritical')!.annotations.description).toContain('has 50 USD credits left');
@@ -75,7 +115,7 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
   });
 
   it('a revoked key notifies ZexaApiKeyUnauthorized to the paging receiver', async () => {
-    exporter.revoke('revoked');
+    sim.revoke('revoked');
     const n = await stack.webhook.waitFor(hasAlert('ZexaApiKeyUnauthorized', 'revoked', 'firing'), ALERT_TIMEOUT_MS);
     expect(n.receiver).toBe('pager');
     expect(n.alerts.find((a) => a.labels.alertname === 'ZexaApiKeyUnauthorized')!.labels).toMatchObject({ severity: 'critical', code: '401' });
@@ -95,7 +135,7 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
 
   it('a top-up resolves ZexaCreditsLow with a resolved notification', async () => {
     await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'low', 'firing'), ALERT_TIMEOUT_MS);
-    exporter.topUp('low', 10_000);
+    sim.topUp('low', 10_000);
     const n = await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'low', 'resolved'), ALERT_TIMEOUT_MS);
     expect(n.receiver).toBe('chat');
     expect(n.alerts.find((a) => a.labels.alertname === 'ZexaCreditsLow')!.status).toBe('resolved');
