@@ -1056,6 +1056,37 @@ function withoutKeys(problems: readonly string[], keys: readonly string[]): stri
   });
 }
 
+/** A run of the characters API keys are made of; '.', '/', ':' and spaces split paths and URLs. */
+const TOKEN = /[A-Za-z0-9_+=-]{8,}/g;
+
+/** Whether a token looks like an API key rather than a word, a name or a number. */
+export function looksLikeKey(token: string): boolean {
+  if (/^zx_/i.test(token)) return true;
+  // Our own variable names (ZEXA_API_KEY_staging) are named in messages on purpose.
+  if (token.length < 20 || token.startsWith('ZEXA_')) return false;
+  const digits = /[0-9]/.test(token);
+  const lower = /[a-z]/.test(token);
+  const upper = /[A-Z]/.test(token);
+  // Mixed case alone is how camelCase field names look (maxRequestsPerSecond); a random key
+  // also has capitals side by side.
+  return (digits && (lower || upper)) || (lower && upper && /[A-Z]{2}/.test(token));
+}
+
+/**
+ * Hides whatever looks like a key in a problem line. Messages quote bad values to help, and a key
+ * pasted into the wrong setting (ZEXA_POLL_INTERVAL=zx_…, `apiKeyEnv: zx_…`, a YAML field named
+ * after a key) is such a value; it is not one of the keys loading knows, so withoutKeys cannot
+ * catch it. Long mixed tokens are hidden too, at the price of sometimes hiding a long name.
+ */
+export function withoutLikelyKeys(line: string): string {
+  return line.replace(TOKEN, (token: string, offset: number) => {
+    // A segment of a path (/tmp/zexa-config-7VwHpQ/…) is hidden only when it is plainly a key.
+    const inPath = line[offset - 1] === '/' || line[offset + token.length] === '/';
+    const hide = inPath ? /^zx_/i.test(token) : looksLikeKey(token);
+    return hide ? `[${token.length} characters hidden: it looks like a key]` : token;
+  });
+}
+
 /**
  * Builds the Config from flags, environment, the optional YAML file and DEFAULTS, in that
  * precedence. Keys are read once to validate them, never stored. Throws HelpRequested or
@@ -1159,7 +1190,7 @@ export function loadConfig(sources: ConfigSources): Config {
 
   if (ctx.problems.length > 0) {
     const envKeys = [...variables.filter((v) => !v.endsWith(FILE_SUFFIX)), ...claimed].flatMap((v) => sources.env[v] ?? []);
-    throw new ConfigError(withoutKeys([...new Set(ctx.problems)], [...keys, ...envKeys]));
+    throw new ConfigError(withoutKeys([...new Set(ctx.problems)], [...keys, ...envKeys]).map(withoutLikelyKeys));
   }
 
   return {
