@@ -3,6 +3,7 @@
  * poller and the HTTP server, wired together. `main.ts` adds the process around it (signals,
  * exit codes); tests, the demo and the benchmarks call `startExporter` directly.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
 import type { DestinationStream } from 'pino';
@@ -57,6 +58,9 @@ export interface RunningExporter {
 
 
 const MAX_LOGGED_NAMES = 50;
+/** The status page is re-rendered on a change after this long, and after this long regardless. */
+const STATUS_PAGE_MIN_AGE_MS = 250;
+const STATUS_PAGE_MAX_AGE_MS = 1000;
 
 function describeNames(names: readonly string[]): string[] {
   return names.length <= MAX_LOGGED_NAMES ? [...names] : [...names.slice(0, MAX_LOGGED_NAMES), `… and ${names.length - MAX_LOGGED_NAMES} more`];
@@ -228,11 +232,23 @@ export async function startExporter(
   // Throws ConfigError when the web config file is unusable: the caller exits with code 2.
   const web = config.web.configFile === undefined ? undefined : openWebConfig(config.web.configFile, { logger });
 
+  let page: { at: number; version: number; html: string } | undefined;
   const app = createApp({
     metrics,
     isReady: () => store.allPolled(),
-    statusPage: () =>
-      renderStatusPage({ version: VERSION, nowMs: clock.now(), intervalMs: config.poll.intervalMs, accounts: store.list(), shard: config.shard }),
+    statusPage: () => {
+      // Rendered at most once a second: with thousands of accounts a page costs milliseconds,
+      // and a person cannot tell a page one second old from a fresh one.
+      const now = clock.monotonic();
+      if (page === undefined || now - page.at >= STATUS_PAGE_MAX_AGE_MS || page.version !== store.version && now - page.at >= STATUS_PAGE_MIN_AGE_MS) {
+        page = {
+          at: now,
+          version: store.version,
+          html: renderStatusPage({ version: VERSION, nowMs: clock.now(), intervalMs: config.poll.intervalMs, accounts: store.list(), shard: config.shard }),
+        };
+      }
+      return page.html;
+    },
     ...(deps.loadConfig === undefined ? {} : { reload }),
     // /healthz stays open for probes; everything else needs the web config's credentials.
     before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: ['/healthz'], logger })],
@@ -241,6 +257,23 @@ export async function startExporter(
 
   const server = createHttpServer(web, app, { logger });
   server.keepAliveTimeout = 65_000;
+  // server.close() closes only idle connections and goes on serving busy keep-alive ones, so a
+  // scraper that reuses its connection back to back would be cut mid-response by the grace timer.
+  // From shutdown on, each response says `Connection: close` and its connection ends after it.
+  let draining = false;
+  const unanswered = new Set<ServerResponse>();
+  const drain = (res: ServerResponse): void => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+    else res.once('finish', () => setImmediate(() => server.closeIdleConnections()));
+  };
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (draining) {
+      drain(res);
+      return;
+    }
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: config.web.port, host: config.web.host }, () => {
@@ -272,6 +305,8 @@ export async function startExporter(
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
+      draining = true;
+      for (const res of unanswered) drain(res);
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await poller.stop();

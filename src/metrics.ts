@@ -109,10 +109,29 @@ const ACCOUNT_FAMILIES: readonly [MetricDefinition, (s: AccountStatus, a: string
   [METRICS.added, (s, a) => `zexa_credits_added_total{account="${a}"} ${formatValue(s.addedTotal)}\n`],
 ];
 
-interface CachedAccount {
-  version: number;
-  fragments: string[];
+/**
+ * Accounts per cached block. A poll re-renders only its block; a scrape joins ~80 blocks per
+ * family instead of 10,000 accounts' lines, and each block's gzip member is kept until the block
+ * changes. Small enough that re-rendering a block is cheap, big enough that the per-member
+ * overhead of gzip (header, lost dictionary) stays small.
+ */
+const BLOCK_SIZE = 128;
+
+/** One block of consecutive accounts (by name): each family's lines, and their gzip members. */
+interface Block {
+  statuses: AccountStatus[];
+  versions: number[];
+  bodies: string[];
+  gzipped: (Buffer | undefined)[];
 }
+
+/** A piece of the exposition text with its own gzip member, compressed at most once. */
+interface Piece {
+  text: string;
+  gzip: () => Buffer;
+}
+
+const GZIP_OPTIONS = { level: 6 } as const;
 
 export interface ExporterMetricsOptions {
   version: string;
@@ -124,8 +143,12 @@ export interface ExporterMetricsOptions {
 }
 
 export interface RenderedMetrics {
-  text: string;
-  /** gzip of `text`, computed at most once per distinct text. */
+  /** Joined on first use: Prometheus asks for gzip, which never needs the whole text. */
+  readonly text: string;
+  /**
+   * gzip of `text`, computed at most once per distinct text: a concatenation of gzip members
+   * (valid gzip, RFC 1952 §2.2) of which only those of changed blocks are compressed again.
+   */
   gzip(): Buffer;
 }
 
@@ -133,7 +156,8 @@ export class ExporterMetrics {
   readonly registry: Registry;
   private readonly store: AccountStore;
   private readonly buildInfoText: string;
-  private readonly cache = new Map<string, CachedAccount>();
+  private blocks: Block[] = [];
+  private readonly headerGzip = new Map<string, Buffer>();
   private readonly requestsByCode = new Map<string, number>();
   private readonly bucketCounts: number[] = DURATION_BUCKETS.map(() => 0);
   private durationSum = 0;
@@ -143,7 +167,7 @@ export class ExporterMetrics {
   /** Bumped by changes that are not account changes (requests, reloads, shard). */
   private ownVersion = 0;
   private renderedKey = '';
-  private rendered: { text: string; gzipped: Buffer | undefined } | undefined;
+  private rendered: RenderedMetrics | undefined;
 
   constructor(store: AccountStore, options: ExporterMetricsOptions) {
     this.store = store;
@@ -181,23 +205,19 @@ export class ExporterMetrics {
     this.ownVersion++;
   }
 
-  /** Forgets the cached lines of accounts that no longer exist. */
+  /** Drops the cached lines when accounts were removed, so their memory goes at once. */
   forget(names: readonly string[]): void {
-    for (const name of names) this.cache.delete(name);
+    if (names.length > 0) this.blocks = [];
   }
 
   /** The `zexa_` families as exposition text, rendered only when something changed. */
   renderZexa(): RenderedMetrics {
     const key = `${this.store.version}:${this.ownVersion}`;
     if (this.rendered === undefined || key !== this.renderedKey) {
-      this.rendered = { text: this.buildText(), gzipped: undefined };
+      this.rendered = this.build();
       this.renderedKey = key;
     }
-    const rendered = this.rendered;
-    return {
-      text: rendered.text,
-      gzip: () => (rendered.gzipped ??= gzipSync(rendered.text, { level: 6 })),
-    };
+    return this.rendered;
   }
 
   /** The full /metrics body: the `zexa_` families, then the live process metrics. */
@@ -205,33 +225,50 @@ export class ExporterMetrics {
     return this.renderZexa().text + (await this.registry.metrics());
   }
 
-  private accountFragments(status: AccountStatus): string[] {
-    const cached = this.cache.get(status.name);
-    if (cached !== undefined && cached.version === status.version) return cached.fragments;
-    // Account names are [a-z0-9_] by configuration; escaping keeps the output valid regardless.
-    const label = escapeLabelValue(status.name);
-    const fragments = ACCOUNT_FAMILIES.map(([, render]) => render(status, label));
-    this.cache.set(status.name, { version: status.version, fragments });
-    return fragments;
+  private build(): RenderedMetrics {
+    const accounts = this.store.list();
+    const blockCount = Math.ceil(accounts.length / BLOCK_SIZE);
+    this.blocks.length = Math.min(this.blocks.length, blockCount);
+    for (let b = 0; b < blockCount; b++) {
+      const statuses = accounts.slice(b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE);
+      const cached = this.blocks[b];
+      if (cached === undefined || !sameBlock(cached, statuses)) this.blocks[b] = renderBlock(statuses);
+    }
+    const pieces: Piece[] = [];
+    ACCOUNT_FAMILIES.forEach(([def], f) => {
+      const blocks = this.blocks.filter((block) => block.bodies[f] !== '');
+      // A family with no samples at all is left out, as prom-client does for unlabelled metrics.
+      if (blocks.length === 0) return;
+      const head = header(def);
+      pieces.push({ text: head, gzip: () => this.constantGzip(head) });
+      for (const block of blocks) {
+        const text = block.bodies[f] as string;
+        pieces.push({ text, gzip: () => (block.gzipped[f] ??= gzipSync(text, GZIP_OPTIONS)) });
+      }
+    });
+    let tail = this.renderRequests() + this.buildInfoText + this.renderReload();
+    if (this.shard !== undefined) {
+      tail += header(METRICS.shardInfo) + `zexa_exporter_shard_info{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
+    }
+    let tailGzip: Buffer | undefined;
+    pieces.push({ text: tail, gzip: () => (tailGzip ??= gzipSync(tail, GZIP_OPTIONS)) });
+    let text: string | undefined;
+    let gzipped: Buffer | undefined;
+    return {
+      get text() {
+        return (text ??= pieces.map((piece) => piece.text).join(''));
+      },
+      gzip: () => (gzipped ??= Buffer.concat(pieces.map((piece) => piece.gzip()))),
+    };
   }
 
-  private buildText(): string {
-    const accounts = this.store.list();
-    const perAccount = accounts.map((status) => this.accountFragments(status));
-    const parts: string[] = [];
-    ACCOUNT_FAMILIES.forEach(([def], familyIndex) => {
-      const body = perAccount.map((fragments) => fragments[familyIndex] as string).join('');
-      // A family with no samples at all is left out, as prom-client does for unlabelled metrics.
-      if (body !== '') parts.push(header(def), body);
-    });
-    parts.push(this.renderRequests(), this.buildInfoText, this.renderReload());
-    if (this.shard !== undefined) {
-      parts.push(
-        header(METRICS.shardInfo),
-        `zexa_exporter_shard_info{index="${this.shard.index}",count="${this.shard.count}"} 1\n`,
-      );
+  private constantGzip(text: string): Buffer {
+    let gzipped = this.headerGzip.get(text);
+    if (gzipped === undefined) {
+      gzipped = gzipSync(text, GZIP_OPTIONS);
+      this.headerGzip.set(text, gzipped);
     }
-    return parts.join('');
+    return gzipped;
   }
 
   private renderRequests(): string {
@@ -261,4 +298,30 @@ export class ExporterMetrics {
     }
     return out;
   }
+}
+
+function sameBlock(block: Block, statuses: readonly AccountStatus[]): boolean {
+  if (block.statuses.length !== statuses.length) return false;
+  for (let i = 0; i < statuses.length; i++) {
+    const status = statuses[i] as AccountStatus;
+    // Identity too: an account removed and added again starts a new status at version 0.
+    if (block.statuses[i] !== status || block.versions[i] !== status.version) return false;
+  }
+  return true;
+}
+
+function renderBlock(statuses: AccountStatus[]): Block {
+  const lines: string[][] = ACCOUNT_FAMILIES.map(() => []);
+  for (const status of statuses) {
+    // Account names are [a-z0-9_] by configuration; escaping keeps the output valid regardless.
+    const label = escapeLabelValue(status.name);
+    ACCOUNT_FAMILIES.forEach(([, render], f) => (lines[f] as string[]).push(render(status, label)));
+  }
+  return {
+    statuses,
+    versions: statuses.map((s) => s.version),
+    // join flattens the many small strings into one, which later joins and gzip copy cheaply.
+    bodies: lines.map((family) => family.join('')),
+    gzipped: ACCOUNT_FAMILIES.map(() => undefined),
+  };
 }

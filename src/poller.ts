@@ -3,8 +3,10 @@
  * next poll is scheduled only when the previous one has ended, so polls of one account never
  * overlap, however slow the API. Start times are spread over the interval (account i of n is
  * phased i/n of an interval after the first), so the API sees an even request rate rather than a
- * burst every interval; the very first round is compressed (at most `startupSpacingMs` apart)
- * so a small setup reports within seconds of start.
+ * burst every interval. The very first round is compressed, at most `startupSpacingMs` apart and
+ * over at most {@link FIRST_ROUND_MS} whatever the number of accounts, so a small setup reports
+ * within seconds of start and a large one is ready as soon as the concurrency and rate limits
+ * allow (not after a whole interval); each account then settles on its phase.
  *
  * Across accounts, at most `maxConcurrency` requests are in flight and, when set, at most
  * `maxRequestsPerSecond` start per second. Retries of one poll stop before the account's next
@@ -16,6 +18,9 @@ import { KeyUnavailableError, ZexaApiError, type FailureReason } from './errors.
 import type { RetryPolicy } from './retry.js';
 import { withRetries } from './retry.js';
 import type { Credits, ZexaClient } from './zexa-client.js';
+
+/** The longest the first round's start times are spread over; the limits may stretch it further. */
+export const FIRST_ROUND_MS = 1_000;
 
 export interface PolledAccount {
   name: string;
@@ -116,7 +121,7 @@ export class Poller<A extends PolledAccount> {
     const signal = AbortSignal.any([controller.signal, this.stopController.signal]);
     const schedule: Schedule<A> = { account, controller, done: Promise.resolve(), lastKey: undefined };
     const { intervalMs } = this.options;
-    const spacing = this.options.startupSpacingMs ?? 100;
+    const spacing = Math.min(this.options.startupSpacingMs ?? 100, FIRST_ROUND_MS / count);
     const phase = (intervalMs * index) / count;
     const anchor = start + phase;
     const firstDue = start + Math.min(phase, index * spacing);

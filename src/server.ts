@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { ExporterMetrics } from './metrics.js';
 import { CONTENT_TYPE } from './metrics.js';
+import { fairQueue } from './fair-queue.js';
 
 export interface ReloadOutcome {
   ok: boolean;
@@ -62,8 +63,12 @@ export function createApp(deps: ServerDeps): express.Express {
   });
   for (const middleware of deps.before ?? []) app.use(middleware);
 
+  // The two expensive read endpoints take turns with the poller (see fair-queue.ts).
+  const turns = fairQueue();
+
   app.all(
     '/metrics',
+    methods(READ_METHODS, turns),
     methods(READ_METHODS, async (req, res) => {
       const zexa = deps.metrics.renderZexa();
       const processText = await deps.metrics.registry.metrics();
@@ -97,6 +102,7 @@ export function createApp(deps: ServerDeps): express.Express {
 
   app.all(
     '/',
+    methods(READ_METHODS, turns),
     methods(READ_METHODS, (_req, res) => {
       res
         .set('Cache-Control', 'no-store')

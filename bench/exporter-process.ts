@@ -1,0 +1,108 @@
+/**
+ * The exporter under test as the real program: `node dist/main.js` in its own process, so its
+ * RSS is the exporter's alone, configured the way an operator with thousands of keys would (a
+ * config file with `accounts: [{ fromDirectory }]`).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SimAccountSpec } from '../src/simulator/index.js';
+
+export const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+/** One key file per account, named after it, mode 0600: what `--key-dir` of the simulator CLI writes. */
+export function writeKeyDirectory(dir: string, accounts: readonly SimAccountSpec[]): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const spec of accounts) {
+    const file = join(dir, spec.name);
+    writeFileSync(file, `${spec.key}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+}
+
+export interface ExporterRunSettings {
+  apiUrl: string;
+  keyDir: string;
+  intervalMs: number;
+  maxConcurrency: number;
+  maxRequestsPerSecond?: number | undefined;
+}
+
+export function writeConfigFile(path: string, s: ExporterRunSettings): void {
+  const lines = [
+    'api:',
+    `  url: ${JSON.stringify(s.apiUrl)}`,
+    'poll:',
+    `  interval: ${s.intervalMs / 1000}s`,
+    `  maxConcurrency: ${s.maxConcurrency}`,
+    ...(s.maxRequestsPerSecond === undefined ? [] : [`  maxRequestsPerSecond: ${s.maxRequestsPerSecond}`]),
+    'accounts:',
+    `  - fromDirectory: ${JSON.stringify(s.keyDir)}`,
+  ];
+  writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
+}
+
+export interface ExporterChild {
+  readonly pid: number;
+  readonly url: string;
+  /** Resident set size now, in bytes (from /proc), or NaN once the process is gone. */
+  rssBytes(): number;
+  stop(): Promise<void>;
+}
+
+const START_TIMEOUT_MS = 60_000;
+
+export async function startExporterChild(configFile: string): Promise<ExporterChild> {
+  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      ZEXA_EXPORTER_CONFIG: configFile,
+      ZEXA_EXPORTER_LISTEN_ADDRESS: '127.0.0.1:0',
+      ZEXA_EXPORTER_LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  // Only the start line matters; later output is drained and dropped so memory stays flat.
+  const keep = (chunk: Buffer): void => {
+    if (output.length < 64 * 1024) output += chunk.toString('utf8');
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`exporter did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    const check = (): void => {
+      const match = /"port":(\d+)/.exec(output);
+      if (match === null) return;
+      clearTimeout(timer);
+      child.stdout?.off('data', check);
+      resolve(Number(match[1]));
+    };
+    child.stdout?.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`exporter exited with code ${String(code)} before listening:\n${output}`));
+    });
+  });
+  const pid = child.pid as number;
+  return {
+    pid,
+    url: `http://127.0.0.1:${port}`,
+    rssBytes: () => {
+      try {
+        const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        return match === null ? Number.NaN : Number(match[1]) * 1024;
+      } catch {
+        return Number.NaN;
+      }
+    },
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const forced = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(forced);
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/** The benchmark figures as the Markdown table of issue 5: one row per figure, one column per size. */
+import type { SizeFigures } from './benchmark.js';
+
+const ms = (v: number): string => (v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`);
+const x = (v: number): string => `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×`;
+const kb = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(0)} KB`);
+
+interface Row {
+  figure: string;
+  target: string;
+  cell: (f: SizeFigures) => string;
+}
+
+const ROWS: readonly Row[] = [
+  {
+    figure: '`/metrics` latency, median (plain)',
+    target: '≤ 20 ms',
+    cell: (f) => `${ms(f.metricsMs)} (${f.scrapes} scrapes, ${kb(f.textBytes)})`,
+  },
+  {
+    figure: 'baseline: prom-client `registry.metrics()`, same series, median',
+    target: '≥ 10× slower',
+    cell: (f) => `${ms(f.baselineMs)} (${f.series.toLocaleString('en-US')} series) → exporter ${x(f.speedup)} faster`,
+  },
+  {
+    figure: '`/metrics` with `Accept-Encoding: gzip`, median',
+    target: 'served compressed',
+    cell: (f) => `${ms(f.metricsGzipMs)}, ${f.gzipServed ? 'gzip served' : '**not gzip**'} (${kb(f.gzipBytes)})`,
+  },
+  {
+    figure: 'no re-compression when nothing changed',
+    target: 'same gzip reused',
+    cell: (f) => `${f.gzipReused ? 'same Buffer' : '**recompressed**'}: ${ms(f.gzipFirstMs)} first, ${ms(f.gzipAgainMs)} again`,
+  },
+  {
+    figure: 'full poll round at start-up (50 ms latency, concurrency 32), median',
+    target: 'within one 60 s interval',
+    cell: (f) => ms(f.cycleMs),
+  },
+  {
+    figure: 'baseline: bare undici loop, same requests and concurrency',
+    target: 'exporter ≤ 1.2×',
+    cell: (f) => `${ms(f.bareCycleMs)} → exporter ${x(f.cycleRatio)}`,
+  },
+  {
+    figure: 'request rate: busiest 1 s / mean (steady state)',
+    target: '≤ 1.5',
+    cell: (f) => f.busiestRatio.toFixed(2),
+  },
+  {
+    figure: '`ZEXA_MAX_REQUESTS_PER_SECOND` honoured',
+    target: 'within 5 %',
+    cell: (f) => `cap ${f.rateCap}/s → ${f.rateMeasured.toFixed(2)}/s (${f.rateErrorPct.toFixed(1)} %)`,
+  },
+  {
+    figure: 'RSS of the exporter process, peak',
+    target: '≤ 150 MB (≤ 70 MB at 10)',
+    cell: (f) => `${f.rssMb.toFixed(0)} MB`,
+  },
+  {
+    figure: 'event-loop delay p99 during polls + scrapes (worst window / median window)',
+    target: '≤ 20 ms',
+    cell: (f) => `${ms(f.eventLoopP99MaxMs)} / ${ms(f.eventLoopP99MedianMs)}`,
+  },
+  {
+    figure: 'API calls per account per hour (3600 / interval)',
+    target: '3600 / interval',
+    cell: (f) => `${f.callsPerAccountHour.toFixed(1)} (expected ${f.expectedCallsPerAccountHour.toFixed(0)}, interval ${f.intervalMs / 1000} s)`,
+  },
+];
+
+export function markdownTable(figures: readonly SizeFigures[]): string {
+  const head = ['figure', ...figures.map((f) => `${f.accounts.toLocaleString('en-US')} accounts`), 'target (at 10,000)'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const row of ROWS) lines.push(`| ${[row.figure, ...figures.map(row.cell), row.target].join(' | ')} |`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,74 @@
+/**
+ * `npm run bench [-- --quick] [-- --accounts 10000]`: the scale benchmark of issue 5. Builds dist/, then measures
+ * 10 / 1,000 / 10,000 accounts (about 6 minutes on a 2-core machine; `--quick`: 10 and 1,000
+ * accounts with short windows, about a minute; `--accounts`: only those sizes of the full run) and prints the machine and a Markdown table.
+ */
+import { execFileSync } from 'node:child_process';
+import { cpus, freemem, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runBenchmark, type BenchOptions, type SizePlan } from './benchmark.js';
+import { markdownTable } from './report.js';
+
+const FULL: readonly SizePlan[] = [
+  { accounts: 10, intervalMs: 5_000, steadyWindowMs: 10_000 },
+  { accounts: 1_000, intervalMs: 15_000, steadyWindowMs: 30_000 },
+  { accounts: 10_000, intervalMs: 60_000, steadyWindowMs: 60_000 },
+];
+
+const QUICK: readonly SizePlan[] = [
+  { accounts: 10, intervalMs: 5_000, steadyWindowMs: 5_000 },
+  { accounts: 1_000, intervalMs: 5_000, steadyWindowMs: 5_000 },
+];
+
+const USAGE = 'Usage: npm run bench [-- --quick] [-- --accounts 10,1000,10000]';
+
+function build(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let quick: boolean;
+  let plans: readonly SizePlan[];
+  try {
+    const { values } = parseArgs({ args: [...argv], options: { quick: { type: 'boolean' }, accounts: { type: 'string' } }, strict: true });
+    quick = values.quick ?? false;
+    plans = quick ? QUICK : FULL;
+    if (values.accounts !== undefined) {
+      const wanted = values.accounts.split(',').map(Number);
+      plans = FULL.filter((p) => wanted.includes(p.accounts));
+      if (plans.length !== wanted.length) throw new Error(`--accounts takes a comma-separated list of ${FULL.map((p) => p.accounts).join(', ')}`);
+    }
+  } catch (error) {
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  build();
+  const options: BenchOptions = {
+    plans,
+    latencyMs: 50,
+    concurrency: 32,
+    repeats: quick ? 1 : 3,
+    scrapeEveryMs: 1_000,
+    registryRuns: quick ? 3 : 7,
+    rateWindowMs: quick ? 5_000 : 10_000,
+    log: (line) => console.error(line),
+  };
+  const started = Date.now();
+  const figures = await runBenchmark(options);
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+  console.log(
+    `Machine: ${cpus().length} × ${cpu}, ${gb(totalmem())} RAM (${gb(freemem())} free at the end), Node.js ${process.version}, ${process.platform}/${process.arch}`,
+  );
+  console.log(
+    `Run: ${quick ? 'npm run bench -- --quick' : 'npm run bench'}; simulator latency ${options.latencyMs} ms, concurrency ${options.concurrency}, ` +
+      `${options.repeats} repeat(s) of the poll round, scrapes every ${options.scrapeEveryMs} ms alternately plain and gzip; took ${Math.round((Date.now() - started) / 1000)} s\n`,
+  );
+  console.log(markdownTable(figures));
+  return 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,64 @@
+/**
+ * A tiny run of the scale benchmark (`npm run bench`), so its code cannot rot: 50 accounts, one
+ * repeat, a few seconds. It asserts that every figure was produced and the table printed, never
+ * their values (timings on a busy test machine prove nothing).
+ */
+import { describe, expect, it } from 'vitest';
+import { busiestSecondRatio, paceOf, runBenchmark, type SizeFigures } from '../../bench/benchmark.js';
+import { markdownTable } from '../../bench/report.js';
+import { median } from '../../bench/stats.js';
+
+describe('bench helpers', () => {
+  it('computes the median of odd and even counts, NaN for none', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([])).toBeNaN();
+  });
+
+  it('measures the busiest second against the mean over whole seconds', () => {
+    // 2 requests in second 0, 1 in second 1, 3 in second 2: mean 2, busiest 3.
+    expect(busiestSecondRatio([0, 500, 1500, 2000, 2100, 2999, 3000], 0, 3000)).toBe(1.5);
+  });
+
+  it('derives a request rate from the spacing of the starts', () => {
+    expect(paceOf([1000, 0, 500, 1500])).toBe(2);
+    expect(paceOf([5])).toBeNaN();
+  });
+});
+
+describe('npm run bench, smoke run', () => {
+  it('produces every figure of the table for a tiny setup', async () => {
+    const lines: string[] = [];
+    const figures = await runBenchmark({
+      plans: [{ accounts: 50, intervalMs: 5_000, steadyWindowMs: 2_500 }],
+      latencyMs: 50,
+      concurrency: 32,
+      repeats: 1,
+      scrapeEveryMs: 200,
+      registryRuns: 2,
+      rateWindowMs: 2_000,
+      log: (line) => lines.push(line),
+    });
+    expect(figures).toHaveLength(1);
+    const f = figures[0] as SizeFigures;
+    expect(f.accounts).toBe(50);
+    const numbers: (keyof SizeFigures)[] = [
+      'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'scrapes', 'baselineMs', 'speedup',
+      'gzipFirstMs', 'gzipAgainMs', 'cycleMs', 'bareCycleMs', 'cycleRatio', 'busiestRatio', 'rateCap',
+      'rateMeasured', 'rateErrorPct', 'rssMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
+      'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs',
+    ];
+    for (const name of numbers) {
+      expect(Number.isFinite(f[name]), `${name} = ${String(f[name])}`).toBe(true);
+    }
+    // Facts, not timings: the series were rebuilt for the baseline, gzip was served and reused.
+    expect(f.series).toBeGreaterThanOrEqual(50 * 9);
+    expect(f.gzipServed).toBe(true);
+    expect(f.gzipReused).toBe(true);
+    expect(f.expectedCallsPerAccountHour).toBe(720);
+    const table = markdownTable(figures);
+    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 11);
+    expect(table).not.toContain('NaN');
+    expect(lines.some((line) => line.includes('50 accounts'))).toBe(true);
+  }, 120_000);
+});
