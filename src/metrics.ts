@@ -123,12 +123,15 @@ interface Block {
   versions: number[];
   bodies: string[];
   gzipped: (Buffer | undefined)[];
+  encoded: (Buffer | undefined)[];
 }
 
 /** A piece of the exposition text with its own gzip member, compressed at most once. */
 interface Piece {
   text: string;
   gzip: () => Buffer;
+  /** UTF-8 bytes of `text`, encoded at most once. */
+  bytes: () => Buffer;
 }
 
 const GZIP_OPTIONS = { level: 6 } as const;
@@ -150,6 +153,11 @@ export interface RenderedMetrics {
    * (valid gzip, RFC 1952 §2.2) of which only those of changed blocks are compressed again.
    */
   gzip(): Buffer;
+  /**
+   * UTF-8 bytes of `text`, from bytes kept per block: a plain-text scrape copies ~80 buffers per
+   * family instead of joining and encoding 5 MB of strings (10,000 accounts).
+   */
+  bytes(): Buffer;
 }
 
 export class ExporterMetrics {
@@ -240,10 +248,15 @@ export class ExporterMetrics {
       // A family with no samples at all is left out, as prom-client does for unlabelled metrics.
       if (blocks.length === 0) return;
       const head = header(def);
-      pieces.push({ text: head, gzip: () => this.constantGzip(head) });
+      const headBytes = Buffer.from(head);
+      pieces.push({ text: head, gzip: () => this.constantGzip(head), bytes: () => headBytes });
       for (const block of blocks) {
         const text = block.bodies[f] as string;
-        pieces.push({ text, gzip: () => (block.gzipped[f] ??= gzipSync(text, GZIP_OPTIONS)) });
+        pieces.push({
+          text,
+          gzip: () => (block.gzipped[f] ??= gzipSync(text, GZIP_OPTIONS)),
+          bytes: () => (block.encoded[f] ??= Buffer.from(text)),
+        });
       }
     });
     let tail = this.renderRequests() + this.buildInfoText + this.renderReload();
@@ -251,14 +264,16 @@ export class ExporterMetrics {
       tail += header(METRICS.shardInfo) + `zexa_exporter_shard_info{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
     }
     let tailGzip: Buffer | undefined;
-    pieces.push({ text: tail, gzip: () => (tailGzip ??= gzipSync(tail, GZIP_OPTIONS)) });
+    pieces.push({ text: tail, gzip: () => (tailGzip ??= gzipSync(tail, GZIP_OPTIONS)), bytes: () => Buffer.from(tail) });
     let text: string | undefined;
     let gzipped: Buffer | undefined;
+    let bytes: Buffer | undefined;
     return {
       get text() {
         return (text ??= pieces.map((piece) => piece.text).join(''));
       },
       gzip: () => (gzipped ??= Buffer.concat(pieces.map((piece) => piece.gzip()))),
+      bytes: () => (bytes ??= Buffer.concat(pieces.map((piece) => piece.bytes()))),
     };
   }
 
@@ -323,5 +338,6 @@ function renderBlock(statuses: AccountStatus[]): Block {
     // join flattens the many small strings into one, which later joins and gzip copy cheaply.
     bodies: lines.map((family) => family.join('')),
     gzipped: ACCOUNT_FAMILIES.map(() => undefined),
+    encoded: ACCOUNT_FAMILIES.map(() => undefined),
   };
 }

@@ -22,6 +22,9 @@ import type { Credits, ZexaClient } from './zexa-client.js';
 /** The longest the first round's start times are spread over; the limits may stretch it further. */
 export const FIRST_ROUND_MS = 1_000;
 
+/** Fewest polls allowed under way at once, however low the request concurrency. */
+export const MIN_POLLS_UNDER_WAY = 512;
+
 export interface PolledAccount {
   name: string;
 }
@@ -57,20 +60,88 @@ export interface PollerOptions<A extends PolledAccount> {
 
 interface Schedule<A> {
   account: A;
-  controller: AbortController;
-  done: Promise<void>;
+  /** Start of this account's grid: its phase within the interval. */
+  anchor: number;
+  /** Monotonic time of the next poll, while waiting in the queue. */
+  due: number;
+  /** Set while a poll runs; aborted on removal or stop. */
+  controller: AbortController | undefined;
+  removed: boolean;
   lastKey: string | undefined;
+}
+
+/**
+ * A binary min-heap of schedules by due time. One timer serves them all: at 10,000 accounts,
+ * an async loop with its own timer, promise and abort listener per account cost ~3.5 KB each.
+ */
+class DueQueue<A> {
+  private readonly items: Schedule<A>[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): Schedule<A> | undefined {
+    return this.items[0];
+  }
+
+  push(item: Schedule<A>): void {
+    const items = this.items;
+    items.push(item);
+    let i = items.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if ((items[parent] as Schedule<A>).due <= item.due) break;
+      items[i] = items[parent] as Schedule<A>;
+      i = parent;
+    }
+    items[i] = item;
+  }
+
+  pop(): Schedule<A> | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    let i = 0;
+    for (;;) {
+      const left = 2 * i + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child = right < items.length && (items[right] as Schedule<A>).due < (items[left] as Schedule<A>).due ? right : left;
+      if ((items[child] as Schedule<A>).due >= last.due) break;
+      items[i] = items[child] as Schedule<A>;
+      i = child;
+    }
+    items[i] = last;
+    return top;
+  }
 }
 
 export class Poller<A extends PolledAccount> {
   private readonly schedules = new Map<string, Schedule<A>>();
+  private readonly queue = new DueQueue<A>();
   private readonly semaphore: Semaphore;
+  /**
+   * Polls under way at once (waiting for a request slot, in a request, or between retries). With
+   * thousands of accounts due together (the first round), each poll that started would hold its
+   * retry machinery while queueing for one of `maxConcurrency` request slots; beyond this many,
+   * due accounts simply stay in the queue.
+   */
+  private readonly admission: Semaphore;
   private readonly pacer: RatePacer | undefined;
+  private readonly running = new Set<Promise<void>>();
   private readonly stopController = new AbortController();
+  /** Aborted to wake the dispatcher early: a poll finished, or accounts were added. */
+  private wake: AbortController = new AbortController();
+  private dispatcher: Promise<void> | undefined;
+  /** When the dispatcher's current sleep ends; -Infinity while it is awake (nothing to wake). */
+  private sleepingUntil = -Infinity;
   private stopped = false;
 
   constructor(private readonly options: PollerOptions<A>) {
     this.semaphore = new Semaphore(options.maxConcurrency);
+    this.admission = new Semaphore(Math.max(MIN_POLLS_UNDER_WAY, options.maxConcurrency * 16));
     this.pacer =
       options.maxRequestsPerSecond === undefined ? undefined : new RatePacer(options.clock, options.maxRequestsPerSecond);
   }
@@ -94,7 +165,8 @@ export class Poller<A extends PolledAccount> {
     const wanted = new Map(accounts.map((a) => [a.name, a]));
     for (const [name, schedule] of this.schedules) {
       if (!wanted.has(name)) {
-        schedule.controller.abort(new Error(`account ${name} removed`));
+        schedule.removed = true;
+        schedule.controller?.abort(new Error(`account ${name} removed`));
         this.schedules.delete(name);
       }
     }
@@ -103,55 +175,118 @@ export class Poller<A extends PolledAccount> {
       const existing = this.schedules.get(account.name);
       if (existing !== undefined) existing.account = account;
     }
-    const start = this.options.clock.monotonic();
-    added.forEach((account, i) => this.startLoop(account, i, added.length, start));
-  }
-
-  /** Stops every loop, aborting waits and in-flight requests, and resolves when all have ended. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.stopController.abort(new Error('exporter stopping'));
-    const loops = [...this.schedules.values()].map((s) => s.done);
-    this.schedules.clear();
-    await Promise.allSettled(loops);
-  }
-
-  private startLoop(account: A, index: number, count: number, start: number): void {
-    const controller = new AbortController();
-    const signal = AbortSignal.any([controller.signal, this.stopController.signal]);
-    const schedule: Schedule<A> = { account, controller, done: Promise.resolve(), lastKey: undefined };
-    const { intervalMs } = this.options;
-    const spacing = Math.min(this.options.startupSpacingMs ?? 100, FIRST_ROUND_MS / count);
-    const phase = (intervalMs * index) / count;
-    const anchor = start + phase;
-    const firstDue = start + Math.min(phase, index * spacing);
-    schedule.done = this.loop(schedule, anchor, firstDue, signal).catch(() => {
-      // Only an abort ends a loop: the account was removed or the exporter is stopping.
-    });
-    this.schedules.set(account.name, schedule);
-  }
-
-  private async loop(schedule: Schedule<A>, anchor: number, firstDue: number, signal: AbortSignal): Promise<void> {
     const { clock, intervalMs } = this.options;
-    /** The first slot of this account's grid strictly after `t`. */
-    const slotAfter = (t: number): number => anchor + (Math.floor((t - anchor) / intervalMs) + 1) * intervalMs;
-    let due = firstDue;
-    for (;;) {
-      const wait = due - clock.monotonic();
-      if (wait > 0) await clock.sleep(wait, signal);
-      if (signal.aborted) throw abortReason(signal);
-      // The next slot is the first of the grid at least half an interval away: on the grid that
-      // is one interval on; after the compressed first round or a late poll it lets the account
-      // rejoin its phase without an extra request in between.
-      const nextSlot = slotAfter(due + intervalMs / 2);
-      await this.pollOnce(schedule, nextSlot, signal);
-      // A poll that overran its slot (an API slower than the interval) is followed at once by
-      // the next: late, but never overlapping.
-      due = Math.max(nextSlot, clock.monotonic());
+    const start = clock.monotonic();
+    const count = added.length;
+    const spacing = Math.min(this.options.startupSpacingMs ?? 100, FIRST_ROUND_MS / count);
+    added.forEach((account, index) => {
+      const phase = (intervalMs * index) / count;
+      const schedule: Schedule<A> = {
+        account,
+        anchor: start + phase,
+        due: start + Math.min(phase, index * spacing),
+        controller: undefined,
+        removed: false,
+        lastKey: undefined,
+      };
+      this.schedules.set(account.name, schedule);
+      this.queue.push(schedule);
+    });
+    if (this.dispatcher === undefined) {
+      this.dispatcher = this.dispatch().catch(() => {
+        // Only stop() ends the dispatcher.
+      });
+    } else {
+      this.wakeUp();
     }
   }
 
-  private async pollOnce(schedule: Schedule<A>, deadline: number, signal: AbortSignal): Promise<void> {
+  /** Stops polling, aborting waits and in-flight requests, and resolves when all have ended. */
+  async stop(): Promise<void> {
+    if (this.stopped) {
+      await this.dispatcher;
+      return;
+    }
+    this.stopped = true;
+    const stopping = new Error('exporter stopping');
+    this.stopController.abort(stopping);
+    for (const schedule of this.schedules.values()) schedule.controller?.abort(stopping);
+    this.schedules.clear();
+    this.wakeUp();
+    await this.dispatcher;
+    await Promise.allSettled([...this.running]);
+  }
+
+  /** Wakes the dispatcher if it sleeps past `due` (or at all, when `due` is not given). */
+  private wakeUp(due?: number): void {
+    if (due === undefined || due < this.sleepingUntil) this.wake.abort();
+  }
+
+  /** Starts every due poll (as admission allows), then sleeps until the next one is due. */
+  private async dispatch(): Promise<void> {
+    const { clock } = this.options;
+    const stop = this.stopController.signal;
+    while (!this.stopped) {
+      const next = this.queue.peek();
+      if (next !== undefined && next.removed) {
+        this.queue.pop();
+        continue;
+      }
+      const now = clock.monotonic();
+      if (next !== undefined && next.due <= now) {
+        // Due accounts wait here, as a queue entry, until a poll may start.
+        const admitted = await this.admission.acquire(stop);
+        this.queue.pop();
+        if (next.removed) {
+          admitted();
+          continue;
+        }
+        this.start(next, admitted);
+        continue;
+      }
+      if (this.wake.signal.aborted) this.wake = new AbortController();
+      // With nothing queued, sleep until woken (a day stands for "until further notice").
+      const wait = next === undefined ? 86_400_000 : next.due - now;
+      this.sleepingUntil = now + wait;
+      try {
+        await clock.sleep(wait, this.wake.signal);
+      } catch {
+        // Woken early (stop() wakes it too): look at the queue again.
+      }
+      this.sleepingUntil = -Infinity;
+    }
+  }
+
+  private start(schedule: Schedule<A>, admitted: () => void): void {
+    const { clock, intervalMs } = this.options;
+    const controller = new AbortController();
+    schedule.controller = controller;
+    /** The first slot of this account's grid strictly after `t`. */
+    const slotAfter = (t: number): number =>
+      schedule.anchor + (Math.floor((t - schedule.anchor) / intervalMs) + 1) * intervalMs;
+    // The next slot is the first of the grid at least half an interval away: on the grid that is
+    // one interval on; after the compressed first round or a late poll it lets the account rejoin
+    // its phase without an extra request in between.
+    const nextSlot = slotAfter(schedule.due + intervalMs / 2);
+    const run = this.pollAdmitted(schedule, nextSlot, controller.signal)
+      .catch(() => {
+        // Aborted: the account was removed or the poller is stopping.
+      })
+      .finally(() => {
+        admitted();
+        schedule.controller = undefined;
+        this.running.delete(run);
+        if (schedule.removed || this.stopped) return;
+        // A poll that overran its slot (an API slower than the interval) is followed at once by
+        // the next: late, but never overlapping, since the next is queued only now.
+        schedule.due = Math.max(nextSlot, clock.monotonic());
+        this.queue.push(schedule);
+        this.wakeUp(schedule.due);
+      });
+    this.running.add(run);
+  }
+
+  private async pollAdmitted(schedule: Schedule<A>, deadline: number, signal: AbortSignal): Promise<void> {
     const { clock, client, policy } = this.options;
     const account = schedule.account;
     let key: string;

@@ -80,7 +80,7 @@ export function createApp(deps: ServerDeps): express.Express {
         res.set('Content-Encoding', 'gzip').send(body);
         return;
       }
-      res.send(zexa.text + processText);
+      res.send(Buffer.concat([zexa.bytes(), Buffer.from(processText)]));
     }),
   );
 

@@ -124,6 +124,8 @@ describe('ExporterMetrics', () => {
     const gz = first.gzip();
     expect(again.gzip()).toBe(gz);
     expect(gunzipSync(gz).toString('utf8')).toBe(first.text);
+    expect(first.bytes().toString('utf8')).toBe(first.text);
+    expect(again.bytes()).toBe(first.bytes());
     store.recordSuccess('alpha', { credits: 1, currency: 'USD', atMs: 1 });
     const changed = metrics.renderZexa();
     expect(changed.text).not.toBe(first.text);
