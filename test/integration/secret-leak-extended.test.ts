@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.js';
 import { until } from '../helpers/exporter-harness.js';
 import { runExporter, type ExporterProcess } from '../helpers/process.js';
+import { expectNoKey as expectNoKeyIn } from '../helpers/leak.js';
 
 // Upper-case runs, as in secret-leak.test.ts: nothing else the exporter prints looks like these.
 const KEYS = {
@@ -28,18 +29,8 @@ const KEYS = {
 };
 const ALL_KEYS = Object.values(KEYS);
 
-function slices(key: string, length = 8): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + length <= key.length; i++) out.push(key.slice(i, i + length));
-  return out;
-}
-
 function expectNoKey(where: string, text: string): void {
-  for (const key of ALL_KEYS) {
-    for (const slice of slices(key)) {
-      if (text.includes(slice)) throw new Error(`${where} contains "${slice}", a slice of a key:\n${text.slice(0, 2000)}`);
-    }
-  }
+  expectNoKeyIn(where, text, ALL_KEYS);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'zexa-leak2-'));
@@ -138,12 +129,13 @@ describe('no key leaks from the running process', () => {
 });
 
 describe('no key leaks from configuration errors', () => {
+  const file = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
   it('when a key is pasted into a setting whose bad value the message would quote', async () => {
-    const file = (name: string, text: string): string => {
-      const path = join(dir, name);
-      writeFileSync(path, text);
-      return path;
-    };
     const base = { KEY_OK: KEYS.ok };
     const runs = [
       runExporter([], { ZEXA_API_KEY: KEYS.ok, ZEXA_POLL_INTERVAL: KEYS.revoked }),
@@ -163,11 +155,6 @@ describe('no key leaks from configuration errors', () => {
   });
 
   it('through the configuration errors of files that hold keys', async () => {
-    const file = (name: string, text: string): string => {
-      const path = join(dir, name);
-      writeFileSync(path, text);
-      return path;
-    };
     const base = { KEY_OK: KEYS.ok };
     const runs = [
       runExporter([`--config.file=${file('url.yml', `api:\n  url: https://user:${KEYS.revoked}@api.zexa.ao\naccounts:\n  - name: ok\n    apiKeyEnv: KEY_OK\n`)}`], base),

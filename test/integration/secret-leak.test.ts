@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startHarness } from '../helpers/exporter-harness.js';
 import { runExporter } from '../helpers/process.js';
+import { expectNoKey as expectNoKeyIn } from '../helpers/leak.js';
 
 // Upper-case letters: nothing else the exporter prints looks like these by chance.
 const KEYS = {
@@ -22,18 +23,8 @@ const KEYS = {
   hanging: 'zx_QAZWSXEDCRFVTGBY',
 };
 
-export function slices(key: string, length = 8): string[] {
-  const out: string[] = [];
-  for (let i = 0; i + length <= key.length; i++) out.push(key.slice(i, i + length));
-  return out;
-}
-
 function expectNoKey(where: string, text: string, keys: readonly string[] = Object.values(KEYS)): void {
-  for (const key of keys) {
-    for (const slice of slices(key)) {
-      if (text.includes(slice)) throw new Error(`${where} contains "${slice}", a slice of a key`);
-    }
-  }
+  expectNoKeyIn(where, text, keys);
 }
 
 const tmp = mkdtempSync(join(tmpdir(), 'zexa-leak-'));
