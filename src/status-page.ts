@@ -41,7 +41,7 @@ function formatNumber(value: number): string {
 function formatAge(nowMs: number, atMs: number | undefined): string {
   if (atMs === undefined) return 'never';
   const seconds = Math.max(0, Math.round((nowMs - atMs) / 1000));
-  const iso = new Date(atMs).toISOString().replace('.000Z', 'Z');
+  const iso = new Date(atMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
   if (seconds < 120) return `${iso} (${seconds}s ago)`;
   if (seconds < 7200) return `${iso} (${Math.round(seconds / 60)}m ago)`;
   return `${iso} (${Math.round(seconds / 3600)}h ago)`;
