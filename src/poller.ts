@@ -1,6 +1,7 @@
 /**
- * Schedules the polls. Each account runs its own loop: poll, then wait for its next slot. The
- * next poll is scheduled only when the previous one has ended, so polls of one account never
+ * Schedules the polls. Every account waits in one due-time queue served by a single timer; when
+ * its time comes it is polled, and only when that poll has ended is it queued again for its next
+ * slot, so polls of one account never
  * overlap, however slow the API. Start times are spread over the interval (account i of n is
  * phased i/n of an interval after the first), so the API sees an even request rate rather than a
  * burst every interval. The very first round is compressed, at most `startupSpacingMs` apart and
