@@ -75,8 +75,10 @@ export interface SizeFigures {
   rateCap: number;
   rateMeasured: number;
   rateErrorPct: number;
-  /** Largest RSS of the exporter process seen during the run. */
+  /** Largest RSS of the exporter process seen during the run (start-up round included). */
   rssMb: number;
+  /** Median RSS over the steady window (polls and scrapes going on, start-up over). */
+  rssSteadyMb: number;
   /** Event-loop delay p99 of each scrape window (from nodejs_eventloop_lag_p99_seconds): the worst and the median. */
   eventLoopP99MaxMs: number;
   eventLoopP99MedianMs: number;
@@ -207,6 +209,8 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     let child: ExporterChild | undefined;
     let startedAt = 0;
     let rssMax = 0;
+    let inSteadyWindow = false;
+    const rssSteady: number[] = [];
     let rssTimer: NodeJS.Timeout | undefined;
     for (let r = 0; r < options.repeats; r++) {
       if (child !== undefined) await child.stop();
@@ -218,7 +222,9 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       if (r === options.repeats - 1) {
         rssTimer = setInterval(() => {
           const rss = current.rssBytes();
-          if (Number.isFinite(rss)) rssMax = Math.max(rssMax, rss);
+          if (!Number.isFinite(rss)) return;
+          rssMax = Math.max(rssMax, rss);
+          if (inSteadyWindow) rssSteady.push(rss);
         }, 250);
       }
       const round = await firstRound(sim, n, roundTimeout);
@@ -234,6 +240,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     await scrape(agent, child.url, false); // resets the event-loop histogram: windows start here
     await sleep(Math.max(0, steadyFrom - Date.now()));
     sim.resetRecords();
+    inSteadyWindow = true;
     const windowStart = Date.now();
     const plain: number[] = [];
     const gzipped: number[] = [];
@@ -256,6 +263,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       await sleep(options.scrapeEveryMs);
     }
     const windowEnd = Date.now();
+    inSteadyWindow = false;
     const records = sim.requests().filter((r: SimRequestRecord) => r.at >= windowStart && r.at < windowEnd);
     await agent.close();
     if (rssTimer !== undefined) clearInterval(rssTimer);
@@ -310,6 +318,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       rateMeasured,
       rateErrorPct: (Math.abs(rateMeasured - rateCap) / rateCap) * 100,
       rssMb: rssMax / (1024 * 1024),
+      rssSteadyMb: median(rssSteady) / (1024 * 1024),
       eventLoopP99MaxMs: Math.max(...p99s),
       eventLoopP99MedianMs: median(p99s),
       callsPerAccountHour,

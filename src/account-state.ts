@@ -74,7 +74,8 @@ function sameThresholds(a: Thresholds, b: Thresholds): boolean {
 
 export class AccountStore {
   private readonly accounts = new Map<string, AccountStatus>();
-  private sortedNames: string[] = [];
+  /** The statuses sorted by name; rebuilt only by configure (statuses change in place). */
+  private sorted: readonly AccountStatus[] = [];
   /** Bumped on every change to any account, and when accounts are added or removed. */
   version = 0;
 
@@ -100,7 +101,7 @@ export class AccountStore {
         existing.version++;
       }
     }
-    this.sortedNames = [...this.accounts.keys()].sort();
+    this.sorted = [...this.accounts.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.version++;
     return removed;
   }
@@ -109,9 +110,12 @@ export class AccountStore {
     return this.accounts.get(name);
   }
 
-  /** Accounts sorted by name, so every output is stable. */
-  list(): AccountStatus[] {
-    return this.sortedNames.map((name) => this.accounts.get(name) as AccountStatus);
+  /**
+   * Accounts sorted by name, so every output is stable. The same array until the next configure:
+   * a scrape of 10,000 accounts must not pay 10,000 map lookups to get it.
+   */
+  list(): readonly AccountStatus[] {
+    return this.sorted;
   }
 
   get size(): number {

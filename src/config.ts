@@ -1222,24 +1222,35 @@ export function readFileBounded(path: string): string {
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw fsError('EISDIR', path);
     if (stat.isFile() && stat.size > LIMITS.fileBytes) throw fsError('EFBIG', path);
-    // Sized from the file so the per-poll read of thousands of key files stays cheap; the loop
-    // still stops at the limit for devices, pipes and files that grow while being read.
-    const chunkSize = Math.min(Math.max(stat.size + 1, 4096), LIMITS.fileBytes + 1);
-    const chunks: Buffer[] = [];
+    // Every poll reads its key file: reading into one reused buffer allocates nothing but the
+    // string, where a fresh Buffer per read left thousands of small native allocations behind
+    // (~4 KB each, freed only by a full GC). Reads are synchronous, so the buffer is never shared.
+    const buffer = (scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES));
+    const full: Buffer[] = [];
+    let filled = 0;
     let total = 0;
     for (;;) {
-      const chunk = Buffer.allocUnsafe(chunkSize);
-      const read = readSync(fd, chunk, 0, chunkSize, null);
+      if (filled === buffer.length) {
+        full.push(Buffer.from(buffer));
+        filled = 0;
+      }
+      const read = readSync(fd, buffer, filled, buffer.length - filled, null);
       if (read === 0) break;
-      chunks.push(chunk.subarray(0, read));
+      filled += read;
       total += read;
+      // The loop still stops at the limit for devices, pipes and files that grow while read.
       if (total > LIMITS.fileBytes) throw fsError('EFBIG', path);
     }
-    return Buffer.concat(chunks, total).toString('utf8');
+    if (full.length === 0) return buffer.toString('utf8', 0, filled);
+    return Buffer.concat([...full, buffer.subarray(0, filled)], total).toString('utf8');
   } finally {
     closeSync(fd);
   }
 }
+
+/** Size of readFileBounded's reused read buffer: key files are far smaller, config files usually. */
+const SCRATCH_BYTES = 64 * 1024;
+let scratch: Buffer | undefined;
 
 /** ConfigSources over the real file system; `argv` without the node and script paths. */
 export function nodeConfigSources(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigSources {

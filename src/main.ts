@@ -6,6 +6,7 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { loadConfig, nodeConfigSources, usage, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { startExporter, type RunningExporter } from './exporter.js';
@@ -112,7 +113,19 @@ function isEntryPoint(): boolean {
   }
 }
 
+/**
+ * V8 settings of the exporter process, set before its first request. undici parses HTTP with
+ * llhttp compiled to WebAssembly; V8 first compiles it with its baseline compiler (Liftoff), then
+ * recompiles it with TurboFan in the background, which costs ~35 MB of transient and ~9 MB of
+ * lasting RSS (measured on Node.js 20: peak RSS at 10 accounts 118 → 80 MB). Parsing one small
+ * response per poll gains nothing measurable from the optimised code, so the baseline stays.
+ */
+export function tuneV8(): void {
+  setFlagsFromString('--liftoff-only');
+}
+
 if (isEntryPoint()) {
+  tuneV8();
   process.on('unhandledRejection', (reason) => {
     process.stderr.write(`zexa-exporter: unhandled rejection: ${describeCrash(reason)}\n`);
     process.exit(EXIT_CRASH);

@@ -23,8 +23,8 @@ import type { Credits, ZexaClient } from './zexa-client.js';
 /** The longest the first round's start times are spread over; the limits may stretch it further. */
 export const FIRST_ROUND_MS = 1_000;
 
-/** Fewest polls allowed under way at once, however low the request concurrency. */
-export const MIN_POLLS_UNDER_WAY = 512;
+/** Fewest polls allowed to wait for a request slot at once, however low the request concurrency. */
+export const MIN_POLLS_WAITING = 16;
 
 export interface PolledAccount {
   name: string;
@@ -124,10 +124,12 @@ export class Poller<A extends PolledAccount> {
   private readonly queue = new DueQueue<A>();
   private readonly semaphore: Semaphore;
   /**
-   * Polls under way at once (waiting for a request slot, in a request, or between retries). With
-   * thousands of accounts due together (the first round), each poll that started would hold its
-   * retry machinery while queueing for one of `maxConcurrency` request slots; beyond this many,
-   * due accounts simply stay in the queue.
+   * Polls started but still waiting for their first request slot. With thousands of accounts due
+   * together (the first round), every started poll would hold its retry machinery, timers and
+   * controller while it queues for one of `maxConcurrency` slots: hundreds of them living long
+   * enough to be promoted to V8's old space, which then grows by megabytes a second. Beyond this
+   * many, due accounts stay in the queue as entries of the heap. A poll leaves the count when its
+   * first request starts, so polls in flight or waiting out a back-off never block due ones.
    */
   private readonly admission: Semaphore;
   private readonly pacer: RatePacer | undefined;
@@ -142,7 +144,7 @@ export class Poller<A extends PolledAccount> {
 
   constructor(private readonly options: PollerOptions<A>) {
     this.semaphore = new Semaphore(options.maxConcurrency);
-    this.admission = new Semaphore(Math.max(MIN_POLLS_UNDER_WAY, options.maxConcurrency * 16));
+    this.admission = new Semaphore(Math.max(MIN_POLLS_WAITING, options.maxConcurrency));
     this.pacer =
       options.maxRequestsPerSecond === undefined ? undefined : new RatePacer(options.clock, options.maxRequestsPerSecond);
   }
@@ -171,7 +173,11 @@ export class Poller<A extends PolledAccount> {
         this.schedules.delete(name);
       }
     }
-    const added = accounts.filter((a) => !this.schedules.has(a.name));
+    // Phases follow name order: /metrics caches its lines in blocks of accounts by name, so
+    // accounts polled one after another change one block instead of touching many.
+    const added = accounts
+      .filter((a) => !this.schedules.has(a.name))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const account of accounts) {
       const existing = this.schedules.get(account.name);
       if (existing !== undefined) existing.account = account;
@@ -269,12 +275,12 @@ export class Poller<A extends PolledAccount> {
     // one interval on; after the compressed first round or a late poll it lets the account rejoin
     // its phase without an extra request in between.
     const nextSlot = slotAfter(schedule.due + intervalMs / 2);
-    const run = this.pollAdmitted(schedule, nextSlot, controller.signal)
+    const run = this.pollAdmitted(schedule, nextSlot, controller.signal, admitted)
       .catch(() => {
         // Aborted: the account was removed or the poller is stopping.
       })
       .finally(() => {
-        admitted();
+        admitted(); // idempotent: usually released when the first request slot was taken
         schedule.controller = undefined;
         this.running.delete(run);
         if (schedule.removed || this.stopped) return;
@@ -287,7 +293,7 @@ export class Poller<A extends PolledAccount> {
     this.running.add(run);
   }
 
-  private async pollAdmitted(schedule: Schedule<A>, deadline: number, signal: AbortSignal): Promise<void> {
+  private async pollAdmitted(schedule: Schedule<A>, deadline: number, signal: AbortSignal, admitted: () => void): Promise<void> {
     const { clock, client, policy } = this.options;
     const account = schedule.account;
     let key: string;
@@ -308,6 +314,7 @@ export class Poller<A extends PolledAccount> {
       async (_attemptNumber, attemptSignal) => {
         const s = attemptSignal ?? signal;
         const release = await this.semaphore.acquire(s);
+        admitted();
         try {
           if (this.pacer !== undefined) await this.pacer.wait(s);
           return await client.fetchCredits(key, s);

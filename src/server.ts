@@ -51,6 +51,24 @@ function acceptsGzip(req: Request): boolean {
   });
 }
 
+/**
+ * Sends a body made of buffers without joining them first: one corked writev, so 5 MB of cached
+ * per-block buffers (10,000 accounts) reach the socket without a 5 MB copy per scrape.
+ */
+function sendChunks(req: Request, res: Response, chunks: readonly Buffer[]): void {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  res.status(200).set('Content-Length', String(length));
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  res.cork();
+  for (const chunk of chunks) if (chunk.length > 0) res.write(chunk);
+  res.end(); // uncorks fully
+
+}
+
 export function createApp(deps: ServerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -80,7 +98,7 @@ export function createApp(deps: ServerDeps): express.Express {
         res.set('Content-Encoding', 'gzip').send(body);
         return;
       }
-      res.send(Buffer.concat([zexa.bytes(), Buffer.from(processText)]));
+      sendChunks(req, res, [...zexa.chunks, Buffer.from(processText)]);
     }),
   );
 

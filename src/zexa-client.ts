@@ -177,10 +177,10 @@ export function createZexaClient(options: ZexaClientOptions): ZexaClient {
     // about 1 s resolution, and AbortSignal.any keeps composite signals alive on a long-lived
     // shutdown signal (https://github.com/nodejs/node/issues/55351), one per poll.
     const controller = new AbortController();
-    const deadline = new Error('request deadline reached');
-    let timedOut = false;
+    // Made only when it fires: an Error captures a stack, which every successful poll would pay for.
+    let deadline: Error | undefined;
     const timer = setTimeout(() => {
-      timedOut = true;
+      deadline = new Error('request deadline reached');
       controller.abort(deadline);
     }, timeoutMs);
     const onShutdown = (): void => controller.abort(abortReason(signal as AbortSignal));
@@ -218,7 +218,7 @@ export function createZexaClient(options: ZexaClientOptions): ZexaClient {
     } catch (error) {
       if (signal?.aborted) throw abortReason(signal);
       if (error instanceof ZexaApiError) throw error;
-      if (timedOut) {
+      if (deadline !== undefined) {
         throw new TimeoutError(
           `Zexa API at ${host} did not answer within ${timeoutMs} ms (connect, headers and body)`,
           { cause: deadline },

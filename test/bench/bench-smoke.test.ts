@@ -45,7 +45,7 @@ describe('npm run bench, smoke run', () => {
     const numbers: (keyof SizeFigures)[] = [
       'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'scrapes', 'baselineMs', 'speedup',
       'gzipFirstMs', 'gzipAgainMs', 'cycleMs', 'bareCycleMs', 'cycleRatio', 'busiestRatio', 'rateCap',
-      'rateMeasured', 'rateErrorPct', 'rssMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
+      'rateMeasured', 'rateErrorPct', 'rssMb', 'rssSteadyMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
       'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs',
     ];
     for (const name of numbers) {

@@ -796,6 +796,34 @@ describe('readFileBounded', () => {
     // An endless device: the read stops at the limit instead of filling memory.
     expect(() => readFileBounded('/dev/zero')).toThrow(expect.objectContaining({ code: 'EFBIG' }));
   });
+
+  it('reads files larger than its reused buffer whole, and never returns bytes of an earlier read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zexa-config-reuse-'));
+    try {
+      // 200 KB of text with a 3-byte character straddling each 64 KiB boundary of the read buffer.
+      const unit = 'é€accounts: [] # ';
+      const long = unit.repeat(Math.ceil((200 * 1024) / Buffer.byteLength(unit)));
+      const longFile = join(dir, 'long.yml');
+      writeFileSync(longFile, long);
+      const shortFile = join(dir, 'short');
+      writeFileSync(shortFile, 'zxtest_short00001\n');
+      const emptyFile = join(dir, 'empty');
+      writeFileSync(emptyFile, '');
+      expect(readFileBounded(longFile)).toBe(long);
+      expect(readFileBounded(shortFile)).toBe('zxtest_short00001\n');
+      expect(readFileBounded(emptyFile)).toBe('');
+      expect(readFileBounded(longFile)).toBe(long);
+      // Exactly one buffer's worth, then one byte more.
+      const exact = join(dir, 'exact');
+      writeFileSync(exact, Buffer.alloc(64 * 1024, 0x62));
+      expect(readFileBounded(exact)).toBe('b'.repeat(64 * 1024));
+      writeFileSync(exact, Buffer.alloc(64 * 1024 + 1, 0x63));
+      expect(readFileBounded(exact)).toBe('c'.repeat(64 * 1024 + 1));
+      expect(readFileBounded(shortFile)).toBe('zxtest_short00001\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('no error message ever contains a key', () => {

@@ -126,10 +126,32 @@ describe('ExporterMetrics', () => {
     expect(gunzipSync(gz).toString('utf8')).toBe(first.text);
     expect(first.bytes().toString('utf8')).toBe(first.text);
     expect(again.bytes()).toBe(first.bytes());
+    expect(Buffer.concat(first.chunks).equals(first.bytes())).toBe(true);
+    expect(first.byteLength).toBe(first.bytes().length);
     store.recordSuccess('alpha', { credits: 1, currency: 'USD', atMs: 1 });
     const changed = metrics.renderZexa();
     expect(changed.text).not.toBe(first.text);
     expect(changed.gzip()).not.toBe(gz);
+  });
+
+  it('re-renders only the block of accounts that changed, and serves the rest from the same buffers', () => {
+    const names = Array.from({ length: 300 }, (_, i) => `acct_${String(i).padStart(4, '0')}`);
+    const { store, metrics } = setup(names);
+    for (const name of names) store.recordSuccess(name, { credits: 5000, currency: 'USD', atMs: 1_000 });
+    const first = metrics.renderZexa();
+    const firstGzip = first.gzip();
+    store.recordSuccess('acct_0200', { credits: 4000, currency: 'USD', atMs: 61_000 });
+    const changed = metrics.renderZexa();
+    const before = new Set(first.chunks);
+    const fresh = changed.chunks.filter((chunk) => !before.has(chunk));
+    // 300 accounts are 3 blocks: the changed block's non-empty families (8) and the tail are new.
+    expect(changed.chunks.length).toBe(first.chunks.length);
+    expect(fresh.length).toBeLessThanOrEqual(9);
+    expect(fresh.length).toBeGreaterThan(0);
+    expect(changed.text).toContain('zexa_credits_remaining{account="acct_0200",currency="USD"} 4000\n');
+    expect(changed.text).toContain('zexa_credits_consumed_total{account="acct_0200"} 1000\n');
+    expect(gunzipSync(changed.gzip()).toString('utf8')).toBe(changed.text);
+    expect(changed.gzip()).not.toBe(firstGzip);
   });
 
   it('escapes label values and formats special numbers', () => {

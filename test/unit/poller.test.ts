@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeyUnavailableError, ServerError, UnauthorizedError } from '../../src/errors.js';
-import { Poller, type PollResult } from '../../src/poller.js';
+import { MIN_POLLS_WAITING, Poller, type PollResult } from '../../src/poller.js';
 import type { Credits, ZexaClient } from '../../src/zexa-client.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
@@ -111,6 +111,51 @@ describe('Poller', () => {
     await clock.advance(30_000);
     expect(calls.length).toBeGreaterThanOrEqual(7);
     expect(maxActive()).toBe(3);
+    await poller.stop();
+  });
+
+  it('starts only as many polls as can soon get a request slot; the rest wait as queue entries', async () => {
+    const clock = new FakeClock({ flushTurns: 25 });
+    const { client, calls } = fakeClient(clock, 5_000);
+    const keysRead: string[] = [];
+    const poller = makePoller(clock, client, [], {
+      maxConcurrency: 2,
+      readKey: (a) => {
+        keysRead.push(a.name);
+        return `key-${a.name}`;
+      },
+    });
+    const names = Array.from({ length: 100 }, (_, i) => `acct_${String(i).padStart(3, '0')}`);
+    poller.update(accounts(...names));
+    await clock.flush();
+    await clock.advance(1_000);
+    // All 100 are due within the first second; 2 are in flight and at most MIN_POLLS_WAITING
+    // more have started (read their key, made their retry state) to wait for a slot.
+    expect(calls).toHaveLength(2);
+    expect(keysRead.length).toBe(2 + MIN_POLLS_WAITING);
+    // As slots free up, the queue moves on in order: two requests of 5 s at a time, started at
+    // 0, 5, …, 60 s, are 26 accounts, each polled once, in due order.
+    await clock.advance(60_000);
+    expect(calls.map((c) => c.account)).toEqual(names.slice(0, 26));
+    await poller.stop();
+  });
+
+  it('polls waiting out a back-off do not hold up accounts that are due', async () => {
+    const clock = new FakeClock({ flushTurns: 25 });
+    // The first 20 accounts fail with 503 and wait 100 s between attempts; the others answer.
+    const { client, calls } = fakeClient(clock, 10, (key) => (Number(key.replace('key-acct_', '')) < 20 ? new ServerError('503', { status: 503 }) : credits(5)));
+    const results: PollResult[] = [];
+    const poller = makePoller(clock, client, results, {
+      maxConcurrency: 2,
+      policy: { maxAttempts: 3, baseDelayMs: 100_000, maxDelayMs: 100_000 },
+      intervalMs: 600_000,
+    });
+    poller.update(accounts(...Array.from({ length: 40 }, (_, i) => `acct_${i}`)));
+    await clock.flush();
+    await clock.advance(5_000);
+    // 20 polls sit in back-off (more than MIN_POLLS_WAITING), yet the 20 healthy accounts were polled.
+    expect(results.filter((r) => r.ok)).toHaveLength(20);
+    expect(calls.filter((c) => Number(c.account.replace('acct_', '')) < 20)).toHaveLength(20);
     await poller.stop();
   });
 
