@@ -8,16 +8,15 @@
  * request-side figure comes from the simulator's own request records, the same way for the
  * exporter and for its baseline.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { Agent, request } from 'undici';
 import { AccountStore } from '../src/account-state.js';
 import { ExporterMetrics } from '../src/metrics.js';
 import { generateAccounts, startSimulator, type SimAccountSpec, type SimRequestRecord, type ZexaSimulator } from '../src/simulator/index.js';
 import { bareUndiciRound, equivalentRegistry, timeRegistryMetrics } from './baselines.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory, type ExporterChild } from './exporter-process.js';
+import { spawnScraper } from './scraper-process.js';
 import { median } from './stats.js';
 
 export interface SizePlan {
@@ -36,7 +35,7 @@ export interface BenchOptions {
   concurrency: number;
   /** Repeats of the poll-cycle measurement (exporter and bare loop), for medians. */
   repeats: number;
-  /** Gap between scrapes in the steady window (alternately plain and gzip). */
+  /** Gap between scrapes in the steady window (in turn plain, gzip, and plain with undici). */
   scrapeEveryMs: number;
   /** Calls of plain `registry.metrics()` for its median. */
   registryRuns: number;
@@ -53,9 +52,14 @@ export interface SizeFigures {
   series: number;
   textBytes: number;
   gzipBytes: number;
-  /** Median /metrics latency over HTTP during polls (body read to the end), plain and gzip. */
+  /**
+   * Median /metrics latency over HTTP during polls, to the last byte of the body, plain and gzip,
+   * from a scraper process of its own with a minimal HTTP client (bench/scrape-client.ts).
+   */
   metricsMs: number;
   metricsGzipMs: number;
+  /** The same plain scrapes made with undici's request(), whose own parsing adds to the time. */
+  metricsUndiciMs: number;
   scrapes: number;
   /** Median of plain prom-client `registry.metrics()` on the same series, in process. */
   baselineMs: number;
@@ -110,30 +114,6 @@ async function firstRound(sim: ZexaSimulator, count: number, timeoutMs: number):
     if (Date.now() > deadline) throw new Error(`the first poll round of ${count} accounts did not finish within ${timeoutMs} ms`);
     await sleep(50);
   }
-}
-
-interface Scrape {
-  ms: number;
-  text: string;
-  gzipped: boolean;
-  gzipBytes: number;
-}
-
-async function scrape(agent: Agent, url: string, gzip: boolean): Promise<Scrape> {
-  const started = performance.now();
-  const response = await request(`${url}/metrics`, { dispatcher: agent, headers: gzip ? { 'accept-encoding': 'gzip' } : {} });
-  const body = Buffer.from(await response.body.arrayBuffer());
-  const ms = performance.now() - started;
-  if (response.statusCode !== 200) throw new Error(`/metrics answered ${response.statusCode}`);
-  const gzipped = response.headers['content-encoding'] === 'gzip';
-  return { ms, text: gzipped ? gunzipSync(body).toString('utf8') : body.toString('utf8'), gzipped, gzipBytes: gzipped ? body.length : 0 };
-}
-
-function sampleValue(text: string, series: string): number | undefined {
-  const start = text.indexOf(`\n${series} `);
-  if (start < 0) return undefined;
-  const end = text.indexOf('\n', start + 1);
-  return Number(text.slice(start + series.length + 2, end < 0 ? undefined : end));
 }
 
 function zexaPart(text: string): string {
@@ -236,41 +216,25 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     // 3. Steady state: every account on its phase, scraped while polls keep changing the store.
     // After the compressed first round, accounts rejoin their phase within one interval.
     const steadyFrom = startedAt + plan.intervalMs + 1000;
-    const agent = new Agent({ connections: 2 });
-    await scrape(agent, child.url, false); // resets the event-loop histogram: windows start here
+    const textFile = join(dir, 'last-scrape.prom');
+    const scraper = spawnScraper({ url: child.url, startAt: steadyFrom, windowMs: plan.steadyWindowMs, everyMs: options.scrapeEveryMs, textFile });
     await sleep(Math.max(0, steadyFrom - Date.now()));
     sim.resetRecords();
     inSteadyWindow = true;
     const windowStart = Date.now();
-    const plain: number[] = [];
-    const gzipped: number[] = [];
-    const p99s: number[] = [];
-    let gzipServed = true;
-    let lastText = '';
-    let gzipBytes = 0;
-    for (let i = 0; Date.now() - windowStart < plan.steadyWindowMs; i++) {
-      const useGzip = i % 2 === 1;
-      const result = await scrape(agent, child.url, useGzip);
-      (useGzip ? gzipped : plain).push(result.ms);
-      if (useGzip) {
-        gzipServed &&= result.gzipped && result.text.includes('zexa_up{');
-        gzipBytes = result.gzipBytes;
-      } else {
-        lastText = result.text;
-      }
-      const p99 = sampleValue(result.text, 'nodejs_eventloop_lag_p99_seconds');
-      if (p99 !== undefined) p99s.push(Math.max(0, p99 * 1000 - EVENT_LOOP_RESOLUTION_MS));
-      await sleep(options.scrapeEveryMs);
-    }
+    const report = await scraper;
     const windowEnd = Date.now();
     inSteadyWindow = false;
+    const lastText = readFileSync(textFile, 'utf8');
     const records = sim.requests().filter((r: SimRequestRecord) => r.at >= windowStart && r.at < windowEnd);
-    await agent.close();
     if (rssTimer !== undefined) clearInterval(rssTimer);
     await child.stop();
+    // The first scrape (before the window) reset the event-loop histogram; each p99 covers the time since the last scrape.
+    const p99s = report.eventLoopP99Ms.map((p99) => Math.max(0, p99 - EVENT_LOOP_RESOLUTION_MS));
     const busiestRatio = busiestSecondRatio(records.map((r) => r.at), windowStart, windowEnd);
     const callsPerAccountHour = (records.length / n) * (3_600_000 / (windowEnd - windowStart));
-    log(`  ${n} accounts: steady window ${windowEnd - windowStart} ms, ${plain.length + gzipped.length} scrapes, ${records.length} API requests`);
+    const scrapes = report.plainMs.length + report.gzipMs.length + report.plainUndiciMs.length;
+    log(`  ${n} accounts: steady window ${windowEnd - windowStart} ms, ${scrapes} scrapes, ${records.length} API requests`);
 
     // 4. ZEXA_MAX_REQUESTS_PER_SECOND, set below what the start-up round asks for.
     const rateCap = Math.max(1, Math.min(100, Math.round(n / 10)));
@@ -292,7 +256,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     const { registry, series } = equivalentRegistry(zexaPart(lastText));
     const baselineMs = median(await timeRegistryMetrics(registry, options.registryRuns));
     const reuse = gzipReuse(accounts);
-    const metricsMs = median(plain);
+    const metricsMs = median(report.plainMs);
 
     return {
       accounts: n,
@@ -300,13 +264,14 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       steadyWindowMs: windowEnd - windowStart,
       series,
       textBytes: Buffer.byteLength(lastText),
-      gzipBytes,
+      gzipBytes: report.gzipBytes,
       metricsMs,
-      metricsGzipMs: median(gzipped),
-      scrapes: plain.length + gzipped.length,
+      metricsGzipMs: median(report.gzipMs),
+      metricsUndiciMs: median(report.plainUndiciMs),
+      scrapes,
       baselineMs,
       speedup: baselineMs / metricsMs,
-      gzipServed,
+      gzipServed: report.gzipServed,
       gzipReused: reuse.reused,
       gzipFirstMs: reuse.firstMs,
       gzipAgainMs: reuse.againMs,

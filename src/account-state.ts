@@ -33,7 +33,8 @@ export interface AccountStatus {
   lastPollMs: number | undefined;
   lastError: LastError | undefined;
   authErrors: { '401': number; '403': number };
-  pollErrors: Map<FailureReason, number>;
+  /** Failed polls by reason; shared and empty until the first failure (most accounts never fail). */
+  pollErrors: ReadonlyMap<FailureReason, number>;
   consumedTotal: number;
   addedTotal: number;
   version: number;
@@ -168,13 +169,16 @@ export class AccountStore {
       atMs: failure.atMs,
       attempts: failure.attempts,
     };
-    status.pollErrors.set(failure.reason, (status.pollErrors.get(failure.reason) ?? 0) + 1);
+    // A new map per failure: failures are rare, and 10,000 accounts do not each hold an empty map.
+    status.pollErrors = new Map(status.pollErrors).set(failure.reason, (status.pollErrors.get(failure.reason) ?? 0) + 1);
     if (failure.reason === 'unauthorized') status.authErrors['401']++;
     if (failure.reason === 'forbidden') status.authErrors['403']++;
     status.version++;
     this.version++;
   }
 }
+
+const NO_POLL_ERRORS: ReadonlyMap<FailureReason, number> = new Map();
 
 function newStatus(name: string, thresholds: Thresholds): AccountStatus {
   return {
@@ -187,7 +191,7 @@ function newStatus(name: string, thresholds: Thresholds): AccountStatus {
     lastPollMs: undefined,
     lastError: undefined,
     authErrors: { '401': 0, '403': 0 },
-    pollErrors: new Map(),
+    pollErrors: NO_POLL_ERRORS,
     consumedTotal: 0,
     addedTotal: 0,
     version: 0,

@@ -961,6 +961,8 @@ function directoryAccounts(
     return [];
   }
   const out: AccountCandidate[] = [];
+  // One string for every account of the directory, not one copy per account.
+  const origin = `accounts[${index}].fromDirectory in ${file.path}`;
   for (const entry of [...entries].sort()) {
     if (entry.startsWith('.')) continue;
     const path = join(dir, entry);
@@ -977,7 +979,6 @@ function directoryAccounts(
       ctx.problems.push(`${where}: file name ${quote(entry)} in ${dir} is not a valid account name (expected ${ACCOUNT_NAME_RULE}; rename the file or move it out)`);
       continue;
     }
-    const origin = `accounts[${index}].fromDirectory in ${file.path}`;
     // The key is validated from this read: reading every file twice doubles the load time of large directories.
     const readOnce = (): string => {
       if (text === undefined) throw readError;

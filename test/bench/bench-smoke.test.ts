@@ -43,7 +43,7 @@ describe('npm run bench, smoke run', () => {
     const f = figures[0] as SizeFigures;
     expect(f.accounts).toBe(50);
     const numbers: (keyof SizeFigures)[] = [
-      'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'scrapes', 'baselineMs', 'speedup',
+      'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'metricsUndiciMs', 'scrapes', 'baselineMs', 'speedup',
       'gzipFirstMs', 'gzipAgainMs', 'cycleMs', 'bareCycleMs', 'cycleRatio', 'busiestRatio', 'rateCap',
       'rateMeasured', 'rateErrorPct', 'rssMb', 'rssSteadyMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
       'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs',

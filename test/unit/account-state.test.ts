@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { FailureReason } from '../../src/errors.js';
 import { AccountStore, healthOf } from '../../src/account-state.js';
 
 const thresholds = { warning: 1000, critical: 100 };
@@ -9,7 +10,7 @@ function storeWith(...names: string[]): AccountStore {
   return store;
 }
 
-function failure(reason: 'unauthorized' | 'forbidden' | 'timeout', atMs = 2000) {
+function failure(reason: FailureReason, atMs = 2000) {
   return { reason, message: `failed: ${reason}`, status: reason === 'timeout' ? undefined : 401, requestId: 'req_1', attempts: 1, atMs };
 }
 
@@ -53,6 +54,19 @@ describe('AccountStore', () => {
     expect(a?.lastSuccessMs).toBe(1000);
     expect(a?.lastError?.reason).toBe('timeout');
     expect(a?.pollErrors.get('timeout')).toBe(1);
+  });
+
+  it('counts failed polls by reason per account, each account on its own', () => {
+    const store = storeWith('a', 'b');
+    store.recordFailure('a', failure('timeout', 1));
+    store.recordFailure('a', failure('timeout', 2));
+    store.recordFailure('a', failure('server_error', 3));
+    expect([...(store.get('a')?.pollErrors ?? [])]).toEqual([['timeout', 2], ['server_error', 1]]);
+    expect(store.get('b')?.pollErrors.size).toBe(0);
+    store.recordFailure('b', failure('network', 4));
+    expect([...(store.get('b')?.pollErrors ?? [])]).toEqual([['network', 1]]);
+    expect(store.get('a')?.pollErrors.get('network')).toBeUndefined();
+    expect(storeWith('c').get('c')?.pollErrors.size).toBe(0);
   });
 
   it('counts 401 and 403 in the auth counters', () => {
