@@ -6,7 +6,8 @@
  * undici's `request()`. Prints one JSON line (ScraperReport) and writes the last plain text to
  * `textFile` (for the prom-client baseline).
  */
-import { writeFileSync } from 'node:fs';
+import { realpathSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { ScrapeClient } from './scrape-client.js';
@@ -92,7 +93,15 @@ export async function runScraper(s: ScraperSettings): Promise<ScraperReport> {
   return report;
 }
 
-if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
   const settings = JSON.parse(process.argv[2] ?? '{}') as ScraperSettings;
   runScraper(settings).then(
     (report) => process.stdout.write(`${JSON.stringify(report)}\n`),
@@ -106,7 +115,6 @@ if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].re
 /** Runs the scraper as a child process (TypeScript through tsx) and resolves with its report. */
 export async function spawnScraper(settings: ScraperSettings): Promise<ScraperReport> {
   const { spawn } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
   const root = fileURLToPath(new URL('..', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify(settings)], {
     cwd: root,
@@ -117,6 +125,6 @@ export async function spawnScraper(settings: ScraperSettings): Promise<ScraperRe
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0) throw new Error(`the scraper process exited with ${String(code)}: ${stderr.trim()}`);
+  if (code !== 0 || stdout.trim() === '') throw new Error(`the scraper process exited with ${String(code)} and no report: ${stderr.trim()}`);
   return JSON.parse(stdout) as ScraperReport;
 }
