@@ -66,7 +66,6 @@ function sendChunks(req: Request, res: Response, chunks: readonly Buffer[]): voi
   res.cork();
   for (const chunk of chunks) if (chunk.length > 0) res.write(chunk);
   res.end(); // uncorks fully
-
 }
 
 export function createApp(deps: ServerDeps): express.Express {
