@@ -6,6 +6,7 @@
  * undici's `request()`. Prints one JSON line (ScraperReport) and writes the last plain text to
  * `textFile` (for the prom-client baseline).
  */
+import { spawn } from 'node:child_process';
 import { realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -114,7 +115,6 @@ if (isEntryPoint()) {
 
 /** Runs the scraper as a child process (TypeScript through tsx) and resolves with its report. */
 export async function spawnScraper(settings: ScraperSettings): Promise<ScraperReport> {
-  const { spawn } = await import('node:child_process');
   const root = fileURLToPath(new URL('..', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify(settings)], {
     cwd: root,

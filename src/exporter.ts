@@ -3,9 +3,8 @@
  * poller and the HTTP server, wired together. `main.ts` adds the process around it (signals,
  * exit codes); tests, the demo and the benchmarks call `startExporter` directly.
  */
-import http, { type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RequestHandler } from 'express';
 import type { Dispatcher } from 'undici';
 import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
@@ -20,6 +19,8 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import { createApp, type ReloadOutcome } from './server.js';
 import { ownsAccount } from './shard.js';
 import { renderStatusPage } from './status-page.js';
+import { basicAuthMiddleware, headersMiddleware } from './web-auth.js';
+import { createHttpServer, openWebConfig } from './web-config.js';
 import { USER_AGENT, VERSION } from './version.js';
 import { createDispatcher, createZexaClient } from './zexa-client.js';
 
@@ -60,32 +61,6 @@ const MAX_LOGGED_NAMES = 50;
 /** The status page is re-rendered on a change after this long, and after this long regardless. */
 const STATUS_PAGE_MIN_AGE_MS = 250;
 const STATUS_PAGE_MAX_AGE_MS = 1000;
-
-/** What a web config file adds: its middleware (headers, basic auth) and its HTTP(S) server. */
-interface Web {
-  middleware: RequestHandler[];
-  createServer(app: RequestListener): Server;
-  /** Whether the server speaks TLS (tls_server_config is set). */
-  tls(): boolean;
-}
-
-/**
- * Opens the web config file. Its modules (TLS, YAML, bcrypt) are loaded only here: most
- * exporters run without a web config, and loading them costs ~11 MB of RSS (measured).
- */
-async function openWeb(file: string, logger: Logger): Promise<Web> {
-  const [{ createHttpServer, openWebConfig }, { basicAuthMiddleware, headersMiddleware }] = await Promise.all([
-    import('./web-config.js'),
-    import('./web-auth.js'),
-  ]);
-  const web = openWebConfig(file, { logger });
-  return {
-    // /healthz stays open for probes; everything else needs the web config's credentials.
-    middleware: [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: ['/healthz'], logger })],
-    createServer: (app) => createHttpServer(web, app, { logger }),
-    tls: () => web.current().tls !== undefined,
-  };
-}
 
 function describeNames(names: readonly string[]): string[] {
   return names.length <= MAX_LOGGED_NAMES ? [...names] : [...names.slice(0, MAX_LOGGED_NAMES), `… and ${names.length - MAX_LOGGED_NAMES} more`];
@@ -255,7 +230,7 @@ export async function startExporter(
   };
 
   // Throws ConfigError when the web config file is unusable: the caller exits with code 2.
-  const web = config.web.configFile === undefined ? undefined : await openWeb(config.web.configFile, logger);
+  const web = config.web.configFile === undefined ? undefined : openWebConfig(config.web.configFile, { logger });
 
   let page: { at: number; version: number; html: string } | undefined;
   const app = createApp({
@@ -275,11 +250,12 @@ export async function startExporter(
       return page.html;
     },
     ...(deps.loadConfig === undefined ? {} : { reload }),
-    before: web?.middleware ?? [],
+    // /healthz stays open for probes; everything else needs the web config's credentials.
+    before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: ['/healthz'], logger })],
     onError: (error) => logger.error({ error: error instanceof Error ? error.message : 'unknown error' }, 'request failed'),
   });
 
-  const server = web === undefined ? http.createServer(app) : web.createServer(app);
+  const server = createHttpServer(web, app, { logger });
   server.keepAliveTimeout = 65_000;
   // server.close() closes only idle connections and goes on serving busy keep-alive ones, so a
   // scraper that reuses its connection back to back would be cut mid-response by the grace timer.
@@ -307,7 +283,7 @@ export async function startExporter(
   });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const scheme = web?.tls() === true ? 'https' : 'http';
+  const scheme = web?.current().tls === undefined ? 'http' : 'https';
   const url = `${scheme}://${shownHost === '[::]' || shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`;
 
   poller.update(accounts);

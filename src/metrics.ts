@@ -5,8 +5,9 @@
  * The per-account families change only when a poll of that account finishes, so each block of
  * accounts is rendered to UTF-8 bytes once per change and cached; a scrape writes the cached
  * buffers as they are instead of walking prom-client's label maps (which costs ~345 ms at 10,000
- * accounts). The gzip of the whole, too, is reused while nothing changed at all. prom-client keeps the process metrics in the
- * exporter's own Registry (never the global one); they are cheap and stay live on every scrape.
+ * accounts). The gzip of the whole, too, is reused while nothing changed at all. prom-client
+ * keeps the process metrics in the exporter's own Registry (never the global one); they are cheap
+ * and stay live on every scrape.
  */
 import { gzipSync } from 'node:zlib';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -182,8 +183,8 @@ export class ExporterMetrics {
   private readonly store: AccountStore;
   private readonly buildInfoText: string;
   private blocks: Block[] = [];
-  private readonly headerGzip = new Map<string, Buffer>();
-  private readonly headerBytes = new Map<string, Buffer>();
+  /** HELP/TYPE headers never change: their bytes and gzip member are made once. */
+  private readonly headerPieces = new Map<string, Piece>();
   private readonly requestsByCode = new Map<string, number>();
   private readonly bucketCounts: number[] = DURATION_BUCKETS.map(() => 0);
   private durationSum = 0;
@@ -266,8 +267,7 @@ export class ExporterMetrics {
       const blocks = this.blocks.filter((block) => (block.bodies[f] as Buffer).length > 0);
       // A family with no samples at all is left out, as prom-client does for unlabelled metrics.
       if (blocks.length === 0) return;
-      const head = header(def);
-      pieces.push({ bytes: this.constantBytes(head), gzip: () => this.constantGzip(head) });
+      pieces.push(this.headerPiece(header(def)));
       for (const block of blocks) {
         const bytes = block.bodies[f] as Buffer;
         pieces.push({ bytes, gzip: () => (block.gzipped[f] ??= gzipPiece(bytes)) });
@@ -296,22 +296,15 @@ export class ExporterMetrics {
     };
   }
 
-  private constantBytes(text: string): Buffer {
-    let bytes = this.headerBytes.get(text);
-    if (bytes === undefined) {
-      bytes = Buffer.from(text);
-      this.headerBytes.set(text, bytes);
+  private headerPiece(text: string): Piece {
+    let piece = this.headerPieces.get(text);
+    if (piece === undefined) {
+      const bytes = Buffer.from(text);
+      let gzipped: Buffer | undefined;
+      piece = { bytes, gzip: () => (gzipped ??= gzipPiece(bytes)) };
+      this.headerPieces.set(text, piece);
     }
-    return bytes;
-  }
-
-  private constantGzip(text: string): Buffer {
-    let gzipped = this.headerGzip.get(text);
-    if (gzipped === undefined) {
-      gzipped = gzipPiece(text);
-      this.headerGzip.set(text, gzipped);
-    }
-    return gzipped;
+    return piece;
   }
 
   private renderRequests(): string {
