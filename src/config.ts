@@ -1088,37 +1088,9 @@ export function withoutLikelyKeys(line: string): string {
   });
 }
 
-/**
- * Builds the Config from flags, environment, the optional YAML file and DEFAULTS, in that
- * precedence. Keys are read once to validate them, never stored. Throws HelpRequested or
- * VersionRequested when the command line asks for them, and ConfigError listing every problem
- * otherwise.
- */
-export function loadConfig(sources: ConfigSources): Config {
-  const request = helpOrVersion(sources.argv);
-  if (request === 'help') throw new HelpRequested();
-  if (request === 'version') throw new VersionRequested();
-
-  const ctx: LoadContext = { sources, args: parseArgs(sources.argv), file: undefined, problems: [] };
-  ctx.problems.push(...ctx.args.problems);
-
-  const configFile = resolveSetting(ctx, { flag: 'config.file', env: 'ZEXA_EXPORTER_CONFIG' }, schemas.path, undefined as string | undefined);
-  if (configFile.value !== undefined) ctx.file = loadFile(configFile.value, configFile.where, sources, ctx.problems);
+/** Where to listen and the web config file: loadConfig's and loadWebSettings' one copy. */
+function resolveWeb(ctx: LoadContext) {
   const fileBase = ctx.file === undefined ? undefined : dirname(ctx.file.path);
-
-  const url = resolveSetting(ctx, { env: 'ZEXA_API_URL', yaml: ['api', 'url'] }, schemas.url, DEFAULTS.api.url);
-  const timeout = resolveSetting(ctx, { env: 'ZEXA_REQUEST_TIMEOUT', yaml: ['api', 'timeout'] }, schemas.timeout, DEFAULTS.api.timeoutMs);
-  const interval = resolveSetting(ctx, { env: 'ZEXA_POLL_INTERVAL', yaml: ['poll', 'interval'] }, schemas.interval, DEFAULTS.poll.intervalMs);
-  const maxConcurrency = resolveSetting(ctx, { env: 'ZEXA_MAX_CONCURRENCY', yaml: ['poll', 'maxConcurrency'] }, schemas.maxConcurrency, DEFAULTS.poll.maxConcurrency);
-  const maxAttempts = resolveSetting(ctx, { env: 'ZEXA_MAX_ATTEMPTS', yaml: ['poll', 'maxAttempts'] }, schemas.maxAttempts, DEFAULTS.poll.maxAttempts);
-  const maxRps = resolveSetting<number | undefined>(
-    ctx,
-    { env: 'ZEXA_MAX_REQUESTS_PER_SECOND', yaml: ['poll', 'maxRequestsPerSecond'] },
-    schemas.maxRequestsPerSecond,
-    DEFAULTS.poll.maxRequestsPerSecond,
-  );
-  const warning = resolveSetting(ctx, { env: 'ZEXA_CREDITS_WARNING_THRESHOLD', yaml: ['thresholds', 'warning'] }, schemas.threshold, DEFAULTS.thresholds.warning);
-  const critical = resolveSetting(ctx, { env: 'ZEXA_CREDITS_CRITICAL_THRESHOLD', yaml: ['thresholds', 'critical'] }, schemas.threshold, DEFAULTS.thresholds.critical);
   const listen = resolveSetting(
     ctx,
     { flag: 'web.listen-address', env: 'ZEXA_EXPORTER_LISTEN_ADDRESS', yaml: ['web', 'listenAddress'] },
@@ -1136,6 +1108,55 @@ export function loadConfig(sources: ConfigSources): Config {
     webConfig.value !== undefined && fileBase !== undefined && ctx.file !== undefined && webConfig.where.startsWith(`${ctx.file.path}:`)
       ? resolvePath(fileBase, webConfig.value)
       : webConfig.value;
+  return { listen, webConfigFile };
+}
+
+/**
+ * Only the listen address and web config file, from the same flags, variables and config file as
+ * loadConfig, for `zexa-exporter healthcheck`: the probe neither needs nor reads the keys (the
+ * demo image has none), and a config error in the web settings still fails it.
+ */
+export function loadWebSettings(sources: ConfigSources): Config['web'] {
+  const ctx: LoadContext = { sources, args: parseArgs(sources.argv), file: undefined, problems: [] };
+  ctx.problems.push(...ctx.args.problems);
+  const configFile = resolveSetting(ctx, { flag: 'config.file', env: 'ZEXA_EXPORTER_CONFIG' }, schemas.path, undefined as string | undefined);
+  if (configFile.value !== undefined) ctx.file = loadFile(configFile.value, configFile.where, sources, ctx.problems);
+  const { listen, webConfigFile } = resolveWeb(ctx);
+  if (ctx.problems.length > 0) throw new ConfigError([...new Set(ctx.problems)].map(withoutLikelyKeys));
+  return { listenAddress: listen.value.text, host: listen.value.host, port: listen.value.port, configFile: webConfigFile };
+}
+
+/**
+ * Builds the Config from flags, environment, the optional YAML file and DEFAULTS, in that
+ * precedence. Keys are read once to validate them, never stored. Throws HelpRequested or
+ * VersionRequested when the command line asks for them, and ConfigError listing every problem
+ * otherwise.
+ */
+export function loadConfig(sources: ConfigSources): Config {
+  const request = helpOrVersion(sources.argv);
+  if (request === 'help') throw new HelpRequested();
+  if (request === 'version') throw new VersionRequested();
+
+  const ctx: LoadContext = { sources, args: parseArgs(sources.argv), file: undefined, problems: [] };
+  ctx.problems.push(...ctx.args.problems);
+
+  const configFile = resolveSetting(ctx, { flag: 'config.file', env: 'ZEXA_EXPORTER_CONFIG' }, schemas.path, undefined as string | undefined);
+  if (configFile.value !== undefined) ctx.file = loadFile(configFile.value, configFile.where, sources, ctx.problems);
+
+  const url = resolveSetting(ctx, { env: 'ZEXA_API_URL', yaml: ['api', 'url'] }, schemas.url, DEFAULTS.api.url);
+  const timeout = resolveSetting(ctx, { env: 'ZEXA_REQUEST_TIMEOUT', yaml: ['api', 'timeout'] }, schemas.timeout, DEFAULTS.api.timeoutMs);
+  const interval = resolveSetting(ctx, { env: 'ZEXA_POLL_INTERVAL', yaml: ['poll', 'interval'] }, schemas.interval, DEFAULTS.poll.intervalMs);
+  const maxConcurrency = resolveSetting(ctx, { env: 'ZEXA_MAX_CONCURRENCY', yaml: ['poll', 'maxConcurrency'] }, schemas.maxConcurrency, DEFAULTS.poll.maxConcurrency);
+  const maxAttempts = resolveSetting(ctx, { env: 'ZEXA_MAX_ATTEMPTS', yaml: ['poll', 'maxAttempts'] }, schemas.maxAttempts, DEFAULTS.poll.maxAttempts);
+  const maxRps = resolveSetting<number | undefined>(
+    ctx,
+    { env: 'ZEXA_MAX_REQUESTS_PER_SECOND', yaml: ['poll', 'maxRequestsPerSecond'] },
+    schemas.maxRequestsPerSecond,
+    DEFAULTS.poll.maxRequestsPerSecond,
+  );
+  const warning = resolveSetting(ctx, { env: 'ZEXA_CREDITS_WARNING_THRESHOLD', yaml: ['thresholds', 'warning'] }, schemas.threshold, DEFAULTS.thresholds.warning);
+  const critical = resolveSetting(ctx, { env: 'ZEXA_CREDITS_CRITICAL_THRESHOLD', yaml: ['thresholds', 'critical'] }, schemas.threshold, DEFAULTS.thresholds.critical);
+  const { listen, webConfigFile } = resolveWeb(ctx);
   const logLevel = resolveSetting<LogLevel>(ctx, { flag: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', yaml: ['log', 'level'] }, schemas.logLevel, DEFAULTS.log.level);
   const shard = resolveSetting<Config['shard']>(ctx, { flag: 'shard', env: 'ZEXA_SHARD', yaml: ['shard'] }, schemas.shard, DEFAULTS.shard);
 

@@ -10,6 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { loadConfig, nodeConfigSources, usage, type Config } from './config.js';
 import { ConfigError } from './errors.js';
 import { startExporter, type RunningExporter } from './exporter.js';
+import { runHealthcheck } from './healthcheck.js';
 import { VERSION } from './version.js';
 
 export const EXIT_OK = 0;
@@ -26,6 +27,7 @@ function describeCrash(error: unknown): string {
 }
 
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv[0] === 'healthcheck') return runHealthcheck(argv.slice(1), env);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage());
     return EXIT_OK;
