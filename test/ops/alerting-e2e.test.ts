@@ -6,18 +6,12 @@
  * The exporter is the real one (in-process, polling every second) against the built-in
  * simulator. A second exporter, whose clock runs 20 minutes behind, holds one account whose only
  * success is therefore 20 minutes old: that is how `ZexaCreditsStale` gets a series to fire on
- * without the test waiting 15 minutes.
+ * without the test waiting 15 minutes. The dashboard's and Grafana alerts' queries run live in
+ * test/ops/dashboard-live.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../helpers/external.js';
 import { hasAlert, startPrometheusStack, type PrometheusStack } from '../helpers/prometheus-stack.js';
-import {
-  dashboardExpressions,
-  grafanaAlertExpressions,
-  loadDashboard,
-  loadGrafanaAlerts,
-  substituteGrafanaVariables,
-} from './ops-files.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { startExporter, type RunningExporter } from '../../src/exporter.js';
@@ -119,18 +113,6 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     const n = await stack.webhook.waitFor(hasAlert('ZexaApiKeyUnauthorized', 'revoked', 'firing'), ALERT_TIMEOUT_MS);
     expect(n.receiver).toBe('pager');
     expect(n.alerts.find((a) => a.labels.alertname === 'ZexaApiKeyUnauthorized')!.labels).toMatchObject({ severity: 'critical', code: '401' });
-  });
-
-  it('every dashboard and Grafana-alert expression succeeds and returns series', async () => {
-    const expressions = [...dashboardExpressions(loadDashboard()), ...grafanaAlertExpressions(loadGrafanaAlerts())];
-    expect(expressions.length).toBeGreaterThan(15);
-    for (const { where, expr } of expressions) {
-      const promql = substituteGrafanaVariables(expr);
-      const result = await stack.waitForSeries(promql, 15_000).catch((err: Error) => {
-        throw new Error(`${where}: ${err.message}`);
-      });
-      expect(result.length, where).toBeGreaterThan(0);
-    }
   });
 
   it('a top-up resolves ZexaCreditsLow with a resolved notification', async () => {

@@ -119,10 +119,3 @@ export function exposedNames(exposition: string): Set<string> {
   }
   return names;
 }
-
-/** Grafana variables replaced the way Grafana sends them to Prometheus (All → allValue). */
-export function substituteGrafanaVariables(expr: string, account = '.+', rateInterval = '1m'): string {
-  const labelValues = /^label_values\((\w+),\s*(\w+)\)$/.exec(expr.trim());
-  if (labelValues !== null) return `count by (${labelValues[2]}) (${labelValues[1]})`;
-  return expr.replaceAll('$__rate_interval', rateInterval).replaceAll('${account}', account).replaceAll('$account', account);
-}
