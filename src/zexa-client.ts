@@ -9,7 +9,8 @@
  * are never part of an error.
  */
 import { STATUS_CODES } from 'node:http';
-import { EnvHttpProxyAgent, request, type Dispatcher } from 'undici';
+import { request, type Dispatcher } from 'undici';
+import { createProxyAgent } from './proxy.js';
 import { z } from 'zod';
 import { abortReason, type Clock } from './clock.js';
 import {
@@ -87,7 +88,8 @@ function requirePositive(name: string, value: number): void {
 /**
  * The dispatcher of the real exporter: one keep-alive pool per origin, undici's own timeouts set
  * from the request timeout (a second line behind the client's whole-request deadline), and
- * HTTPS_PROXY / HTTP_PROXY / NO_PROXY honoured, lower case winning over upper case as in curl.
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY honoured by curl's rules (src/proxy.ts), lower case winning
+ * over upper case.
  * `env` defaults to `process.env`; when given it is the only source (undici would otherwise fall
  * back to process.env for unset variables).
  */
@@ -109,11 +111,8 @@ export function createDispatcher(options: {
     }
     return '';
   };
-  return new EnvHttpProxyAgent({
-    // '' (not undefined) so that undici does not read process.env behind our back.
-    httpProxy: pick('HTTP_PROXY'),
-    httpsProxy: pick('HTTPS_PROXY'),
-    noProxy: pick('NO_PROXY'),
+  const proxies = { httpProxy: pick('HTTP_PROXY'), httpsProxy: pick('HTTPS_PROXY'), noProxy: pick('NO_PROXY') };
+  return createProxyAgent(proxies, {
     connect: { timeout: timeoutMs },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
