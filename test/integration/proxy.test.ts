@@ -116,6 +116,14 @@ describe('proxy conventions', () => {
     expect(api.requests).toEqual(['GET /v1/credits host=zexa.invalid']);
   });
 
+  it('prefers the lower-case variable', async () => {
+    const api = await startApi();
+    const proxy = await startLoggingProxy(api.port);
+    const client = clientFor({ HTTP_PROXY: 'http://127.0.0.1:9', http_proxy: proxy.url }, 'http://zexa.invalid');
+    await expect(client.fetchCredits(KEY)).resolves.toMatchObject({ credits: 7 });
+    expect(proxy.log).toEqual(['GET http://zexa.invalid/v1/credits']);
+  });
+
   it('NO_PROXY exempts a host: straight to the API', async () => {
     const api = await startApi();
     const proxy = await startLoggingProxy(api.port);

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { getEventListeners } from 'node:events';
 import { inspect } from 'node:util';
 import { MockAgent, type Dispatcher } from 'undici';
@@ -681,29 +681,6 @@ describe('createZexaClient over real loopback HTTP', () => {
 });
 
 describe('createDispatcher', () => {
-  /** A forward proxy that tunnels CONNECT to `targetPort` on loopback and records what it was asked for. */
-  async function tunnellingProxy(targetPort: number) {
-    const connects: string[] = [];
-    const proxy = http.createServer((_req, res) => {
-      res.statusCode = 501;
-      res.end();
-    });
-    proxy.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
-      connects.push(req.url ?? '');
-      const upstream = net.connect(targetPort, '127.0.0.1', () => {
-        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        upstream.write(head);
-        upstream.pipe(client);
-        client.pipe(upstream);
-      });
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-    });
-    openServers.push(proxy);
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    return { url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, connects };
-  }
-
   function clientWith(env: Record<string, string | undefined>, baseUrl: string) {
     const dispatcher = createDispatcher({ timeoutMs: 5000, env });
     openDispatchers.push(dispatcher);
@@ -711,18 +688,6 @@ describe('createDispatcher', () => {
   }
 
   // Which proxy each URL goes through, and how: test/integration/proxy.test.ts.
-
-  it('prefers the lower-case variable and connects directly to hosts in NO_PROXY', async () => {
-    const api = await listen((_req, res) => res.end(json({ credits: 1, currency: 'USD' })));
-    const proxy = await tunnellingProxy(api.port);
-    const client = clientWith(
-      { HTTP_PROXY: 'http://127.0.0.1:9', http_proxy: proxy.url, NO_PROXY: 'localhost,127.0.0.1' },
-      api.url,
-    );
-    await expect(client.fetchCredits(KEY)).resolves.toMatchObject({ credits: 1 });
-    expect(proxy.connects).toEqual([]);
-    expect(api.requests).toHaveLength(1);
-  });
 
   it('ignores proxies of the process environment when an env is given', async () => {
     const api = await listen((_req, res) => res.end(json({ credits: 2, currency: 'USD' })));
