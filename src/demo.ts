@@ -8,7 +8,7 @@
 import { HelpRequested, loadConfig, nodeConfigSources, usage, VersionRequested } from './config.js';
 import { VERSION } from './version.js';
 import { ConfigError } from './errors.js';
-import { startExporter } from './exporter.js';
+import { startExporter } from './runtime/exporter.js';
 import { demoAccounts, startSimulator } from './simulator/index.js';
 
 async function main(): Promise<number> {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { loadConfig, nodeConfigSources, usage, type Config } from './config.js';
 import { ConfigError } from './errors.js';
-import { startExporter, type RunningExporter } from './exporter.js';
+import { startExporter, type RunningExporter } from './runtime/exporter.js';
 import { VERSION } from './version.js';
 
 export const EXIT_OK = 0;
@@ -61,8 +61,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
       reloadRequested = true;
       return;
     }
-    exporter.logger.info('SIGHUP: reloading the configuration');
-    void exporter.reload();
+    void exporter.reload('SIGHUP');
   };
   process.on('SIGTERM', handleStop);
   process.on('SIGINT', handleStop);

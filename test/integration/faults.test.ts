@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
-import { startExporter, type RunningExporter } from '../../src/exporter.js';
+import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimFault, type SimRequestRecord } from '../../src/simulator/index.js';
 import { parseSample, startHarness, until, type Harness, type HarnessOptions } from '../helpers/exporter-harness.js';
 import { captureLogs, type LogCapture } from '../helpers/log-capture.js';
