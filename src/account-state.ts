@@ -140,9 +140,11 @@ export class AccountStore {
     const recovered = status.polled && !status.up;
     const previous = status.balance;
     if (previous !== undefined && previous.currency === poll.currency) {
+      // The client refuses balances beyond ±1e15 (MAX_ABS_CREDITS), so a delta is at most 2e15;
+      // the finiteness check keeps a counter finite even if a caller skipped that check.
       const delta = poll.credits - previous.credits;
-      if (delta < 0) status.consumedTotal += -delta;
-      else if (delta > 0) status.addedTotal += delta;
+      if (delta < 0 && Number.isFinite(status.consumedTotal - delta)) status.consumedTotal -= delta;
+      else if (delta > 0 && Number.isFinite(status.addedTotal + delta)) status.addedTotal += delta;
     }
     status.balance = { credits: poll.credits, currency: poll.currency };
     status.up = true;
