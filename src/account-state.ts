@@ -6,7 +6,7 @@
  * Every change bumps the account's `version` and the store's `version`, so readers can cache
  * what they derived from an account until it changes (the scrape path depends on that).
  */
-import type { AccountConfig, Thresholds } from './config.js';
+import type { AccountConfig, Thresholds } from './config/types.js';
 import type { FailureReason } from './errors.js';
 
 export type AccountHealth = 'PENDING' | 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';

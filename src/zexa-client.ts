@@ -25,6 +25,7 @@ import {
   ZexaApiError,
   type ZexaErrorDetails,
 } from './errors.js';
+import { isSendableKey } from './keys.js';
 
 export interface Credits {
   credits: number;
@@ -137,10 +138,6 @@ function checkProxyUrl(variable: string, value: string): void {
   }
 }
 
-// Only visible ASCII can go into the header verbatim; anything else would either be rejected by
-// undici or be sent mangled, and a 401 for a key that merely has a stray character is confusing.
-const SENDABLE_KEY = /^[\x21-\x7e]+$/;
-
 export function createZexaClient(options: ZexaClientOptions): ZexaClient {
   requirePositive('timeoutMs', options.timeoutMs);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -167,7 +164,7 @@ export function createZexaClient(options: ZexaClientOptions): ZexaClient {
   async function fetchCredits(key: string, signal?: AbortSignal): Promise<Credits> {
     if (signal?.aborted) throw abortReason(signal);
     if (key === '') throw new KeyUnavailableError('the API key is empty');
-    if (!SENDABLE_KEY.test(key)) {
+    if (!isSendableKey(key)) {
       throw new KeyUnavailableError(
         'the API key contains characters that cannot be sent in an HTTP header (only visible ASCII is allowed)',
       );
