@@ -6,7 +6,7 @@
  * Every change bumps the account's `version` and the store's `version`, so readers can cache
  * what they derived from an account until it changes (the scrape path depends on that).
  */
-import type { AccountConfig, Thresholds } from './config.js';
+import type { AccountConfig, Thresholds } from './config/types.js';
 import type { FailureReason } from './errors.js';
 
 export type AccountHealth = 'PENDING' | 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
@@ -156,9 +156,11 @@ export class AccountStore {
     const recovered = status.polled && !status.up;
     const previous = status.balance;
     if (previous !== undefined && previous.currency === poll.currency) {
+      // The client refuses balances beyond ±1e15 (MAX_ABS_CREDITS), so a delta is at most 2e15;
+      // the finiteness check keeps a counter finite even if a caller skipped that check.
       const delta = poll.credits - previous.credits;
-      if (delta < 0) status.consumedTotal += -delta;
-      else if (delta > 0) status.addedTotal += delta;
+      if (delta < 0 && Number.isFinite(status.consumedTotal - delta)) status.consumedTotal -= delta;
+      else if (delta > 0 && Number.isFinite(status.addedTotal + delta)) status.addedTotal += delta;
     }
     status.balance = { credits: poll.credits, currency: poll.currency };
     status.up = true;
