@@ -4,7 +4,7 @@
  * untouched whatever the API says. The API is a scripted stand-in on 127.0.0.1.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/load.js';
 import { startExporter } from '../../src/exporter.js';
 import { parseSample } from '../helpers/exporter-harness.js';
 import { captureLogs } from '../helpers/log-capture.js';
