@@ -8,8 +8,10 @@ import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
 import { AccountStore } from '../account-state.js';
 import { systemClock, type Clock } from '../clock.js';
-import { readFileBounded, type AccountConfig, type Config } from '../config.js';
+import type { AccountConfig, Config } from '../config/types.js';
+import { readFileBounded } from '../lib/bounded-read.js';
 import { ConfigError } from '../errors.js';
+import { KeyTracker } from '../key-tracker.js';
 import { createLogger, type Logger } from '../logger.js';
 import { ExporterMetrics } from '../metrics.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.js';
@@ -20,7 +22,7 @@ import { VERSION } from '../version.js';
 import { basicAuthMiddleware, headersMiddleware } from '../web-auth.js';
 import { createHttpServer, openWebConfig } from '../web-config.js';
 import { HttpListener } from './http-listener.js';
-import { createPollSink } from './poll-sink.js';
+import { createPollSink, logSharedKey } from './poll-sink.js';
 import { Polling } from './polling.js';
 import { Reloader } from './reloader.js';
 import { StatusPageCache } from './status-page-cache.js';
@@ -84,6 +86,7 @@ export class Exporter {
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
   private current: Config;
+  private readonly keys: KeyTracker;
   private readonly polling: Polling;
   private readonly reloader: Reloader;
   private listener: HttpListener | undefined;
@@ -105,7 +108,11 @@ export class Exporter {
     });
     this.metrics.setInitialLoad(deps.clock.now());
     this.metrics.setShard(config.shard);
-    this.polling = new Polling({ ...deps, metrics: this.metrics, sink: createPollSink(this.store, this.logger) }, config);
+    this.keys = new KeyTracker(this.store, { clock: deps.clock, onSharedChange: (change) => logSharedKey(this.logger, change) });
+    this.polling = new Polling(
+      { ...deps, metrics: this.metrics, sink: createPollSink(this.store, this.logger), onKeyRead: (account, key) => this.keys.observe(account, key) },
+      config,
+    );
     this.store.configure(this.polledAccounts(config));
     this.reloader = new Reloader(() => this.applyReload());
   }
@@ -222,6 +229,7 @@ export class Exporter {
     const accounts = this.polledAccounts(next);
     const removed = this.store.configure(accounts);
     this.metrics.forget(removed);
+    this.keys.forget(removed);
     this.metrics.setShard(next.shard);
     await this.polling.apply(next, accounts);
     if (next.log.level !== previous.log.level) this.logger.level = next.log.level;

@@ -1,16 +1,24 @@
 /**
  * Where poll results go: each result updates the account store (which the metrics and the status
- * page read) and is logged. Key changes and retries are logged here too, so every log line about
- * polling is written in one file.
+ * page read) and is logged. Key changes, shared keys and retries are logged here too, so every log
+ * line about polling is written in one file.
  */
 import type { AccountStore } from '../account-state.js';
-import type { AccountConfig } from '../config.js';
-import { keyFingerprint } from '../config.js';
+import type { AccountConfig } from '../config/types.js';
 import { ZexaApiError } from '../errors.js';
+import type { SharedKeyChange } from '../key-tracker.js';
+import { keyFingerprint } from '../keys.js';
 import type { Logger } from '../logger.js';
 import type { PollerOptions, PollResult } from '../poller.js';
 
 export type PollSink = Pick<PollerOptions<AccountConfig>, 'onResult' | 'onKeyChange' | 'onRetry'>;
+
+/** Once per change, naming the accounts and the fingerprint, never the key. */
+export function logSharedKey(logger: Logger, change: SharedKeyChange): void {
+  const fields = { account: change.account, shared_with: change.others, fingerprint: change.fingerprint };
+  if (change.shared) logger.warn(fields, 'API key shared: another account of this exporter polls with the same key (one key per application or environment)');
+  else logger.info(fields, 'API key no longer shared with these accounts');
+}
 
 export function createPollSink(store: AccountStore, logger: Logger): PollSink {
   const onResult = (result: PollResult): void => {

@@ -8,7 +8,8 @@
  */
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
-import { readAccountKey, type AccountConfig, type Config } from '../config.js';
+import type { AccountConfig, Config } from '../config/types.js';
+import { readAccountKey } from '../keys.js';
 import { ConfigError } from '../errors.js';
 import type { ExporterMetrics } from '../metrics.js';
 import { Poller } from '../poller.js';
@@ -28,6 +29,8 @@ export interface PollingDeps {
   retryPolicy: RetryPolicy;
   metrics: ExporterMetrics;
   sink: PollSink;
+  /** Sees every key read for a poll (the key tracker); must not keep it. */
+  onKeyRead: (account: AccountConfig, key: string) => void;
 }
 
 export class Polling {
@@ -80,7 +83,7 @@ export class Polling {
   }
 
   private newPoller(config: Config): Poller<AccountConfig> {
-    const { clock, env, readFile, random, retryPolicy, metrics, sink } = this.deps;
+    const { clock, env, readFile, random, retryPolicy, metrics, sink, onKeyRead } = this.deps;
     const client = createZexaClient({
       baseUrl: config.api.url,
       timeoutMs: config.api.timeoutMs,
@@ -92,7 +95,11 @@ export class Polling {
     return new Poller<AccountConfig>({
       clock,
       client,
-      readKey: (account) => readAccountKey(account, env, readFile),
+      readKey: (account) => {
+        const key = readAccountKey(account, env, readFile);
+        onKeyRead(account, key);
+        return key;
+      },
       policy: { ...retryPolicy, maxAttempts: config.poll.maxAttempts },
       intervalMs: config.poll.intervalMs,
       maxConcurrency: config.poll.maxConcurrency,
