@@ -15,7 +15,8 @@ import { X509Certificate } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
-import { loadWebSettings, nodeConfigSources, type Config } from './config.js';
+import { loadWebSettings, nodeConfigSources } from './config/load.js';
+import type { Config } from './config/types.js';
 import { ConfigError } from './errors.js';
 import { loadWebConfig, type WebTlsConfig } from './web-config.js';
 
