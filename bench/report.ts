@@ -69,9 +69,14 @@ const ROWS: readonly Row[] = [
   },
 ];
 
-export function markdownTable(figures: readonly SizeFigures[]): string {
+/**
+ * `nodeVersion`: the Node.js the exporter ran on (the bench starts it with its own
+ * process.execPath), first row, since memory and speed figures differ between versions.
+ */
+export function markdownTable(figures: readonly SizeFigures[], nodeVersion: string = process.version): string {
   const head = ['figure', ...figures.map((f) => `${f.accounts.toLocaleString('en-US')} accounts`), 'target (at 10,000)'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  lines.push(`| ${['Node.js of the exporter process', ...figures.map(() => nodeVersion), '20, 22 and 24'].join(' | ')} |`);
   for (const row of ROWS) lines.push(`| ${[row.figure, ...figures.map(row.cell), row.target].join(' | ')} |`);
   return `${lines.join('\n')}\n`;
 }

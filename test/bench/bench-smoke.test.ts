@@ -57,7 +57,8 @@ describe('npm run bench, smoke run', () => {
     expect(f.gzipReused).toBe(true);
     expect(f.expectedCallsPerAccountHour).toBe(720);
     const table = markdownTable(figures);
-    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 11);
+    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 12);
+    expect(table).toContain(`| Node.js of the exporter process | ${process.version} |`);
     expect(table).not.toContain('NaN');
     expect(lines.some((line) => line.includes('50 accounts'))).toBe(true);
   }, 120_000);
