@@ -246,7 +246,10 @@ export async function startExporter(
   };
 
   // Throws ConfigError when the web config file is unusable: the caller exits with code 2.
-  const web = config.web.configFile === undefined ? undefined : openWebConfig(config.web.configFile, { logger });
+  const web =
+    config.web.configFile === undefined
+      ? undefined
+      : openWebConfig(config.web.configFile, { logger, onReloadResult: (ok) => metrics.setReloadResult(ok, clock.now()) });
 
   let page: { at: number; version: number; html: string } | undefined;
   const app = createApp({
