@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { startExporter } from '../../src/exporter.js';
+import { startExporter } from '../../src/runtime/exporter.js';
 import { parseSample } from '../helpers/exporter-harness.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { runExporter } from '../helpers/process.js';
