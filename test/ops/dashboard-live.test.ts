@@ -41,11 +41,12 @@ const FAILING = [...NEVER_SUCCEEDED, 'flaky', STALE];
  * Queries that show only some accounts, by design, with the accounts the demo states give them.
  * Keyed by `<panel title> <refId>` or `Grafana alert <title>`.
  */
-const SOME_ACCOUNTS: Record<string, { accounts: string[]; why: string }> = {
+const SOME_ACCOUNTS: Record<string, { accounts: string[]; why: string; orMore?: true }> = {
   'Balance per account A': { accounts: HAVE_BALANCE, why: 'a key that never worked has no balance' },
   'Balance over time A': { accounts: HAVE_BALANCE, why: 'a key that never worked has no balance' },
   'Age of the last successful poll A': { accounts: HAVE_BALANCE, why: 'a key that never worked has no last success' },
-  'Failed polls by reason A': { accounts: FAILING, why: 'only failing accounts have failed polls' },
+  // orMore: on a busy machine any poll can time out (900 ms here), so others may show up too.
+  'Failed polls by reason A': { accounts: FAILING, why: 'only failing accounts have failed polls', orMore: true },
   'Forecast: hours until empty A': { accounts: ['draining', 'production'], why: 'only accounts that consume credits have a forecast' },
   'Grafana alert ZexaCreditsLow': { accounts: ['staging'], why: 'only the account between its warning and critical thresholds' },
   'Grafana alert ZexaCreditsCritical': { accounts: ['marketing'], why: 'only the account below its critical threshold' },
@@ -179,8 +180,10 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('every dashboard and
     if (series.length === 0) return `${query.key}: no series\n    ${query.expr}`;
     const accounts = [...new Set(series.flatMap((s) => (s.metric.account === undefined ? [] : [s.metric.account])))].sort();
     if (accounts.length === 0) return undefined;
-    const expected = SOME_ACCOUNTS[query.key]?.accounts.slice().sort() ?? EVERY_ACCOUNT;
-    if (JSON.stringify(accounts) !== JSON.stringify(expected)) return `${query.key}: accounts ${accounts.join(', ')}; expected ${expected.join(', ')}\n    ${query.expr}`;
+    const listed = SOME_ACCOUNTS[query.key];
+    const expected = listed?.accounts.slice().sort() ?? EVERY_ACCOUNT;
+    const shown = listed?.orMore === true ? accounts.filter((a) => expected.includes(a)) : accounts;
+    if (JSON.stringify(shown) !== JSON.stringify(expected)) return `${query.key}: accounts ${accounts.join(', ')}; expected ${expected.join(', ')}\n    ${query.expr}`;
     return undefined;
   }
 
