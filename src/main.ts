@@ -11,7 +11,6 @@ import { usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import type { Config } from './config/types.js';
 import { ConfigError } from './errors.js';
-import { runHealthcheck } from './healthcheck.js';
 import { startExporter, type RunningExporter } from './runtime/exporter.js';
 import { VERSION } from './version.js';
 
@@ -29,7 +28,8 @@ function describeCrash(error: unknown): string {
 }
 
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  if (argv[0] === 'healthcheck') return runHealthcheck(argv.slice(1), env);
+  // Imported only when asked for, so the exporter's own start-up loads nothing more.
+  if (argv[0] === 'healthcheck') return (await import('./healthcheck.js')).runHealthcheck(argv.slice(1), env);
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(usage());
     return EXIT_OK;
