@@ -11,8 +11,8 @@ import type { Registry } from 'prom-client';
 import { AccountStore } from './account-state.js';
 import { systemClock, type Clock } from './clock.js';
 import type { AccountConfig, Config } from './config/types.js';
-import { keyFingerprint, readAccountKey } from './keys.js';
-import { readFileBounded } from './lib/bounded-read.js';
+import { keyFingerprint, readAccountKeyAsync } from './keys.js';
+import { readFileBoundedAsync } from './lib/bounded-read.js';
 import { ConfigError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { ExporterMetrics } from './metrics.js';
@@ -35,7 +35,7 @@ export interface ExporterDeps {
   logDestination: DestinationStream | undefined;
   registry: Registry | undefined;
   env: Readonly<Record<string, string | undefined>>;
-  readFile: (path: string) => string;
+  readFile: (path: string) => Promise<string>;
   /** Loads the configuration again (SIGHUP, POST /-/reload); throws ConfigError. */
   loadConfig: (() => Config) | undefined;
   random: (() => number) | undefined;
@@ -83,7 +83,7 @@ export async function startExporter(
     registry: overrides.registry,
     env: overrides.env ?? process.env,
     // Bounded: a key path pointing at /dev/zero or a huge file must not fill memory.
-    readFile: overrides.readFile ?? readFileBounded,
+    readFile: overrides.readFile ?? readFileBoundedAsync,
     loadConfig: overrides.loadConfig,
     random: overrides.random,
     processMetrics: overrides.processMetrics ?? true,
@@ -161,7 +161,7 @@ export async function startExporter(
     return new Poller<AccountConfig>({
       clock,
       client,
-      readKey: (account) => readAccountKey(account, deps.env, deps.readFile),
+      readKey: (account) => readAccountKeyAsync(account, deps.env, deps.readFile),
       policy: { ...deps.retryPolicy, maxAttempts: cfg.poll.maxAttempts },
       intervalMs: cfg.poll.intervalMs,
       maxConcurrency: cfg.poll.maxConcurrency,
