@@ -17,7 +17,7 @@ import { until } from '../helpers/exporter-harness.js';
 import { runExporter, type ExporterProcess } from '../helpers/process.js';
 
 const KEY = 'zx_HARDENINGTESTKEY01';
-const dir = mkdtempSync(join(tmpdir(), 'zexa-hardening-'));
+const dir = mkdtempSync(join(tmpdir(), 'zexa-fifo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function fifo(name: string): string {
