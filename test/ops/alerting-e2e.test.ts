@@ -54,20 +54,23 @@ const prometheus = requireProgram(['prometheus'], 'prometheus');
 const alertmanager = requireProgram(['prometheus-alertmanager', 'alertmanager'], 'prometheus-alertmanager');
 
 const ALERT_TIMEOUT_MS = 20_000;
+const FIVE_MINUTES = 300_000;
 
 describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end: rules → Prometheus → Alertmanager → webhook', () => {
   let sim: ZexaSimulator;
   let exporter: RunningExporter;
   let behind: RunningExporter;
   let stack: PrometheusStack;
+  let stackStartedAt = 0;
 
   beforeAll(async () => {
     const accounts: SimAccountSpec[] = [
       { name: 'low', key: 'zx_e2e_low_1111', credits: 5000 },
       { name: 'crit', key: 'zx_e2e_crit_2222', credits: 5000 },
       { name: 'revoked', key: 'zx_e2e_revoked_3333', credits: 5000 },
-      // Drains fast enough that the 6 h consumption rate, young as it is, forecasts < 72 h.
-      { name: 'draining', key: 'zx_e2e_draining_4444', credits: 200_000, drainPerRequest: 200 },
+      // Drains fast enough that the consumption rate (divided by at least 30 minutes) forecasts
+      // < 72 h, slowly enough that it never reaches its thresholds while the test runs.
+      { name: 'draining', key: 'zx_e2e_draining_4444', credits: 2_000_000, drainPerRequest: 200 },
       { name: 'healthy', key: 'zx_e2e_healthy_5555', credits: 50_000 },
     ];
     const stuck: SimAccountSpec = { name: 'stuck', key: 'zx_e2e_stuck_6666', credits: 3000 };
@@ -77,6 +80,7 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     // Its first poll succeeds (20 minutes ago, by its clock); every poll after that fails.
     await until(() => behind.store.get('stuck')?.up === true, 10_000, 'the stuck account\'s first success');
     sim.setFault('stuck', { kind: 'server_error', status: 503 });
+    stackStartedAt = Date.now();
     stack = await startPrometheusStack({
       targets: [hostOf(exporter.url), hostOf(behind.url)],
       prometheusBin: prometheus.path!,
@@ -84,6 +88,15 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     });
     await stack.waitForSeries('zexa_credits_remaining{account="healthy"}', 15_000);
   }, 60_000);
+
+  // The consumption rate sums 5-minute steps, which Prometheus aligns to multiples of 5 minutes
+  // since the epoch: its first value comes at the first such boundary with two scrapes before it,
+  // at most 10 minutes after Prometheus started (5 when it did not start right at a boundary).
+  const timeoutFor = (expr: string): number => {
+    if (!expr.includes('[5m]))[')) return 15_000;
+    const deadline = stackStartedAt - (stackStartedAt % FIVE_MINUTES) + 2 * FIVE_MINUTES + 30_000;
+    return Math.max(15_000, deadline - Date.now());
+  };
 
   afterAll(async () => {
     await stack?.close();
@@ -126,12 +139,12 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     expect(expressions.length).toBeGreaterThan(15);
     for (const { where, expr } of expressions) {
       const promql = substituteGrafanaVariables(expr);
-      const result = await stack.waitForSeries(promql, 15_000).catch((err: Error) => {
+      const result = await stack.waitForSeries(promql, timeoutFor(expr)).catch((err: Error) => {
         throw new Error(`${where}: ${err.message}`);
       });
       expect(result.length, where).toBeGreaterThan(0);
     }
-  });
+  }, 11 * 60_000);
 
   it('a top-up resolves ZexaCreditsLow with a resolved notification', async () => {
     await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'low', 'firing'), ALERT_TIMEOUT_MS);
