@@ -11,7 +11,8 @@
 import { statSync } from 'node:fs';
 import type { AccountStore, KeyInfo } from './account-state.js';
 import type { Clock } from './clock.js';
-import { keyFingerprint, type AccountConfig } from './config.js';
+import type { AccountConfig } from './config/types.js';
+import { keyFingerprint } from './keys.js';
 
 /** One account started or stopped sharing its key with other accounts of this exporter. */
 export interface SharedKeyChange {

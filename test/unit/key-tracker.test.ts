@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AccountStore } from '../../src/account-state.js';
-import { keyFingerprint } from '../../src/config.js';
+import { keyFingerprint } from '../../src/keys.js';
 import { KeyTracker, type SharedKeyChange, type TrackedAccount } from '../../src/key-tracker.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 
