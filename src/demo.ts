@@ -5,7 +5,7 @@
  * environment variables work as for the real exporter (e.g. --web.listen-address=:9999), except
  * the API URL and keys, which the demo sets.
  */
-import { HelpRequested, usage, VersionRequested } from './config/cli.js';
+import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import { VERSION } from './version.js';
 import { ConfigError } from './errors.js';
@@ -13,6 +13,15 @@ import { startExporter } from './runtime/exporter.js';
 import { demoAccounts, startSimulator } from './simulator/index.js';
 
 async function main(): Promise<number> {
+  const request = helpOrVersion(process.argv.slice(2));
+  if (request === 'help') {
+    console.log(`npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`);
+    return 0;
+  }
+  if (request === 'version') {
+    console.log(`zexa-exporter ${VERSION} (demo)`);
+    return 0;
+  }
   const simulator = await startSimulator({ accounts: demoAccounts() });
   const env: NodeJS.ProcessEnv = {};
   // Only settings that do not name a key or the API are taken from the caller's environment.
@@ -31,14 +40,6 @@ async function main(): Promise<number> {
     exporter = await startExporter(loadConfig(nodeConfigSources(argv, env)), { env });
   } catch (error) {
     await simulator.close();
-    if (error instanceof HelpRequested) {
-      console.log(`npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`);
-      return 0;
-    }
-    if (error instanceof VersionRequested) {
-      console.log(`zexa-exporter ${VERSION} (demo)`);
-      return 0;
-    }
     if (error instanceof ConfigError) {
       console.error(`zexa-exporter demo: ${error.message}`);
       return 2;
