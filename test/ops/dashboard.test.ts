@@ -17,7 +17,7 @@ import {
   renderDashboard,
   renderGrafanaAlerts,
 } from '../../scripts/generate-dashboard.js';
-import { REPO_ROOT } from '../helpers/prometheus-stack.js';
+import { REPO_ROOT } from '../support/prometheus-stack.js';
 import {
   allPanels,
   dashboardExpressions,
