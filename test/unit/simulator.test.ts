@@ -63,8 +63,8 @@ async function errorOf(res: Response): Promise<ErrorBody['error']> {
   return body.error;
 }
 
-/** Resolves when `condition` holds (within 5 s, checked every 10 ms). */
-const waitUntil = (condition: () => boolean, what: string): Promise<void> => until(condition, 5_000, what, 10);
+/** Resolves when `condition` holds (checked every 10 ms; 15 s leaves room for a busy machine). */
+const waitUntil = (condition: () => boolean, what: string): Promise<void> => until(condition, 15_000, what, 10);
 
 /** Fails with a clear message instead of the test timeout when `promise` never settles. */
 async function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
