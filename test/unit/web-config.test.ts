@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { loadWebConfig, openWebConfig, parseWebConfig, type WebConfig } from '../../src/web-config.js';
-import { requireProgram } from '../helpers/external.js';
+import { requireProgram } from '../support/external.js';
 import { makeCerts } from '../fixtures/web-config/make-certs.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/web-config');

@@ -13,7 +13,6 @@ import {
   ZexaApiError,
   type PollErrorReason,
 } from '../../src/errors.js';
-import { isRetryable } from '../../src/retry.js';
 import {
   createDispatcher,
   createZexaClient,
@@ -194,7 +193,6 @@ describe('parseCreditsResponse', () => {
     expect(error.reason).toBe(reason);
     expect(error.status).toBe(status);
     expect(error.requestId).toBe('req_s');
-    expect(error.retryable).toBe(isRetryable(error));
     expect(error.message).toContain(`Zexa API answered ${status}`);
   });
 
