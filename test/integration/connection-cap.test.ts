@@ -11,8 +11,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { limitConnections } from '../../src/connection-limits.js';
 import { startExporter } from '../../src/runtime/exporter.js';
-import { captureLogs } from '../helpers/log-capture.js';
-import { startScriptedApi } from '../helpers/scripted-api.js';
+import { captureLogs } from '../support/log-capture.js';
+import { startScriptedApi } from '../support/scripted-api.js';
 
 const KEY = 'zx_connection_cap_6a2d9f4b1c';
 const cleanups: (() => Promise<unknown> | void)[] = [];
