@@ -409,6 +409,12 @@ describe('loadConfig rejects bad configurations with one exact line per problem'
     }
   });
 
+  it('says that deeply nested YAML is nested too deeply, not that it has too many aliases (issue 12)', () => {
+    const deep = `accounts: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    const problems = problemsOf(['--config.file=/deep.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/deep.yml': deep }));
+    expect(problems).toEqual([expect.stringMatching(/^\/deep\.yml:1:\d+: invalid YAML: nested too deeply/)]);
+  });
+
   it('refuses YAML tags that build objects no setting expects', () => {
     const files = memoryFiles({ '/c.yml': 'log: !!binary aGVsbG8=\n', '/d.yml': 'log: !!set { info }\n' });
     expect(problemsOf(['--config.file=/c.yml'], { ZEXA_API_KEY: KEY }, files)).toEqual(['/c.yml:1:6: invalid YAML: unknown tag']);
