@@ -40,6 +40,7 @@ export const schemas = {
   interval: leaf((raw) => parseDurationIn(raw, LIMITS.intervalMs), 'a duration'),
   maxConcurrency: leaf((raw) => parseInteger(raw, LIMITS.maxConcurrency.min, LIMITS.maxConcurrency.max), 'an integer'),
   maxAttempts: leaf((raw) => parseInteger(raw, LIMITS.maxAttempts.min, LIMITS.maxAttempts.max), 'an integer'),
+  maxConnections: leaf((raw) => parseInteger(raw, LIMITS.maxConnections.min, LIMITS.maxConnections.max), 'an integer'),
   maxRequestsPerSecond: leaf(
     (raw) => parseNumber(raw, `(expected a number above 0, at most ${LIMITS.maxRequestsPerSecond.max})`, (n) => n > 0 && n <= LIMITS.maxRequestsPerSecond.max),
     'a number',
@@ -79,7 +80,7 @@ const pollShape = {
   maxAttempts: schemas.maxAttempts.optional(),
   maxRequestsPerSecond: schemas.maxRequestsPerSecond.optional(),
 };
-const webShape = { listenAddress: schemas.listenAddress.optional(), configFile: schemas.path.optional() };
+const webShape = { listenAddress: schemas.listenAddress.optional(), configFile: schemas.path.optional(), maxConnections: schemas.maxConnections.optional() };
 const logShape = { level: schemas.logLevel.optional() };
 
 const accountEntrySchema = z.strictObject(accountShape).superRefine((entry, ctx) => {

@@ -99,6 +99,12 @@ function resolveSettings(ctx: LoadContext) {
       schemas.path,
       DEFAULTS.web.configFile,
     ),
+    maxConnections: resolveSetting(
+      ctx,
+      { flag: 'web.max-connections', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS', yaml: ['web', 'maxConnections'] },
+      schemas.maxConnections,
+      DEFAULTS.web.maxConnections,
+    ),
     logLevel: resolveSetting<LogLevel>(ctx, { flag: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', yaml: ['log', 'level'] }, schemas.logLevel, DEFAULTS.log.level),
     shard: resolveSetting<Config['shard']>(ctx, { flag: 'shard', env: 'ZEXA_SHARD', yaml: ['shard'] }, schemas.shard, DEFAULTS.shard),
   };
@@ -196,7 +202,7 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
     poll: { intervalMs: s.interval.value, maxConcurrency: s.maxConcurrency.value, maxAttempts: s.maxAttempts.value, maxRequestsPerSecond: s.maxRps.value },
     thresholds,
     accounts,
-    web: { listenAddress: s.listen.value.text, host: s.listen.value.host, port: s.listen.value.port, configFile: webConfigPath(ctx, s.webConfig) },
+    web: { listenAddress: s.listen.value.text, host: s.listen.value.host, port: s.listen.value.port, configFile: webConfigPath(ctx, s.webConfig), maxConnections: s.maxConnections.value },
     log: { level: s.logLevel.value },
     shard: s.shard.value,
     configFile,
