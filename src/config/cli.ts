@@ -7,26 +7,7 @@ import { DEFAULTS, KEY_ENV_PREFIX, LIMITS } from './defaults.js';
 import { LOG_LEVELS } from './types.js';
 import { formatDuration } from './values.js';
 
-/**
- * Thrown by loadConfig when the command line asks for --help or -h (before any other check, so
- * help works in a broken environment). The caller prints usage() and exits 0.
- */
-export class HelpRequested extends Error {
-  constructor() {
-    super('--help requested');
-    this.name = 'HelpRequested';
-  }
-}
-
-/** Thrown by loadConfig when the command line asks for --version. The caller prints the version, exits 0. */
-export class VersionRequested extends Error {
-  constructor() {
-    super('--version requested');
-    this.name = 'VersionRequested';
-  }
-}
-
-export type FlagName = 'web.listen-address' | 'web.config.file' | 'log.level' | 'config.file' | 'shard';
+export type FlagName = 'web.listen-address' | 'web.config.file' | 'web.max-connections' | 'log.level' | 'config.file' | 'shard';
 
 interface FlagSpec {
   name: FlagName;
@@ -39,6 +20,7 @@ interface FlagSpec {
 const FLAGS: readonly FlagSpec[] = [
   { name: 'web.listen-address', env: 'ZEXA_EXPORTER_LISTEN_ADDRESS', help: 'Address to serve /metrics and the status page on: [host]:port.', defaultText: DEFAULTS.web.listenAddress },
   { name: 'web.config.file', env: 'ZEXA_EXPORTER_WEB_CONFIG', help: 'exporter-toolkit web config file (TLS, basic auth).', defaultText: 'none' },
+  { name: 'web.max-connections', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS', help: `Open client connections at most (${LIMITS.maxConnections.min}-${LIMITS.maxConnections.max}); further ones are closed at once. Keep it well below ulimit -n.`, defaultText: String(DEFAULTS.web.maxConnections) },
   { name: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', help: `Log level: ${LOG_LEVELS.join(', ')}.`, defaultText: DEFAULTS.log.level },
   { name: 'config.file', env: 'ZEXA_EXPORTER_CONFIG', help: 'YAML config file (accounts, per-account thresholds); reloaded on SIGHUP and POST /-/reload.', defaultText: 'none' },
   { name: 'shard', env: 'ZEXA_SHARD', help: 'Poll only the accounts of shard INDEX/COUNT (0-based, e.g. 1/2).', defaultText: 'none' },
@@ -128,6 +110,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   return { flags, problems };
 }
 
+/**
+ * Whether the command line asks for --help (-h) or --version, before `--`. The entry points ask
+ * first and print instead of loading anything, so help works in a broken environment.
+ */
 export function helpOrVersion(argv: readonly string[]): 'help' | 'version' | undefined {
   const end = argv.indexOf('--');
   const args = end < 0 ? argv : argv.slice(0, end);

@@ -16,7 +16,7 @@ import { readAccountKey } from '../keys.js';
 import { readFileBounded } from '../lib/bounded-read.js';
 import { withoutKeys, withoutLikelyKeys } from '../lib/redact.js';
 import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from './accounts.js';
-import { helpOrVersion, HelpRequested, parseCommandLine, VersionRequested, type FlagName, type ParsedArgs } from './cli.js';
+import { parseCommandLine, type FlagName, type ParsedArgs } from './cli.js';
 import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX } from './defaults.js';
 import { loadFile, schemas, valueAt, type LoadedFile } from './file.js';
 import type { AccountConfig, Config, ConfigSources, LogLevel, Thresholds } from './types.js';
@@ -68,6 +68,7 @@ function resolveSetting<T>(
   if (result !== undefined) return result;
   if (candidates.length > 0) return { value: fallback, where: INVALID_ORIGIN };
   if (ctx.file !== undefined && spec.yaml !== undefined) {
+    if (ctx.file.invalid.has(spec.yaml.join('.'))) return { value: fallback, where: INVALID_ORIGIN };
     const fromFile = valueAt(ctx.file.settings, spec.yaml);
     if (fromFile !== undefined) return { value: fromFile as T, where: ctx.file.at(spec.yaml) };
   }
@@ -97,6 +98,12 @@ function resolveSettings(ctx: LoadContext) {
       { flag: 'web.config.file', env: 'ZEXA_EXPORTER_WEB_CONFIG', yaml: ['web', 'configFile'] },
       schemas.path,
       DEFAULTS.web.configFile,
+    ),
+    maxConnections: resolveSetting(
+      ctx,
+      { flag: 'web.max-connections', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS', yaml: ['web', 'maxConnections'] },
+      schemas.maxConnections,
+      DEFAULTS.web.maxConnections,
     ),
     logLevel: resolveSetting<LogLevel>(ctx, { flag: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', yaml: ['log', 'level'] }, schemas.logLevel, DEFAULTS.log.level),
     shard: resolveSetting<Config['shard']>(ctx, { flag: 'shard', env: 'ZEXA_SHARD', yaml: ['shard'] }, schemas.shard, DEFAULTS.shard),
@@ -165,7 +172,9 @@ function checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[]
     }
     // Checked once per config-file entry (a fromDirectory entry covers many accounts).
     const own = candidate.own;
-    if (own !== undefined && isValid(warning) && isValid(critical) && !checkedThresholds.has(own.at) && account.thresholds.warning < account.thresholds.critical) {
+    // A global that was bad is reported already; an account that sets both values needs no global.
+    const globalsUsable = (own?.warning !== undefined || isValid(warning)) && (own?.critical !== undefined || isValid(critical));
+    if (own !== undefined && globalsUsable && !checkedThresholds.has(own.at) && account.thresholds.warning < account.thresholds.critical) {
       checkedThresholds.add(own.at);
       const w = { value: account.thresholds.warning, where: own.warning === undefined ? warning.where : `${own.path}.warning` };
       const c = { value: account.thresholds.critical, where: own.critical === undefined ? critical.where : `${own.path}.critical` };
@@ -187,8 +196,8 @@ function webConfigPath(ctx: LoadContext, webConfig: Resolved<string | undefined>
   return resolvePath(dirname(ctx.file.path), webConfig.value);
 }
 
-function webSettings(ctx: LoadContext, s: Pick<Settings, 'listen' | 'webConfig'>): Config['web'] {
-  return { listenAddress: s.listen.value.text, host: s.listen.value.host, port: s.listen.value.port, configFile: webConfigPath(ctx, s.webConfig) };
+function webSettings(ctx: LoadContext, s: Pick<Settings, 'listen' | 'webConfig' | 'maxConnections'>): Config['web'] {
+  return { listenAddress: s.listen.value.text, host: s.listen.value.host, port: s.listen.value.port, configFile: webConfigPath(ctx, s.webConfig), maxConnections: s.maxConnections.value };
 }
 
 function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], thresholds: Thresholds, configFile: string | undefined): Config {
@@ -215,15 +224,10 @@ function openContext(sources: ConfigSources): { ctx: LoadContext; configFile: Re
 
 /**
  * Builds the Config from flags, environment, the optional YAML file and DEFAULTS, in that
- * precedence. Keys are read once to validate them, never stored. Throws HelpRequested or
- * VersionRequested when the command line asks for them, and ConfigError listing every problem
- * otherwise.
+ * precedence. Keys are read once to validate them, never stored. Throws ConfigError listing
+ * every problem. (--help and --version are the entry points' business: see helpOrVersion.)
  */
 export function loadConfig(sources: ConfigSources): Config {
-  const request = helpOrVersion(sources.argv);
-  if (request === 'help') throw new HelpRequested();
-  if (request === 'version') throw new VersionRequested();
-
   const { ctx, configFile } = openContext(sources);
   const settings = resolveSettings(ctx);
   for (const problem of [timeoutProblem(settings.timeout, settings.interval), globalThresholdProblem(settings.warning, settings.critical)]) {

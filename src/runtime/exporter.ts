@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import { AccountStore } from '../account-state.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { AccountConfig, Config } from '../config/types.js';
-import { readFileBounded } from '../lib/bounded-read.js';
+import { readFileBoundedAsync } from '../lib/bounded-read.js';
 import { ConfigError } from '../errors.js';
 import { KeyTracker } from '../key-tracker.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -20,6 +20,7 @@ import { ownsAccount } from '../shard.js';
 import { renderStatusPage } from '../status-page.js';
 import { VERSION } from '../version.js';
 import { basicAuthMiddleware, headersMiddleware } from '../web-auth.js';
+import { limitConnections } from '../connection-limits.js';
 import { createHttpServer, openWebConfig } from '../web-config.js';
 import { HttpListener } from './http-listener.js';
 import { createPollSink, logSharedKey } from './poll-sink.js';
@@ -36,7 +37,7 @@ export interface ExporterDeps {
   logDestination: DestinationStream | undefined;
   registry: Registry | undefined;
   env: Readonly<Record<string, string | undefined>>;
-  readFile: (path: string) => string;
+  readFile: (path: string) => Promise<string>;
   /** Loads the configuration again (SIGHUP, POST /-/reload); throws ConfigError. */
   loadConfig: (() => Config | Promise<Config>) | undefined;
   random: (() => number) | undefined;
@@ -72,7 +73,7 @@ function withDefaults(overrides: Partial<ExporterDeps>): ExporterDeps {
     registry: overrides.registry,
     env: overrides.env ?? process.env,
     // Bounded: a key path pointing at /dev/zero or a huge file must not fill memory.
-    readFile: overrides.readFile ?? readFileBounded,
+    readFile: overrides.readFile ?? readFileBoundedAsync,
     loadConfig: overrides.loadConfig,
     random: overrides.random,
     processMetrics: overrides.processMetrics ?? true,
@@ -194,6 +195,7 @@ export class Exporter {
       onError: (error) => logger.error({ error: error instanceof Error ? error.message : 'unknown error' }, 'request failed'),
     });
     const server = createHttpServer(web, app, { logger });
+    limitConnections(server, { maxConnections: config.web.maxConnections, logger, clock });
     this.listener = await HttpListener.listen(server, config.web, web?.current().tls === undefined ? 'http' : 'https');
 
     const accounts = this.polledAccounts(config);
@@ -236,8 +238,8 @@ export class Exporter {
     this.metrics.setShard(next.shard);
     await this.polling.apply(next, accounts);
     if (next.log.level !== previous.log.level) this.logger.level = next.log.level;
-    if (next.web.listenAddress !== previous.web.listenAddress || next.web.configFile !== previous.web.configFile) {
-      this.logger.warn('web.listenAddress and web.configFile take effect at the next restart');
+    if (next.web.listenAddress !== previous.web.listenAddress || next.web.configFile !== previous.web.configFile || next.web.maxConnections !== previous.web.maxConnections) {
+      this.logger.warn('web.listenAddress, web.configFile and web.maxConnections take effect at the next restart');
     }
     this.metrics.setReloadResult(true, clock.now());
     this.warnRate(next, accounts.length);

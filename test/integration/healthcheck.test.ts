@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, loadWebSettings } from '../../src/config/load.js';
 import type { ConfigSources } from '../../src/config/types.js';
 import { probeHost } from '../../src/healthcheck.js';
-import { requireProgram } from '../helpers/external.js';
-import { MAIN, runExporter, type ExporterProcess } from '../helpers/process.js';
-import { freePort } from '../helpers/prometheus-stack.js';
+import { requireProgram } from '../support/external.js';
+import { MAIN, runExporter, type ExporterProcess } from '../support/process.js';
+import { freePort } from '../support/prometheus-stack.js';
 import { makeCerts, type TestCerts } from '../fixtures/web-config/make-certs.js';
 
 const openssl = requireProgram(['openssl'], 'openssl');

@@ -6,18 +6,21 @@
  * The exporter is the real one (in-process, polling every second) against the built-in
  * simulator. A second exporter, whose clock runs 20 minutes behind, holds one account whose only
  * success is therefore 20 minutes old: that is how `ZexaCreditsStale` gets a series to fire on
- * without the test waiting 15 minutes. The dashboard's and Grafana alerts' queries run live in
- * test/ops/dashboard-live.test.ts.
+ * without the test waiting 15 minutes. A third target that nothing listens on is down. The
+ * dashboard's and Grafana alerts' queries run live in test/ops/dashboard-live.test.ts.
+ *
+ * Notifications (issue 10 §4): an account's warnings share one notification, critical and
+ * warning never do, and an account's critical alert mutes its warnings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireProgram } from '../helpers/external.js';
-import { hasAlert, startPrometheusStack, type PrometheusStack } from '../helpers/prometheus-stack.js';
+import { requireProgram } from '../support/external.js';
+import { freePort, hasAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
-import { until } from '../helpers/exporter-harness.js';
-import { captureLogs } from '../helpers/log-capture.js';
+import { until } from '../support/exporter-harness.js';
+import { captureLogs } from '../support/log-capture.js';
 
 async function exporterFor(
   sim: ZexaSimulator,
@@ -60,9 +63,12 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
       { name: 'low', key: 'zx_e2e_low_1111', credits: 5000 },
       { name: 'crit', key: 'zx_e2e_crit_2222', credits: 5000 },
       { name: 'revoked', key: 'zx_e2e_revoked_3333', credits: 5000 },
-      // Drains fast enough that the 6 h consumption rate, young as it is, forecasts < 72 h.
-      { name: 'draining', key: 'zx_e2e_draining_4444', credits: 200_000, drainPerRequest: 200 },
+      // Drains fast enough that the consumption rate (divided by at least 30 minutes) forecasts
+      // < 72 h, slowly enough that it never reaches its thresholds while the test runs.
+      { name: 'draining', key: 'zx_e2e_draining_4444', credits: 2_000_000, drainPerRequest: 200 },
       { name: 'healthy', key: 'zx_e2e_healthy_5555', credits: 50_000 },
+      // Low from the start, then 403 as well: two warnings of one account.
+      { name: 'twowarn', key: 'zx_e2e_twowarn_7777', credits: 500 },
     ];
     const stuck: SimAccountSpec = { name: 'stuck', key: 'zx_e2e_stuck_6666', credits: 3000 };
     sim = await startSimulator({ accounts: [...accounts, stuck] });
@@ -72,12 +78,14 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     await until(() => behind.store.get('stuck')?.up === true, 10_000, 'the stuck account\'s first success');
     sim.setFault('stuck', { kind: 'server_error', status: 503 });
     stack = await startPrometheusStack({
-      targets: [hostOf(exporter.url), hostOf(behind.url)],
+      // The third target has nothing listening: ZexaExporterDown (and its Grafana twin) fire.
+      targets: [hostOf(exporter.url), hostOf(behind.url), `127.0.0.1:${await freePort()}`],
       prometheusBin: prometheus.path!,
       alertmanagerBin: alertmanager.path!,
     });
     await stack.waitForSeries('zexa_credits_remaining{account="healthy"}', 15_000);
   }, 60_000);
+
 
   afterAll(async () => {
     await stack?.close();
@@ -113,6 +121,40 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     const n = await stack.webhook.waitFor(hasAlert('ZexaApiKeyUnauthorized', 'revoked', 'firing'), ALERT_TIMEOUT_MS);
     expect(n.receiver).toBe('pager');
     expect(n.alerts.find((a) => a.labels.alertname === 'ZexaApiKeyUnauthorized')!.labels).toMatchObject({ severity: 'critical', code: '401' });
+  });
+
+  it('an account\'s warnings share one notification; its critical pages alone and mutes its warnings', async () => {
+    // Two warnings of one account: one chat notification lists both (grouped by account).
+    await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'twowarn', 'firing'), ALERT_TIMEOUT_MS);
+    sim.setForbidden('twowarn', true);
+    const both = await stack.webhook.waitFor(
+      (n) => hasAlert('ZexaCreditsLow', 'twowarn', 'firing')(n) && hasAlert('ZexaApiKeyForbidden', 'twowarn', 'firing')(n),
+      ALERT_TIMEOUT_MS,
+    );
+    expect(both.receiver).toBe('chat');
+    expect(both.groupLabels).toEqual({ account: 'twowarn' });
+
+    // A critical account that also gets a warning: the page carries the critical alert only, and
+    // the warning is muted (inhibited) rather than sent to chat.
+    await stack.webhook.waitFor(hasAlert('ZexaCreditsCritical', 'crit', 'firing'), ALERT_TIMEOUT_MS);
+    sim.setForbidden('crit', true);
+    await expect
+      .poll(
+        async () => {
+          const filter = new URLSearchParams([['filter', 'alertname="ZexaApiKeyForbidden"'], ['filter', 'account="crit"']]);
+          const res = await fetch(`${stack.alertmanagerUrl}/api/v2/alerts?${filter}`);
+          const alerts = (await res.json()) as Array<{ status: { state: string; inhibitedBy: string[] } }>;
+          return alerts.map((a) => ({ state: a.status.state, inhibited: a.status.inhibitedBy.length > 0 }));
+        },
+        { timeout: ALERT_TIMEOUT_MS, interval: 250 },
+      )
+      .toEqual([{ state: 'suppressed', inhibited: true }]);
+    const forCrit = stack.webhook.notifications.filter((n) => n.groupLabels.account === 'crit');
+    expect(forCrit.map((n) => n.receiver)).toEqual(forCrit.map(() => 'pager'));
+    for (const n of forCrit) expect(n.alerts.map((a) => a.labels.severity)).toEqual(n.alerts.map(() => 'critical'));
+    for (const n of stack.webhook.notifications) {
+      expect(new Set(n.alerts.map((a) => a.labels.severity)).size, `one severity per notification: ${JSON.stringify(n.groupLabels)}`).toBe(1);
+    }
   });
 
   it('a top-up resolves ZexaCreditsLow with a resolved notification', async () => {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/prometheus-stack.js';
+import { REPO_ROOT } from '../support/prometheus-stack.js';
 import { healthcheckCommand, parseDockerfile } from './dockerfile.js';
 import { readRepoFile } from './ops-files.js';
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { REPO_ROOT } from '../helpers/prometheus-stack.js';
+import { REPO_ROOT } from '../support/prometheus-stack.js';
 
 export function readRepoFile(path: string): string {
   return readFileSync(join(REPO_ROOT, path), 'utf8');
@@ -77,7 +77,7 @@ export function grafanaAlertExpressions(f: GrafanaAlertFile): Array<{ where: str
 const PROMQL_WORDS = new Set([
   'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset',
   'sum', 'max', 'min', 'avg', 'count', 'rate', 'increase', 'irate', 'time', 'histogram_quantile', 'last_over_time',
-  'max_over_time', 'min_over_time', 'absent', 'label_values', 'vector', 'scalar', 'abs', 'clamp_min', 'topk',
+  'max_over_time', 'min_over_time', 'sum_over_time', 'count_over_time', 'absent', 'label_values', 'vector', 'scalar', 'abs', 'clamp_min', 'topk',
   'le', 'account', 'currency', 'severity', 'code', 'reason', 'job', 'instance', 'version', 'nodejs_version', 'inf',
 ]);
 

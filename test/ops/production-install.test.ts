@@ -20,8 +20,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireProgram } from '../helpers/external.js';
-import { freePort, REPO_ROOT } from '../helpers/prometheus-stack.js';
+import { requireProgram } from '../support/external.js';
+import { freePort, REPO_ROOT } from '../support/prometheus-stack.js';
 import { all, copies, demoCommand, execForm, healthcheckCommand, loadDockerfile, stageEnv, stageNamed, type Stage } from './dockerfile.js';
 
 const dockerfile = loadDockerfile();
