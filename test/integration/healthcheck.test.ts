@@ -64,7 +64,7 @@ describe('loadWebSettings', () => {
 
   it('reads the web settings as loadConfig does, without needing a key', () => {
     const s = sources(['--config.file=/etc/zexa/config.yml'], {});
-    expect(loadWebSettings(s)).toEqual({ listenAddress: '127.0.0.1:9911', host: '127.0.0.1', port: 9911, configFile: '/etc/zexa/web.yml' });
+    expect(loadWebSettings(s)).toMatchObject({ listenAddress: '127.0.0.1:9911', host: '127.0.0.1', port: 9911, configFile: '/etc/zexa/web.yml' });
     // The full load fails on the missing key file; the probe does not care.
     expect(() => loadConfig(s)).toThrow(/nonexistent/);
     const withKey = sources(['--web.listen-address=:9912'], { ZEXA_API_KEY: 'zx_test_healthcheck_0002' });
