@@ -68,6 +68,7 @@ function resolveSetting<T>(
   if (result !== undefined) return result;
   if (candidates.length > 0) return { value: fallback, where: INVALID_ORIGIN };
   if (ctx.file !== undefined && spec.yaml !== undefined) {
+    if (ctx.file.invalid.has(spec.yaml.join('.'))) return { value: fallback, where: INVALID_ORIGIN };
     const fromFile = valueAt(ctx.file.settings, spec.yaml);
     if (fromFile !== undefined) return { value: fromFile as T, where: ctx.file.at(spec.yaml) };
   }
@@ -171,7 +172,9 @@ function checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[]
     }
     // Checked once per config-file entry (a fromDirectory entry covers many accounts).
     const own = candidate.own;
-    if (own !== undefined && isValid(warning) && isValid(critical) && !checkedThresholds.has(own.at) && account.thresholds.warning < account.thresholds.critical) {
+    // A global that was bad is reported already; an account that sets both values needs no global.
+    const globalsUsable = (own?.warning !== undefined || isValid(warning)) && (own?.critical !== undefined || isValid(critical));
+    if (own !== undefined && globalsUsable && !checkedThresholds.has(own.at) && account.thresholds.warning < account.thresholds.critical) {
       checkedThresholds.add(own.at);
       const w = { value: account.thresholds.warning, where: own.warning === undefined ? warning.where : `${own.path}.warning` };
       const c = { value: account.thresholds.critical, where: own.critical === undefined ? critical.where : `${own.path}.critical` };
