@@ -5,6 +5,7 @@
  * environment variables work as for the real exporter (e.g. --web.listen-address=:9999), except
  * the API URL and keys, which the demo sets.
  */
+import { nodeCheckDeps, runCheck } from './check/run.js';
 import { HelpRequested, usage, VersionRequested } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import { VERSION } from './version.js';
@@ -24,6 +25,13 @@ async function main(): Promise<number> {
   env.ZEXA_POLL_INTERVAL ??= '5s';
   env.ZEXA_REQUEST_TIMEOUT ??= '2s';
   delete env.ZEXA_EXPORTER_CONFIG;
+
+  if (process.argv[2] === 'check') {
+    // `npm run demo -- check`: the one-shot check against the same simulated accounts.
+    const code = await runCheck(process.argv.slice(3), { ...nodeCheckDeps(env), program: 'zexa-exporter check (demo)' });
+    await simulator.close();
+    return code;
+  }
 
   let exporter;
   try {
