@@ -10,7 +10,9 @@ import type { Clock } from '../clock.js';
 import type { AccountConfig, Config } from '../config/types.js';
 import { KeyTracker } from '../key-tracker.js';
 import { readAccountKey } from '../keys.js';
-import { Poller, type PollResult } from '../poller.js';
+import { createLogger } from '../logger.js';
+import { Poller } from '../poller.js';
+import { createPollSink } from '../runtime/poll-sink.js';
 import type { RetryPolicy } from '../retry.js';
 import { USER_AGENT } from '../version.js';
 import { createZexaClient } from '../zexa-client.js';
@@ -29,26 +31,12 @@ export interface PolledOnce {
   keys: KeyTracker;
 }
 
-function record(store: AccountStore, result: PollResult): void {
-  if (result.ok) {
-    store.recordSuccess(result.account, { credits: result.credits.credits, currency: result.credits.currency, atMs: result.atMs });
-    return;
-  }
-  const { error } = result;
-  store.recordFailure(result.account, {
-    reason: result.reason,
-    message: error.message,
-    status: (error as { status?: number }).status,
-    requestId: (error as { requestId?: string }).requestId,
-    attempts: result.attempts,
-    atMs: result.atMs,
-  });
-}
-
 export async function pollOnce(config: Config, accounts: readonly AccountConfig[], deps: PollOnceDeps): Promise<PolledOnce> {
   const store = new AccountStore();
   store.configure(accounts);
   const keys = new KeyTracker(store, { clock: deps.clock });
+  // The exporter's own sink feeds the store; its log lines would only repeat the table.
+  const sink = createPollSink(store, createLogger({ level: 'silent' }));
   const pending = new Set(accounts.map((a) => a.name));
   let allDone: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (allDone = resolve));
@@ -69,7 +57,7 @@ export async function pollOnce(config: Config, accounts: readonly AccountConfig[
     onResult: (result) => {
       // Only the first result counts: a second poll would start only an interval later.
       if (!pending.delete(result.account)) return;
-      record(store, result);
+      sink.onResult(result);
       if (pending.size === 0) allDone();
     },
   });
