@@ -177,7 +177,10 @@ export class Exporter {
     const config = this.current;
     const logger = this.logger;
     // Throws ConfigError when the web config file is unusable: the caller exits with code 2.
-    const web = config.web.configFile === undefined ? undefined : openWebConfig(config.web.configFile, { logger });
+    const web =
+      config.web.configFile === undefined
+        ? undefined
+        : openWebConfig(config.web.configFile, { logger, onReloadResult: (ok) => this.metrics.setReloadResult(ok, clock.now()) });
     const page = new StatusPageCache(clock, () => this.store.version, () =>
       renderStatusPage({ version: VERSION, nowMs: clock.now(), intervalMs: this.current.poll.intervalMs, accounts: this.store.list(), shard: this.current.shard }),
     );
