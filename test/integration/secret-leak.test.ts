@@ -87,7 +87,8 @@ describe('no key ever leaks', () => {
       expect(run.stderr().length).toBeGreaterThan(0);
       expectNoKey('configuration error output', run.stdout() + run.stderr());
     }
-  });
+    // Seven processes start at once: on a busy 2-core machine each may need seconds to load.
+  }, 120_000);
 
   it('through a failure to listen at start-up', async () => {
     const blocker = createServer();
