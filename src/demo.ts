@@ -7,7 +7,7 @@
  * accounts are fixed, so a file's accounts and `POST /-/reload` would silently do nothing.
  */
 import { nodeCheckDeps, runCheck } from './check/run.js';
-import { HelpRequested, usage, VersionRequested } from './config/cli.js';
+import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import { VERSION } from './version.js';
 import { ConfigError } from './errors.js';
@@ -48,6 +48,16 @@ export function demoBanner(exporterUrl: string, simulatorUrl: string, listenAddr
 }
 
 async function main(): Promise<number> {
+  // `npm run demo -- check --help` is the check's help, given by the check itself.
+  const request = process.argv[2] === 'check' ? undefined : helpOrVersion(process.argv.slice(2));
+  if (request === 'help') {
+    console.log(`npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`);
+    return 0;
+  }
+  if (request === 'version') {
+    console.log(`zexa-exporter ${VERSION} (demo)`);
+    return 0;
+  }
   const refused = refusedConfigFile(process.argv.slice(2), process.env);
   if (refused !== undefined) {
     console.error(`zexa-exporter demo: ${refused}`);
@@ -78,14 +88,6 @@ async function main(): Promise<number> {
     exporter = await startExporter(config, { env });
   } catch (error) {
     await simulator.close();
-    if (error instanceof HelpRequested) {
-      console.log(`npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`);
-      return 0;
-    }
-    if (error instanceof VersionRequested) {
-      console.log(`zexa-exporter ${VERSION} (demo)`);
-      return 0;
-    }
     if (error instanceof ConfigError) {
       console.error(`zexa-exporter demo: ${error.message}`);
       return 2;

@@ -7,8 +7,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { runCheck, nodeCheckDeps } from './check/run.js';
-import { usage } from './config/cli.js';
+import { nodeCheckDeps, runCheck } from './check/run.js';
+import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import type { Config } from './config/types.js';
 import { ConfigError } from './errors.js';
@@ -31,11 +31,12 @@ function describeCrash(error: unknown): string {
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   // `zexa-exporter check …`: one poll of every account, with exit codes of its own.
   if (argv[0] === 'check') return runCheck(argv.slice(1), nodeCheckDeps(env));
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const request = helpOrVersion(argv);
+  if (request === 'help') {
     process.stdout.write(usage());
     return EXIT_OK;
   }
-  if (argv.includes('--version')) {
+  if (request === 'version') {
     process.stdout.write(`zexa-exporter ${VERSION} (Node.js ${process.version})\n`);
     return EXIT_OK;
   }

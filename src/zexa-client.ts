@@ -26,6 +26,8 @@ import {
   type ZexaErrorDetails,
 } from './errors.js';
 import { isSendableKey } from './keys.js';
+import { errorCode } from './lib/errno.js';
+import { redactKeys } from './lib/redact.js';
 
 export interface Credits {
   credits: number;
@@ -274,13 +276,6 @@ async function readCapped(
   return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
 }
 
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const code = (error as { code?: unknown }).code;
-  // Codes are identifiers; anything else is not put into a message.
-  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined;
-}
-
 function toZexaError(error: unknown, host: string): ZexaApiError {
   const code = errorCode(error);
   const details: ZexaErrorDetails = { cause: error };
@@ -332,17 +327,14 @@ function firstHeader(headers: HttpHeaders, name: string): string | undefined {
   return undefined;
 }
 
-function redactAll(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret !== '') result = result.split(secret).join('[REDACTED]');
-  }
-  return result;
-}
-
-/** Printable text only, whitespace collapsed, secrets cut out, then capped. */
+/**
+ * Printable text only, whitespace collapsed, then capped. Every slice of a secret is struck first,
+ * on the text as it came (case-insensitively, across zero-width and control characters), so no
+ * mapping below can hide an echoed key from the rule.
+ */
 function sanitize(text: string, maxChars: number, secrets: readonly string[]): string {
-  const clean = redactAll(text.replace(CONTROL_CHARACTERS_GLOBAL, ' '), secrets)
+  const clean = redactKeys(text, secrets)
+    .replace(CONTROL_CHARACTERS_GLOBAL, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   const chars = Array.from(clean);

@@ -15,9 +15,9 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
-import { requireProgram } from '../helpers/external.js';
-import { until } from '../helpers/exporter-harness.js';
-import { runExporter, type ExporterProcess } from '../helpers/process.js';
+import { requireProgram } from '../support/external.js';
+import { until } from '../support/exporter-harness.js';
+import { runExporter, type ExporterProcess } from '../support/process.js';
 
 const chromiumProgram = requireProgram(['chromium'], 'chromium');
 

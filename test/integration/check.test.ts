@@ -14,8 +14,8 @@ import { CHECK_COLUMNS, type CheckRow } from '../../src/check/report.js';
 import { keyFingerprint } from '../../src/keys.js';
 import { ownsAccount } from '../../src/shard.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
-import { expectNoKey } from '../helpers/leak.js';
-import { runExporter } from '../helpers/process.js';
+import { expectNoKey } from '../support/leak.js';
+import { runExporter } from '../support/process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'zexa-check-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { loadWebConfig, openWebConfig, parseWebConfig, type WebConfig } from '../../src/web-config.js';
-import { requireProgram } from '../helpers/external.js';
+import { requireProgram } from '../support/external.js';
 import { makeCerts } from '../fixtures/web-config/make-certs.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/web-config');
@@ -46,7 +46,7 @@ const BAD: { file: string; problems: string[]; promtoolRejects: boolean }[] = [
   },
   {
     file: 'missing-cert-file.yml',
-    problems: ['tls_server_config.cert_file: cannot read "{dir}/missing.crt": no such file'],
+    problems: ['tls_server_config.cert_file: file "{dir}/missing.crt" does not exist'],
     promtoolRejects: true,
   },
   {
@@ -209,13 +209,13 @@ describe('parseWebConfig without certificates', () => {
 
   it('names the file in every problem when loading from disk, and says when it is missing', () => {
     expect(problemsOf(() => loadWebConfig('/nonexistent/web.yml'))).toEqual([
-      'web config file "/nonexistent/web.yml": cannot read: no such file',
+      'web config file "/nonexistent/web.yml" does not exist',
     ]);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'zexa-web-big-'));
     try {
       const big = path.join(dir, 'web.yml');
       writeFileSync(big, `# ${'x'.repeat(2 * 1024 * 1024)}\n`);
-      expect(problemsOf(() => loadWebConfig(big))).toEqual([`web config file "${big}": cannot read: larger than 1024 KiB`]);
+      expect(problemsOf(() => loadWebConfig(big))).toEqual([`web config file "${big}" is larger than 1 MiB`]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
