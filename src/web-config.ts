@@ -15,10 +15,10 @@ import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
-import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
 import { FILE_CAP_BYTES, readBytesBounded } from './lib/bounded-read.js';
 import { fileReadDefect } from './lib/errno.js';
+import { loadYaml } from './lib/yaml.js';
 import type { Logger } from './logger.js';
 import { headerNameProblem, headerValueProblem } from './web-headers.js';
 
@@ -416,24 +416,17 @@ function parseUsers(obj: Record<string, unknown>, problems: Problems): Map<strin
  */
 export function parseWebConfig(text: string, baseDir: string, readFile: (p: string) => string | Buffer): WebConfig {
   const problems: Problems = [];
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
-  if (doc.errors.length > 0) {
+  const yaml = loadYaml(text, 'the web config');
+  if (!yaml.ok) {
     throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        const where = ` at line ${pos.line}, column ${pos.col}`;
-        return `YAML syntax error${where}: ${e.message.split('\n')[0] ?? e.code}`;
-      }),
+      yaml.problems.map((p) =>
+        p.message.startsWith('invalid YAML: ')
+          ? `YAML syntax error at line ${p.line}, column ${p.col}: ${p.message.slice('invalid YAML: '.length)}`
+          : `YAML: line ${p.line}, column ${p.col}: ${p.message}`,
+      ),
     );
   }
-  let root: unknown;
-  try {
-    // The yaml package caps alias expansion (maxAliasCount), which defuses "billion laughs".
-    root = doc.toJS();
-  } catch (err) {
-    throw new ConfigError([`YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`]);
-  }
+  let root = yaml.value;
   if (root === undefined || root === null) root = {};
   if (!isMapping(root)) throw new ConfigError([`web config: must be a YAML mapping, got ${describe(root)}`]);
   rejectUnknown(root, TOP_LEVEL_FIELDS, '', problems);

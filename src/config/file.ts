@@ -3,9 +3,10 @@
  * the file's schema, and loading a file into settings plus a way to name `file:line` of any
  * field. Messages never quote the file's source: a wrong path may name a key file.
  */
-import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type ErrorCode } from 'yaml';
+import { isMap, isScalar, type Document } from 'yaml';
 import { z } from 'zod';
 import { fileReadDefect } from '../lib/errno.js';
+import { loadYaml } from '../lib/yaml.js';
 import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, LIMITS } from './defaults.js';
 import type { ConfigSources } from './types.js';
 import { kindOf, parseApiUrl, parseDurationIn, parseInteger, parseListenAddress, parseLogLevel, parseNumber, parsePath, parseShard, quote } from './values.js';
@@ -39,6 +40,7 @@ export const schemas = {
   interval: leaf((raw) => parseDurationIn(raw, LIMITS.intervalMs), 'a duration'),
   maxConcurrency: leaf((raw) => parseInteger(raw, LIMITS.maxConcurrency.min, LIMITS.maxConcurrency.max), 'an integer'),
   maxAttempts: leaf((raw) => parseInteger(raw, LIMITS.maxAttempts.min, LIMITS.maxAttempts.max), 'an integer'),
+  maxConnections: leaf((raw) => parseInteger(raw, LIMITS.maxConnections.min, LIMITS.maxConnections.max), 'an integer'),
   maxRequestsPerSecond: leaf(
     (raw) => parseNumber(raw, `(expected a number above 0, at most ${LIMITS.maxRequestsPerSecond.max})`, (n) => n > 0 && n <= LIMITS.maxRequestsPerSecond.max),
     'a number',
@@ -78,7 +80,7 @@ const pollShape = {
   maxAttempts: schemas.maxAttempts.optional(),
   maxRequestsPerSecond: schemas.maxRequestsPerSecond.optional(),
 };
-const webShape = { listenAddress: schemas.listenAddress.optional(), configFile: schemas.path.optional() };
+const webShape = { listenAddress: schemas.listenAddress.optional(), configFile: schemas.path.optional(), maxConnections: schemas.maxConnections.optional() };
 const logShape = { level: schemas.logLevel.optional() };
 
 const accountEntrySchema = z.strictObject(accountShape).superRefine((entry, ctx) => {
@@ -132,36 +134,13 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-const YAML_ERRORS: Partial<Record<ErrorCode, string>> = {
-  ALIAS_PROPS: 'an alias cannot have an anchor or a tag',
-  BAD_ALIAS: 'bad alias',
-  BAD_DIRECTIVE: 'bad directive',
-  BAD_DQ_ESCAPE: 'invalid escape sequence in a double-quoted string',
-  BAD_INDENT: 'bad indentation',
-  BAD_PROP_ORDER: 'anchor and tag in the wrong order',
-  BAD_SCALAR_START: 'a plain value cannot start with this character (quote the value)',
-  BLOCK_AS_IMPLICIT_KEY: 'nested mappings are not allowed in compact mappings',
-  BLOCK_IN_FLOW: 'block collection inside a flow collection',
-  DUPLICATE_KEY: 'duplicate key',
-  KEY_OVER_1024_CHARS: 'key longer than 1024 characters',
-  MISSING_CHAR: 'missing character (a closing quote or bracket, a comma, or a space after ":")',
-  MULTILINE_IMPLICIT_KEY: 'a key must be on a single line',
-  MULTIPLE_ANCHORS: 'more than one anchor on a node',
-  MULTIPLE_DOCS: 'more than one YAML document (---); the config file holds one',
-  MULTIPLE_TAGS: 'more than one tag on a node',
-  NON_STRING_KEY: 'keys must be strings',
-  RESOURCE_EXHAUSTION: 'too many aliases',
-  TAB_AS_INDENT: 'tabs are not allowed for indentation',
-  TAG_RESOLVE_FAILED: 'unknown tag',
-  UNEXPECTED_TOKEN: 'unexpected token',
-  BAD_COLLECTION_TYPE: 'tag does not match the collection type',
-};
-
 export interface LoadedFile {
   path: string;
   settings: FileSettings;
   /** `${path}:${line}: ${yamlPath}` for a YAML path, for messages. */
   at(path: readonly PropertyKey[], key?: string): string;
+  /** Settings the file gives with a bad value (`poll.interval`): already reported, not to be defaulted. */
+  invalid: ReadonlySet<string>;
 }
 
 export function loadFile(path: string, where: string, sources: ConfigSources, problems: string[]): LoadedFile | undefined {
@@ -178,33 +157,12 @@ export function loadFile(path: string, where: string, sources: ConfigSources, pr
     return undefined;
   }
 
-  const lineCounter = new LineCounter();
-  // resolveKnownTags off: !!binary, !!set, !!omap and !!timestamp would yield objects no setting expects.
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter, uniqueKeys: true, strict: true, resolveKnownTags: false });
-  const lineAt = (offset: number): string => {
-    const pos = lineCounter.linePos(offset);
-    return `${path}:${pos.line}:${pos.col}`;
-  };
-  // yaml's own messages can quote the source, which may be a key if the wrong file was named.
-  const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => `${lineAt(e.pos[0])}: invalid YAML: ${YAML_ERRORS[e.code] ?? e.code}`);
-  if (yamlProblems.length > 0) {
-    problems.push(...yamlProblems);
+  const yaml = loadYaml(text, 'the config file');
+  if (!yaml.ok) {
+    problems.push(...yaml.problems.map((p) => `${path}:${p.line}:${p.col}: ${p.message}`));
     return undefined;
   }
-  // Aliases are how "billion laughs" bombs expand; a config file has no need for them.
-  let aliases = 0;
-  let firstAlias = 0;
-  visit(doc, {
-    Alias(_key, node) {
-      if (aliases === 0) firstAlias = node.range?.[0] ?? 0;
-      aliases += 1;
-      return visit.SKIP;
-    },
-  });
-  if (aliases > 0) {
-    problems.push(`${lineAt(firstAlias)}: YAML aliases (*name) are not allowed in the config file (${aliases} found); write the values out`);
-  }
-  if (aliases > 0) return undefined;
+  const { doc, lineCounter } = yaml;
 
   const at = (yamlPath: readonly PropertyKey[], key?: string): string => {
     // A field is reported at its key, which is where a reader looks for it.
@@ -216,13 +174,45 @@ export function loadFile(path: string, where: string, sources: ConfigSources, pr
     return full === '' ? prefix : `${prefix}: ${full}`;
   };
 
-  const raw: unknown = doc.toJS({ maxAliasCount: 0 }) ?? {};
+  const raw: unknown = yaml.value ?? {};
   const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));
-    return undefined;
+  if (parsed.success) return { path, settings: parsed.data, at, invalid: new Set() };
+  for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));
+  // Go on with the valid rest, so that the problems further on (accounts, keys, thresholds)
+  // are found in the same run: users fix a file once, not in stages (issue 15).
+  const rest = validRest(raw, parsed.error.issues);
+  return rest === undefined ? undefined : { path, ...rest, at };
+}
+
+/**
+ * The settings of `raw` without the parts its issues point at: an account entry with a problem is
+ * left out whole, a bad setting is left out (and named in `invalid`, so that it is not taken for
+ * unset and compared with defaults), an unknown field is dropped.
+ */
+function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[]): Pick<LoadedFile, 'settings' | 'invalid'> | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const copy = structuredClone(raw) as Record<string, unknown>;
+  const invalid = new Set<string>();
+  const badEntries = new Set<number>();
+  for (const issue of issues) {
+    const [section, index] = issue.path;
+    if (section === 'accounts' && typeof index === 'number') {
+      badEntries.add(index);
+      continue;
+    }
+    if (issue.code === 'unrecognized_keys') {
+      const parent = valueAt(copy, issue.path);
+      if (parent !== null && typeof parent === 'object') for (const key of issue.keys) delete (parent as Record<string, unknown>)[key];
+      continue;
+    }
+    invalid.add(formatPath(issue.path));
+    const parent = issue.path.length === 0 ? undefined : valueAt(copy, issue.path.slice(0, -1));
+    const last = issue.path[issue.path.length - 1];
+    if (parent !== null && typeof parent === 'object' && last !== undefined) delete (parent as Record<PropertyKey, unknown>)[last];
   }
-  return { path, settings: parsed.data, at };
+  if (Array.isArray(copy.accounts)) copy.accounts = copy.accounts.filter((_entry, i) => !badEntries.has(i));
+  const again = fileSchema.safeParse(copy);
+  return again.success ? { settings: again.data, invalid } : undefined;
 }
 
 function nodeAt(doc: Document, path: readonly PropertyKey[], key?: string): { range?: readonly number[] | null } | undefined {

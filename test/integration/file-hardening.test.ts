@@ -13,8 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.js';
-import { until } from '../helpers/exporter-harness.js';
-import { runExporter, type ExporterProcess } from '../helpers/process.js';
+import { until } from '../support/exporter-harness.js';
+import { runExporter, type ExporterProcess } from '../support/process.js';
 
 const KEY = 'zx_HARDENINGTESTKEY01';
 const dir = mkdtempSync(join(tmpdir(), 'zexa-fifo-'));

@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness } from '../helpers/exporter-harness.js';
+import { startHarness } from '../support/exporter-harness.js';
 
 // 40 characters, so that characters 4-30 are a real part of it.
 const KEYS = {

@@ -189,7 +189,7 @@ describe('parseWebConfig without certificates', () => {
       /^YAML syntax error at line \d+, column \d+: /,
     );
     expect(problemsOf(() => parseWebConfig('basic_auth_users: {}\nbasic_auth_users: {}\n', '/etc', noFiles))).toEqual([
-      'YAML syntax error at line 2, column 1: Map keys must be unique',
+      'YAML syntax error at line 2, column 1: duplicate key',
     ]);
   });
 
@@ -199,6 +199,24 @@ describe('parseWebConfig without certificates', () => {
     expect(problems).toHaveLength(2);
     expect(problems.join('\n')).not.toContain(secret);
     expect(problems.join('\n')).not.toContain('12345');
+  });
+
+  it('never quotes the YAML source in a syntax message (a plain-text password was printed: issue 12)', () => {
+    const secret = 'hunter2PlainTextPassword';
+    for (const text of [`%${secret}\n---\nbasic_auth_users: {}\n`, `basic_auth_users:\n  alice: *${secret}\n`, `basic_auth_users:\n  alice: !${secret} x\n`]) {
+      const problems = problemsOf(() => parseWebConfig(text, '/etc', noFiles));
+      expect(problems.length).toBeGreaterThan(0);
+      expect(problems.join('\n')).not.toContain(secret);
+    }
+  });
+
+  it('says that deeply nested YAML is nested too deeply, not that it has too many aliases', () => {
+    for (const text of [`a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}a:`).join('\n') + ' 1\n']) {
+      const problems = problemsOf(() => parseWebConfig(text, '/etc', noFiles));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/nested too deeply/);
+      expect(problems[0]).not.toMatch(/alias/);
+    }
   });
 
   it('refuses a YAML alias bomb instead of expanding it', () => {

@@ -17,10 +17,10 @@ import {
   createDispatcher,
   createZexaClient,
   parseCreditsResponse,
-  parseRetryAfter,
   type AttemptObservation,
   type ZexaClientOptions,
 } from '../../src/zexa-client.js';
+import { parseRetryAfter } from '../../src/retry-after.js';
 
 const KEY = 'zx_live_Kq8sLEAKCHECKf3a91b7c2d';
 const USER_AGENT = 'zexa-exporter/0.1.0';
