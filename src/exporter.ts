@@ -18,7 +18,7 @@ import { Poller, type PollResult } from './poller.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
 import { createApp, type ReloadOutcome } from './server.js';
 import { ownsAccount } from './shard.js';
-import { renderStatusPage } from './status-page.js';
+import { createStatusViews } from './status-page/service.js';
 import { basicAuthMiddleware, headersMiddleware } from './web-auth.js';
 import { createHttpServer, openWebConfig } from './web-config.js';
 import { USER_AGENT, VERSION } from './version.js';
@@ -58,9 +58,6 @@ export interface RunningExporter {
 
 
 const MAX_LOGGED_NAMES = 50;
-/** The status page is re-rendered on a change after this long, and after this long regardless. */
-const STATUS_PAGE_MIN_AGE_MS = 250;
-const STATUS_PAGE_MAX_AGE_MS = 1000;
 
 function describeNames(names: readonly string[]): string[] {
   return names.length <= MAX_LOGGED_NAMES ? [...names] : [...names.slice(0, MAX_LOGGED_NAMES), `… and ${names.length - MAX_LOGGED_NAMES} more`];
@@ -232,23 +229,15 @@ export async function startExporter(
   // Throws ConfigError when the web config file is unusable: the caller exits with code 2.
   const web = config.web.configFile === undefined ? undefined : openWebConfig(config.web.configFile, { logger });
 
-  let page: { at: number; version: number; html: string } | undefined;
+  const views = createStatusViews({
+    store,
+    clock,
+    context: () => ({ version: VERSION, intervalMs: config.poll.intervalMs, shard: config.shard }),
+  });
   const app = createApp({
     metrics,
     isReady: () => store.allPolled(),
-    statusPage: () => {
-      // Rendered at most once a second: with thousands of accounts a page costs milliseconds,
-      // and a person cannot tell a page one second old from a fresh one.
-      const now = clock.monotonic();
-      if (page === undefined || now - page.at >= STATUS_PAGE_MAX_AGE_MS || page.version !== store.version && now - page.at >= STATUS_PAGE_MIN_AGE_MS) {
-        page = {
-          at: now,
-          version: store.version,
-          html: renderStatusPage({ version: VERSION, nowMs: clock.now(), intervalMs: config.poll.intervalMs, accounts: store.list(), shard: config.shard }),
-        };
-      }
-      return page.html;
-    },
+    views,
     ...(deps.loadConfig === undefined ? {} : { reload }),
     // /healthz stays open for probes; everything else needs the web config's credentials.
     before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: ['/healthz'], logger })],
