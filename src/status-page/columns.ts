@@ -34,7 +34,7 @@ export function stateBadge(state: string): string {
 
 function balanceCell({ status }: AccountView): string {
   if (status.balance === undefined) return '—';
-  return `${escapeHtml(formatNumber(status.balance.credits))} <small>${escapeHtml(status.balance.currency)}</small>`;
+  return `<span class="n">${escapeHtml(formatNumber(status.balance.credits))}</span> <small>${escapeHtml(status.balance.currency)}</small>`;
 }
 
 function runsOutCell({ consumption }: AccountView): string {
@@ -58,6 +58,11 @@ function burnCell({ consumption }: AccountView): string {
   return `${burn}${topUps}`;
 }
 
+function lastSuccessCell({ status, nowMs }: AccountView): string {
+  if (status.lastSuccessMs === undefined) return 'never';
+  return `${escapeHtml(formatAge(nowMs, status.lastSuccessMs))}<br><small class="dim">${escapeHtml(formatTimestamp(status.lastSuccessMs))}</small>`;
+}
+
 function errorCell({ status }: AccountView): string {
   const error = status.lastError;
   if (error === undefined) return '—';
@@ -78,7 +83,7 @@ export const COLUMNS: readonly Column[] = [
   { header: 'History', className: 'trend', cell: ({ series, status }) => sparkline(series, status.thresholds, status.balance?.currency) },
   { header: 'Burn', className: 'num', cell: burnCell },
   { header: 'Runs out', className: 'out', cell: runsOutCell },
-  { header: 'Last success', className: 'when', cell: ({ status, nowMs }) => escapeHtml(formatAge(nowMs, status.lastSuccessMs)) },
+  { header: 'Last success', className: 'when', cell: lastSuccessCell },
   { header: 'Last error', className: 'err', cell: errorCell },
 ];
 

@@ -10,13 +10,12 @@ export function formatTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-export function formatAge(nowMs: number, atMs: number | undefined): string {
-  if (atMs === undefined) return 'never';
+/** `42s ago`, `10m ago`, `3h ago`. */
+export function formatAge(nowMs: number, atMs: number): string {
   const seconds = Math.max(0, Math.round((nowMs - atMs) / 1000));
-  const iso = formatTimestamp(atMs);
-  if (seconds < 120) return `${iso} (${seconds}s ago)`;
-  if (seconds < 7200) return `${iso} (${Math.round(seconds / 60)}m ago)`;
-  return `${iso} (${Math.round(seconds / 3600)}h ago)`;
+  if (seconds < 120) return `${seconds}s ago`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m ago`;
+  return `${Math.round(seconds / 3600)}h ago`;
 }
 
 /** A coarse duration for people: `3 d 4 h`, `5 h 20 min`, `12 min`, `under 1 min`. */

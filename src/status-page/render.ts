@@ -95,11 +95,11 @@ export function renderStatusPage(context: PageContext, selection: Selection, que
     `${formatNumber(selection.total)} account(s)`,
     query.q === '' ? '' : `, ${formatNumber(selection.searched)} matching “${escapeHtml(query.q)}”`,
     query.state === undefined ? '' : `, ${formatNumber(selection.matching)} ${query.state}`,
-    '; worst state first, then by name',
+    views.length === 0 ? '' : '; worst state first, then by name',
   ].join('');
   const table =
     views.length === 0
-      ? `<p class="empty">${selection.matching === 0 ? 'No account matches.' : 'No rows on this page.'}</p>`
+      ? `<p class="empty">${caption}: ${selection.matching === 0 ? 'no account matches.' : 'no rows on this page.'}</p>`
       : `<table>\n<caption>${caption}</caption>\n<thead>${headerRow(COLUMNS)}</thead>\n<tbody>\n${views.map((v) => row(v, COLUMNS)).join('\n')}\n</tbody>\n</table>`;
   const body = `${stateLinks(selection, query)}\n${searchForm(query)}\n${table}\n${pageLinks(selection, query)}`;
   const filtered = query.state !== undefined || query.q !== '' || query.page !== 1;

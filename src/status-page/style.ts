@@ -48,8 +48,8 @@ table{border-collapse:collapse;width:100%;background:var(--panel);box-shadow:0 1
 th,td{padding:7px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle}
 thead th{background:var(--head);font-weight:600;position:sticky;top:0}
 th.name{font-weight:600;white-space:nowrap}
-.num{text-align:right;white-space:nowrap}.when{white-space:nowrap;font-size:12px}
-td.err{min-width:300px;max-width:440px;overflow-wrap:anywhere;font-size:13px}td.out{white-space:nowrap}
+.num{text-align:right;white-space:nowrap}.num small{white-space:normal}.when{white-space:nowrap}.out strong{white-space:nowrap}
+td.err{min-width:240px;max-width:420px;overflow-wrap:anywhere;font-size:13px}td.out{min-width:120px}
 caption{text-align:left;padding:0 0 6px;color:var(--dim)}
 small{font-size:11px}.dim{color:var(--dim)}.flat{color:var(--dim)}
 .rid code{background:var(--head);padding:0 4px;border-radius:3px;white-space:nowrap}

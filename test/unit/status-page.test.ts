@@ -47,16 +47,16 @@ describe('status page', () => {
     store.recordFailure('flaky', { reason: 'server_error', message: 'HTTP 503', status: 503, requestId: undefined, attempts: 3, atMs: NOW });
     const html = page(store);
     expect(rowOf(html, 'ok')).toContain('>OK<');
-    expect(rowOf(html, 'ok')).toContain('4,250 <small>USD</small>');
+    expect(rowOf(html, 'ok')).toContain('4,250</span> <small>USD</small>');
     expect(rowOf(html, 'low')).toContain('>LOW<');
     expect(rowOf(html, 'crit')).toContain('>CRITICAL<');
     expect(rowOf(html, 'revoked')).toContain('>UNAUTHORIZED<');
     expect(rowOf(html, 'revoked')).toContain('req_abc123');
     expect(rowOf(html, 'forbidden')).toContain('>FORBIDDEN<');
     expect(rowOf(html, 'flaky')).toContain('>ERROR<');
-    expect(rowOf(html, 'flaky')).toContain('3,000 <small>USD</small>');
+    expect(rowOf(html, 'flaky')).toContain('3,000</span> <small>USD</small>');
     expect(rowOf(html, 'flaky')).toContain('after 3 attempts');
-    expect(rowOf(html, 'flaky')).toContain('(10m ago)');
+    expect(rowOf(html, 'flaky')).toContain('10m ago<br><small class="dim">2026-11-26T11:50:00Z</small>');
     expect(rowOf(html, 'pending')).toContain('>PENDING<');
     // The thresholds are drawn in the sparkline and named in its title.
     expect(rowOf(html, 'ok')).toContain('warning 1,000, critical 100</title>');
@@ -142,7 +142,7 @@ describe('status page', () => {
     expect(names(both)).toEqual(['prod_eu']);
     expect(both).toContain('<input type="hidden" name="state" value="critical">');
     expect(both).toContain('All <strong>3</strong>');
-    expect(page(store, { q: 'nothing' })).toContain('No account matches.');
+    expect(page(store, { q: 'nothing' })).toContain('no account matches.');
   });
 });
 
@@ -213,7 +213,7 @@ describe('pagination', () => {
     expect(last).not.toContain('rel="next"');
     const past = page(store, { page: '4' });
     expect(names(past)).toEqual([]);
-    expect(past).toContain('No rows on this page.');
+    expect(past).toContain('no rows on this page.');
     expect(past).toContain('<a href="./?page=3" rel="prev">');
     expect(selectAccounts(store.list(), { state: 'OK', q: '', page: 2 }).items[0]?.name).toBe('acct501');
   });
