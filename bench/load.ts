@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import { DEFAULTS } from '../src/config.js';
+import { DEFAULTS } from '../src/config/defaults.js';
 import { generateAccounts, MAX_REQUEST_RECORDS, startSimulator, type SimRequestRecord } from '../src/simulator/index.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory } from './exporter-process.js';
 

@@ -6,7 +6,7 @@
  * Every change bumps the account's `version` and the store's `version`, so readers can cache
  * what they derived from an account until it changes (the scrape path depends on that).
  */
-import type { AccountConfig, Thresholds } from './config.js';
+import type { AccountConfig, Thresholds } from './config/types.js';
 import type { FailureReason } from './errors.js';
 import { BalanceHistory } from './history.js';
 
@@ -19,6 +19,20 @@ export interface LastError {
   requestId: string | undefined;
   atMs: number;
   attempts: number;
+}
+
+/** The key an account polls with, as far as it may be shown: never the key itself. */
+export interface KeyInfo {
+  /** First 12 hex digits of the key's SHA-256 (see keyFingerprint). */
+  fingerprint: string;
+  source: 'file' | 'env';
+  /**
+   * When this key came into use: the key file's mtime, or for an environment key the time this
+   * process first read it. Undefined while a file's mtime could not be read.
+   */
+  lastChangeMs: number | undefined;
+  /** Whether another account of this exporter polls with the same key. */
+  shared: boolean;
 }
 
 export interface AccountStatus {
@@ -38,6 +52,8 @@ export interface AccountStatus {
   pollErrors: ReadonlyMap<FailureReason, number>;
   consumedTotal: number;
   addedTotal: number;
+  /** The key of the latest poll that could read one (see src/key-tracker.ts). */
+  key: KeyInfo | undefined;
   version: number;
 }
 
@@ -146,9 +162,11 @@ export class AccountStore {
     const previous = status.balance;
     this.history.record(name, poll.atMs, poll.credits, previous === undefined || previous.currency === poll.currency);
     if (previous !== undefined && previous.currency === poll.currency) {
+      // The client refuses balances beyond ±1e15 (MAX_ABS_CREDITS), so a delta is at most 2e15;
+      // the finiteness check keeps a counter finite even if a caller skipped that check.
       const delta = poll.credits - previous.credits;
-      if (delta < 0) status.consumedTotal += -delta;
-      else if (delta > 0) status.addedTotal += delta;
+      if (delta < 0 && Number.isFinite(status.consumedTotal - delta)) status.consumedTotal -= delta;
+      else if (delta > 0 && Number.isFinite(status.addedTotal + delta)) status.addedTotal += delta;
     }
     status.balance = { credits: poll.credits, currency: poll.currency };
     status.up = true;
@@ -158,6 +176,15 @@ export class AccountStore {
     status.version++;
     this.version++;
     return { recovered };
+  }
+
+  /** Replaces what is shown of the account's key (the key tracker calls this only on a change). */
+  setKey(name: string, key: KeyInfo): void {
+    const status = this.accounts.get(name);
+    if (status === undefined) return;
+    status.key = key;
+    status.version++;
+    this.version++;
   }
 
   /** Records a failed poll (after retries). The last good balance is kept. */
@@ -200,6 +227,7 @@ function newStatus(name: string, thresholds: Thresholds): AccountStatus {
     pollErrors: NO_POLL_ERRORS,
     consumedTotal: 0,
     addedTotal: 0,
+    key: undefined,
     version: 0,
   };
 }

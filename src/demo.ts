@@ -5,7 +5,8 @@
  * environment variables work as for the real exporter (e.g. --web.listen-address=:9999), except
  * the API URL and keys, which the demo sets.
  */
-import { HelpRequested, loadConfig, nodeConfigSources, usage, VersionRequested } from './config.js';
+import { HelpRequested, usage, VersionRequested } from './config/cli.js';
+import { loadConfig, nodeConfigSources } from './config/load.js';
 import { VERSION } from './version.js';
 import { ConfigError } from './errors.js';
 import { startExporter } from './exporter.js';

@@ -10,8 +10,11 @@ import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import { AccountStore } from './account-state.js';
 import { systemClock, type Clock } from './clock.js';
-import { keyFingerprint, readAccountKey, readFileBounded, type AccountConfig, type Config } from './config.js';
+import type { AccountConfig, Config } from './config/types.js';
+import { keyFingerprint, readAccountKey } from './keys.js';
+import { readFileBounded } from './lib/bounded-read.js';
 import { ConfigError } from './errors.js';
+import { KeyTracker, type SharedKeyChange } from './key-tracker.js';
 import { createLogger, type Logger } from './logger.js';
 import { ExporterMetrics } from './metrics.js';
 import { Poller, type PollResult } from './poller.js';
@@ -63,6 +66,13 @@ function describeNames(names: readonly string[]): string[] {
   return names.length <= MAX_LOGGED_NAMES ? [...names] : [...names.slice(0, MAX_LOGGED_NAMES), `… and ${names.length - MAX_LOGGED_NAMES} more`];
 }
 
+/** Once per change, naming the accounts and the fingerprint, never the key. */
+function logSharedKey(logger: Logger, change: SharedKeyChange): void {
+  const fields = { account: change.account, shared_with: change.others, fingerprint: change.fingerprint };
+  if (change.shared) logger.warn(fields, 'API key shared: another account of this exporter polls with the same key (one key per application or environment)');
+  else logger.info(fields, 'API key no longer shared with these accounts');
+}
+
 /** The accounts this replica polls: all of them, or its shard's share. */
 export type AccountFilter = (account: AccountConfig, config: Config) => boolean;
 
@@ -100,6 +110,7 @@ export async function startExporter(
     ...(deps.registry === undefined ? {} : { registry: deps.registry }),
     processMetrics: deps.processMetrics,
   });
+  const keys = new KeyTracker(store, { clock, onSharedChange: (change) => logSharedKey(logger, change) });
   metrics.setInitialLoad(clock.now());
   metrics.setShard(config.shard);
 
@@ -156,7 +167,11 @@ export async function startExporter(
     return new Poller<AccountConfig>({
       clock,
       client,
-      readKey: (account) => readAccountKey(account, deps.env, deps.readFile),
+      readKey: (account) => {
+        const key = readAccountKey(account, deps.env, deps.readFile);
+        keys.observe(account, key);
+        return key;
+      },
       policy: { ...deps.retryPolicy, maxAttempts: cfg.poll.maxAttempts },
       intervalMs: cfg.poll.intervalMs,
       maxConcurrency: cfg.poll.maxConcurrency,
@@ -201,6 +216,7 @@ export async function startExporter(
     accounts = polledAccounts(next);
     const removed = store.configure(accounts);
     metrics.forget(removed);
+    keys.forget(removed);
     metrics.setShard(next.shard);
     const pollSettingsChanged =
       JSON.stringify([previous.api, previous.poll]) !== JSON.stringify([next.api, next.poll]);

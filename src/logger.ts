@@ -4,7 +4,7 @@
  * ever slips into a record (for instance inside an error's cause) is censored.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from './config/types.js';
 
 export type { Logger } from 'pino';
 

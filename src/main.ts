@@ -7,7 +7,9 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { loadConfig, nodeConfigSources, usage, type Config } from './config.js';
+import { usage } from './config/cli.js';
+import { loadConfig, nodeConfigSources } from './config/load.js';
+import type { Config } from './config/types.js';
 import { ConfigError } from './errors.js';
 import { startExporter, type RunningExporter } from './exporter.js';
 import { VERSION } from './version.js';

@@ -44,6 +44,12 @@ export const METRICS = {
     'Sum of balance decreases between successive polls of the account\'s credits.'),
   added: define('zexa_credits_added_total', 'counter', ['account'],
     'Sum of balance increases (top-ups) between successive polls of the account\'s credits.'),
+  apiKeyInfo: define('zexa_api_key_info', 'gauge', ['account', 'fingerprint'],
+    'A metric with a constant 1 value labelled by the fingerprint of the account\'s API key: the first 12 hex digits of its SHA-256, which change when the key changes.'),
+  apiKeyLastChange: define('zexa_api_key_last_change_timestamp_seconds', 'gauge', ['account', 'source'],
+    'Unix time the account\'s API key came into use: the key file\'s mtime (source="file"), or when this process first read the environment variable (source="env"; resets on restart).'),
+  apiKeyShared: define('zexa_api_key_shared', 'gauge', ['account'],
+    'Whether another account of this exporter polls with the same API key, by fingerprint (1) or not (0).'),
   apiRequests: define('zexa_api_requests_total', 'counter', ['code'],
     'HTTP requests made to the Zexa API while polling, by status code (error when no response came).'),
   apiDuration: define('zexa_api_request_duration_seconds', 'histogram', [],
@@ -108,6 +114,14 @@ const ACCOUNT_FAMILIES: readonly [MetricDefinition, (s: AccountStatus, a: string
   }],
   [METRICS.consumed, (s, a) => `zexa_credits_consumed_total{account="${a}"} ${formatValue(s.consumedTotal)}\n`],
   [METRICS.added, (s, a) => `zexa_credits_added_total{account="${a}"} ${formatValue(s.addedTotal)}\n`],
+  // The key families appear once the account's key has been read (at its first poll).
+  [METRICS.apiKeyInfo, (s, a) =>
+    s.key === undefined ? '' : `zexa_api_key_info{account="${a}",fingerprint="${s.key.fingerprint}"} 1\n`],
+  [METRICS.apiKeyLastChange, (s, a) =>
+    s.key?.lastChangeMs === undefined
+      ? ''
+      : `zexa_api_key_last_change_timestamp_seconds{account="${a}",source="${s.key.source}"} ${formatValue(s.key.lastChangeMs / 1000)}\n`],
+  [METRICS.apiKeyShared, (s, a) => (s.key === undefined ? '' : `zexa_api_key_shared{account="${a}"} ${s.key.shared ? 1 : 0}\n`)],
 ];
 
 /**

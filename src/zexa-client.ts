@@ -25,6 +25,7 @@ import {
   ZexaApiError,
   type ZexaErrorDetails,
 } from './errors.js';
+import { isSendableKey } from './keys.js';
 
 export interface Credits {
   credits: number;
@@ -137,10 +138,6 @@ function checkProxyUrl(variable: string, value: string): void {
   }
 }
 
-// Only visible ASCII can go into the header verbatim; anything else would either be rejected by
-// undici or be sent mangled, and a 401 for a key that merely has a stray character is confusing.
-const SENDABLE_KEY = /^[\x21-\x7e]+$/;
-
 export function createZexaClient(options: ZexaClientOptions): ZexaClient {
   requirePositive('timeoutMs', options.timeoutMs);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -167,7 +164,7 @@ export function createZexaClient(options: ZexaClientOptions): ZexaClient {
   async function fetchCredits(key: string, signal?: AbortSignal): Promise<Credits> {
     if (signal?.aborted) throw abortReason(signal);
     if (key === '') throw new KeyUnavailableError('the API key is empty');
-    if (!SENDABLE_KEY.test(key)) {
+    if (!isSendableKey(key)) {
       throw new KeyUnavailableError(
         'the API key contains characters that cannot be sent in an HTTP header (only visible ASCII is allowed)',
       );
@@ -299,8 +296,20 @@ function toZexaError(error: unknown, host: string): ZexaApiError {
 // ---------------------------------------------------------------------------------------------
 // Parsing: pure.
 
+/**
+ * The largest balance, either sign, taken as real. Zexa balances are integers of messages; 1e15 is
+ * far beyond any real account and below 2^53 (about 9.007e15), so every balance in range, and the
+ * difference of two of them, is an exact integer in a double. A value beyond it (1e308 from a
+ * broken upstream or a hostile proxy) would otherwise be counted into
+ * `zexa_credits_added_total`/`zexa_credits_consumed_total` and pin them at 1e308 or +Inf for good.
+ */
+export const MAX_ABS_CREDITS = 1e15;
+
 const creditsBody = z.object({
-  credits: z.number({ error: 'must be a finite number' }).refine(Number.isFinite, 'must be a finite number'),
+  credits: z
+    .number({ error: 'must be a finite number' })
+    .refine(Number.isFinite, 'must be a finite number')
+    .refine((value) => Math.abs(value) <= MAX_ABS_CREDITS, 'must be between -1e15 and 1e15'),
   currency: z
     .string({ error: 'must be a non-empty string' })
     .refine((value) => value.trim() !== '', 'must be a non-empty string')

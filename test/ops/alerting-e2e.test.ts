@@ -19,7 +19,7 @@ import {
   substituteGrafanaVariables,
 } from './ops-files.js';
 import { systemClock } from '../../src/clock.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/load.js';
 import { startExporter, type RunningExporter } from '../../src/exporter.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
 import { until } from '../helpers/exporter-harness.js';

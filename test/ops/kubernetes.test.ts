@@ -17,7 +17,8 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { requireProgram } from '../helpers/external.js';
 import { DASHBOARD_KEY, KUBERNETES_DIR, REPO_ROOT, SOURCES, TARGETS, syncProblems } from '../../scripts/sync-kubernetes.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/types.js';
 
 const kubectl = requireProgram(['kubectl'], 'kubectl');
 

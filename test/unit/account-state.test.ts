@@ -28,6 +28,17 @@ describe('AccountStore', () => {
     expect(a?.balance).toEqual({ credits: 9000, currency: 'USD' });
   });
 
+  it('keeps both counters finite even when handed balances that overflow a delta', () => {
+    const store = storeWith('a');
+    store.recordSuccess('a', { credits: 100, currency: 'USD', atMs: 1 });
+    store.recordSuccess('a', { credits: 1e308, currency: 'USD', atMs: 2 });
+    store.recordSuccess('a', { credits: -1e308, currency: 'USD', atMs: 3 });
+    store.recordSuccess('a', { credits: 1e308, currency: 'USD', atMs: 4 });
+    const a = store.get('a');
+    expect(Number.isFinite(a?.consumedTotal)).toBe(true);
+    expect(Number.isFinite(a?.addedTotal)).toBe(true);
+  });
+
   it('does not count the first balance as consumption or top-up', () => {
     const store = storeWith('a');
     store.recordSuccess('a', { credits: 5000, currency: 'USD', atMs: 1 });

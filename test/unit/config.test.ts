@@ -4,24 +4,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULTS,
-  HelpRequested,
-  VersionRequested,
-  formatDuration,
-  keyFingerprint,
-  loadConfig,
-  nodeConfigSources,
-  parseDuration,
-  parseListenAddress,
-  parseShard,
-  readAccountKey,
-  readFileBounded,
-  usage,
-  type AccountConfig,
-  type Config,
-  type ConfigSources,
-} from '../../src/config.js';
+import { HelpRequested, VersionRequested, usage } from '../../src/config/cli.js';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { loadConfig, nodeConfigSources } from '../../src/config/load.js';
+import type { AccountConfig, Config, ConfigSources } from '../../src/config/types.js';
+import { formatDuration, parseDuration, parseListenAddress, parseShard } from '../../src/config/values.js';
+import { keyFingerprint, readAccountKey } from '../../src/keys.js';
+import { readFileBounded } from '../../src/lib/bounded-read.js';
 import { ConfigError, KeyUnavailableError } from '../../src/errors.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'config');

@@ -120,6 +120,8 @@ describe('parseCreditsResponse', () => {
     ['zero', json({ credits: 0, currency: 'USD' }), { credits: 0, currency: 'USD' }],
     ['a fraction', json({ credits: 12.5, currency: 'USD' }), { credits: 12.5, currency: 'USD' }],
     ['a negative balance', json({ credits: -3, currency: 'USD' }), { credits: -3, currency: 'USD' }],
+    ['the largest balance taken (1e15)', json({ credits: 1e15, currency: 'USD' }), { credits: 1e15, currency: 'USD' }],
+    ['the most negative balance taken (-1e15)', json({ credits: -1e15, currency: 'USD' }), { credits: -1e15, currency: 'USD' }],
   ])('200 with %s → Credits', (_name, body, expected) => {
     expect(ok(body)).toEqual({ ...expected, requestId: undefined });
   });
@@ -136,6 +138,9 @@ describe('parseCreditsResponse', () => {
     ['credits as a string', json({ credits: '4250', currency: 'USD' }), /credits must be a finite number/],
     ['credits missing', json({ currency: 'USD' }), /credits must be a finite number/],
     ['credits overflowing to Infinity', '{"credits": 1e999, "currency": "USD"}', /credits must be a finite number/],
+    ['credits of 1e308', '{"credits": 1e308, "currency": "USD"}', /credits must be between -1e15 and 1e15/],
+    ['credits of -1e308', '{"credits": -1e308, "currency": "USD"}', /credits must be between -1e15 and 1e15/],
+    ['credits just above 1e15', json({ credits: 1e15 + 2, currency: 'USD' }), /credits must be between -1e15 and 1e15/],
     ['currency missing', json({ credits: 5 }), /currency must be a non-empty string/],
     ['currency empty', json({ credits: 5, currency: '' }), /currency must be a non-empty string/],
     ['currency blank', json({ credits: 5, currency: '   ' }), /currency must be a non-empty string/],

@@ -1,0 +1,47 @@
+/** Every default and every bound, in one place. */
+import { MAX_SHARD_COUNT } from '../shard.js';
+import type { Config, Thresholds } from './types.js';
+
+/** Every default, in one place. */
+export const DEFAULTS = {
+  api: { url: 'https://api.zexa.ao', timeoutMs: 10_000 },
+  poll: { intervalMs: 60_000, maxConcurrency: 8, maxAttempts: 3, maxRequestsPerSecond: undefined },
+  thresholds: { warning: 1000, critical: 100 },
+  web: { listenAddress: ':10025', configFile: undefined },
+  log: { level: 'info' },
+  shard: undefined,
+  configFile: undefined,
+  /** The account that ZEXA_API_KEY / ZEXA_API_KEY_FILE configure. */
+  accountName: 'default',
+} as const satisfies {
+  api: Config['api'];
+  poll: Config['poll'];
+  thresholds: Thresholds;
+  web: Pick<Config['web'], 'listenAddress' | 'configFile'>;
+  log: Config['log'];
+  shard: Config['shard'];
+  configFile: Config['configFile'];
+  accountName: string;
+};
+
+/** The bounds every value is checked against. */
+export const LIMITS = {
+  intervalMs: { min: 5_000, max: 86_400_000 },
+  timeoutMs: { min: 1_000, max: 300_000 },
+  maxConcurrency: { min: 1, max: 1024 },
+  maxAttempts: { min: 1, max: 10 },
+  maxRequestsPerSecond: { max: 100_000 },
+  threshold: { max: Number.MAX_SAFE_INTEGER },
+  shardCount: { max: MAX_SHARD_COUNT },
+  /** Config files and key files larger than this are refused before they are parsed. */
+  fileBytes: 1024 * 1024,
+  /** Far above any real API key; a bigger "key file" is the wrong file. */
+  keyChars: 4096,
+  /** Longest value echoed back in a message. */
+  echoChars: 64,
+} as const;
+
+export const ACCOUNT_NAME = /^[a-z0-9_]{1,64}$/;
+export const ACCOUNT_NAME_RULE = '1 to 64 characters of a-z, 0-9 and _';
+export const KEY_ENV_PREFIX = 'ZEXA_API_KEY';
+export const FILE_SUFFIX = '_FILE';

@@ -1,0 +1,263 @@
+/**
+ * The YAML config file: one zod schema per setting (shared with the environment and the flags),
+ * the file's schema, and loading a file into settings plus a way to name `file:line` of any
+ * field. Messages never quote the file's source: a wrong path may name a key file.
+ */
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type ErrorCode } from 'yaml';
+import { z } from 'zod';
+import { fileReadDefect } from '../lib/errno.js';
+import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, LIMITS } from './defaults.js';
+import type { ConfigSources } from './types.js';
+import { kindOf, parseApiUrl, parseDurationIn, parseInteger, parseListenAddress, parseLogLevel, parseNumber, parsePath, parseShard, quote } from './values.js';
+
+// zod schemas: one per setting, shared by the YAML file, the environment and the flags.
+
+/**
+ * A leaf setting: accepts a string (environment, flags, quoted YAML) or a number (YAML), parses
+ * it with `parse`, whose Error message becomes the problem line. Anything else (a mapping, a
+ * list, an empty value) is named by kind, never echoed.
+ */
+function leaf<T>(parse: (raw: string | number) => T, expected: string) {
+  return z.unknown().transform((raw, ctx): T => {
+    if (typeof raw !== 'string' && typeof raw !== 'number') {
+      ctx.addIssue({ code: 'custom', message: `must be ${expected} (got ${kindOf(raw)})` });
+      return z.NEVER;
+    }
+    try {
+      return parse(raw);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : `is not ${expected}` });
+      return z.NEVER;
+    }
+  });
+}
+
+const thresholdExpected = '(expected a number of credits >= 0)';
+export const schemas = {
+  url: leaf(parseApiUrl, 'a URL'),
+  timeout: leaf((raw) => parseDurationIn(raw, LIMITS.timeoutMs), 'a duration'),
+  interval: leaf((raw) => parseDurationIn(raw, LIMITS.intervalMs), 'a duration'),
+  maxConcurrency: leaf((raw) => parseInteger(raw, LIMITS.maxConcurrency.min, LIMITS.maxConcurrency.max), 'an integer'),
+  maxAttempts: leaf((raw) => parseInteger(raw, LIMITS.maxAttempts.min, LIMITS.maxAttempts.max), 'an integer'),
+  maxRequestsPerSecond: leaf(
+    (raw) => parseNumber(raw, `(expected a number above 0, at most ${LIMITS.maxRequestsPerSecond.max})`, (n) => n > 0 && n <= LIMITS.maxRequestsPerSecond.max),
+    'a number',
+  ),
+  threshold: leaf((raw) => parseNumber(raw, thresholdExpected, (n) => n >= 0 && n <= LIMITS.threshold.max), 'a number'),
+  listenAddress: leaf((raw) => {
+    const text = String(raw);
+    return { text, ...parseListenAddress(text) };
+  }, 'a listen address'),
+  path: leaf(parsePath, 'a file path'),
+  logLevel: leaf(parseLogLevel, 'a log level'),
+  shard: leaf((raw) => parseShard(String(raw)), 'a shard like 1/2'),
+  accountName: leaf((raw) => {
+    const text = String(raw);
+    if (!ACCOUNT_NAME.test(text)) throw new Error(`${quote(text)} is not a valid account name (expected ${ACCOUNT_NAME_RULE})`);
+    return text;
+  }, 'an account name'),
+  envName: leaf((raw) => {
+    const text = String(raw);
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(text)) throw new Error(`${quote(text)} is not an environment variable name`);
+    return text;
+  }, 'an environment variable name'),
+};
+
+const thresholdsShape = { warning: schemas.threshold.optional(), critical: schemas.threshold.optional() };
+const accountShape = {
+  name: schemas.accountName.optional(),
+  apiKeyFile: schemas.path.optional(),
+  apiKeyEnv: schemas.envName.optional(),
+  fromDirectory: schemas.path.optional(),
+  thresholds: z.strictObject(thresholdsShape).optional(),
+};
+const apiShape = { url: schemas.url.optional(), timeout: schemas.timeout.optional() };
+const pollShape = {
+  interval: schemas.interval.optional(),
+  maxConcurrency: schemas.maxConcurrency.optional(),
+  maxAttempts: schemas.maxAttempts.optional(),
+  maxRequestsPerSecond: schemas.maxRequestsPerSecond.optional(),
+};
+const webShape = { listenAddress: schemas.listenAddress.optional(), configFile: schemas.path.optional() };
+const logShape = { level: schemas.logLevel.optional() };
+
+const accountEntrySchema = z.strictObject(accountShape).superRefine((entry, ctx) => {
+  const keyFields = [entry.apiKeyFile, entry.apiKeyEnv].filter((v) => v !== undefined).length;
+  if (entry.fromDirectory !== undefined) {
+    if (entry.name !== undefined || keyFields > 0) {
+      ctx.addIssue({ code: 'custom', message: 'fromDirectory cannot be combined with name, apiKeyFile or apiKeyEnv (each file in the directory is one account, named after the file)' });
+    }
+    return;
+  }
+  if (entry.name === undefined) ctx.addIssue({ code: 'custom', message: 'needs a name (or fromDirectory: a directory with one key file per account)' });
+  if (keyFields === 0) ctx.addIssue({ code: 'custom', message: 'needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)' });
+  if (keyFields > 1) ctx.addIssue({ code: 'custom', message: 'has both apiKeyFile and apiKeyEnv; set only one' });
+});
+
+const fileSchema = z.strictObject({
+  api: z.strictObject(apiShape).optional(),
+  poll: z.strictObject(pollShape).optional(),
+  thresholds: z.strictObject(thresholdsShape).optional(),
+  accounts: z.array(accountEntrySchema).optional(),
+  web: z.strictObject(webShape).optional(),
+  log: z.strictObject(logShape).optional(),
+  shard: schemas.shard.optional(),
+});
+export type FileSettings = z.output<typeof fileSchema>;
+export type AccountEntry = z.output<typeof accountEntrySchema>;
+
+/** Known fields per YAML path pattern (list indexes as []), for "unknown field" messages. */
+const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  '': Object.keys(fileSchema.shape),
+  api: Object.keys(apiShape),
+  poll: Object.keys(pollShape),
+  thresholds: Object.keys(thresholdsShape),
+  'accounts[]': Object.keys(accountShape),
+  'accounts[].thresholds': Object.keys(thresholdsShape),
+  web: Object.keys(webShape),
+  log: Object.keys(logShape),
+};
+
+/** Field names that mean someone tried to put a key into the file. */
+const SECRET_FIELD = /(key|keys|token|secret|password|passwd|bearer|credentials?)$/i;
+const SECRET_FIELD_MESSAGE =
+  'keys never go into config files (config files get committed); name where the key is instead: apiKeyFile: /path/to/key or apiKeyEnv: VARIABLE_NAME';
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += out === '' ? String(segment) : `.${String(segment)}`;
+  }
+  return out;
+}
+
+const YAML_ERRORS: Partial<Record<ErrorCode, string>> = {
+  ALIAS_PROPS: 'an alias cannot have an anchor or a tag',
+  BAD_ALIAS: 'bad alias',
+  BAD_DIRECTIVE: 'bad directive',
+  BAD_DQ_ESCAPE: 'invalid escape sequence in a double-quoted string',
+  BAD_INDENT: 'bad indentation',
+  BAD_PROP_ORDER: 'anchor and tag in the wrong order',
+  BAD_SCALAR_START: 'a plain value cannot start with this character (quote the value)',
+  BLOCK_AS_IMPLICIT_KEY: 'nested mappings are not allowed in compact mappings',
+  BLOCK_IN_FLOW: 'block collection inside a flow collection',
+  DUPLICATE_KEY: 'duplicate key',
+  KEY_OVER_1024_CHARS: 'key longer than 1024 characters',
+  MISSING_CHAR: 'missing character (a closing quote or bracket, a comma, or a space after ":")',
+  MULTILINE_IMPLICIT_KEY: 'a key must be on a single line',
+  MULTIPLE_ANCHORS: 'more than one anchor on a node',
+  MULTIPLE_DOCS: 'more than one YAML document (---); the config file holds one',
+  MULTIPLE_TAGS: 'more than one tag on a node',
+  NON_STRING_KEY: 'keys must be strings',
+  RESOURCE_EXHAUSTION: 'too many aliases',
+  TAB_AS_INDENT: 'tabs are not allowed for indentation',
+  TAG_RESOLVE_FAILED: 'unknown tag',
+  UNEXPECTED_TOKEN: 'unexpected token',
+  BAD_COLLECTION_TYPE: 'tag does not match the collection type',
+};
+
+export interface LoadedFile {
+  path: string;
+  settings: FileSettings;
+  /** `${path}:${line}: ${yamlPath}` for a YAML path, for messages. */
+  at(path: readonly PropertyKey[], key?: string): string;
+}
+
+export function loadFile(path: string, where: string, sources: ConfigSources, problems: string[]): LoadedFile | undefined {
+  let text: string;
+  try {
+    text = sources.readFile(path);
+  } catch (error) {
+    problems.push(`${where}: config file ${path} ${fileReadDefect(error)}`);
+    return undefined;
+  }
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > LIMITS.fileBytes) {
+    problems.push(`${where}: config file ${path} is larger than ${LIMITS.fileBytes / 1024 / 1024} MiB (${bytes} bytes)`);
+    return undefined;
+  }
+
+  const lineCounter = new LineCounter();
+  // resolveKnownTags off: !!binary, !!set, !!omap and !!timestamp would yield objects no setting expects.
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter, uniqueKeys: true, strict: true, resolveKnownTags: false });
+  const lineAt = (offset: number): string => {
+    const pos = lineCounter.linePos(offset);
+    return `${path}:${pos.line}:${pos.col}`;
+  };
+  // yaml's own messages can quote the source, which may be a key if the wrong file was named.
+  const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => `${lineAt(e.pos[0])}: invalid YAML: ${YAML_ERRORS[e.code] ?? e.code}`);
+  if (yamlProblems.length > 0) {
+    problems.push(...yamlProblems);
+    return undefined;
+  }
+  // Aliases are how "billion laughs" bombs expand; a config file has no need for them.
+  let aliases = 0;
+  let firstAlias = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      if (aliases === 0) firstAlias = node.range?.[0] ?? 0;
+      aliases += 1;
+      return visit.SKIP;
+    },
+  });
+  if (aliases > 0) {
+    problems.push(`${lineAt(firstAlias)}: YAML aliases (*name) are not allowed in the config file (${aliases} found); write the values out`);
+  }
+  if (aliases > 0) return undefined;
+
+  const at = (yamlPath: readonly PropertyKey[], key?: string): string => {
+    // A field is reported at its key, which is where a reader looks for it.
+    const last = yamlPath[yamlPath.length - 1];
+    const node = key === undefined && typeof last === 'string' ? nodeAt(doc, yamlPath.slice(0, -1), last) : nodeAt(doc, yamlPath, key);
+    const offset = node?.range?.[0];
+    const prefix = offset === undefined ? path : `${path}:${lineCounter.linePos(offset).line}`;
+    const full = formatPath(key === undefined ? yamlPath : [...yamlPath, key]);
+    return full === '' ? prefix : `${prefix}: ${full}`;
+  };
+
+  const raw: unknown = doc.toJS({ maxAliasCount: 0 }) ?? {};
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));
+    return undefined;
+  }
+  return { path, settings: parsed.data, at };
+}
+
+function nodeAt(doc: Document, path: readonly PropertyKey[], key?: string): { range?: readonly number[] | null } | undefined {
+  const parent: unknown = path.length === 0 ? doc.contents : doc.getIn(path as unknown[], true);
+  if (key === undefined) return parent as { range?: readonly number[] | null } | undefined;
+  if (!isMap(parent)) return undefined;
+  const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
+  return pair?.key as { range?: readonly number[] | null } | undefined;
+}
+
+export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const segment of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[segment];
+  }
+  return value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown, at: LoadedFile['at']): string[] {
+  const path = issue.path;
+  if (issue.code === 'unrecognized_keys') {
+    const pattern = formatPath(path.map((s) => (typeof s === 'number' ? '[]' : s))).replace(/\.\[\]/g, '[]');
+    const known = KNOWN_FIELDS[pattern.replace(/\[\]\[\]/g, '[]')] ?? [];
+    return issue.keys.map((key) =>
+      SECRET_FIELD.test(key)
+        ? `${at(path, key)}: ${SECRET_FIELD_MESSAGE}`
+        : `${at(path, key)}: unknown field${known.length > 0 ? ` (expected one of ${known.join(', ')})` : ''}`,
+    );
+  }
+  if (issue.code === 'invalid_type') {
+    const got = kindOf(valueAt(raw, path));
+    const expected = issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected;
+    if (path.length === 0) return [`${at(path)}: the top level must be a mapping of settings (got ${got})`];
+    return [`${at(path)}: must be ${expected} (got ${got})`];
+  }
+  return [`${at(path)}: ${issue.message}`];
+}

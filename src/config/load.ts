@@ -1,0 +1,246 @@
+/**
+ * Loading: command-line flags, environment and an optional YAML file become one validated
+ * Config. Precedence: flag > environment > config file > default (defaults.ts). Loading never
+ * returns a partial Config: it throws a ConfigError listing every problem, one line each, naming
+ * the variable, flag or field. No message ever contains a key.
+ *
+ * Loading is a pure function of ConfigSources (argv, env, readFile, readDir), so the same code
+ * serves start-up, SIGHUP / POST /-/reload and the tests; `nodeConfigSources` wires the real
+ * process and file system.
+ */
+import { readdirSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
+import type { z } from 'zod';
+import { ConfigError, KeyUnavailableError } from '../errors.js';
+import { readAccountKey } from '../keys.js';
+import { readFileBounded } from '../lib/bounded-read.js';
+import { withoutKeys, withoutLikelyKeys } from '../lib/redact.js';
+import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from './accounts.js';
+import { helpOrVersion, HelpRequested, parseCommandLine, VersionRequested, type FlagName, type ParsedArgs } from './cli.js';
+import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX } from './defaults.js';
+import { loadFile, schemas, valueAt, type LoadedFile } from './file.js';
+import type { AccountConfig, Config, ConfigSources, LogLevel, Thresholds } from './types.js';
+import { formatDuration, parseListenAddress } from './values.js';
+
+/** Where a value came from when no source gave one, and when every source given was bad. */
+const DEFAULT_ORIGIN = 'default';
+const INVALID_ORIGIN = 'invalid';
+
+interface Resolved<T> {
+  value: T;
+  /** e.g. `--log.level`, `ZEXA_POLL_INTERVAL`, `config.yml:3: poll.interval`, or one of the two above. */
+  where: string;
+}
+
+interface LoadContext {
+  sources: ConfigSources;
+  args: ParsedArgs;
+  file: LoadedFile | undefined;
+  problems: string[];
+}
+
+/** A setting's value by precedence flag > env > file > default; bad flag or env values become problems. */
+function resolveSetting<T>(
+  ctx: LoadContext,
+  spec: { flag?: FlagName; env: string; yaml?: readonly string[] },
+  schema: z.ZodType<T>,
+  fallback: T,
+): Resolved<T> {
+  const candidates: { text: string; where: string }[] = [];
+  const flag = spec.flag === undefined ? undefined : ctx.args.flags.get(spec.flag);
+  if (flag !== undefined) candidates.push({ text: flag.value, where: flag.where });
+  const envValue = ctx.sources.env[spec.env];
+  if (envValue !== undefined) candidates.push({ text: envValue, where: spec.env });
+  let result: Resolved<T> | undefined;
+  // Every given value is checked, even one a higher source overrides: a bad value waits to bite.
+  for (const candidate of candidates) {
+    if (candidate.text === '') {
+      ctx.problems.push(`${candidate.where}: is set but empty (unset it to use the ${ctx.file === undefined ? 'default' : 'config file or default'})`);
+      continue;
+    }
+    const parsed = schema.safeParse(candidate.text);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.problems.push(`${candidate.where}: ${issue.message}`);
+      continue;
+    }
+    result ??= { value: parsed.data, where: candidate.where };
+  }
+  if (result !== undefined) return result;
+  if (candidates.length > 0) return { value: fallback, where: INVALID_ORIGIN };
+  if (ctx.file !== undefined && spec.yaml !== undefined) {
+    const fromFile = valueAt(ctx.file.settings, spec.yaml);
+    if (fromFile !== undefined) return { value: fromFile as T, where: ctx.file.at(spec.yaml) };
+  }
+  return { value: fallback, where: DEFAULT_ORIGIN };
+}
+
+/** Every setting but the config file and the accounts, resolved with its origin. */
+function resolveSettings(ctx: LoadContext) {
+  const listenDefault = { text: DEFAULTS.web.listenAddress, ...parseListenAddress(DEFAULTS.web.listenAddress) };
+  return {
+    url: resolveSetting(ctx, { env: 'ZEXA_API_URL', yaml: ['api', 'url'] }, schemas.url, DEFAULTS.api.url),
+    timeout: resolveSetting(ctx, { env: 'ZEXA_REQUEST_TIMEOUT', yaml: ['api', 'timeout'] }, schemas.timeout, DEFAULTS.api.timeoutMs),
+    interval: resolveSetting(ctx, { env: 'ZEXA_POLL_INTERVAL', yaml: ['poll', 'interval'] }, schemas.interval, DEFAULTS.poll.intervalMs),
+    maxConcurrency: resolveSetting(ctx, { env: 'ZEXA_MAX_CONCURRENCY', yaml: ['poll', 'maxConcurrency'] }, schemas.maxConcurrency, DEFAULTS.poll.maxConcurrency),
+    maxAttempts: resolveSetting(ctx, { env: 'ZEXA_MAX_ATTEMPTS', yaml: ['poll', 'maxAttempts'] }, schemas.maxAttempts, DEFAULTS.poll.maxAttempts),
+    maxRps: resolveSetting<number | undefined>(
+      ctx,
+      { env: 'ZEXA_MAX_REQUESTS_PER_SECOND', yaml: ['poll', 'maxRequestsPerSecond'] },
+      schemas.maxRequestsPerSecond,
+      DEFAULTS.poll.maxRequestsPerSecond,
+    ),
+    warning: resolveSetting(ctx, { env: 'ZEXA_CREDITS_WARNING_THRESHOLD', yaml: ['thresholds', 'warning'] }, schemas.threshold, DEFAULTS.thresholds.warning),
+    critical: resolveSetting(ctx, { env: 'ZEXA_CREDITS_CRITICAL_THRESHOLD', yaml: ['thresholds', 'critical'] }, schemas.threshold, DEFAULTS.thresholds.critical),
+    listen: resolveSetting(ctx, { flag: 'web.listen-address', env: 'ZEXA_EXPORTER_LISTEN_ADDRESS', yaml: ['web', 'listenAddress'] }, schemas.listenAddress, listenDefault),
+    webConfig: resolveSetting<string | undefined>(
+      ctx,
+      { flag: 'web.config.file', env: 'ZEXA_EXPORTER_WEB_CONFIG', yaml: ['web', 'configFile'] },
+      schemas.path,
+      DEFAULTS.web.configFile,
+    ),
+    logLevel: resolveSetting<LogLevel>(ctx, { flag: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', yaml: ['log', 'level'] }, schemas.logLevel, DEFAULTS.log.level),
+    shard: resolveSetting<Config['shard']>(ctx, { flag: 'shard', env: 'ZEXA_SHARD', yaml: ['shard'] }, schemas.shard, DEFAULTS.shard),
+  };
+}
+
+type Settings = ReturnType<typeof resolveSettings>;
+
+function from(origin: { where: string }): string {
+  return origin.where === DEFAULT_ORIGIN ? 'the default' : `from ${origin.where}`;
+}
+
+function isValid(origin: { where: string }): boolean {
+  return origin.where !== INVALID_ORIGIN;
+}
+
+/** A timeout someone set must fit the interval; the default shrinks to fit a short interval instead. */
+export function timeoutProblem(timeout: Resolved<number>, interval: Resolved<number>): string | undefined {
+  if (!isValid(timeout) || timeout.where === DEFAULT_ORIGIN || !isValid(interval) || timeout.value <= interval.value) return undefined;
+  return (
+    `${timeout.where}: request timeout ${formatDuration(timeout.value)} is longer than the poll interval ` +
+    `${formatDuration(interval.value)} (${from(interval)}); the timeout must be at most the interval`
+  );
+}
+
+/** The global thresholds: warning must be at least critical. Names the one a user set. */
+export function globalThresholdProblem(warning: Resolved<number>, critical: Resolved<number>): string | undefined {
+  if (!isValid(warning) || !isValid(critical) || warning.value >= critical.value) return undefined;
+  return warning.where === DEFAULT_ORIGIN
+    ? `${critical.where}: critical threshold ${critical.value} is above the warning threshold ${warning.value} (${from(warning)}); critical must be at most warning`
+    : `${warning.where}: warning threshold ${warning.value} is below the critical threshold ${critical.value} (${from(critical)}); warning must be at least critical`;
+}
+
+/** An account's own thresholds (config-file entry `at`) against each other or the globals they merge with. */
+export function accountThresholdProblem(at: string, warning: Resolved<number>, critical: Resolved<number>): string {
+  return (
+    `${at}: warning threshold ${warning.value} (${from(warning)}) is below the critical threshold ` +
+    `${critical.value} (${from(critical)}); warning must be at least critical`
+  );
+}
+
+/**
+ * Checks names for duplicates and reads each key once to validate it (the keys are returned only
+ * so that messages can be scrubbed of them, never stored in the Config).
+ */
+function checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[], settings: Settings): { accounts: AccountConfig[]; keys: string[] } {
+  const { warning, critical } = settings;
+  const accounts: AccountConfig[] = [];
+  const byName = new Map<string, AccountCandidate>();
+  const keys: string[] = [];
+  const checkedThresholds = new Set<string>();
+  const readFile = (path: string): string => ctx.sources.readFile(path);
+  for (const candidate of candidates) {
+    const { account } = candidate;
+    const first = byName.get(account.name);
+    if (first !== undefined) {
+      ctx.problems.push(`account "${account.name}" is defined twice: by ${first.definedBy} and by ${candidate.definedBy} (account names must be unique)`);
+      continue;
+    }
+    byName.set(account.name, candidate);
+    try {
+      keys.push(readAccountKey(account, ctx.sources.env, candidate.readFile ?? readFile));
+    } catch (error) {
+      if (!(error instanceof KeyUnavailableError)) throw error;
+      ctx.problems.push(error.message);
+    }
+    // Checked once per config-file entry (a fromDirectory entry covers many accounts).
+    const own = candidate.own;
+    if (own !== undefined && isValid(warning) && isValid(critical) && !checkedThresholds.has(own.at) && account.thresholds.warning < account.thresholds.critical) {
+      checkedThresholds.add(own.at);
+      const w = { value: account.thresholds.warning, where: own.warning === undefined ? warning.where : `${own.path}.warning` };
+      const c = { value: account.thresholds.critical, where: own.critical === undefined ? critical.where : `${own.path}.critical` };
+      ctx.problems.push(accountThresholdProblem(own.at, w, c));
+    }
+    accounts.push(account);
+  }
+  return { accounts, keys };
+}
+
+const NO_ACCOUNT =
+  `no account configured: set ${KEY_ENV_PREFIX}=<your key> (or ${KEY_ENV_PREFIX}_FILE=/path/to/key-file), ` +
+  `${KEY_ENV_PREFIX}_<NAME> for more accounts, or list accounts in a config file (--config.file); ` +
+  'to see the exporter without a key, run `npm run demo`';
+
+/** A path in the config file is relative to the file, as in Prometheus; flags and env are relative to the working directory. */
+function webConfigPath(ctx: LoadContext, webConfig: Resolved<string | undefined>): string | undefined {
+  if (webConfig.value === undefined || ctx.file === undefined || !webConfig.where.startsWith(`${ctx.file.path}:`)) return webConfig.value;
+  return resolvePath(dirname(ctx.file.path), webConfig.value);
+}
+
+function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], thresholds: Thresholds, configFile: string | undefined): Config {
+  return {
+    api: { url: s.url.value, timeoutMs: s.timeout.where === DEFAULT_ORIGIN ? Math.min(s.timeout.value, s.interval.value) : s.timeout.value },
+    poll: { intervalMs: s.interval.value, maxConcurrency: s.maxConcurrency.value, maxAttempts: s.maxAttempts.value, maxRequestsPerSecond: s.maxRps.value },
+    thresholds,
+    accounts,
+    web: { listenAddress: s.listen.value.text, host: s.listen.value.host, port: s.listen.value.port, configFile: webConfigPath(ctx, s.webConfig) },
+    log: { level: s.logLevel.value },
+    shard: s.shard.value,
+    configFile,
+  };
+}
+
+/**
+ * Builds the Config from flags, environment, the optional YAML file and DEFAULTS, in that
+ * precedence. Keys are read once to validate them, never stored. Throws HelpRequested or
+ * VersionRequested when the command line asks for them, and ConfigError listing every problem
+ * otherwise.
+ */
+export function loadConfig(sources: ConfigSources): Config {
+  const request = helpOrVersion(sources.argv);
+  if (request === 'help') throw new HelpRequested();
+  if (request === 'version') throw new VersionRequested();
+
+  const ctx: LoadContext = { sources, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
+  ctx.problems.push(...ctx.args.problems);
+
+  const configFile = resolveSetting(ctx, { flag: 'config.file', env: 'ZEXA_EXPORTER_CONFIG' }, schemas.path, undefined as string | undefined);
+  if (configFile.value !== undefined) ctx.file = loadFile(configFile.value, configFile.where, sources, ctx.problems);
+  const settings = resolveSettings(ctx);
+  for (const problem of [timeoutProblem(settings.timeout, settings.interval), globalThresholdProblem(settings.warning, settings.critical)]) {
+    if (problem !== undefined) ctx.problems.push(problem);
+  }
+
+  const thresholds = { warning: settings.warning.value, critical: settings.critical.value };
+  // A variable a config-file account names with apiKeyEnv belongs to that account, even when
+  // it looks like ZEXA_API_KEY_<NAME>: otherwise the same key would be polled twice.
+  const claimed = new Set((ctx.file?.settings.accounts ?? []).flatMap((a) => (a.apiKeyEnv === undefined ? [] : [a.apiKeyEnv])));
+  const variables = keyVariables(sources.env, claimed);
+  const candidates = [...envAccounts(ctx, variables, thresholds), ...(ctx.file === undefined ? [] : fileAccounts(ctx, ctx.file, thresholds))];
+  const { accounts, keys } = checkAccounts(ctx, candidates, settings);
+
+  // Only when nothing at all names a key: otherwise the problems above already say what is wrong.
+  const triedAccounts = variables.length > 0 || claimed.size > 0 || (configFile.value !== undefined && ctx.file === undefined) || (ctx.file?.settings.accounts ?? []).length > 0;
+  if (!triedAccounts) ctx.problems.push(NO_ACCOUNT);
+
+  if (ctx.problems.length > 0) {
+    const envKeys = [...variables.filter((v) => !v.endsWith(FILE_SUFFIX)), ...claimed].flatMap((v) => sources.env[v] ?? []);
+    throw new ConfigError(withoutKeys([...new Set(ctx.problems)], [...keys, ...envKeys]).map(withoutLikelyKeys));
+  }
+  return buildConfig(ctx, settings, accounts, thresholds, configFile.value);
+}
+
+/** ConfigSources over the real file system; `argv` without the node and script paths. */
+export function nodeConfigSources(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigSources {
+  return { argv, env, readFile: readFileBounded, readDir: (path) => readdirSync(path) };
+}

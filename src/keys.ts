@@ -1,0 +1,69 @@
+/**
+ * API keys at poll time: reading an account's key from its source, the one rule for which
+ * characters a key may hold (also what the client checks before sending), and fingerprints.
+ * No message built here ever contains a key.
+ */
+import { createHash } from 'node:crypto';
+import { LIMITS } from './config/defaults.js';
+import type { AccountConfig, ConfigSources } from './config/types.js';
+import { KeyUnavailableError } from './errors.js';
+import { fileReadDefect } from './lib/errno.js';
+
+/** First 12 hex digits of the key's SHA-256: enough to tell keys apart in a log, useless to an attacker. */
+export function keyFingerprint(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 12);
+}
+
+/**
+ * The key character rule: a Bearer token is printable ASCII; anything else would be mangled or
+ * rejected in the header, and a 401 for a key that merely has a stray character is confusing.
+ */
+export function isSendableKey(key: string): boolean {
+  return /^[\x21-\x7e]+$/.test(key);
+}
+
+/** Why `key` is unusable, or undefined when it is fine. Never includes the key. */
+export function keyDefect(key: string): string | undefined {
+  if (key === '') return 'is empty';
+  if (key.length > LIMITS.keyChars) return `is longer than ${LIMITS.keyChars} characters; it does not hold just a key`;
+  if (!isSendableKey(key)) return 'contains whitespace, control or non-ASCII characters';
+  return undefined;
+}
+
+function describeKeySource(account: AccountConfig): string {
+  return account.key.kind === 'env'
+    ? `environment variable ${account.key.variable} (key of account "${account.name}")`
+    : `key file ${account.key.path} of account "${account.name}" (from ${account.key.origin})`;
+}
+
+/**
+ * Reads an account's key now. Key files are read at every call (so a rotated key is picked up
+ * at the next poll) and lose ONE trailing newline (`\n` or `\r\n`), which editors and
+ * `echo` add. Throws KeyUnavailableError, whose message names the file or variable and never
+ * the key, when the source is missing, unreadable, empty, or the key holds whitespace or
+ * control characters.
+ */
+export function readAccountKey(account: AccountConfig, env: ConfigSources['env'], readFile: (p: string) => string): string {
+  const where = describeKeySource(account);
+  let key: string;
+  if (account.key.kind === 'env') {
+    const value = env[account.key.variable];
+    if (value === undefined) throw new KeyUnavailableError(`${where} is not set`);
+    key = value;
+  } else {
+    let text: string;
+    try {
+      text = readFile(account.key.path);
+    } catch (error) {
+      throw new KeyUnavailableError(`${where} ${fileReadDefect(error)}`, { cause: error });
+    }
+    key = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
+    if (key !== '' && key.trim() === '') key = '';
+  }
+  const defect = keyDefect(key);
+  if (defect !== undefined) {
+    const hint = account.key.kind === 'file' && defect.startsWith('contains') ? ' (only one trailing newline is allowed)' : '';
+    throw new KeyUnavailableError(`${where} ${defect}${hint}`);
+  }
+  return key;
+}
