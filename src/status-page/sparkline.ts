@@ -4,7 +4,7 @@
  * text is the `<title>`, escaped. Kept small (about 150 bytes for a steady balance, 600 at
  * most): 500 rows of it go into one page.
  */
-import type { Thresholds } from '../config.js';
+import type { Thresholds } from '../config/types.js';
 import type { HistorySeries } from '../history.js';
 import { escapeHtml } from './escape.js';
 import { formatDuration, formatNumber } from './format.js';
