@@ -54,9 +54,13 @@ export interface WindowSums {
   added: number;
   /** Buckets in the window that saw a top-up (top-ups closer together than a bucket count once). */
   topUps: number;
-  /** Time the window and the history have in common: min(window, now − since), at least 0. */
+  /**
+   * Time the window and the history have in common, up to the latest poll: what the consumption
+   * is divided by. Ending at the latest poll rather than at `now` keeps a steady drain steady
+   * between polls (dividing up to `now` would read it lower and lower until the next poll).
+   */
   coveredMs: number;
-  /** How long the history is: now − since. */
+  /** How long the history is: from its start to the latest poll. */
   historyMs: number;
 }
 
@@ -134,12 +138,13 @@ export class BalanceHistory {
     const width = BASE_BUCKET_MS << (chunk.level[i] as number);
     const since = chunk.sinceMs[i] as number;
     const from = nowMs - windowMs;
+    const last = Math.min(nowMs, chunk.lastSampleMs[i] as number);
     const sums: WindowSums = {
       consumed: 0,
       added: 0,
       topUps: 0,
-      coveredMs: Math.max(0, nowMs - Math.max(from, since)),
-      historyMs: Math.max(0, nowMs - since),
+      coveredMs: Math.max(0, last - Math.max(from, since)),
+      historyMs: Math.max(0, last - since),
     };
     const first = chunk.first[i] as number;
     for (let k = chunk.head[i] as number; k >= first; k--) {

@@ -34,7 +34,7 @@ export function stateBadge(state: string): string {
 
 function balanceCell({ status }: AccountView): string {
   if (status.balance === undefined) return '—';
-  return `<span class="n">${escapeHtml(formatNumber(status.balance.credits))}</span> <small>${escapeHtml(status.balance.currency)}</small>`;
+  return `${escapeHtml(formatNumber(status.balance.credits))} <small>${escapeHtml(status.balance.currency)}</small>`;
 }
 
 function runsOutCell({ consumption }: AccountView): string {
@@ -60,7 +60,7 @@ function burnCell({ consumption }: AccountView): string {
 
 function lastSuccessCell({ status, nowMs }: AccountView): string {
   if (status.lastSuccessMs === undefined) return 'never';
-  return `${escapeHtml(formatAge(nowMs, status.lastSuccessMs))}<br><small class="dim">${escapeHtml(formatTimestamp(status.lastSuccessMs))}</small>`;
+  return `${escapeHtml(formatAge(nowMs, status.lastSuccessMs))}<br><small>${escapeHtml(formatTimestamp(status.lastSuccessMs))}</small>`;
 }
 
 function errorCell({ status }: AccountView): string {
@@ -80,9 +80,9 @@ export const COLUMNS: readonly Column[] = [
   { header: 'Account', className: 'name', rowHeader: true, cell: ({ status }) => escapeHtml(status.name) },
   { header: 'State', cell: ({ health }) => stateBadge(health) },
   { header: 'Balance', className: 'num', cell: balanceCell },
-  { header: 'History', className: 'trend', cell: ({ series, status }) => sparkline(series, status.thresholds, status.balance?.currency) },
-  { header: 'Burn', className: 'num', cell: burnCell },
-  { header: 'Runs out', className: 'out', cell: runsOutCell },
+  { header: 'History', cell: ({ series, status }) => sparkline(series, status.thresholds, status.balance?.currency) },
+  { header: 'Burn', cell: burnCell },
+  { header: 'Runs out', cell: runsOutCell },
   { header: 'Last success', className: 'when', cell: lastSuccessCell },
   { header: 'Last error', className: 'err', cell: errorCell },
 ];

@@ -1,8 +1,12 @@
 /** Numbers, durations and times as the status page writes them. Pure; the caller escapes. */
 
+// One formatter each: `toLocaleString` builds a new one per call, ~0.1 ms, and a page of 500
+// rows formats thousands of numbers.
+const WHOLE = new Intl.NumberFormat('en-US');
+const FRACTION = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
+
 export function formatNumber(value: number): string {
-  if (Number.isInteger(value)) return value.toLocaleString('en-US');
-  return value.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  return Number.isInteger(value) ? WHOLE.format(value) : FRACTION.format(value);
 }
 
 /** `2026-11-26T12:00:00Z`: RFC 3339 to the second. */

@@ -37,9 +37,9 @@ function stateLinks(selection: Selection, query: AccountQuery): string {
 }
 
 const LEGEND =
-  '<span class="legend"><svg class="spark" viewBox="0 0 240 56" aria-hidden="true"><path class="bl" d="M0 28H240"/></svg> balance ' +
-  '<svg class="spark" viewBox="0 0 240 56" aria-hidden="true"><path class="tw" d="M0 28H240"/></svg> warning ' +
-  '<svg class="spark" viewBox="0 0 240 56" aria-hidden="true"><path class="tc" d="M0 28H240"/></svg> critical · burn over the last 6 h</span>';
+  '<span class="legend"><svg viewBox="0 0 240 56" aria-hidden="true"><path class="bl" d="M0 28H240"/></svg> balance ' +
+  '<svg viewBox="0 0 240 56" aria-hidden="true"><path class="tw" d="M0 28H240"/></svg> warning ' +
+  '<svg viewBox="0 0 240 56" aria-hidden="true"><path class="tc" d="M0 28H240"/></svg> critical · burn over the last 6 h</span>';
 
 function searchForm(query: AccountQuery): string {
   const state = query.state === undefined ? '' : `<input type="hidden" name="state" value="${escapeHtml(query.state.toLowerCase())}">`;

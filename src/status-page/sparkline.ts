@@ -14,8 +14,8 @@ const WIDTH = 240;
 const HEIGHT = 56;
 const PAD = 4;
 /** Points kept at most, and how far (in SVG units) a dropped point may be from the line drawn. */
-const MAX_POINTS = 60;
-const TOLERANCE = 1;
+const MAX_POINTS = 48;
+const TOLERANCE = 1.5;
 
 interface Point {
   x: number;
@@ -84,17 +84,24 @@ export function sparkline(series: HistorySeries | undefined, thresholds: Thresho
     title = 'no balance yet';
     body = `<text x="${WIDTH / 2}" y="${HEIGHT / 2 + 6}">no data</text>`;
   } else {
-    const xy: Point[] = points.map(([t, v]) => ({ x: x(t), y: y(v) }));
-    if (xy.length === 1) xy.unshift({ x: 0, y: (xy[0] as Point).y });
+    let xy: Point[] = points.map(([t, v]) => ({ x: x(t), y: y(v) }));
+    // Polls at one instant only (a single poll): a level line across the whole width.
+    if ((xy.at(-1) as Point).x === 0) xy = [{ x: 0, y: (xy.at(-1) as Point).y }, { x: WIDTH, y: (xy.at(-1) as Point).y }];
     const keep = xy.map((_, k) => k === 0 || k === xy.length - 1);
     simplify(xy, 0, xy.length - 1, keep);
     const kept = xy.filter((_, k) => keep[k]);
-    const d = kept.map((p, k) => `${k === 0 ? 'M' : 'L'}${p.x} ${p.y}`).join('');
+    // Relative moves after the first point: `l5-3` is shorter than `L125 33`.
+    const d = kept.map((p, k) => {
+      if (k === 0) return `M${p.x} ${p.y}`;
+      const before = kept[k - 1] as Point;
+      const dy = p.y - before.y;
+      return `l${p.x - before.x}${dy < 0 ? dy : ` ${dy}`}`;
+    }).join('');
     const end = kept.at(-1) as Point;
-    body = `<path class="bl" d="${d}"/><circle cx="${end.x}" cy="${end.y}" r="4"/>`;
+    body = `<path class="bl" d="${d}"/><circle cx="${end.x}" cy="${end.y}"/>`;
     const first = points[0] as [number, number];
     const last = points.at(-1) as [number, number];
-    title = `${formatNumber(Math.round(first[1]))} → ${formatNumber(Math.round(last[1]))}${unit} over ${formatDuration((last[0] - first[0]) / 1000)}`;
+    title = `${formatNumber(Math.round(first[1]))} → ${formatNumber(Math.round(last[1]))}${unit}, ${formatDuration((last[0] - first[0]) / 1000)}`;
   }
-  return `<svg class="spark" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img"><title>${escapeHtml(title)}; warning ${formatNumber(thresholds.warning)}, critical ${formatNumber(thresholds.critical)}</title>${lines}${body}</svg>`;
+  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img"><title>${escapeHtml(title)}; warning ${formatNumber(thresholds.warning)}, critical ${formatNumber(thresholds.critical)}</title>${lines}${body}</svg>`;
 }

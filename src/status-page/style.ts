@@ -43,13 +43,13 @@ form.search{display:flex;gap:8px;align-items:center;margin:0 0 12px;flex-wrap:wr
 form.search input{font:inherit;padding:5px 8px;border:1px solid var(--dim);border-radius:4px;background:var(--panel);color:var(--text);min-width:260px}
 form.search button{font:inherit;padding:5px 12px;border:1px solid var(--link);border-radius:4px;background:var(--link);color:var(--panel);cursor:pointer}
 .legend{color:var(--dim);font-size:12px;margin-left:auto}
-.legend svg.spark{display:inline-block;vertical-align:middle;width:36px;height:10px;margin:0 4px 0 10px}
+.legend svg{display:inline-block;vertical-align:middle;width:36px;height:10px;margin:0 4px 0 10px}
 table{border-collapse:collapse;width:100%;background:var(--panel);box-shadow:0 1px 2px rgba(0,0,0,.08)}
 th,td{padding:7px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle}
 thead th{background:var(--head);font-weight:600;position:sticky;top:0}
 th.name{font-weight:600;white-space:nowrap}
-.num{text-align:right;white-space:nowrap}.num small{white-space:normal}.when{white-space:nowrap}.out strong{white-space:nowrap}
-td.err{min-width:240px;max-width:420px;overflow-wrap:anywhere;font-size:13px}td.out{min-width:120px}
+.num{text-align:right;white-space:nowrap}.num small{white-space:normal}.when{white-space:nowrap}.when small{color:var(--dim)}td strong{white-space:nowrap}
+td.err{min-width:240px;max-width:420px;overflow-wrap:anywhere;font-size:13px}
 caption{text-align:left;padding:0 0 6px;color:var(--dim)}
 small{font-size:11px}.dim{color:var(--dim)}.flat{color:var(--dim)}
 .rid code{background:var(--head);padding:0 4px;border-radius:3px;white-space:nowrap}
@@ -59,13 +59,13 @@ ${Object.entries(BADGES)
   .join('')}
 tr.s-unauthorized th,tr.s-critical th,tr.s-forbidden th,tr.s-error th{box-shadow:inset 4px 0 var(--crit)}
 tr.s-low th{box-shadow:inset 4px 0 var(--warn)}
-svg.spark{width:132px;height:34px;display:block;overflow:visible}
-.spark path{fill:none;stroke-width:2}
-.spark .bl{stroke:var(--spark);stroke-width:4;stroke-linejoin:round;stroke-linecap:round}
-.spark circle{fill:var(--spark)}.spark .tw,.spark .tc{stroke-width:2.5}
-.spark .tw{stroke:var(--warn);stroke-dasharray:12 6}
-.spark .tc{stroke:var(--crit);stroke-dasharray:3 5}
-.spark text{fill:var(--dim);font-size:22px;text-anchor:middle}
+td svg{width:132px;height:34px;display:block;overflow:visible}
+svg path{fill:none;stroke-width:2}
+svg .bl{stroke:var(--spark);stroke-width:4;stroke-linejoin:round;stroke-linecap:round}
+svg circle{fill:var(--spark);r:4px}svg .tw,svg .tc{stroke-width:2.5}
+svg .tw{stroke:var(--warn);stroke-dasharray:12 6}
+svg .tc{stroke:var(--crit);stroke-dasharray:3 5}
+svg text{fill:var(--dim);font-size:22px;text-anchor:middle}
 nav.pages{margin:12px 0;display:flex;gap:12px;align-items:center}
 p.empty{padding:24px;text-align:center;background:var(--panel)}
 footer{padding:8px 24px 24px;color:var(--dim);font-size:12px}

@@ -12,9 +12,10 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
+import { launchChromium } from '../helpers/browser.js';
 import { requireProgram } from '../helpers/external.js';
 import { until } from '../helpers/exporter-harness.js';
 import { runExporter, type ExporterProcess } from '../helpers/process.js';
@@ -22,16 +23,6 @@ import { readRows } from '../helpers/status-page-rows.js';
 
 const chromiumProgram = requireProgram(['chromium'], 'chromium');
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const HOSTILE_MESSAGE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
 const HOSTILE_REQUEST_ID = '<script>window.__pwned=3</script>';
@@ -167,13 +158,7 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
       'the first poll of every account but the hung one',
     );
     workDir = mkdtempSync(join(tmpdir(), 'zexa-browser-'));
-    context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
-      executablePath: chromiumProgram.path,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 720 },
-      offline: false,
-    });
+    context = await launchChromium(chromiumProgram.path, workDir);
   }, 60_000);
 
   afterAll(async () => {
@@ -207,9 +192,9 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(byName.get('healthy')?.runsOut).toBe('not draining');
     expect(byName.get('revoked')?.line).toBe(false);
     // Every row has its sparkline, with the thresholds drawn.
-    expect(await page.locator('tbody svg.spark').count()).toBe(rows.length);
-    expect(await page.locator('tbody svg.spark path.tw').count()).toBe(rows.length);
-    expect(await page.locator('tbody svg.spark path.tc').count()).toBe(rows.length);
+    expect(await page.locator('tbody svg').count()).toBe(rows.length);
+    expect(await page.locator('tbody svg path.tw').count()).toBe(rows.length);
+    expect(await page.locator('tbody svg path.tc').count()).toBe(rows.length);
     expect(byName.get('stuck')?.balance).toBe('—');
     expect(byName.get('stuck')?.error).toBe('—');
     expect(byName.get('revoked')?.error).toMatch(/^unauthorized \(HTTP 401\): /);
