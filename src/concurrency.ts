@@ -20,10 +20,6 @@ export class Semaphore {
     this.available = capacity;
   }
 
-  get inFlight(): number {
-    return this.capacity - this.available;
-  }
-
   /** Resolves with a release function once a slot is free; the release is idempotent. */
   async acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) throw abortReason(signal);

@@ -9,7 +9,7 @@ import { HelpRequested, usage, VersionRequested } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import { VERSION } from './version.js';
 import { ConfigError } from './errors.js';
-import { startExporter } from './exporter.js';
+import { startExporter } from './runtime/exporter.js';
 import { demoAccounts, startSimulator } from './simulator/index.js';
 
 async function main(): Promise<number> {

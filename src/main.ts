@@ -11,7 +11,7 @@ import { usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import type { Config } from './config/types.js';
 import { ConfigError } from './errors.js';
-import { startExporter, type RunningExporter } from './exporter.js';
+import { startExporter, type RunningExporter } from './runtime/exporter.js';
 import { VERSION } from './version.js';
 
 export const EXIT_OK = 0;
@@ -63,8 +63,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
       reloadRequested = true;
       return;
     }
-    exporter.logger.info('SIGHUP: reloading the configuration');
-    void exporter.reload();
+    void exporter.reload('SIGHUP');
   };
   process.on('SIGTERM', handleStop);
   process.on('SIGINT', handleStop);

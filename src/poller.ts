@@ -15,7 +15,7 @@
  */
 import { abortReason, type Clock } from './clock.js';
 import { RatePacer, Semaphore } from './concurrency.js';
-import { KeyUnavailableError, ZexaApiError, type FailureReason } from './errors.js';
+import { KeyUnavailableError, NetworkError, ZexaApiError, type FailureReason } from './errors.js';
 import type { RetryPolicy } from './retry.js';
 import { withRetries } from './retry.js';
 import type { Credits, ZexaClient } from './zexa-client.js';
@@ -36,7 +36,8 @@ export type PollResult =
       account: string;
       ok: false;
       reason: FailureReason;
-      error: Error;
+      /** What failed: the API's answer (with its status and request id) or the key. */
+      error: ZexaApiError | KeyUnavailableError;
       attempts: number;
       atMs: number;
     };
@@ -119,6 +120,12 @@ class DueQueue<A> {
   }
 }
 
+/** The client throws only these; anything else is a transport failure nobody classified. */
+function asPollError(error: unknown): ZexaApiError | KeyUnavailableError {
+  if (error instanceof ZexaApiError || error instanceof KeyUnavailableError) return error;
+  return new NetworkError('the request failed', { cause: error });
+}
+
 export class Poller<A extends PolledAccount> {
   private readonly schedules = new Map<string, Schedule<A>>();
   private readonly queue = new DueQueue<A>();
@@ -147,11 +154,6 @@ export class Poller<A extends PolledAccount> {
     this.admission = new Semaphore(Math.max(MIN_POLLS_WAITING, options.maxConcurrency));
     this.pacer =
       options.maxRequestsPerSecond === undefined ? undefined : new RatePacer(options.clock, options.maxRequestsPerSecond);
-  }
-
-  /** Requests in flight right now, across accounts. */
-  get inFlight(): number {
-    return this.semaphore.inFlight;
   }
 
   get accountNames(): string[] {
@@ -337,9 +339,7 @@ export class Poller<A extends PolledAccount> {
       this.options.onResult({ account: account.name, ok: true, credits: outcome.value, attempts: outcome.attempts, atMs });
       return;
     }
-    const error = outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error));
-    const reason: FailureReason =
-      error instanceof ZexaApiError ? error.reason : error instanceof KeyUnavailableError ? 'key_unavailable' : 'network';
-    this.options.onResult({ account: account.name, ok: false, reason, error, attempts: outcome.attempts, atMs });
+    const error = asPollError(outcome.error);
+    this.options.onResult({ account: account.name, ok: false, reason: error.reason, error, attempts: outcome.attempts, atMs });
   }
 }

@@ -18,6 +18,7 @@ import tls from 'node:tls';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
+import { headerNameProblem, headerValueProblem } from './web-headers.js';
 
 export const CLIENT_AUTH_TYPES = [
   'NoClientCert',
@@ -358,6 +359,11 @@ function parseHttp(obj: Record<string, unknown>, problems: Problems): { headers:
   const headers: Record<string, string> = {};
   const raw = section(obj.headers, `${P}headers`, problems);
   for (const [name, value] of Object.entries(raw ?? {})) {
+    const nameProblem = headerNameProblem(name);
+    if (nameProblem !== undefined) {
+      problems.push(`${P}headers: ${nameProblem}`);
+      continue;
+    }
     const field = `${P}headers.${name}`;
     if (!Object.hasOwn(CONFIGURABLE_HEADERS, name)) {
       problems.push(`${field}: this header cannot be configured (exporter-toolkit allows ${Object.keys(CONFIGURABLE_HEADERS).join(', ')})`);
@@ -372,8 +378,10 @@ function parseHttp(obj: Record<string, unknown>, problems: Problems): { headers:
       problems.push(`${field}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
       continue;
     }
-    if (/[\r\n\0]/.test(value)) {
-      problems.push(`${field}: must not contain line breaks`);
+    // Node's own verdict, now rather than as a 500 on every response.
+    const valueProblem = headerValueProblem(value);
+    if (valueProblem !== undefined) {
+      problems.push(`${field}: ${valueProblem}`);
       continue;
     }
     if (value !== '') headers[name] = value;
@@ -490,6 +498,11 @@ export interface OpenWebConfigOptions {
   now?: () => number;
   /** At most one look at the files per this many milliseconds (default 1000). */
   checkIntervalMs?: number;
+  /**
+   * Told the outcome of every re-read after a change (not of the first load), so a refused web
+   * config shows in `zexa_exporter_config_last_reload_successful` like a refused main config.
+   */
+  onReloadResult?: (ok: boolean) => void;
 }
 
 /**
@@ -508,6 +521,7 @@ export class ReloadingWebConfig implements WebConfigSource {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly checkIntervalMs: number;
+  private readonly onReloadResult: ((ok: boolean) => void) | undefined;
 
   /** Throws ConfigError when the file is unusable at start. */
   constructor(file: string, options: OpenWebConfigOptions) {
@@ -515,6 +529,7 @@ export class ReloadingWebConfig implements WebConfigSource {
     this.logger = options.logger;
     this.now = options.now ?? (() => performance.now());
     this.checkIntervalMs = options.checkIntervalMs ?? 1000;
+    this.onReloadResult = options.onReloadResult;
     this.config = loadWebConfig(file);
     this.fingerprint = this.computeFingerprint(this.config);
     this.lastCheck = this.now();
@@ -564,6 +579,7 @@ export class ReloadingWebConfig implements WebConfigSource {
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [String(err)];
       this.logger.error({ file: this.file, problems }, 'web config reload failed; keeping the previous one');
+      this.onReloadResult?.(false);
       return;
     }
     this.config = next;
@@ -571,6 +587,7 @@ export class ReloadingWebConfig implements WebConfigSource {
     this.fingerprint = this.computeFingerprint(next);
     this.logger.info({ file: this.file, tls: next.tls !== undefined, users: next.basicAuthUsers.size }, 'web config reloaded');
     for (const listener of this.listeners) listener(next);
+    this.onReloadResult?.(true);
   }
 }
 

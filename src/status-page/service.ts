@@ -1,9 +1,7 @@
 /**
  * The status page and the JSON API over the live account store: parses the query, selects the
- * accounts, builds views of the ones shown and renders them. Responses are kept per query for a
- * moment (re-rendered after a change once 250 ms have passed, and every second regardless): with
- * thousands of accounts a page costs milliseconds, and a person cannot tell a page one second old
- * from a fresh one.
+ * accounts, builds views of the ones shown and renders them. The caller's cache keeps each
+ * query's answer for a moment (src/runtime/status-page-cache.ts).
  */
 import type { AccountStore } from '../account-state.js';
 import { accountDetailJson, accountListJson, apiError } from '../api.js';
@@ -32,26 +30,13 @@ export interface StatusViewsDeps {
   clock: Clock;
   /** Read at every render: a reload can change them. */
   context: () => Omit<PageContext, 'nowMs'>;
+  /** Keeps the answer of a query (by key) for a moment; renders every time when not given. */
+  cached?: (key: string, render: () => Rendered) => Rendered;
 }
-
-const MIN_AGE_MS = 250;
-const MAX_AGE_MS = 1000;
-/** Distinct queries kept; the oldest goes first. */
-const MAX_ENTRIES = 32;
 
 export function createStatusViews(deps: StatusViewsDeps): StatusViews {
   const { store, clock } = deps;
-  const cache = new Map<string, { at: number; version: number; value: Rendered }>();
-  const cached = (key: string, render: () => Rendered): Rendered => {
-    const now = clock.monotonic();
-    const hit = cache.get(key);
-    if (hit !== undefined && now - hit.at < MAX_AGE_MS && (hit.version === store.version || now - hit.at < MIN_AGE_MS)) return hit.value;
-    const value = render();
-    cache.delete(key);
-    cache.set(key, { at: now, version: store.version, value });
-    if (cache.size > MAX_ENTRIES) cache.delete(cache.keys().next().value as string);
-    return value;
-  };
+  const cached = deps.cached ?? ((_key: string, render: () => Rendered): Rendered => render());
 
   const list = (rawQuery: Record<string, unknown>, kind: 'page' | 'api'): Rendered => {
     const parsed = parseAccountQuery(rawQuery);

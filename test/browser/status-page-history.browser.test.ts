@@ -20,7 +20,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccountStore } from '../../src/account-state.js';
 import { loadConfig, nodeConfigSources } from '../../src/config/load.js';
-import { startExporter, type RunningExporter } from '../../src/exporter.js';
+import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { ExporterMetrics } from '../../src/metrics.js';
 import { createApp } from '../../src/server.js';
 import { createStatusViews } from '../../src/status-page/service.js';

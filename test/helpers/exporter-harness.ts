@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
-import { startExporter, type RunningExporter } from '../../src/exporter.js';
+import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
 import { captureLogs, type LogCapture } from './log-capture.js';
 

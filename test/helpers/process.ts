@@ -15,8 +15,9 @@ export interface ExporterProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function runExporter(args: string[], env: Record<string, string>, script = MAIN): ExporterProcess {
-  const child = spawn(process.execPath, [script, ...args], {
+/** `nodeArgs` go before the script (e.g. `--import tsx` to run a TypeScript entry point). */
+export function runExporter(args: string[], env: Record<string, string>, script = MAIN, nodeArgs: string[] = []): ExporterProcess {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { startExporter } from '../../src/exporter.js';
+import { startExporter } from '../../src/runtime/exporter.js';
 import { parseSample } from '../helpers/exporter-harness.js';
 import { captureLogs } from '../helpers/log-capture.js';
 import { startScriptedApi } from '../helpers/scripted-api.js';

@@ -15,7 +15,7 @@ import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
-import { startExporter, type RunningExporter } from '../../src/exporter.js';
+import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimFault, type SimRequestRecord } from '../../src/simulator/index.js';
 import { parseSample, startHarness, until, type Harness, type HarnessOptions } from '../helpers/exporter-harness.js';
 import { captureLogs, type LogCapture } from '../helpers/log-capture.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startExporter, type RunningExporter } from '../../src/exporter.js';
+import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { loadConfig } from '../../src/config/load.js';
 import { generateAccounts, startSimulator, type ZexaSimulator } from '../../src/simulator/index.js';
 import { captureLogs } from '../helpers/log-capture.js';

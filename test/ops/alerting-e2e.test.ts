@@ -20,7 +20,7 @@ import {
 } from './ops-files.js';
 import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
-import { startExporter, type RunningExporter } from '../../src/exporter.js';
+import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
 import { until } from '../helpers/exporter-harness.js';
 import { captureLogs } from '../helpers/log-capture.js';

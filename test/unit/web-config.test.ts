@@ -156,6 +156,17 @@ describe('parseWebConfig without certificates', () => {
     expect(cfg.http2).toBe(false);
   });
 
+  it('refuses header names and values that Node would refuse in setHeader, naming the header but not the value', () => {
+    const problems = problemsOf(() =>
+      parseWebConfig('http_server_config:\n  headers:\n    "X Frame": deny\n    Content-Security-Policy: "default-src ’self’"\n    Strict-Transport-Security: "max-age=\\x0160"\n', '/etc', noFiles),
+    );
+    expect(problems).toEqual([
+      'http_server_config.headers: header name "X\\u{20}Frame" is not a valid HTTP token: U+0020 at character 2',
+      "http_server_config.headers.Content-Security-Policy: the value holds U+2019 (a typographic quote where ' was meant) at character 13, which an HTTP header cannot carry (only tab, visible ASCII and Latin-1 can be sent)",
+      'http_server_config.headers.Strict-Transport-Security: the value holds U+0001 at character 9, which an HTTP header cannot carry (only tab, visible ASCII and Latin-1 can be sent)',
+    ]);
+  });
+
   it('lists every problem at once, one line each', () => {
     const problems = problemsOf(() =>
       parseWebConfig(
@@ -334,7 +345,8 @@ describe('openWebConfig follows its file', () => {
     const { file, lines, clock, cleanup } = setup();
     try {
       const logger = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } });
-      const web = openWebConfig(file, { logger, now: () => clock.t, checkIntervalMs: 1000 });
+      const outcomes: boolean[] = [];
+      const web = openWebConfig(file, { logger, now: () => clock.t, checkIntervalMs: 1000, onReloadResult: (ok) => outcomes.push(ok) });
       writeFileSync(file, 'basic_auth_users:\n  alice: plain-text-oops\n');
       for (let i = 1; i <= 5; i++) {
         clock.t = i * 1000;
@@ -347,7 +359,9 @@ describe('openWebConfig follows its file', () => {
       // Fixed again: picked up at the next look.
       writeFileSync(file, `basic_auth_users:\n  carol: "${hashB}"\n`);
       clock.t = 10_000;
+      expect(outcomes).toEqual([false]);
       expect([...web.current().basicAuthUsers.keys()]).toEqual(['carol']);
+      expect(outcomes).toEqual([false, true]);
     } finally {
       cleanup();
     }
