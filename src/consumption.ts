@@ -4,8 +4,10 @@
  *
  * - Consumption rate: the credits consumed over the last 6 hours (the sum of every decrease
  *   between consecutive polls, so a top-up in the window does not hide the drain), divided by
- *   the time the window covers. A history shorter than 6 hours divides by its own length, not by
- *   6 hours, so a young history is not under-read.
+ *   the time the history covers in that window, but by at least 30 minutes. A history shorter
+ *   than 6 hours thus divides by its own length, not by 6 hours, so a young history is not
+ *   under-read; under 30 minutes the rate errs low, never high. This is the alert's divisor too
+ *   (`clamp_min(… * 300, 1800)` over its 5-minute steps).
  * - Time to empty: balance / rate, only when the rate is above 0 and the history is at least
  *   1 hour long (a few minutes of polls make a noisy forecast).
  * - Top-ups: the credits added in the same window, and in how many buckets.
@@ -14,6 +16,8 @@ import type { BalanceHistory, WindowSums } from './history.js';
 
 export const RATE_WINDOW_MS = 6 * 3600_000;
 export const MIN_FORECAST_HISTORY_MS = 3600_000;
+/** The rate is never divided by less: a few minutes of polls would read a burst as a trend. */
+export const MIN_RATE_DIVISOR_MS = 30 * 60_000;
 
 export interface Consumption {
   /** Credits consumed per hour over the window; 0 when nothing was consumed. */
@@ -29,7 +33,7 @@ export interface Consumption {
 
 /** Pure: the rate and time to empty from the window's sums and the current balance. */
 export function consumptionFrom(sums: WindowSums, balance: number): Consumption {
-  const perHour = sums.coveredMs > 0 && sums.consumed > 0 ? (sums.consumed / sums.coveredMs) * 3600_000 : 0;
+  const perHour = sums.consumed > 0 ? (sums.consumed / Math.max(sums.coveredMs, MIN_RATE_DIVISOR_MS)) * 3600_000 : 0;
   const topUps = { count: sums.topUps, credits: sums.added };
   if (perHour <= 0) return { perHour: 0, secondsToEmpty: undefined, forecast: 'not_draining', topUps, historyMs: sums.historyMs };
   if (sums.historyMs < MIN_FORECAST_HISTORY_MS) {

@@ -71,6 +71,15 @@ describe('consumption rate and time to empty', () => {
     expect(hour?.secondsToEmpty).toBeCloseTo((9400 / 600) * 3600, 3);
   });
 
+  it('under 30 minutes of history the rate is divided by 30 minutes, as the alert does: low, never high', () => {
+    const history = new BalanceHistory();
+    feed(history, 'a', 0, 10, (m) => 10_000 - 10 * m);
+    // 100 used in 10 minutes: 600 an hour in truth, 200 an hour over the 30-minute floor.
+    expect(consumptionOf(history, 'a', 9900, T0 + 10 * MIN)?.perHour).toBeCloseTo(200, 6);
+    feed(history, 'a', 11, 45, (m) => 10_000 - 10 * m);
+    expect(consumptionOf(history, 'a', 9550, T0 + 45 * MIN)?.perHour).toBeCloseTo(600, 6);
+  });
+
   it('one poll only: no rate yet, and no account without a poll at all', () => {
     const history = new BalanceHistory();
     history.record('a', T0, 500);
@@ -84,11 +93,11 @@ describe('consumption rate and time to empty', () => {
     expect(consumptionOf(before, 'a', 94_000, T0 + 300 * MIN)?.forecast).toBe('ok');
     // The process restarts at minute 400: what it knew is gone; the balance carried on draining.
     const after = new BalanceHistory();
-    feed(after, 'a', 400, 420, (m) => 100_000 - 20 * m);
-    const young = consumptionOf(after, 'a', 91_600, T0 + 420 * MIN);
+    feed(after, 'a', 400, 440, (m) => 100_000 - 20 * m);
+    const young = consumptionOf(after, 'a', 91_200, T0 + 440 * MIN);
     expect(young?.perHour).toBeCloseTo(1200, 6);
     expect(young?.forecast).toBe('short_history');
-    feed(after, 'a', 421, 460, (m) => 100_000 - 20 * m);
+    feed(after, 'a', 441, 460, (m) => 100_000 - 20 * m);
     expect(consumptionOf(after, 'a', 90_800, T0 + 460 * MIN)?.secondsToEmpty).toBeCloseTo((90_800 / 1200) * 3600, 3);
   });
 
