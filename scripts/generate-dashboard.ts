@@ -1,28 +1,25 @@
 /**
- * Generates the Grafana files of the monitoring kit from typed objects:
- *   grafana/dashboards/zexa-credits.json            the dashboard
- *   grafana/provisioning/alerting/zexa-alerts.yaml  Grafana-managed alert rules
- * Run `npx tsx scripts/generate-dashboard.ts` after changing this file or prometheus/alerts.yml;
- * test/ops/dashboard.test.ts fails while the committed files differ from what this produces.
- *
- * The Grafana alert rules take their PromQL verbatim from prometheus/alerts.yml, so both ways of
- * alerting use the same expressions and the per-account thresholds exported by zexa-exporter.
+ * Generates the Grafana dashboard of the monitoring kit, grafana/dashboards/zexa-credits.json,
+ * from typed objects. Run `npm run generate` after changing this file (it also regenerates the
+ * Grafana alert rules and the Kubernetes copies); test/ops/dashboard.test.ts fails while the
+ * committed dashboard differs from what this produces. The Grafana-managed alert rules come from
+ * scripts/generate-grafana-alerts.ts.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parse, stringify } from 'yaml';
+import { consumptionRate } from './consumption-rate.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const DASHBOARD_PATH = 'grafana/dashboards/zexa-credits.json';
-export const GRAFANA_ALERTS_PATH = 'grafana/provisioning/alerting/zexa-alerts.yaml';
-/** Fixed in grafana/provisioning/datasources/prometheus.yaml; the alert rules need a real uid. */
-export const DATASOURCE_UID = 'zexa-prometheus';
 export const DASHBOARD_UID = 'zexa-credits';
 
 // Every panel and target goes through the template variable, so the same JSON works imported
 // in the UI (pick any Prometheus) and file-provisioned (no `__inputs` to resolve).
 const DS = { type: 'prometheus', uid: '${datasource}' } as const;
 const ACC = 'account=~"$account"';
+// Series meet by account, never by exporter: a rollout (new `instance`), an HA pair or a reshard
+// gives an account several series, so each query aggregates as prometheus/alerts.yml does
+// (lowest balance, highest threshold, largest consumption of any exporter).
 
 interface GridPos { x: number; y: number; w: number; h: number }
 interface Target {
@@ -76,7 +73,7 @@ function panels(): Panel[] {
       // into a field whose thresholds come from the same row, so each account gets its own colours.
       // Credits are whole numbers, so `+ 1` makes "at or below" the threshold the lower colour.
       targets: [
-        instant('A', `max by (account) (zexa_credits_remaining{${ACC}})`, { format: 'table' }),
+        instant('A', `min by (account) (zexa_credits_remaining{${ACC}})`, { format: 'table' }),
         instant('B', `max by (account) (zexa_credits_threshold{${ACC},severity="critical"})`, { format: 'table' }),
         instant('C', `max by (account) (zexa_credits_threshold{${ACC},severity="critical"}) + 1`, { format: 'table' }),
         instant('D', `max by (account) (zexa_credits_threshold{${ACC},severity="warning"}) + 1`, { format: 'table' }),
@@ -115,8 +112,8 @@ function panels(): Panel[] {
       description: 'Credits left per account, with the warning (orange) and critical (red) threshold of each account as dashed lines.',
       gridPos: { x: 0, y: 5, w: 16, h: 9 },
       targets: [
-        target('A', `zexa_credits_remaining{${ACC}}`, { legendFormat: '{{account}} ({{currency}})' }),
-        target('B', `zexa_credits_threshold{${ACC}}`, { legendFormat: '{{account}} {{severity}} threshold' }),
+        target('A', `min by (account, currency) (zexa_credits_remaining{${ACC}})`, { legendFormat: '{{account}} ({{currency}})' }),
+        target('B', `max by (account, severity) (zexa_credits_threshold{${ACC}})`, { legendFormat: '{{account}} {{severity}} threshold' }),
       ],
       fieldConfig: {
         defaults: { unit: 'none', decimals: 0, custom: { lineWidth: 2, fillOpacity: 0, showPoints: 'never' } },
@@ -145,13 +142,14 @@ function panels(): Panel[] {
       type: 'bargauge',
       title: 'Forecast: hours until empty',
       description:
-        'Balance divided by the consumption rate of the last 6 hours, as ZexaCreditsExhaustionForecast computes it ' +
-        '(it fires under 72 h). Accounts that consume nothing have no forecast.',
+        'Balance divided by the consumption rate (the sum of decreases over the last 6 hours, per hour of data, ' +
+        'at least 30 minutes), as ZexaCreditsExhaustionForecast computes it (it fires under 72 h). ' +
+        'Accounts that consume nothing have no forecast.',
       gridPos: { x: 16, y: 5, w: 8, h: 9 },
       targets: [
         instant(
           'A',
-          `zexa_credits_remaining{${ACC}} / on(account) group_left() (rate(zexa_credits_consumed_total{${ACC}}[6h]) > 0) / 3600`,
+          `min by (account) (zexa_credits_remaining{${ACC}}) / on(account) (${consumptionRate(ACC)} > 0) / 3600`,
         ),
       ],
       fieldConfig: {
@@ -163,11 +161,11 @@ function panels(): Panel[] {
     panel({
       type: 'timeseries',
       title: 'Consumption rate (credits/hour)',
-      description: 'How fast each account spends credits: short-term rate, and the 6-hour average the forecast uses.',
+      description: 'How fast each account spends credits: short-term rate, and the rate the forecast uses (sum of decreases over the last 6 hours, per hour).',
       gridPos: { x: 0, y: 14, w: 12, h: 8 },
       targets: [
-        target('A', `sum by (account) (rate(zexa_credits_consumed_total{${ACC}}[$__rate_interval])) * 3600`),
-        target('B', `sum by (account) (rate(zexa_credits_consumed_total{${ACC}}[6h])) * 3600`, { legendFormat: '{{account}} (6 h average)' }),
+        target('A', `max by (account) (rate(zexa_credits_consumed_total{${ACC}}[$__rate_interval])) * 3600`),
+        target('B', `(${consumptionRate(ACC)}) * 3600`, { legendFormat: '{{account}} (forecast rate, 6 h)' }),
       ],
       fieldConfig: { defaults: { unit: 'none', decimals: 1, min: 0 }, overrides: [] },
       options: timeseriesOptions,
@@ -186,9 +184,9 @@ function panels(): Panel[] {
     panel({
       type: 'state-timeline',
       title: 'Poll health (zexa_up)',
-      description: 'Whether the latest poll of each account succeeded.',
+      description: 'Whether the latest poll of each account succeeded (failing while any exporter of it fails).',
       gridPos: { x: 0, y: 22, w: 12, h: 8 },
-      targets: [target('A', `zexa_up{${ACC}}`)],
+      targets: [target('A', `min by (account) (zexa_up{${ACC}})`)],
       fieldConfig: {
         defaults: {
           color: { mode: 'thresholds' },
@@ -204,7 +202,7 @@ function panels(): Panel[] {
       title: 'Age of the last successful poll',
       description: 'Seconds since each account was last polled successfully. ZexaCreditsStale fires above 15 minutes (red line).',
       gridPos: { x: 12, y: 22, w: 12, h: 8 },
-      targets: [target('A', `time() - zexa_last_success_timestamp_seconds{${ACC}}`)],
+      targets: [target('A', `time() - max by (account) (zexa_last_success_timestamp_seconds{${ACC}})`)],
       fieldConfig: {
         defaults: {
           unit: 's',
@@ -336,95 +334,11 @@ export function buildDashboard(): Record<string, unknown> {
   };
 }
 
-interface PromRule { alert: string; expr: string; for?: string; labels: Record<string, string>; annotations: Record<string, string> }
-
-/** The Prometheus alerting rules, by name. */
-export function loadPrometheusRules(text = readFileSync(`${ROOT}prometheus/alerts.yml`, 'utf8')): Map<string, PromRule> {
-  const doc = parse(text) as { groups: Array<{ rules: PromRule[] }> };
-  return new Map(doc.groups.flatMap((g) => g.rules).map((r) => [r.alert, r]));
-}
-
-/** Alerts that Grafana users get as Grafana-managed rules (ExporterDown and Forbidden stay in Prometheus). */
-export const GRAFANA_ALERTS = [
-  { alert: 'ZexaCreditsLow', uid: 'zexa-credits-low', value: '{{ $values.B.Value }} credits left, at or below its warning threshold' },
-  { alert: 'ZexaCreditsCritical', uid: 'zexa-credits-critical', value: '{{ $values.B.Value }} credits left, at or below its critical threshold' },
-  { alert: 'ZexaCreditsExhaustionForecast', uid: 'zexa-credits-forecast', value: 'runs out in about {{ humanizeDuration $values.B.Value }} at the consumption rate of the last 6 hours' },
-  { alert: 'ZexaApiKeyUnauthorized', uid: 'zexa-api-key-unauthorized', value: 'the Zexa API rejected the key with 401 in the last 10 minutes; rotate the key' },
-  { alert: 'ZexaCreditsStale', uid: 'zexa-credits-stale', value: 'no successful poll for more than 15 minutes; the balance shown is out of date' },
-] as const;
-
-export function buildGrafanaAlerts(rules = loadPrometheusRules()): Record<string, unknown> {
-  return {
-    apiVersion: 1,
-    groups: [
-      {
-        orgId: 1,
-        name: 'zexa-credits',
-        folder: 'Zexa',
-        interval: '1m',
-        rules: GRAFANA_ALERTS.map(({ alert, uid, value }) => {
-          const rule = rules.get(alert);
-          if (rule === undefined) throw new Error(`prometheus/alerts.yml has no alert ${alert}`);
-          return {
-            uid,
-            title: alert,
-            // A: the Prometheus rule's expression, which returns only the accounts in alert.
-            // B: its value per account (for the annotations). C: true for every series there is;
-            // no series at all means every account is fine, hence noDataState OK.
-            condition: 'C',
-            data: [
-              {
-                refId: 'A',
-                relativeTimeRange: { from: 600, to: 0 },
-                datasourceUid: DATASOURCE_UID,
-                model: { refId: 'A', expr: rule.expr.trim(), instant: true, range: false, intervalMs: 60000, maxDataPoints: 43200, datasource: { type: 'prometheus', uid: DATASOURCE_UID } },
-              },
-              {
-                refId: 'B',
-                relativeTimeRange: { from: 0, to: 0 },
-                datasourceUid: '__expr__',
-                model: { refId: 'B', type: 'reduce', expression: 'A', reducer: 'last', datasource: { type: '__expr__', uid: '__expr__' } },
-              },
-              {
-                refId: 'C',
-                relativeTimeRange: { from: 0, to: 0 },
-                datasourceUid: '__expr__',
-                model: { refId: 'C', type: 'math', expression: 'is_number($B)', datasource: { type: '__expr__', uid: '__expr__' } },
-              },
-            ],
-            dashboardUid: DASHBOARD_UID,
-            panelId: 1,
-            noDataState: 'OK',
-            execErrState: 'Error',
-            for: rule.for ?? '0s',
-            labels: { severity: rule.labels.severity },
-            annotations: {
-              summary: rule.annotations.summary ?? alert,
-              description: `Account {{ $labels.account }}: ${value}.`,
-              runbook_url: rule.annotations.runbook_url ?? '',
-            },
-          };
-        }),
-      },
-    ],
-  };
-}
-
 export function renderDashboard(): string {
   return `${JSON.stringify(buildDashboard(), null, 2)}\n`;
 }
 
-export function renderGrafanaAlerts(): string {
-  return (
-    '# Grafana-managed alert rules for teams that alert from Grafana instead of Alertmanager.\n' +
-    '# GENERATED by scripts/generate-dashboard.ts from prometheus/alerts.yml: edit those, then run\n' +
-    '# `npx tsx scripts/generate-dashboard.ts`. Query A is the Prometheus rule\'s expression verbatim.\n' +
-    stringify(buildGrafanaAlerts(), { lineWidth: 0 })
-  );
-}
-
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(`${ROOT}${DASHBOARD_PATH}`, renderDashboard());
-  writeFileSync(`${ROOT}${GRAFANA_ALERTS_PATH}`, renderGrafanaAlerts());
-  console.log(`wrote ${DASHBOARD_PATH} and ${GRAFANA_ALERTS_PATH}`);
+  console.log(`wrote ${DASHBOARD_PATH}`);
 }

@@ -3,7 +3,8 @@
  * `npm run demo`: the exporter against the built-in simulator, no Zexa key needed. The simulator
  * runs in-process with accounts in every state; the exporter polls it every 5 s. Flags and
  * environment variables work as for the real exporter (e.g. --web.listen-address=:9999), except
- * the API URL and keys, which the demo sets.
+ * the API URL and keys, which the demo sets, and a configuration file, which it refuses: its
+ * accounts are fixed, so a file's accounts and `POST /-/reload` would silently do nothing.
  */
 import { HelpRequested, usage, VersionRequested } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
@@ -12,7 +13,45 @@ import { ConfigError } from './errors.js';
 import { startExporter } from './runtime/exporter.js';
 import { demoAccounts, startSimulator } from './simulator/index.js';
 
+/** Why the demo cannot run with this command line or environment, or undefined when it can. */
+export function refusedConfigFile(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  const flag = argv.find((a) => a === '--config.file' || a.startsWith('--config.file='));
+  const where = flag !== undefined ? `--config.file` : env.ZEXA_EXPORTER_CONFIG !== undefined ? 'ZEXA_EXPORTER_CONFIG' : undefined;
+  if (where === undefined) return undefined;
+  return (
+    `${where} is not supported by the demo: it polls a fixed set of simulated accounts, so a configuration ` +
+    'file (and POST /-/reload) would have no effect. To try a configuration file and reloads, start the ' +
+    'simulator with key files (npm run simulator -- --key-dir /tmp/zexa-keys) and the exporter with ' +
+    '--config.file (see "Try it with the simulator" in README.md)' + (flag === undefined ? '; or unset ZEXA_EXPORTER_CONFIG' : '')
+  );
+}
+
+/** The addresses to print: where the exporter listens (`url`), scheme and port included. */
+export function demoBanner(exporterUrl: string, simulatorUrl: string, listenAddress: string): string[] {
+  const wildcard = /^(:|0\.0\.0\.0:|\[::\]:)\d+$/.test(listenAddress);
+  return [
+    '',
+    'zexa-exporter demo is running against the built-in Zexa API simulator.',
+    '',
+    `  status page   ${exporterUrl}/`,
+    `  metrics       ${exporterUrl}/metrics`,
+    `  readiness     ${exporterUrl}/readyz`,
+    `  simulator     ${simulatorUrl}/v1/credits`,
+    ...(wildcard ? [`  (listening on ${listenAddress}: every interface of this machine)`] : []),
+    '',
+    'Accounts: production (draining), staging (below warning), marketing (below critical),',
+    '          legacy (revoked key: 401), analytics (plan forbids: 403), flaky (intermittent 503).',
+    'Polling every 5 s. Press Ctrl+C to stop.',
+    '',
+  ];
+}
+
 async function main(): Promise<number> {
+  const refused = refusedConfigFile(process.argv.slice(2), process.env);
+  if (refused !== undefined) {
+    console.error(`zexa-exporter demo: ${refused}`);
+    return 2;
+  }
   const simulator = await startSimulator({ accounts: demoAccounts() });
   const env: NodeJS.ProcessEnv = {};
   // Only settings that do not name a key or the API are taken from the caller's environment.
@@ -23,12 +62,12 @@ async function main(): Promise<number> {
   env.ZEXA_API_URL = simulator.url;
   env.ZEXA_POLL_INTERVAL ??= '5s';
   env.ZEXA_REQUEST_TIMEOUT ??= '2s';
-  delete env.ZEXA_EXPORTER_CONFIG;
 
   let exporter;
+  let config;
   try {
-    const argv = process.argv.slice(2).filter((a) => !a.startsWith('--config.file'));
-    exporter = await startExporter(loadConfig(nodeConfigSources(argv, env)), { env });
+    config = loadConfig(nodeConfigSources(process.argv.slice(2), env));
+    exporter = await startExporter(config, { env });
   } catch (error) {
     await simulator.close();
     if (error instanceof HelpRequested) {
@@ -45,29 +84,13 @@ async function main(): Promise<number> {
     }
     const code = (error as { code?: unknown }).code;
     if (code === 'EADDRINUSE') {
-      console.error('zexa-exporter demo: port 10025 is in use; run with --web.listen-address=:10026 (or another free port)');
+      console.error(`zexa-exporter demo: ${config?.web.listenAddress ?? 'the listen address'} is in use; run with --web.listen-address=:10026 (or another free port)`);
       return 2;
     }
     throw error;
   }
 
-  const port = exporter.port;
-  console.log(
-    [
-      '',
-      'zexa-exporter demo is running against the built-in Zexa API simulator.',
-      '',
-      `  status page   http://localhost:${port}/`,
-      `  metrics       http://localhost:${port}/metrics`,
-      `  readiness     http://localhost:${port}/readyz`,
-      `  simulator     ${simulator.url}/v1/credits`,
-      '',
-      'Accounts: production (draining), staging (below warning), marketing (below critical),',
-      '          legacy (revoked key: 401), analytics (plan forbids: 403), flaky (intermittent 503).',
-      'Polling every 5 s. Press Ctrl+C to stop.',
-      '',
-    ].join('\n'),
-  );
+  console.log(demoBanner(exporter.url, simulator.url, config.web.listenAddress).join('\n'));
 
   return new Promise<number>((resolve) => {
     const stop = (): void => {

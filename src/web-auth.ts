@@ -4,8 +4,10 @@
  * WebConfigSource, so a reloaded file applies to the next request without a restart.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import bcrypt from 'bcryptjs';
 import type { Request, RequestHandler, Response } from 'express';
+import { AuthBusyError, AuthQueue, type AuthQueueLimits } from './auth-queue.js';
+import { createBcryptWorker } from './bcrypt-worker.js';
+import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import { asSource, type WebConfig, type WebConfigSource } from './web-config.js';
 
@@ -26,7 +28,13 @@ export interface BasicAuthOptions {
   unprotectedPaths: readonly string[];
   /** Rejections are logged at debug level with the client address; never a user name or password. */
   logger?: Logger;
+  /** Bounds of the bcrypt queue (see auth-queue.ts); the defaults when omitted. */
+  queueLimits?: Partial<AuthQueueLimits>;
+  clock?: Clock;
 }
+
+/** A full bcrypt queue is logged at warn level at most this often, with the count refused since. */
+const BUSY_WARNING_INTERVAL_MS = 60_000;
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -81,6 +89,25 @@ class VerifiedCache {
   }
 }
 
+function busy(res: Response, error: AuthBusyError): void {
+  res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  res.status(503).type('text/plain').send('Service Unavailable: too many password checks waiting; retry later\n');
+}
+
+/** Counts refusals for a full queue and logs them at warn level at most once a minute. */
+function busyWarning(queue: AuthQueue, clock: Clock, logger: Logger | undefined): () => void {
+  let refused = 0;
+  let lastAt = -Infinity;
+  return () => {
+    refused++;
+    const now = clock.monotonic();
+    if (now - lastAt < BUSY_WARNING_INTERVAL_MS) return;
+    logger?.warn({ refused, queued: queue.queued }, 'basic auth: too many password checks waiting; answering 503 (a password-guessing flood?)');
+    lastAt = now;
+    refused = 0;
+  };
+}
+
 function unauthorized(res: Response): void {
   res.setHeader('WWW-Authenticate', `Basic realm="${BASIC_AUTH_REALM}"`);
   res.status(401).type('text/plain').send('Unauthorized\n');
@@ -92,15 +119,21 @@ function unauthorized(res: Response): void {
  * missing, malformed or wrong. bcrypt is slow on purpose and Prometheus scrapes often, so a
  * successful check is remembered under a SHA-256 of user, hash and password (never the password
  * itself), as exporter-toolkit does; failed ones are not, so guessing never fills the cache.
- * bcrypt runs one at a time, which bounds the CPU a flood of wrong passwords can take.
+ * bcrypt runs on a worker thread (bcrypt-worker.ts), so it never holds up the event loop, and
+ * one check at a time, which bounds the CPU a flood of wrong passwords can take, in a
+ * bounded queue with turns by client address (auth-queue.ts): a check that cannot get a turn
+ * soon is answered 503 with `Retry-After` instead of waiting behind the flood.
  */
 export function basicAuthMiddleware(webConfig: WebConfig | WebConfigSource, options: BasicAuthOptions): RequestHandler {
   const source = asSource(webConfig);
   const unprotected = new Set(options.unprotectedPaths);
   const cache = new VerifiedCache();
-  let bcryptQueue: Promise<unknown> = Promise.resolve();
+  const clock = options.clock ?? systemClock;
+  const queue = new AuthQueue(options.queueLimits, clock);
+  const bcrypt = createBcryptWorker();
+  const warnBusy = busyWarning(queue, clock, options.logger);
 
-  const verify = async (users: Map<string, string>, user: string, password: string): Promise<boolean> => {
+  const verify = async (users: Map<string, string>, user: string, password: string, client: string, signal: AbortSignal): Promise<boolean> => {
     const hash = lookUpHash(users, user);
     const key = createHash('sha256')
       .update(`${Buffer.byteLength(user)}:${user}`)
@@ -110,9 +143,7 @@ export function basicAuthMiddleware(webConfig: WebConfig | WebConfigSource, opti
       .update(password)
       .digest('hex');
     if (hash !== undefined && cache.has(key)) return true;
-    const run = bcryptQueue.then(() => bcrypt.compare(password, hash ?? UNKNOWN_USER_HASH));
-    bcryptQueue = run.catch(() => undefined);
-    const matches = await run;
+    const matches = await queue.run(client, () => bcrypt.compare(password, hash ?? UNKNOWN_USER_HASH), signal);
     if (hash === undefined || !matches) return false;
     cache.add(key);
     return true;
@@ -130,14 +161,33 @@ export function basicAuthMiddleware(webConfig: WebConfig | WebConfigSource, opti
       unauthorized(res);
       return;
     }
-    verify(basicAuthUsers, credentials.user, credentials.password).then((ok) => {
-      if (ok) {
-        next();
-        return;
-      }
-      options.logger?.debug({ remoteAddress: req.socket.remoteAddress, reason: 'wrong_credentials' }, 'basic auth rejected');
-      unauthorized(res);
-    }, next);
+    // A client that hangs up while its check waits gives its turn away.
+    const gone = new AbortController();
+    const onClose = (): void => gone.abort();
+    res.once('close', onClose);
+    const remoteAddress = req.socket.remoteAddress ?? '';
+    verify(basicAuthUsers, credentials.user, credentials.password, remoteAddress, gone.signal).then(
+      (ok) => {
+        res.off('close', onClose);
+        if (ok) {
+          next();
+          return;
+        }
+        options.logger?.debug({ remoteAddress, reason: 'wrong_credentials' }, 'basic auth rejected');
+        unauthorized(res);
+      },
+      (error: unknown) => {
+        res.off('close', onClose);
+        if (gone.signal.aborted) return;
+        if (!(error instanceof AuthBusyError)) {
+          next(error);
+          return;
+        }
+        options.logger?.debug({ remoteAddress, reason: 'busy' }, 'basic auth refused: too many password checks waiting');
+        warnBusy();
+        busy(res, error);
+      },
+    );
   };
 }
 

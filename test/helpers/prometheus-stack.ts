@@ -14,7 +14,7 @@
  * and removes the directories. Loopback only.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -130,11 +130,11 @@ export async function startWebhookRecorder(): Promise<WebhookRecorder> {
  * The shipped rules with every `for:` set to `forDuration` (rules with no `for:` keep none).
  * Nothing else changes, so the expressions under test are the ones users run.
  */
-export function shortenRuleDurations(rulesYaml: string, forDuration: string): string {
+export function shortenRuleDurations(rulesYaml: string, forDuration: string, byAlert: Record<string, string> = {}): string {
   const doc = parse(rulesYaml) as { groups: Array<{ rules: Array<Record<string, unknown>> }> };
   for (const group of doc.groups) {
     for (const rule of group.rules) {
-      if (rule.for !== undefined) rule.for = forDuration;
+      if (rule.for !== undefined) rule.for = byAlert[String(rule.alert)] ?? forDuration;
     }
   }
   return stringify(doc);
@@ -214,6 +214,11 @@ export interface PrometheusStack {
   query(promql: string): Promise<PromSample[]>;
   /** Polls `query` until it returns at least one series, or throws after `timeoutMs`. */
   waitForSeries(promql: string, timeoutMs: number): Promise<PromSample[]>;
+  /**
+   * Replaces the `zexa` job's targets, as service discovery does when a pod is replaced (only
+   * with `fileSd: true`). Prometheus watches the file and applies the change within a second.
+   */
+  setTargets(targets: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -225,8 +230,12 @@ export interface StackOptions {
   alertmanagerBin: string;
   /** Replaces every rule's `for:`; default '1s'. */
   ruleFor?: string;
+  /** `for:` of particular alerts instead of `ruleFor`, by alert name. */
+  ruleForByAlert?: Record<string, string>;
   /** Rules file to load, relative to the repository; default the shipped prometheus/alerts.yml. */
   rulesFile?: string;
+  /** Discover the `zexa` targets from a file (file_sd_configs) so `setTargets` can change them. */
+  fileSd?: boolean;
 }
 
 export async function startPrometheusStack(options: StackOptions): Promise<PrometheusStack> {
@@ -260,13 +269,19 @@ export async function startPrometheusStack(options: StackOptions): Promise<Prome
 
     const rulesPath = join(dir, 'alerts.yml');
     const shippedRules = await readFile(join(REPO_ROOT, options.rulesFile ?? 'prometheus/alerts.yml'), 'utf8');
-    await writeFile(rulesPath, shortenRuleDurations(shippedRules, options.ruleFor ?? '1s'));
+    await writeFile(rulesPath, shortenRuleDurations(shippedRules, options.ruleFor ?? '1s', options.ruleForByAlert));
 
     const promConfig = parse(await readFile(join(REPO_ROOT, 'prometheus.yml'), 'utf8')) as {
       global: Record<string, unknown>;
       rule_files: string[];
       alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
-      scrape_configs: Array<{ job_name: string; scrape_interval?: string; scrape_timeout?: string; static_configs: Array<{ targets: string[] }> }>;
+      scrape_configs: Array<{
+        job_name: string;
+        scrape_interval?: string;
+        scrape_timeout?: string;
+        static_configs?: Array<{ targets: string[] }>;
+        file_sd_configs?: Array<{ files: string[]; refresh_interval: string }>;
+      }>;
     };
     promConfig.global.scrape_interval = '1s';
     promConfig.global.evaluation_interval = '1s';
@@ -276,7 +291,20 @@ export async function startPrometheusStack(options: StackOptions): Promise<Prome
     if (zexaJob === undefined) throw new Error('prometheus.yml has no scrape job named "zexa"');
     zexaJob.scrape_interval = '1s';
     zexaJob.scrape_timeout = '1s';
-    zexaJob.static_configs = [{ targets: options.targets }];
+    const targetsPath = join(dir, 'zexa-targets.json');
+    const setTargets = async (targets: string[]): Promise<void> => {
+      if (options.fileSd !== true) throw new Error('setTargets needs startPrometheusStack({ fileSd: true })');
+      // Written whole and renamed into place, so Prometheus never reads half a file.
+      await writeFile(`${targetsPath}.tmp`, JSON.stringify([{ targets }]));
+      await rename(`${targetsPath}.tmp`, targetsPath);
+    };
+    if (options.fileSd === true) {
+      await setTargets(options.targets);
+      delete zexaJob.static_configs;
+      zexaJob.file_sd_configs = [{ files: [targetsPath], refresh_interval: '1s' }];
+    } else {
+      zexaJob.static_configs = [{ targets: options.targets }];
+    }
     promConfig.scrape_configs = [zexaJob];
     const promConfigPath = join(dir, 'prometheus.yml');
     await writeFile(promConfigPath, stringify(promConfig));
@@ -323,7 +351,7 @@ export async function startPrometheusStack(options: StackOptions): Promise<Prome
         await new Promise((r) => setTimeout(r, 250));
       }
     };
-    return { prometheusUrl, alertmanagerUrl, webhook, query, waitForSeries, close };
+    return { prometheusUrl, alertmanagerUrl, webhook, query, waitForSeries, setTargets, close };
   } catch (err) {
     await close();
     throw err;

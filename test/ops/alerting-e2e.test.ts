@@ -6,11 +6,14 @@
  * The exporter is the real one (in-process, polling every second) against the built-in
  * simulator. A second exporter, whose clock runs 20 minutes behind, holds one account whose only
  * success is therefore 20 minutes old: that is how `ZexaCreditsStale` gets a series to fire on
- * without the test waiting 15 minutes.
+ * without the test waiting 15 minutes. A third target that nothing listens on is down.
+ *
+ * Notifications (issue 10 §4): an account's warnings share one notification, critical and
+ * warning never do, and an account's critical alert mutes its warnings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../helpers/external.js';
-import { hasAlert, startPrometheusStack, type PrometheusStack } from '../helpers/prometheus-stack.js';
+import { freePort, hasAlert, startPrometheusStack, type PrometheusStack } from '../helpers/prometheus-stack.js';
 import {
   dashboardExpressions,
   grafanaAlertExpressions,
@@ -54,21 +57,26 @@ const prometheus = requireProgram(['prometheus'], 'prometheus');
 const alertmanager = requireProgram(['prometheus-alertmanager', 'alertmanager'], 'prometheus-alertmanager');
 
 const ALERT_TIMEOUT_MS = 20_000;
+const FIVE_MINUTES = 300_000;
 
 describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end: rules → Prometheus → Alertmanager → webhook', () => {
   let sim: ZexaSimulator;
   let exporter: RunningExporter;
   let behind: RunningExporter;
   let stack: PrometheusStack;
+  let stackStartedAt = 0;
 
   beforeAll(async () => {
     const accounts: SimAccountSpec[] = [
       { name: 'low', key: 'zx_e2e_low_1111', credits: 5000 },
       { name: 'crit', key: 'zx_e2e_crit_2222', credits: 5000 },
       { name: 'revoked', key: 'zx_e2e_revoked_3333', credits: 5000 },
-      // Drains fast enough that the 6 h consumption rate, young as it is, forecasts < 72 h.
-      { name: 'draining', key: 'zx_e2e_draining_4444', credits: 200_000, drainPerRequest: 200 },
+      // Drains fast enough that the consumption rate (divided by at least 30 minutes) forecasts
+      // < 72 h, slowly enough that it never reaches its thresholds while the test runs.
+      { name: 'draining', key: 'zx_e2e_draining_4444', credits: 2_000_000, drainPerRequest: 200 },
       { name: 'healthy', key: 'zx_e2e_healthy_5555', credits: 50_000 },
+      // Low from the start, then 403 as well: two warnings of one account.
+      { name: 'twowarn', key: 'zx_e2e_twowarn_7777', credits: 500 },
     ];
     const stuck: SimAccountSpec = { name: 'stuck', key: 'zx_e2e_stuck_6666', credits: 3000 };
     sim = await startSimulator({ accounts: [...accounts, stuck] });
@@ -77,13 +85,24 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     // Its first poll succeeds (20 minutes ago, by its clock); every poll after that fails.
     await until(() => behind.store.get('stuck')?.up === true, 10_000, 'the stuck account\'s first success');
     sim.setFault('stuck', { kind: 'server_error', status: 503 });
+    stackStartedAt = Date.now();
     stack = await startPrometheusStack({
-      targets: [hostOf(exporter.url), hostOf(behind.url)],
+      // The third target has nothing listening: ZexaExporterDown (and its Grafana twin) fire.
+      targets: [hostOf(exporter.url), hostOf(behind.url), `127.0.0.1:${await freePort()}`],
       prometheusBin: prometheus.path!,
       alertmanagerBin: alertmanager.path!,
     });
     await stack.waitForSeries('zexa_credits_remaining{account="healthy"}', 15_000);
   }, 60_000);
+
+  // The consumption rate sums 5-minute steps, which Prometheus aligns to multiples of 5 minutes
+  // since the epoch: its first value comes at the first such boundary with two scrapes before it,
+  // at most 10 minutes after Prometheus started (5 when it did not start right at a boundary).
+  const timeoutFor = (expr: string): number => {
+    if (!expr.includes('[5m]))[')) return 15_000;
+    const deadline = stackStartedAt - (stackStartedAt % FIVE_MINUTES) + 2 * FIVE_MINUTES + 30_000;
+    return Math.max(15_000, deadline - Date.now());
+  };
 
   afterAll(async () => {
     await stack?.close();
@@ -121,17 +140,51 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     expect(n.alerts.find((a) => a.labels.alertname === 'ZexaApiKeyUnauthorized')!.labels).toMatchObject({ severity: 'critical', code: '401' });
   });
 
+  it('an account\'s warnings share one notification; its critical pages alone and mutes its warnings', async () => {
+    // Two warnings of one account: one chat notification lists both (grouped by account).
+    await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'twowarn', 'firing'), ALERT_TIMEOUT_MS);
+    sim.setForbidden('twowarn', true);
+    const both = await stack.webhook.waitFor(
+      (n) => hasAlert('ZexaCreditsLow', 'twowarn', 'firing')(n) && hasAlert('ZexaApiKeyForbidden', 'twowarn', 'firing')(n),
+      ALERT_TIMEOUT_MS,
+    );
+    expect(both.receiver).toBe('chat');
+    expect(both.groupLabels).toEqual({ account: 'twowarn' });
+
+    // A critical account that also gets a warning: the page carries the critical alert only, and
+    // the warning is muted (inhibited) rather than sent to chat.
+    await stack.webhook.waitFor(hasAlert('ZexaCreditsCritical', 'crit', 'firing'), ALERT_TIMEOUT_MS);
+    sim.setForbidden('crit', true);
+    await expect
+      .poll(
+        async () => {
+          const filter = new URLSearchParams([['filter', 'alertname="ZexaApiKeyForbidden"'], ['filter', 'account="crit"']]);
+          const res = await fetch(`${stack.alertmanagerUrl}/api/v2/alerts?${filter}`);
+          const alerts = (await res.json()) as Array<{ status: { state: string; inhibitedBy: string[] } }>;
+          return alerts.map((a) => ({ state: a.status.state, inhibited: a.status.inhibitedBy.length > 0 }));
+        },
+        { timeout: ALERT_TIMEOUT_MS, interval: 250 },
+      )
+      .toEqual([{ state: 'suppressed', inhibited: true }]);
+    const forCrit = stack.webhook.notifications.filter((n) => n.groupLabels.account === 'crit');
+    expect(forCrit.map((n) => n.receiver)).toEqual(forCrit.map(() => 'pager'));
+    for (const n of forCrit) expect(n.alerts.map((a) => a.labels.severity)).toEqual(n.alerts.map(() => 'critical'));
+    for (const n of stack.webhook.notifications) {
+      expect(new Set(n.alerts.map((a) => a.labels.severity)).size, `one severity per notification: ${JSON.stringify(n.groupLabels)}`).toBe(1);
+    }
+  });
+
   it('every dashboard and Grafana-alert expression succeeds and returns series', async () => {
     const expressions = [...dashboardExpressions(loadDashboard()), ...grafanaAlertExpressions(loadGrafanaAlerts())];
     expect(expressions.length).toBeGreaterThan(15);
     for (const { where, expr } of expressions) {
       const promql = substituteGrafanaVariables(expr);
-      const result = await stack.waitForSeries(promql, 15_000).catch((err: Error) => {
+      const result = await stack.waitForSeries(promql, timeoutFor(expr)).catch((err: Error) => {
         throw new Error(`${where}: ${err.message}`);
       });
       expect(result.length, where).toBeGreaterThan(0);
     }
-  });
+  }, 11 * 60_000);
 
   it('a top-up resolves ZexaCreditsLow with a resolved notification', async () => {
     await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'low', 'firing'), ALERT_TIMEOUT_MS);

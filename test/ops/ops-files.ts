@@ -77,7 +77,7 @@ export function grafanaAlertExpressions(f: GrafanaAlertFile): Array<{ where: str
 const PROMQL_WORDS = new Set([
   'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset',
   'sum', 'max', 'min', 'avg', 'count', 'rate', 'increase', 'irate', 'time', 'histogram_quantile', 'last_over_time',
-  'max_over_time', 'min_over_time', 'absent', 'label_values', 'vector', 'scalar', 'abs', 'clamp_min', 'topk',
+  'max_over_time', 'min_over_time', 'sum_over_time', 'count_over_time', 'absent', 'label_values', 'vector', 'scalar', 'abs', 'clamp_min', 'topk',
   'le', 'account', 'currency', 'severity', 'code', 'reason', 'job', 'instance', 'version', 'nodejs_version', 'inf',
 ]);
 

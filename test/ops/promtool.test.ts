@@ -72,6 +72,33 @@ describe.skipIf(promtool.missing)('promtool', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('the unit tests catch the rules before issue 10: rollout, HA pair, shards, fresh install, bursts', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zexa-rules-'));
+    try {
+      writeFileSync(join(dir, 'alerts.yml'), readRepoFile('test/fixtures/prometheus/alerts-before-issue-10.yml'));
+      writeFileSync(join(dir, 'alerts.test.yml'), readRepoFile('prometheus/alerts.test.yml'));
+      let output = '';
+      try {
+        run(promtool.path!, ['test', 'rules', 'alerts.test.yml'], dir);
+      } catch (err) {
+        output = (err as Error).message;
+      }
+      // (a) rollout and (c) reshard: two series per account inside the windows.
+      expect(output).toMatch(/rule: ZexaCreditsLow, time: 3h2m0s, err: found duplicate series for the match group \{account="low"\}/);
+      expect(output).toMatch(/rule: ZexaCreditsLow, time: 22m0s, err: found duplicate series for the match group \{account="moving"\}/);
+      // (b) HA pair: two exporters of the same account from the start.
+      expect(output).toMatch(/rule: ZexaCreditsLow, time: 0s, err: found duplicate series for the match group \{account="low"\}.*instance="a:10025"/);
+      // Alerts that carried `instance`, so a rollout changed their identity.
+      expect(output).toMatch(/alertname: ZexaApiKeyUnauthorized, time: 3h1m/);
+      expect(output).toMatch(/alertname: ZexaCreditsStale, time: 3h1m/);
+      // Fresh install (rate over 6 h said 50/h instead of 600/h) and a one-off burst.
+      expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 1h45m/);
+      expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 4h,/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('alert rules content', () => {

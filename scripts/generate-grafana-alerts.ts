@@ -1,0 +1,183 @@
+/**
+ * Generates grafana/provisioning/alerting/zexa-alerts.yaml, the Grafana-managed alert rules, from
+ * prometheus/alerts.yml: one Grafana rule per Prometheus rule, in groups of the same names, with
+ * the same title, PromQL expression (verbatim), `for:`, severity, summary and runbook link. A rule
+ * added to alerts.yml is therefore a Grafana rule too after `npm run generate`, and
+ * test/ops/grafana-alerts.test.ts fails while the committed file differs or any rule is missing.
+ *
+ * What Grafana needs in another form, and why (also written next to every generated rule):
+ * - Grafana alerts on a condition over numbers, not on "the query returned series". Query A is
+ *   the Prometheus expression, B reduces it to its last value per series and C is
+ *   `is_number($B)`: true for every series A returns, as Prometheus fires for every series.
+ * - No series at all means no account is in trouble, as in Prometheus; Grafana's default
+ *   (`NoData` alerts) would page on every healthy system, hence `noDataState: OK`.
+ * - `for:` is the same duration and means the same (pending per series), but Grafana evaluates
+ *   the group every `interval` (1m), so a rule is firing at the first evaluation after `for:`.
+ * - Annotations: Grafana templates have no `query` function and its `$value` is a text, so
+ *   `$value` becomes `$values.B.Value`, and each `query` of a description becomes one more
+ *   instant query (VALUE_QUERIES below) whose value the description shows as `$values.V<n>`.
+ *   Those queries return the alert's own labels, so Grafana can pair them with each alert.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Document, parse } from 'yaml';
+import { balance, consumptionRate } from './consumption-rate.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export const PROMETHEUS_RULES_PATH = 'prometheus/alerts.yml';
+export const GRAFANA_ALERTS_PATH = 'grafana/provisioning/alerting/zexa-alerts.yaml';
+/** Fixed in grafana/provisioning/datasources/prometheus.yaml; the alert rules need a real uid. */
+export const DATASOURCE_UID = 'zexa-prometheus';
+const DASHBOARD_UID = 'zexa-credits';
+const FOLDER = 'Zexa';
+const INTERVAL = '1m';
+
+/** The rule file is not what this script expects; the message names the rule and the problem. */
+export class RuleSourceError extends Error {
+  override readonly name = 'RuleSourceError';
+}
+
+export interface PromRule {
+  group: string;
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** The Prometheus alerting rules in file order, with the group each belongs to. */
+export function loadPrometheusRules(text = readFileSync(`${ROOT}${PROMETHEUS_RULES_PATH}`, 'utf8')): PromRule[] {
+  const doc = parse(text) as { groups?: Array<{ name: string; rules?: Array<Omit<PromRule, 'group'> & { record?: string }> }> };
+  return (doc.groups ?? []).flatMap((g) =>
+    (g.rules ?? []).map((r) => {
+      if (r.record !== undefined || r.alert === undefined) {
+        throw new RuleSourceError(`${PROMETHEUS_RULES_PATH}: group ${g.name} has a recording rule; Grafana-managed rules cannot use its output without Prometheus, so inline it`);
+      }
+      return { group: g.name, alert: r.alert, expr: r.expr, for: r.for, labels: r.labels ?? {}, annotations: r.annotations ?? {} };
+    }),
+  );
+}
+
+/**
+ * For each `query` in an alert's description, in order: PromQL returning that value for every
+ * alert of the rule, with exactly the alert's labels. Add one when a description gains a query.
+ */
+const onBalance = (value: string): string => `${balance()} * 0 + on(account) group_left() (${value})`;
+const threshold = (severity: string): string => `max by (account) (last_over_time(zexa_credits_threshold{severity="${severity}"}[15m]))`;
+export const VALUE_QUERIES: Record<string, string[]> = {
+  ZexaCreditsLow: [onBalance(threshold('warning')), onBalance(threshold('critical'))],
+  ZexaCreditsCritical: [onBalance(threshold('critical'))],
+  ZexaCreditsExhaustionForecast: [onBalance(`(${consumptionRate()}) * 3600`)],
+  ZexaCreditsStale: ['max by (account) (last_over_time(zexa_last_success_timestamp_seconds[1h]))'],
+};
+
+/** Uids are the kebab-case alert name; the forecast keeps the uid it was first provisioned with. */
+const UID_OVERRIDES: Record<string, string> = { ZexaCreditsExhaustionForecast: 'zexa-credits-forecast' };
+export function grafanaUid(alert: string): string {
+  return UID_OVERRIDES[alert] ?? alert.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+}
+
+const QUERY_BLOCK = /\{\{\s*with\s+printf\s+"(?:[^"\\]|\\.)*"(?:\s+\$labels\.\w+)*\s*\|\s*query\s*\}\}\{\{\s*\.\s*\|\s*first\s*\|\s*value\s*(\|[^}]*)?\}\}\{\{\s*else\s*\}\}(.*?)\{\{\s*end\s*\}\}/g;
+
+/** The description for Grafana: `$value` → `$values.B.Value`, each `query` → `$values.V<n>`. */
+export function grafanaDescription(rule: PromRule): string {
+  const text = rule.annotations.description ?? '';
+  let n = 0;
+  const translated = text.replace(QUERY_BLOCK, (_block, pipeline: string | undefined, orElse: string) => {
+    n += 1;
+    // A missing $values entry is a zero value whose Labels are empty, hence the `if`.
+    return `{{ if $values.V${n}.Labels }}{{ $values.V${n}.Value${pipeline === undefined ? '' : ` ${pipeline.trim()}`} }}{{ else }}${orElse}{{ end }}`;
+  });
+  const expected = VALUE_QUERIES[rule.alert]?.length ?? 0;
+  if (/\|\s*query\b/.test(translated) || n !== expected) {
+    throw new RuleSourceError(
+      `${PROMETHEUS_RULES_PATH}: ${rule.alert}: its description has ${n} \`query\` template(s) in the form ` +
+        '`{{ with printf "..." $labels.x | query }}{{ . | first | value | ... }}{{ else }}...{{ end }}` ' +
+        `and scripts/generate-grafana-alerts.ts has ${expected} VALUE_QUERIES for it; Grafana has no \`query\` function, ` +
+        'so give every such template a value query there (or drop it)',
+    );
+  }
+  return translated.replace(/\$value\b(?!s)/g, '$values.B.Value');
+}
+
+const expr = (refId: string, expression: string) => ({
+  refId,
+  relativeTimeRange: { from: 600, to: 0 },
+  datasourceUid: DATASOURCE_UID,
+  model: { refId, expr: expression, instant: true, range: false, intervalMs: 60000, maxDataPoints: 43200, datasource: { type: 'prometheus', uid: DATASOURCE_UID } },
+});
+const serverSide = (refId: string, model: Record<string, string>) => ({
+  refId,
+  relativeTimeRange: { from: 0, to: 0 },
+  datasourceUid: '__expr__',
+  model: { refId, ...model, datasource: { type: '__expr__', uid: '__expr__' } },
+});
+
+export function grafanaRule(rule: PromRule): Record<string, unknown> {
+  const values = VALUE_QUERIES[rule.alert] ?? [];
+  return {
+    uid: grafanaUid(rule.alert),
+    title: rule.alert,
+    condition: 'C',
+    data: [
+      expr('A', rule.expr.trim()),
+      serverSide('B', { type: 'reduce', expression: 'A', reducer: 'last' }),
+      serverSide('C', { type: 'math', expression: 'is_number($B)' }),
+      ...values.flatMap((q, i) => [expr(`Q${i + 1}`, q), serverSide(`V${i + 1}`, { type: 'reduce', expression: `Q${i + 1}`, reducer: 'last' })]),
+    ],
+    dashboardUid: DASHBOARD_UID,
+    panelId: 1,
+    noDataState: 'OK',
+    execErrState: 'Error',
+    for: rule.for ?? '0s',
+    labels: { ...rule.labels },
+    annotations: {
+      summary: rule.annotations.summary ?? rule.alert,
+      description: grafanaDescription(rule),
+      runbook_url: rule.annotations.runbook_url ?? '',
+    },
+  };
+}
+
+const RULE_COMMENT =
+  ' Generated from prometheus/alerts.yml. Query A is its expression verbatim; B and C turn\n' +
+  ' "returns series" into a Grafana condition; noDataState OK because no series means no account\n' +
+  ' in trouble (see scripts/generate-grafana-alerts.ts for every difference and why).';
+const EXTRA_COMMENTS: Record<string, string> = {
+  ZexaExporterDown:
+    ' absent(up{job="zexa"}) returns a series when the job is gone altogether, so noDataState OK\n' +
+    ' still alerts on a missing exporter, as in Prometheus.',
+};
+
+export function buildGrafanaAlerts(rules = loadPrometheusRules()): Document {
+  const groups = [...new Set(rules.map((r) => r.group))].map((name) => ({
+    orgId: 1,
+    name,
+    folder: FOLDER,
+    interval: INTERVAL,
+    rules: rules.filter((r) => r.group === name).map(grafanaRule),
+  }));
+  const doc = new Document({ apiVersion: 1, groups });
+  doc.commentBefore =
+    ' Grafana-managed alert rules for teams that alert from Grafana instead of Alertmanager.\n' +
+    ' GENERATED by scripts/generate-grafana-alerts.ts from prometheus/alerts.yml: edit that file,\n' +
+    ' then run `npm run generate`. test/ops/grafana-alerts.test.ts fails while they differ.';
+  for (const [g, group] of groups.entries()) {
+    for (const [i, rule] of group.rules.entries()) {
+      const node = doc.getIn(['groups', g, 'rules', i], true) as { commentBefore?: string };
+      const title = String(rule.title);
+      node.commentBefore = RULE_COMMENT + (EXTRA_COMMENTS[title] === undefined ? '' : `\n${EXTRA_COMMENTS[title]}`);
+    }
+  }
+  return doc;
+}
+
+export function renderGrafanaAlerts(rules = loadPrometheusRules()): string {
+  return buildGrafanaAlerts(rules).toString({ lineWidth: 0 });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  writeFileSync(`${ROOT}${GRAFANA_ALERTS_PATH}`, renderGrafanaAlerts());
+  console.log(`wrote ${GRAFANA_ALERTS_PATH}`);
+}
