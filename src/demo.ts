@@ -6,7 +6,7 @@
  * the API URL and keys, which the demo sets, and a configuration file, which it refuses: its
  * accounts are fixed, so a file's accounts and `POST /-/reload` would silently do nothing.
  */
-import { HelpRequested, usage, VersionRequested } from './config/cli.js';
+import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import { VERSION } from './version.js';
 import { ConfigError } from './errors.js';
@@ -47,6 +47,15 @@ export function demoBanner(exporterUrl: string, simulatorUrl: string, listenAddr
 }
 
 async function main(): Promise<number> {
+  const request = helpOrVersion(process.argv.slice(2));
+  if (request === 'help') {
+    console.log(`npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`);
+    return 0;
+  }
+  if (request === 'version') {
+    console.log(`zexa-exporter ${VERSION} (demo)`);
+    return 0;
+  }
   const refused = refusedConfigFile(process.argv.slice(2), process.env);
   if (refused !== undefined) {
     console.error(`zexa-exporter demo: ${refused}`);
@@ -70,14 +79,6 @@ async function main(): Promise<number> {
     exporter = await startExporter(config, { env });
   } catch (error) {
     await simulator.close();
-    if (error instanceof HelpRequested) {
-      console.log(`npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`);
-      return 0;
-    }
-    if (error instanceof VersionRequested) {
-      console.log(`zexa-exporter ${VERSION} (demo)`);
-      return 0;
-    }
     if (error instanceof ConfigError) {
       console.error(`zexa-exporter demo: ${error.message}`);
       return 2;

@@ -30,8 +30,6 @@ export interface ZexaErrorDetails {
 /** Base class: any failure of one request to the Zexa API. */
 export abstract class ZexaApiError extends Error {
   abstract readonly reason: PollErrorReason;
-  /** Whether another attempt within the same poll may succeed. */
-  abstract readonly retryable: boolean;
   readonly status: number | undefined;
   readonly requestId: string | undefined;
   readonly retryAfterMs: number | undefined;
@@ -48,43 +46,36 @@ export abstract class ZexaApiError extends Error {
 /** Thrown on 401: the key is missing, malformed or revoked. Never retried. */
 export class UnauthorizedError extends ZexaApiError {
   readonly reason = 'unauthorized' as const;
-  readonly retryable = false;
 }
 
 /** Thrown on 403: the key is valid but the account's plan does not allow the call. Never retried. */
 export class ForbiddenError extends ZexaApiError {
   readonly reason = 'forbidden' as const;
-  readonly retryable = false;
 }
 
 /** Thrown on 429. Retried, after `Retry-After` when the API sent one. */
 export class RateLimitedError extends ZexaApiError {
   readonly reason = 'rate_limited' as const;
-  readonly retryable = true;
 }
 
 /** Thrown on any 5xx. Retried (503 honours `Retry-After`). */
 export class ServerError extends ZexaApiError {
   readonly reason = 'server_error' as const;
-  readonly retryable = true;
 }
 
 /** Thrown on a 4xx other than 401, 403 and 429. Never retried: asking again gets the same answer. */
 export class ClientError extends ZexaApiError {
   readonly reason = 'client_error' as const;
-  readonly retryable = false;
 }
 
 /** Thrown when connecting, the headers or the body took longer than the request timeout. Retried. */
 export class TimeoutError extends ZexaApiError {
   readonly reason = 'timeout' as const;
-  readonly retryable = true;
 }
 
 /** Thrown when no HTTP response came: DNS failure, connection refused or reset. Retried. */
 export class NetworkError extends ZexaApiError {
   readonly reason = 'network' as const;
-  readonly retryable = true;
 }
 
 /**
@@ -93,7 +84,6 @@ export class NetworkError extends ZexaApiError {
  */
 export class InvalidResponseError extends ZexaApiError {
   readonly reason = 'invalid_response' as const;
-  readonly retryable = false;
 }
 
 /**

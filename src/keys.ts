@@ -36,34 +36,53 @@ function describeKeySource(account: AccountConfig): string {
     : `key file ${account.key.path} of account "${account.name}" (from ${account.key.origin})`;
 }
 
-/**
- * Reads an account's key now. Key files are read at every call (so a rotated key is picked up
- * at the next poll) and lose ONE trailing newline (`\n` or `\r\n`), which editors and
- * `echo` add. Throws KeyUnavailableError, whose message names the file or variable and never
- * the key, when the source is missing, unreadable, empty, or the key holds whitespace or
- * control characters.
- */
-export function readAccountKey(account: AccountConfig, env: ConfigSources['env'], readFile: (p: string) => string): string {
+/** A key file's text as a key: ONE trailing newline (`\n` or `\r\n`) dropped, which editors and `echo` add. */
+function keyFromFile(text: string): string {
+  const key = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
+  return key !== '' && key.trim() === '' ? '' : key;
+}
+
+/** The key of an `env` source, or the text of a `file` source turned into a key; checked against the rule. */
+function checkedKey(account: AccountConfig, key: string | undefined): string {
   const where = describeKeySource(account);
-  let key: string;
-  if (account.key.kind === 'env') {
-    const value = env[account.key.variable];
-    if (value === undefined) throw new KeyUnavailableError(`${where} is not set`);
-    key = value;
-  } else {
-    let text: string;
-    try {
-      text = readFile(account.key.path);
-    } catch (error) {
-      throw new KeyUnavailableError(`${where} ${fileReadDefect(error)}`, { cause: error });
-    }
-    key = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
-    if (key !== '' && key.trim() === '') key = '';
-  }
+  if (key === undefined) throw new KeyUnavailableError(`${where} is not set`);
   const defect = keyDefect(key);
   if (defect !== undefined) {
     const hint = account.key.kind === 'file' && defect.startsWith('contains') ? ' (only one trailing newline is allowed)' : '';
     throw new KeyUnavailableError(`${where} ${defect}${hint}`);
   }
   return key;
+}
+
+function unreadable(account: AccountConfig, error: unknown): KeyUnavailableError {
+  return new KeyUnavailableError(`${describeKeySource(account)} ${fileReadDefect(error)}`, { cause: error });
+}
+
+/**
+ * Reads an account's key now (the loader uses it to validate keys). Key files are read at every
+ * call, so a rotated key is picked up at the next poll. Throws KeyUnavailableError, whose message
+ * names the file or variable and never the key, when the source is missing, unreadable, empty,
+ * or the key holds whitespace or control characters.
+ */
+export function readAccountKey(account: AccountConfig, env: ConfigSources['env'], readFile: (p: string) => string): string {
+  if (account.key.kind === 'env') return checkedKey(account, env[account.key.variable]);
+  let text: string;
+  try {
+    text = readFile(account.key.path);
+  } catch (error) {
+    throw unreadable(account, error);
+  }
+  return checkedKey(account, keyFromFile(text));
+}
+
+/** readAccountKey for poll time: the file is read without blocking the event loop. */
+export async function readAccountKeyAsync(account: AccountConfig, env: ConfigSources['env'], readFile: (p: string) => Promise<string>): Promise<string> {
+  if (account.key.kind === 'env') return checkedKey(account, env[account.key.variable]);
+  let text: string;
+  try {
+    text = await readFile(account.key.path);
+  } catch (error) {
+    throw unreadable(account, error);
+  }
+  return checkedKey(account, keyFromFile(text));
 }

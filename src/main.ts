@@ -7,7 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { usage } from './config/cli.js';
+import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import type { Config } from './config/types.js';
 import { ConfigError } from './errors.js';
@@ -28,11 +28,12 @@ function describeCrash(error: unknown): string {
 }
 
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
+  const request = helpOrVersion(argv);
+  if (request === 'help') {
     process.stdout.write(usage());
     return EXIT_OK;
   }
-  if (argv.includes('--version')) {
+  if (request === 'version') {
     process.stdout.write(`zexa-exporter ${VERSION} (Node.js ${process.version})\n`);
     return EXIT_OK;
   }

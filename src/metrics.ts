@@ -90,38 +90,38 @@ function header(def: MetricDefinition): string {
   return `# HELP ${def.name} ${escapeHelp(def.help)}\n# TYPE ${def.name} ${def.type}\n`;
 }
 
-/** The per-account families, in exposition order, each rendering one account's lines. */
-const ACCOUNT_FAMILIES: readonly [MetricDefinition, (s: AccountStatus, a: string) => string][] = [
-  [METRICS.creditsRemaining, (s, a) =>
+/** The per-account families, in exposition order, each rendering one account's lines under its name `n`. */
+const ACCOUNT_FAMILIES: readonly [MetricDefinition, (name: string, s: AccountStatus, a: string) => string][] = [
+  [METRICS.creditsRemaining, (n, s, a) =>
     s.balance === undefined
       ? ''
-      : `zexa_credits_remaining{account="${a}",currency="${escapeLabelValue(s.balance.currency)}"} ${formatValue(s.balance.credits)}\n`],
-  [METRICS.creditsThreshold, (s, a) =>
-    `zexa_credits_threshold{account="${a}",severity="critical"} ${formatValue(s.thresholds.critical)}\n` +
-    `zexa_credits_threshold{account="${a}",severity="warning"} ${formatValue(s.thresholds.warning)}\n`],
-  [METRICS.up, (s, a) => `zexa_up{account="${a}"} ${s.up ? 1 : 0}\n`],
-  [METRICS.lastSuccess, (s, a) =>
-    s.lastSuccessMs === undefined ? '' : `zexa_last_success_timestamp_seconds{account="${a}"} ${formatValue(s.lastSuccessMs / 1000)}\n`],
-  [METRICS.authErrors, (s, a) =>
-    `zexa_auth_errors_total{account="${a}",code="401"} ${s.authErrors['401']}\n` +
-    `zexa_auth_errors_total{account="${a}",code="403"} ${s.authErrors['403']}\n`],
-  [METRICS.pollErrors, (s, a) => {
+      : `${n}{account="${a}",currency="${escapeLabelValue(s.balance.currency)}"} ${formatValue(s.balance.credits)}\n`],
+  [METRICS.creditsThreshold, (n, s, a) =>
+    `${n}{account="${a}",severity="critical"} ${formatValue(s.thresholds.critical)}\n` +
+    `${n}{account="${a}",severity="warning"} ${formatValue(s.thresholds.warning)}\n`],
+  [METRICS.up, (n, s, a) => `${n}{account="${a}"} ${s.up ? 1 : 0}\n`],
+  [METRICS.lastSuccess, (n, s, a) =>
+    s.lastSuccessMs === undefined ? '' : `${n}{account="${a}"} ${formatValue(s.lastSuccessMs / 1000)}\n`],
+  [METRICS.authErrors, (n, s, a) =>
+    `${n}{account="${a}",code="401"} ${s.authErrors['401']}\n` +
+    `${n}{account="${a}",code="403"} ${s.authErrors['403']}\n`],
+  [METRICS.pollErrors, (n, s, a) => {
     let out = '';
     for (const reason of [...s.pollErrors.keys()].sort()) {
-      out += `zexa_poll_errors_total{account="${a}",reason="${reason}"} ${s.pollErrors.get(reason) ?? 0}\n`;
+      out += `${n}{account="${a}",reason="${reason}"} ${s.pollErrors.get(reason) ?? 0}\n`;
     }
     return out;
   }],
-  [METRICS.consumed, (s, a) => `zexa_credits_consumed_total{account="${a}"} ${formatValue(s.consumedTotal)}\n`],
-  [METRICS.added, (s, a) => `zexa_credits_added_total{account="${a}"} ${formatValue(s.addedTotal)}\n`],
+  [METRICS.consumed, (n, s, a) => `${n}{account="${a}"} ${formatValue(s.consumedTotal)}\n`],
+  [METRICS.added, (n, s, a) => `${n}{account="${a}"} ${formatValue(s.addedTotal)}\n`],
   // The key families appear once the account's key has been read (at its first poll).
-  [METRICS.apiKeyInfo, (s, a) =>
-    s.key === undefined ? '' : `zexa_api_key_info{account="${a}",fingerprint="${s.key.fingerprint}"} 1\n`],
-  [METRICS.apiKeyLastChange, (s, a) =>
+  [METRICS.apiKeyInfo, (n, s, a) =>
+    s.key === undefined ? '' : `${n}{account="${a}",fingerprint="${s.key.fingerprint}"} 1\n`],
+  [METRICS.apiKeyLastChange, (n, s, a) =>
     s.key?.lastChangeMs === undefined
       ? ''
-      : `zexa_api_key_last_change_timestamp_seconds{account="${a}",source="${s.key.source}"} ${formatValue(s.key.lastChangeMs / 1000)}\n`],
-  [METRICS.apiKeyShared, (s, a) => (s.key === undefined ? '' : `zexa_api_key_shared{account="${a}"} ${s.key.shared ? 1 : 0}\n`)],
+      : `${n}{account="${a}",source="${s.key.source}"} ${formatValue(s.key.lastChangeMs / 1000)}\n`],
+  [METRICS.apiKeyShared, (n, s, a) => (s.key === undefined ? '' : `${n}{account="${a}"} ${s.key.shared ? 1 : 0}\n`)],
 ];
 
 /**
@@ -216,7 +216,7 @@ export class ExporterMetrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.buildInfoText =
       header(METRICS.buildInfo) +
-      `zexa_exporter_build_info{version="${escapeLabelValue(options.version)}",nodejs_version="${escapeLabelValue(options.nodeVersion)}"} 1\n`;
+      `${METRICS.buildInfo.name}{version="${escapeLabelValue(options.version)}",nodejs_version="${escapeLabelValue(options.nodeVersion)}"} 1\n`;
   }
 
   /** One HTTP attempt to the API: `code` is the status, or 'error' when no response came. */
@@ -261,11 +261,6 @@ export class ExporterMetrics {
     return this.rendered;
   }
 
-  /** The full /metrics body: the `zexa_` families, then the live process metrics. */
-  async render(): Promise<string> {
-    return this.renderZexa().text + (await this.registry.metrics());
-  }
-
   private build(): RenderedMetrics {
     const accounts = this.store.list();
     const blockCount = Math.ceil(accounts.length / BLOCK_SIZE);
@@ -289,7 +284,7 @@ export class ExporterMetrics {
     });
     let tail = this.renderRequests() + this.buildInfoText + this.renderReload();
     if (this.shard !== undefined) {
-      tail += header(METRICS.shardInfo) + `zexa_exporter_shard_info{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
+      tail += header(METRICS.shardInfo) + `${METRICS.shardInfo.name}{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
     }
     const tailBytes = Buffer.from(tail);
     let tailGzip: Buffer | undefined;
@@ -326,25 +321,26 @@ export class ExporterMetrics {
     if (this.requestsByCode.size > 0) {
       out += header(METRICS.apiRequests);
       for (const code of [...this.requestsByCode.keys()].sort()) {
-        out += `zexa_api_requests_total{code="${escapeLabelValue(code)}"} ${this.requestsByCode.get(code) ?? 0}\n`;
+        out += `${METRICS.apiRequests.name}{code="${escapeLabelValue(code)}"} ${this.requestsByCode.get(code) ?? 0}\n`;
       }
     }
+    const duration = METRICS.apiDuration.name;
     out += header(METRICS.apiDuration);
     DURATION_BUCKETS.forEach((bucket, i) => {
-      out += `zexa_api_request_duration_seconds_bucket{le="${bucket}"} ${this.bucketCounts[i] ?? 0}\n`;
+      out += `${duration}_bucket{le="${bucket}"} ${this.bucketCounts[i] ?? 0}\n`;
     });
-    out += `zexa_api_request_duration_seconds_bucket{le="+Inf"} ${this.durationCount}\n`;
-    out += `zexa_api_request_duration_seconds_sum ${formatValue(this.durationSum)}\n`;
-    out += `zexa_api_request_duration_seconds_count ${this.durationCount}\n`;
+    out += `${duration}_bucket{le="+Inf"} ${this.durationCount}\n`;
+    out += `${duration}_sum ${formatValue(this.durationSum)}\n`;
+    out += `${duration}_count ${this.durationCount}\n`;
     return out;
   }
 
   private renderReload(): string {
     let out = header(METRICS.reloadSuccessful) +
-      `zexa_exporter_config_last_reload_successful ${this.reload.successful ? 1 : 0}\n`;
+      `${METRICS.reloadSuccessful.name} ${this.reload.successful ? 1 : 0}\n`;
     if (this.reload.successMs !== undefined) {
       out += header(METRICS.reloadTimestamp) +
-        `zexa_exporter_config_last_reload_success_timestamp_seconds ${formatValue(this.reload.successMs / 1000)}\n`;
+        `${METRICS.reloadTimestamp.name} ${formatValue(this.reload.successMs / 1000)}\n`;
     }
     return out;
   }
@@ -366,7 +362,7 @@ function renderBlock(statuses: AccountStatus[]): Block {
   for (const status of statuses) {
     // Account names are [a-z0-9_] by configuration; escaping keeps the output valid regardless.
     const label = escapeLabelValue(status.name);
-    ACCOUNT_FAMILIES.forEach(([, render], f) => (lines[f] as string[]).push(render(status, label)));
+    ACCOUNT_FAMILIES.forEach(([def, render], f) => (lines[f] as string[]).push(render(def.name, status, label)));
   }
   return {
     statuses,

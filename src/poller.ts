@@ -46,7 +46,7 @@ export interface PollerOptions<A extends PolledAccount> {
   clock: Clock;
   client: ZexaClient;
   /** Reads the account's key now (files are re-read every poll); throws KeyUnavailableError. */
-  readKey: (account: A) => string;
+  readKey: (account: A) => string | Promise<string>;
   policy: RetryPolicy;
   intervalMs: number;
   maxConcurrency: number;
@@ -300,7 +300,7 @@ export class Poller<A extends PolledAccount> {
     const account = schedule.account;
     let key: string;
     try {
-      key = this.options.readKey(account);
+      key = await this.options.readKey(account);
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
       const failure = error instanceof KeyUnavailableError ? error : new KeyUnavailableError('the key could not be read', { cause: error });

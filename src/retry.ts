@@ -1,7 +1,8 @@
 /**
  * Which failures of one poll are retried, and after how long. The decisions (`isRetryable`,
- * `backoffDelayMs`, `retryDelayMs`) are pure; `withRetries` runs the attempts with p-retry and
- * waits with the injected Clock, so tests drive the back-off with a fake clock.
+ * `backoffDelayMs`, `retryDelayMs`) are pure and made here only (the error classes say what
+ * failed, not whether to retry it); `withRetries` runs the attempts with p-retry and waits with
+ * the injected Clock, so tests drive the back-off with a fake clock.
  */
 import pRetry, { AbortError } from 'p-retry';
 import { abortReason, type Clock } from './clock.js';
@@ -22,6 +23,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   maxDelayMs: 30_000,
 });
 
+/** The failures for which asking again may get another answer; every other one is final. */
 const RETRYABLE_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>([
   'timeout',
   'network',
@@ -111,9 +113,9 @@ export interface WithRetriesOptions {
 }
 
 /**
- * Carries whatever an attempt threw through p-retry unchanged. p-retry turns non-Error
- * rejections into a TypeError of its own and never retries a TypeError that does not look like
- * a network error, so every failure is wrapped and the decision is ours alone.
+ * Carries whatever an attempt threw through p-retry unchanged: p-retry replaces a non-Error with a
+ * TypeError of its own and never retries a TypeError that does not look like a network error,
+ * both before `shouldRetry` is asked. Wrapped, the decision is `isRetryable`'s alone.
  */
 class AttemptFailure extends Error {
   constructor(readonly original: unknown) {
@@ -127,6 +129,12 @@ class AttemptFailure extends Error {
  * attempts, or the next wait would end after `deadline`. Resolves with the outcome and the number
  * of attempts made. Rejects only with the signal's reason when `signal` aborts (or with what an
  * `onRetry` callback throws, which is a bug of the caller).
+ *
+ * p-retry counts the attempts and asks `shouldRetry` after each failure. It cannot do the wait
+ * itself: its delay depends on the retry number only (a `Retry-After` is per answer), and it
+ * waits with its own setTimeout and Math.random, where the exporter's schedule runs on the
+ * injected Clock. So `shouldRetry` decides, and when the answer is yes it waits before saying so;
+ * p-retry's own delay is zero.
  */
 export async function withRetries<T>(
   attempt: (attemptNumber: number, signal: AbortSignal | undefined) => Promise<T>,
@@ -139,9 +147,6 @@ export async function withRetries<T>(
   if (signal?.aborted) throw abortReason(signal);
 
   let attempts = 0;
-  // Decided (and waited for) in onFailedAttempt, which p-retry calls before shouldRetry.
-  let retryDecided = false;
-
   try {
     const value = await pRetry(
       async (attemptNumber) => {
@@ -151,36 +156,29 @@ export async function withRetries<T>(
         try {
           return await attempt(attemptNumber, signal);
         } catch (error) {
-          // p-retry rethrows an AbortError's original error without calling any callback.
+          // p-retry rethrows an AbortError's original error at once, without asking shouldRetry.
           if (signal?.aborted) throw new AbortError(abortReason(signal));
           throw new AttemptFailure(error);
         }
       },
       {
         retries: policy.maxAttempts - 1,
-        // p-retry does not wait itself (minTimeout 0): the wait is clock.sleep in onFailedAttempt.
         minTimeout: 0,
-        maxTimeout: 0,
-        randomize: false,
-        onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
-          retryDecided = false;
+        shouldRetry: async ({ error, attemptNumber }) => {
           const original = error instanceof AttemptFailure ? error.original : error;
-          if (retriesLeft <= 0 || !isRetryable(original)) return;
+          if (!isRetryable(original)) return false;
           const delayMs = retryDelayMs(original, attemptNumber, policy, random);
-          if (deadline !== undefined && clock.monotonic() + delayMs > deadline) return;
+          if (deadline !== undefined && clock.monotonic() + delayMs > deadline) return false;
           onRetry?.({ attemptNumber, error: original, delayMs });
           await clock.sleep(delayMs, signal);
-          retryDecided = true;
+          return true;
         },
-        shouldRetry: () => retryDecided,
       },
     );
     return { ok: true, value, attempts };
   } catch (error) {
-    if (error instanceof AttemptFailure) {
-      if (signal?.aborted) throw abortReason(signal);
-      return { ok: false, error: error.original, attempts };
-    }
+    if (signal?.aborted) throw abortReason(signal);
+    if (error instanceof AttemptFailure) return { ok: false, error: error.original, attempts };
     throw error;
   }
 }

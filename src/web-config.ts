@@ -10,13 +10,15 @@
  * `createHttpServer` builds the http or https server. Basic auth and headers are in web-auth.ts.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
-import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from './errors.js';
+import { FILE_CAP_BYTES, readBytesBounded } from './lib/bounded-read.js';
+import { fileReadDefect } from './lib/errno.js';
+import { loadYaml } from './lib/yaml.js';
 import type { Logger } from './logger.js';
 import { headerNameProblem, headerValueProblem } from './web-headers.js';
 
@@ -92,9 +94,6 @@ const HTTP_FIELDS = ['http2', 'headers'];
 
 /** `$2$`, `$2a$`, `$2b$` or `$2y$`, a two-digit cost, then 22 characters of salt and 31 of hash. */
 const BCRYPT_HASH = /^\$2[aby]?\$(\d\d)\$[./A-Za-z0-9]{53}$/;
-
-/** Web configs are a few lines; a cap keeps a wrong path (a log, a disk image) from being slurped. */
-const MAX_FILE_BYTES = 1024 * 1024;
 
 export interface WebTlsConfig {
   /** Absolute paths, resolved against the web config file's directory. */
@@ -208,10 +207,7 @@ function readFileNamed(
     const content = readFile(file);
     return Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (code ?? 'read failed');
-    problems.push(`${field}: cannot read ${JSON.stringify(file)}: ${why}`);
+    problems.push(`${field}: file ${JSON.stringify(file)} ${fileReadDefect(err)}`);
     return undefined;
   }
 }
@@ -420,24 +416,17 @@ function parseUsers(obj: Record<string, unknown>, problems: Problems): Map<strin
  */
 export function parseWebConfig(text: string, baseDir: string, readFile: (p: string) => string | Buffer): WebConfig {
   const problems: Problems = [];
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
-  if (doc.errors.length > 0) {
+  const yaml = loadYaml(text, 'the web config');
+  if (!yaml.ok) {
     throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        const where = ` at line ${pos.line}, column ${pos.col}`;
-        return `YAML syntax error${where}: ${e.message.split('\n')[0] ?? e.code}`;
-      }),
+      yaml.problems.map((p) =>
+        p.message.startsWith('invalid YAML: ')
+          ? `YAML syntax error at line ${p.line}, column ${p.col}: ${p.message.slice('invalid YAML: '.length)}`
+          : `YAML: line ${p.line}, column ${p.col}: ${p.message}`,
+      ),
     );
   }
-  let root: unknown;
-  try {
-    // The yaml package caps alias expansion (maxAliasCount), which defuses "billion laughs".
-    root = doc.toJS();
-  } catch (err) {
-    throw new ConfigError([`YAML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`]);
-  }
+  let root = yaml.value;
   if (root === undefined || root === null) root = {};
   if (!isMapping(root)) throw new ConfigError([`web config: must be a YAML mapping, got ${describe(root)}`]);
   rejectUnknown(root, TOP_LEVEL_FIELDS, '', problems);
@@ -453,14 +442,14 @@ export function parseWebConfig(text: string, baseDir: string, readFile: (p: stri
   return { tls: tlsConfig, basicAuthUsers, headers, http2 };
 }
 
+/**
+ * Web configs are a few lines, certificates a few KiB: the cap (FILE_CAP_BYTES) keeps a wrong path
+ * (a log, a disk image, /dev/zero) from being slurped, and a FIFO from freezing the process. The
+ * file is refused before it is read whole, and the read is synchronous because the middlewares
+ * ask for the current config synchronously: bounded in size and never waiting on a writer.
+ */
 function readCapped(file: string): Buffer {
-  const content = readFileSync(file);
-  if (content.length > MAX_FILE_BYTES) {
-    const err = new Error(`larger than ${MAX_FILE_BYTES} bytes`) as NodeJS.ErrnoException;
-    err.code = `larger than ${MAX_FILE_BYTES / 1024} KiB`;
-    throw err;
-  }
-  return content;
+  return readBytesBounded(file, FILE_CAP_BYTES);
 }
 
 /** Reads and parses the web config file once. Problems are prefixed with the file's path. */
@@ -469,8 +458,7 @@ export function loadWebConfig(file: string): WebConfig {
   try {
     text = readCapped(file).toString('utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError([`web config file ${JSON.stringify(file)}: cannot read: ${code === 'ENOENT' ? 'no such file' : (code ?? String(err))}`]);
+    throw new ConfigError([`web config file ${JSON.stringify(file)} ${fileReadDefect(err)}`]);
   }
   try {
     return parseWebConfig(text, path.dirname(path.resolve(file)), readCapped);

@@ -1,7 +1,7 @@
 /**
  * The one HTTP call the exporter makes: `GET {base}/v1/credits` with a key, turned into Credits or
  * into the ZexaApiError of its reason. The I/O (`createZexaClient`) is kept apart from the parsing
- * (`parseCreditsResponse`, `parseRetryAfter`), which is pure and table-tested.
+ * (`parseCreditsResponse`; `Retry-After` in retry-after.ts), which is pure and table-tested.
  *
  * Secrets: the key goes into the Authorization header and nowhere else. Messages are built from
  * fixed text, status codes, request ids and a short, sanitized excerpt of an error body's
@@ -26,6 +26,9 @@ import {
   type ZexaErrorDetails,
 } from './errors.js';
 import { isSendableKey } from './keys.js';
+import { errorCode } from './lib/errno.js';
+import { redactKeys } from './lib/redact.js';
+import { parseRetryAfter } from './retry-after.js';
 
 export interface Credits {
   credits: number;
@@ -274,13 +277,6 @@ async function readCapped(
   return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
 }
 
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const code = (error as { code?: unknown }).code;
-  // Codes are identifiers; anything else is not put into a message.
-  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined;
-}
-
 function toZexaError(error: unknown, host: string): ZexaApiError {
   const code = errorCode(error);
   const details: ZexaErrorDetails = { cause: error };
@@ -332,17 +328,14 @@ function firstHeader(headers: HttpHeaders, name: string): string | undefined {
   return undefined;
 }
 
-function redactAll(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret !== '') result = result.split(secret).join('[REDACTED]');
-  }
-  return result;
-}
-
-/** Printable text only, whitespace collapsed, secrets cut out, then capped. */
+/**
+ * Printable text only, whitespace collapsed, then capped. Every slice of a secret is struck first,
+ * on the text as it came (case-insensitively, across zero-width and control characters), so no
+ * mapping below can hide an echoed key from the rule.
+ */
 function sanitize(text: string, maxChars: number, secrets: readonly string[]): string {
-  const clean = redactAll(text.replace(CONTROL_CHARACTERS_GLOBAL, ' '), secrets)
+  const clean = redactKeys(text, secrets)
+    .replace(CONTROL_CHARACTERS_GLOBAL, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   const chars = Array.from(clean);
@@ -473,54 +466,4 @@ export function parseCreditsResponse(
 
 function throwError(error: ZexaApiError): never {
   throw error;
-}
-
-// RFC 9110 §5.6.7 HTTP-date, all three forms.
-const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
-const IMF_FIXDATE = /^[a-z]{3}, (\d{2}) ([a-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) gmt$/i;
-const RFC850_DATE = /^[a-z]{6,9}, (\d{2})-([a-z]{3})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) gmt$/i;
-const ASCTIME_DATE = /^[a-z]{3} ([a-z]{3}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/i;
-
-function httpDateMs(value: string, nowMs: number): number | undefined {
-  let parts: { day: string; month: string; year: number; h: string; m: string; s: string } | undefined;
-  let match = IMF_FIXDATE.exec(value);
-  if (match !== null) {
-    const [, day = '', month = '', year = '', h = '', m = '', s = ''] = match;
-    parts = { day, month, year: Number(year), h, m, s };
-  } else if ((match = RFC850_DATE.exec(value)) !== null) {
-    const [, day = '', month = '', yy = '', h = '', m = '', s = ''] = match;
-    // RFC 9110: a two-digit year more than 50 years in the future is in the past century.
-    const thisYear = new Date(nowMs).getUTCFullYear();
-    let year = Math.floor(thisYear / 100) * 100 + Number(yy);
-    if (year > thisYear + 50) year -= 100;
-    parts = { day, month, year, h, m, s };
-  } else if ((match = ASCTIME_DATE.exec(value)) !== null) {
-    const [, month = '', day = '', h = '', m = '', s = '', year = ''] = match;
-    parts = { day: day.trim(), month, year: Number(year), h, m, s };
-  }
-  if (parts === undefined) return undefined;
-  const month = MONTHS.indexOf(parts.month.toLowerCase());
-  const day = Number(parts.day);
-  const [h, m, s] = [Number(parts.h), Number(parts.m), Number(parts.s)];
-  if (month < 0 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return undefined;
-  const ms = Date.UTC(parts.year, month, day, h, m, Math.min(s, 59));
-  // Date.UTC rolls 31 Feb over into March; such a date is garbage.
-  return new Date(ms).getUTCDate() === day ? ms : undefined;
-}
-
-/**
- * `Retry-After` as milliseconds to wait from `nowMs`: delay-seconds or an HTTP-date, negative or
- * past values clamped to 0. Anything else (missing, empty, garbage) → undefined.
- */
-export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (text === '') return undefined;
-  // The RFC allows only digits; a sign or a fraction is tolerated since its meaning is obvious.
-  if (/^[+-]?\d+(\.\d+)?$/.test(text)) {
-    const ms = Math.ceil(Number(text) * 1000);
-    return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
-  }
-  const dateMs = httpDateMs(text, nowMs);
-  return dateMs === undefined ? undefined : Math.max(0, dateMs - nowMs);
 }

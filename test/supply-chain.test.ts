@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { requireProgram } from './helpers/external.js';
+import { requireProgram } from './support/external.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const NPM_TIMEOUT_MS = 120_000;

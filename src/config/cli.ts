@@ -7,25 +7,6 @@ import { DEFAULTS, KEY_ENV_PREFIX, LIMITS } from './defaults.js';
 import { LOG_LEVELS } from './types.js';
 import { formatDuration } from './values.js';
 
-/**
- * Thrown by loadConfig when the command line asks for --help or -h (before any other check, so
- * help works in a broken environment). The caller prints usage() and exits 0.
- */
-export class HelpRequested extends Error {
-  constructor() {
-    super('--help requested');
-    this.name = 'HelpRequested';
-  }
-}
-
-/** Thrown by loadConfig when the command line asks for --version. The caller prints the version, exits 0. */
-export class VersionRequested extends Error {
-  constructor() {
-    super('--version requested');
-    this.name = 'VersionRequested';
-  }
-}
-
 export type FlagName = 'web.listen-address' | 'web.config.file' | 'log.level' | 'config.file' | 'shard';
 
 interface FlagSpec {
@@ -128,6 +109,10 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   return { flags, problems };
 }
 
+/**
+ * Whether the command line asks for --help (-h) or --version, before `--`. The entry points ask
+ * first and print instead of loading anything, so help works in a broken environment.
+ */
 export function helpOrVersion(argv: readonly string[]): 'help' | 'version' | undefined {
   const end = argv.indexOf('--');
   const args = end < 0 ? argv : argv.slice(0, end);

@@ -3,9 +3,10 @@
  * the file's schema, and loading a file into settings plus a way to name `file:line` of any
  * field. Messages never quote the file's source: a wrong path may name a key file.
  */
-import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type ErrorCode } from 'yaml';
+import { isMap, isScalar, type Document } from 'yaml';
 import { z } from 'zod';
 import { fileReadDefect } from '../lib/errno.js';
+import { loadYaml } from '../lib/yaml.js';
 import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, LIMITS } from './defaults.js';
 import type { ConfigSources } from './types.js';
 import { kindOf, parseApiUrl, parseDurationIn, parseInteger, parseListenAddress, parseLogLevel, parseNumber, parsePath, parseShard, quote } from './values.js';
@@ -132,31 +133,6 @@ function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-const YAML_ERRORS: Partial<Record<ErrorCode, string>> = {
-  ALIAS_PROPS: 'an alias cannot have an anchor or a tag',
-  BAD_ALIAS: 'bad alias',
-  BAD_DIRECTIVE: 'bad directive',
-  BAD_DQ_ESCAPE: 'invalid escape sequence in a double-quoted string',
-  BAD_INDENT: 'bad indentation',
-  BAD_PROP_ORDER: 'anchor and tag in the wrong order',
-  BAD_SCALAR_START: 'a plain value cannot start with this character (quote the value)',
-  BLOCK_AS_IMPLICIT_KEY: 'nested mappings are not allowed in compact mappings',
-  BLOCK_IN_FLOW: 'block collection inside a flow collection',
-  DUPLICATE_KEY: 'duplicate key',
-  KEY_OVER_1024_CHARS: 'key longer than 1024 characters',
-  MISSING_CHAR: 'missing character (a closing quote or bracket, a comma, or a space after ":")',
-  MULTILINE_IMPLICIT_KEY: 'a key must be on a single line',
-  MULTIPLE_ANCHORS: 'more than one anchor on a node',
-  MULTIPLE_DOCS: 'more than one YAML document (---); the config file holds one',
-  MULTIPLE_TAGS: 'more than one tag on a node',
-  NON_STRING_KEY: 'keys must be strings',
-  RESOURCE_EXHAUSTION: 'too many aliases',
-  TAB_AS_INDENT: 'tabs are not allowed for indentation',
-  TAG_RESOLVE_FAILED: 'unknown tag',
-  UNEXPECTED_TOKEN: 'unexpected token',
-  BAD_COLLECTION_TYPE: 'tag does not match the collection type',
-};
-
 export interface LoadedFile {
   path: string;
   settings: FileSettings;
@@ -178,33 +154,12 @@ export function loadFile(path: string, where: string, sources: ConfigSources, pr
     return undefined;
   }
 
-  const lineCounter = new LineCounter();
-  // resolveKnownTags off: !!binary, !!set, !!omap and !!timestamp would yield objects no setting expects.
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter, uniqueKeys: true, strict: true, resolveKnownTags: false });
-  const lineAt = (offset: number): string => {
-    const pos = lineCounter.linePos(offset);
-    return `${path}:${pos.line}:${pos.col}`;
-  };
-  // yaml's own messages can quote the source, which may be a key if the wrong file was named.
-  const yamlProblems = [...doc.errors, ...doc.warnings].map((e) => `${lineAt(e.pos[0])}: invalid YAML: ${YAML_ERRORS[e.code] ?? e.code}`);
-  if (yamlProblems.length > 0) {
-    problems.push(...yamlProblems);
+  const yaml = loadYaml(text, 'the config file');
+  if (!yaml.ok) {
+    problems.push(...yaml.problems.map((p) => `${path}:${p.line}:${p.col}: ${p.message}`));
     return undefined;
   }
-  // Aliases are how "billion laughs" bombs expand; a config file has no need for them.
-  let aliases = 0;
-  let firstAlias = 0;
-  visit(doc, {
-    Alias(_key, node) {
-      if (aliases === 0) firstAlias = node.range?.[0] ?? 0;
-      aliases += 1;
-      return visit.SKIP;
-    },
-  });
-  if (aliases > 0) {
-    problems.push(`${lineAt(firstAlias)}: YAML aliases (*name) are not allowed in the config file (${aliases} found); write the values out`);
-  }
-  if (aliases > 0) return undefined;
+  const { doc, lineCounter } = yaml;
 
   const at = (yamlPath: readonly PropertyKey[], key?: string): string => {
     // A field is reported at its key, which is where a reader looks for it.
@@ -216,7 +171,7 @@ export function loadFile(path: string, where: string, sources: ConfigSources, pr
     return full === '' ? prefix : `${prefix}: ${full}`;
   };
 
-  const raw: unknown = doc.toJS({ maxAliasCount: 0 }) ?? {};
+  const raw: unknown = yaml.value ?? {};
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));

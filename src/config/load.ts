@@ -16,7 +16,7 @@ import { readAccountKey } from '../keys.js';
 import { readFileBounded } from '../lib/bounded-read.js';
 import { withoutKeys, withoutLikelyKeys } from '../lib/redact.js';
 import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from './accounts.js';
-import { helpOrVersion, HelpRequested, parseCommandLine, VersionRequested, type FlagName, type ParsedArgs } from './cli.js';
+import { parseCommandLine, type FlagName, type ParsedArgs } from './cli.js';
 import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX } from './defaults.js';
 import { loadFile, schemas, valueAt, type LoadedFile } from './file.js';
 import type { AccountConfig, Config, ConfigSources, LogLevel, Thresholds } from './types.js';
@@ -202,15 +202,10 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
 
 /**
  * Builds the Config from flags, environment, the optional YAML file and DEFAULTS, in that
- * precedence. Keys are read once to validate them, never stored. Throws HelpRequested or
- * VersionRequested when the command line asks for them, and ConfigError listing every problem
- * otherwise.
+ * precedence. Keys are read once to validate them, never stored. Throws ConfigError listing
+ * every problem. (--help and --version are the entry points' business: see helpOrVersion.)
  */
 export function loadConfig(sources: ConfigSources): Config {
-  const request = helpOrVersion(sources.argv);
-  if (request === 'help') throw new HelpRequested();
-  if (request === 'version') throw new VersionRequested();
-
   const ctx: LoadContext = { sources, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
   ctx.problems.push(...ctx.args.problems);
 

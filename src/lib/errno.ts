@@ -36,7 +36,7 @@ export function fileReadDefect(error: unknown): string {
     }
     case 'ENOTREG': {
       const type = (error as { fileType?: unknown }).fileType;
-      return `is not a regular file (it is ${typeof type === 'string' ? type : 'a special file'}); only regular files are read`;
+      return `is ${typeof type === 'string' ? type : 'a special file'}, not a regular file (only regular files are read)`;
     }
     case 'ENOTDIR':
       return 'is not reachable (a part of its path is not a directory)';

@@ -1,31 +1,84 @@
 /**
  * Redaction of secrets from text that leaves the process (log lines, error messages, the status
- * page). Two rules: `withoutKeys` strikes every 8-character slice of the keys we know, and
- * `withoutLikelyKeys` hides tokens that look like a key we do not know.
+ * page), in one place. Two rules: every 8-character slice of a key we know is struck
+ * (`redactKeys`, `withoutKeys`: config errors, and whatever the API echoes), and tokens that look
+ * like a key we do not know are hidden (`withoutLikelyKeys`: config errors). Log records are
+ * censored by field name as well (logger.ts).
  */
+
+/** The redaction rule: any 8 consecutive characters of a key are a secret; shorter "keys" are not real keys. */
+export const KEY_SLICE_CHARS = 8;
+
+/**
+ * Characters that are skipped when matching, so that a key with a zero-width space, a control
+ * character or a line break inside is still found: matching runs on the text as it came, before
+ * any character is mapped to something else (issue 12 D4).
+ */
+const SKIPPED = /^[\p{Cc}\p{Cf}\p{Z}\s]$/u;
+
+/** ASCII-only lower case: keeps every index where it was (keys are printable ASCII). */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (run) => run.toLowerCase());
+}
+
+/** The set of lower-cased slices of `keys`, built once for many texts. */
+export function keySlices(keys: readonly string[]): ReadonlySet<string> {
+  const slices = new Set<string>();
+  for (const key of keys) {
+    const lower = asciiLower(key);
+    for (let i = 0; i + KEY_SLICE_CHARS <= lower.length; i += 1) slices.add(lower.slice(i, i + KEY_SLICE_CHARS));
+  }
+  return slices;
+}
+
+/**
+ * Strikes from `text` every run that holds a slice of a key, case-insensitively and across
+ * skipped characters. Each struck run becomes one `[REDACTED]`, so no tail of a key survives.
+ */
+export function redactSlices(text: string, slices: ReadonlySet<string>): string {
+  if (slices.size === 0 || text.length < KEY_SLICE_CHARS) return text;
+  // The text without skipped characters, and where each of its characters starts and ends in `text`.
+  let skeleton = '';
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let index = 0;
+  for (const char of text) {
+    if (!SKIPPED.test(char)) {
+      skeleton += char;
+      starts.push(index);
+      ends.push(index + char.length);
+    }
+    index += char.length;
+  }
+  const lower = asciiLower(skeleton);
+  const hit = new Uint8Array(text.length);
+  let found = false;
+  for (let i = 0; i + KEY_SLICE_CHARS <= lower.length; i += 1) {
+    if (!slices.has(lower.slice(i, i + KEY_SLICE_CHARS))) continue;
+    hit.fill(1, starts[i], ends[i + KEY_SLICE_CHARS - 1]);
+    found = true;
+  }
+  if (!found) return text;
+  let out = '';
+  for (let i = 0; i < text.length; i += 1) {
+    if (hit[i] === 0) out += text[i];
+    else if (i === 0 || hit[i - 1] === 0) out += '[REDACTED]';
+  }
+  return out;
+}
+
+/** redactSlices for one text and the keys it may hold. */
+export function redactKeys(text: string, keys: readonly string[]): string {
+  return redactSlices(text, keySlices(keys));
+}
 
 /**
  * Strikes any part of a known key from the problem lines. No message is built from a key, so this
  * is a second line of defence: e.g. for a config file path that names a key file by mistake.
  */
 export function withoutKeys(problems: readonly string[], keys: readonly string[]): string[] {
-  const SLICE = 8;
-  // Shorter "keys" are not real keys, and their pieces would strike ordinary words.
-  const slices = new Set(keys.filter((k) => k.length >= SLICE).flatMap((k) => Array.from({ length: k.length - SLICE + 1 }, (_, i) => k.slice(i, i + SLICE))));
-  if (slices.size === 0) return [...problems];
-  return problems.map((line) => {
-    const hit = new Uint8Array(line.length);
-    for (const slice of slices) {
-      for (let i = line.indexOf(slice); i >= 0; i = line.indexOf(slice, i + 1)) hit.fill(1, i, i + SLICE);
-    }
-    // Each run of struck characters becomes one marker, so no tail of a key survives.
-    let out = '';
-    for (let i = 0; i < line.length; i += 1) {
-      if (hit[i] === 0) out += line[i];
-      else if (i === 0 || hit[i - 1] === 0) out += '[REDACTED]';
-    }
-    return out;
-  });
+  const slices = keySlices(keys);
+  return problems.map((line) => redactSlices(line, slices));
 }
 
 /** A run of the characters API keys are made of; '.', '/', ':' and spaces split paths and URLs. */

@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici';
 import { AccountStore } from '../account-state.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { AccountConfig, Config } from '../config/types.js';
-import { readFileBounded } from '../lib/bounded-read.js';
+import { readFileBoundedAsync } from '../lib/bounded-read.js';
 import { ConfigError } from '../errors.js';
 import { KeyTracker } from '../key-tracker.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -36,7 +36,7 @@ export interface ExporterDeps {
   logDestination: DestinationStream | undefined;
   registry: Registry | undefined;
   env: Readonly<Record<string, string | undefined>>;
-  readFile: (path: string) => string;
+  readFile: (path: string) => Promise<string>;
   /** Loads the configuration again (SIGHUP, POST /-/reload); throws ConfigError. */
   loadConfig: (() => Config | Promise<Config>) | undefined;
   random: (() => number) | undefined;
@@ -72,7 +72,7 @@ function withDefaults(overrides: Partial<ExporterDeps>): ExporterDeps {
     registry: overrides.registry,
     env: overrides.env ?? process.env,
     // Bounded: a key path pointing at /dev/zero or a huge file must not fill memory.
-    readFile: overrides.readFile ?? readFileBounded,
+    readFile: overrides.readFile ?? readFileBoundedAsync,
     loadConfig: overrides.loadConfig,
     random: overrides.random,
     processMetrics: overrides.processMetrics ?? true,

@@ -9,7 +9,7 @@
 import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import type { AccountConfig, Config } from '../config/types.js';
-import { readAccountKey } from '../keys.js';
+import { readAccountKeyAsync } from '../keys.js';
 import { ConfigError } from '../errors.js';
 import type { ExporterMetrics } from '../metrics.js';
 import { Poller } from '../poller.js';
@@ -23,7 +23,8 @@ export interface PollingDeps {
   /** HTTP transport to the API; owned (and rebuilt on a timeout change) when not given. */
   dispatcher: Dispatcher | undefined;
   env: Readonly<Record<string, string | undefined>>;
-  readFile: (path: string) => string;
+  /** Reads a key file without blocking the event loop (a FIFO or a slow disk must not freeze /healthz). */
+  readFile: (path: string) => Promise<string>;
   random: (() => number) | undefined;
   /** Base retry policy; `maxAttempts` comes from the configuration. */
   retryPolicy: RetryPolicy;
@@ -95,8 +96,8 @@ export class Polling {
     return new Poller<AccountConfig>({
       clock,
       client,
-      readKey: (account) => {
-        const key = readAccountKey(account, env, readFile);
+      readKey: async (account) => {
+        const key = await readAccountKeyAsync(account, env, readFile);
         onKeyRead(account, key);
         return key;
       },

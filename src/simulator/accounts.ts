@@ -3,7 +3,7 @@
  * balances that drain per request and per second of clock time without a timer per account.
  */
 import { isValidKey } from './auth.js';
-import { SimulatorUsageError } from './errors.js';
+import { shownValue, SimulatorUsageError } from './errors.js';
 import { FaultSlot, validateFault } from './faults.js';
 import type { SimAccountSpec } from './types.js';
 
@@ -33,7 +33,7 @@ function fail(message: string): never {
 /** Whole credits, as the API reports them: non-negative safe integers. */
 export function checkCredits(what: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    fail(`${what} must be a whole number of credits, at least 0, got ${String(value)}`);
+    fail(`${what} must be a whole number of credits, at least 0, got ${shownValue(value)}`);
   }
   return value;
 }
@@ -41,7 +41,7 @@ export function checkCredits(what: string, value: unknown): number {
 function checkRate(what: string, value: unknown): number {
   if (value === undefined) return 0;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    fail(`${what} must be a finite number, at least 0, got ${String(value)}`);
+    fail(`${what} must be a finite number, at least 0, got ${shownValue(value)}`);
   }
   return value;
 }

@@ -2,7 +2,7 @@
  * Fault bookkeeping: checking a fault when it is set, and deciding per request whether it fires
  * (counting down `times`, counting requests for `flaky`).
  */
-import { SimulatorUsageError } from './errors.js';
+import { shownValue, SimulatorUsageError } from './errors.js';
 import { HUGE_BODY_MIN_BYTES } from './responses.js';
 import type { SimFault } from './types.js';
 
@@ -17,13 +17,13 @@ function fail(where: string, message: string): never {
 
 function checkInteger(where: string, field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(where, `${field} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    fail(where, `${field} must be an integer from ${min} to ${max}, got ${shownValue(value)}`);
   }
 }
 
 function checkStatus(where: string, value: unknown, allowed: readonly number[]): void {
   if (value !== undefined && (typeof value !== 'number' || !allowed.includes(value))) {
-    fail(where, `status must be one of ${allowed.join(', ')}, got ${String(value)}`);
+    fail(where, `status must be one of ${allowed.join(', ')}, got ${shownValue(value)}`);
   }
 }
 

@@ -25,10 +25,10 @@ import { ExporterMetrics } from '../../src/metrics.js';
 import { createApp } from '../../src/server.js';
 import { createStatusViews } from '../../src/status-page/service.js';
 import { demoAccounts, generateAccounts, startSimulator, type ZexaSimulator } from '../../src/simulator/index.js';
-import { launchChromium } from '../helpers/browser.js';
-import { requireProgram } from '../helpers/external.js';
-import { FakeClock } from '../helpers/fake-clock.js';
-import { readRows } from '../helpers/status-page-rows.js';
+import { launchChromium } from '../support/browser.js';
+import { requireProgram } from '../support/external.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { readRows } from '../support/status-page-rows.js';
 
 const chromiumProgram = requireProgram(['chromium'], 'chromium');
 const START = Date.UTC(2026, 10, 26, 9, 0, 0);

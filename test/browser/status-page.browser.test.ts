@@ -15,11 +15,11 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
-import { launchChromium } from '../helpers/browser.js';
-import { requireProgram } from '../helpers/external.js';
-import { until } from '../helpers/exporter-harness.js';
-import { runExporter, type ExporterProcess } from '../helpers/process.js';
-import { readRows } from '../helpers/status-page-rows.js';
+import { launchChromium } from '../support/browser.js';
+import { requireProgram } from '../support/external.js';
+import { until } from '../support/exporter-harness.js';
+import { runExporter, type ExporterProcess } from '../support/process.js';
+import { readRows } from '../support/status-page-rows.js';
 
 const chromiumProgram = requireProgram(['chromium'], 'chromium');
 

@@ -3,7 +3,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/exporter-harness.js';
+import { startHarness, type Harness } from '../support/exporter-harness.js';
 
 const ACCOUNTS = [
   { name: 'prod_eu', key: 'zx_api_test_prod_eu_5f1e2d3c', credits: 50_000, drainPerRequest: 25 },

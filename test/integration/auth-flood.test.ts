@@ -14,8 +14,8 @@ import bcrypt from 'bcryptjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
-import { captureLogs } from '../helpers/log-capture.js';
-import { startScriptedApi } from '../helpers/scripted-api.js';
+import { captureLogs } from '../support/log-capture.js';
+import { startScriptedApi } from '../support/scripted-api.js';
 
 const KEY = 'zx_auth_flood_1f4b7c9e3a';
 /** Made once per run, at cost 10 as htpasswd does: the cost that makes a flood hurt. */

@@ -6,9 +6,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { startExporter } from '../../src/runtime/exporter.js';
-import { parseSample } from '../helpers/exporter-harness.js';
-import { captureLogs } from '../helpers/log-capture.js';
-import { startScriptedApi } from '../helpers/scripted-api.js';
+import { parseSample } from '../support/exporter-harness.js';
+import { captureLogs } from '../support/log-capture.js';
+import { startScriptedApi } from '../support/scripted-api.js';
 
 const KEY = 'zx_balance_range_5e0c2a9d71';
 const cleanups: (() => Promise<unknown>)[] = [];

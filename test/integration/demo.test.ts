@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { runExporter, type ExporterProcess } from '../helpers/process.js';
+import { runExporter, type ExporterProcess } from '../support/process.js';
 
 const DEMO = fileURLToPath(new URL('../../dist/demo.js', import.meta.url));
 const SIMULATOR = fileURLToPath(new URL('../../dist/simulator/cli.js', import.meta.url));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/exporter-harness.js';
+import { startHarness, type Harness } from '../support/exporter-harness.js';
 
 const KEYS = {
   production: 'zx_test_production_7fa3c9d1e5b2a8f4',

@@ -17,9 +17,9 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimFault, type SimRequestRecord } from '../../src/simulator/index.js';
-import { parseSample, startHarness, until, type Harness, type HarnessOptions } from '../helpers/exporter-harness.js';
-import { captureLogs, type LogCapture } from '../helpers/log-capture.js';
-import { runExporter, type ExporterProcess } from '../helpers/process.js';
+import { parseSample, startHarness, until, type Harness, type HarnessOptions } from '../support/exporter-harness.js';
+import { captureLogs, type LogCapture } from '../support/log-capture.js';
+import { runExporter, type ExporterProcess } from '../support/process.js';
 
 const VICTIM = { name: 'victim', key: 'zx_fault_victim_3c8e1a7f5d', credits: 4250 };
 const BYSTANDER = { name: 'bystander', key: 'zx_fault_bystander_9b2d6f0e4a', credits: 777 };

@@ -9,8 +9,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/clock.js';
-import { requireProgram } from '../helpers/external.js';
-import { startHarness, type Harness } from '../helpers/exporter-harness.js';
+import { requireProgram } from '../support/external.js';
+import { startHarness, type Harness } from '../support/exporter-harness.js';
 
 const GOLDEN = fileURLToPath(new URL('../golden/metrics.prom', import.meta.url));
 const FIXED_NOW = Date.UTC(2026, 10, 26, 12, 0, 0);

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../helpers/exporter-harness.js';
-import { rawRequest } from '../helpers/raw-http.js';
+import { startHarness, type Harness } from '../support/exporter-harness.js';
+import { rawRequest } from '../support/raw-http.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zexa-hostile-'));
 const ACCOUNT = { name: 'production', key: 'zx_hostile_production_5e2c8a1f', credits: 4250 };

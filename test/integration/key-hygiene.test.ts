@@ -8,8 +8,8 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { startHarness } from '../helpers/exporter-harness.js';
-import { expectNoKey } from '../helpers/leak.js';
+import { startHarness } from '../support/exporter-harness.js';
+import { expectNoKey } from '../support/leak.js';
 
 const DAY_S = 86_400;
 const tmp = mkdtempSync(join(tmpdir(), 'zexa-keys-'));

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type ZexaSimulator } from '../../src/simulator/index.js';
-import { runExporter } from '../helpers/process.js';
+import { runExporter } from '../support/process.js';
+import { until } from '../support/wait.js';
 
 let sim: ZexaSimulator;
 
@@ -28,9 +29,7 @@ describe('the zexa-exporter process', () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     // Wait until the hanging request is in flight, then stop.
-    const deadline = Date.now() + 10_000;
-    while (sim.requestCount('slow') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(sim.requestCount('slow')).toBeGreaterThan(0);
+    await until(() => sim.requestCount('slow') > 0, 10_000, 'the hanging request');
     const stoppedAt = Date.now();
     proc.kill('SIGTERM');
     const { code } = await proc.exited;

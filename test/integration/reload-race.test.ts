@@ -13,10 +13,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { startExporter, type Exporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type ZexaSimulator } from '../../src/simulator/index.js';
-import { FakeClock } from '../helpers/fake-clock.js';
-import { captureLogs } from '../helpers/log-capture.js';
-import { parseSample } from '../helpers/exporter-harness.js';
-import { runExporter } from '../helpers/process.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { captureLogs } from '../support/log-capture.js';
+import { parseSample } from '../support/exporter-harness.js';
+import { runExporter } from '../support/process.js';
 import { HoldingAgent } from '../support/holding-agent.js';
 
 const RUN_MAIN = fileURLToPath(new URL('../support/run-main.ts', import.meta.url));

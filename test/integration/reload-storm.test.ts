@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.js';
-import { runExporter } from '../helpers/process.js';
+import { runExporter } from '../support/process.js';
 
 const RUN_MAIN = fileURLToPath(new URL('../support/run-main.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'zexa-reload-storm-'));

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.js';
-import { startHarness, type Harness } from '../helpers/exporter-harness.js';
-import { runExporter } from '../helpers/process.js';
+import { startHarness, type Harness } from '../support/exporter-harness.js';
+import { until } from '../support/wait.js';
+import { runExporter } from '../support/process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'zexa-reload-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -90,9 +91,7 @@ describe('configuration reload', () => {
       const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       writeFileSync(file, configYaml([{ name: 'alpha' }, { name: 'beta' }]));
       proc.kill('SIGHUP');
-      const deadline = Date.now() + 15_000;
-      while (!(await metrics()).includes('zexa_up{account="beta"} 1') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      expect(await metrics()).toContain('zexa_up{account="beta"} 1');
+      await until(async () => (await metrics()).includes('zexa_up{account="beta"} 1'), 15_000, 'beta to be polled');
       expect(proc.stdout()).toContain('configuration reloaded');
     } finally {
       proc.kill('SIGTERM');

@@ -13,9 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.js';
-import { until } from '../helpers/exporter-harness.js';
-import { runExporter, type ExporterProcess } from '../helpers/process.js';
-import { expectNoKey as expectNoKeyIn } from '../helpers/leak.js';
+import { until } from '../support/exporter-harness.js';
+import { runExporter, type ExporterProcess } from '../support/process.js';
+import { expectNoKey as expectNoKeyIn } from '../support/leak.js';
 
 // Upper-case runs, as in secret-leak.test.ts: nothing else the exporter prints looks like these.
 const KEYS = {

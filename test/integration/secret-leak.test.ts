@@ -9,9 +9,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startHarness } from '../helpers/exporter-harness.js';
-import { runExporter } from '../helpers/process.js';
-import { expectNoKey as expectNoKeyIn } from '../helpers/leak.js';
+import { startHarness } from '../support/exporter-harness.js';
+import { runExporter } from '../support/process.js';
+import { expectNoKey as expectNoKeyIn } from '../support/leak.js';
 
 // Upper-case letters: nothing else the exporter prints looks like these by chance.
 const KEYS = {

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { loadConfig } from '../../src/config/load.js';
 import { generateAccounts, startSimulator, type ZexaSimulator } from '../../src/simulator/index.js';
-import { captureLogs } from '../helpers/log-capture.js';
-import { parseSample, until } from '../helpers/exporter-harness.js';
+import { captureLogs } from '../support/log-capture.js';
+import { parseSample, until } from '../support/exporter-harness.js';
 
 const accounts = generateAccounts(40);
 let sim: ZexaSimulator;

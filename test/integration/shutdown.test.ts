@@ -6,10 +6,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type ZexaSimulator } from '../../src/simulator/index.js';
-import { startHarness, until } from '../helpers/exporter-harness.js';
-import { openRaw, parseRawResponse } from '../helpers/raw-http.js';
-import { runExporter, type ExporterProcess } from '../helpers/process.js';
-import { startScrapeLoad, type Outcome } from '../helpers/scrape-load.js';
+import { startHarness, until } from '../support/exporter-harness.js';
+import { openRaw, parseRawResponse } from '../support/raw-http.js';
+import { runExporter, type ExporterProcess } from '../support/process.js';
+import { startScrapeLoad, type Outcome } from '../support/scrape-load.js';
 
 const ACCOUNTS = [
   { name: 'alpha', key: 'zx_shutdown_alpha_6c1e0a9b', credits: 4250 },

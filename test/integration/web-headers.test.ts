@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { startExporter } from '../../src/runtime/exporter.js';
-import { parseSample } from '../helpers/exporter-harness.js';
-import { captureLogs } from '../helpers/log-capture.js';
-import { runExporter } from '../helpers/process.js';
-import { startScriptedApi } from '../helpers/scripted-api.js';
+import { parseSample } from '../support/exporter-harness.js';
+import { captureLogs } from '../support/log-capture.js';
+import { runExporter } from '../support/process.js';
+import { startScriptedApi } from '../support/scripted-api.js';
 
 const KEY = 'zx_web_headers_8d3f0b6c2e';
 const GOOD_CSP = "default-src 'self'";

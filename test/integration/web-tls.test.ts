@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { basicAuthMiddleware, headersMiddleware } from '../../src/web-auth.js';
 import { createHttpServer, loadWebConfig, openWebConfig, type WebConfig, type WebConfigSource } from '../../src/web-config.js';
-import { requireProgram } from '../helpers/external.js';
+import { requireProgram } from '../support/external.js';
 import { makeCerts, type TestCerts } from '../fixtures/web-config/make-certs.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/web-config/good');

@@ -12,8 +12,8 @@
  * warning never do, and an account's critical alert mutes its warnings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireProgram } from '../helpers/external.js';
-import { freePort, hasAlert, startPrometheusStack, type PrometheusStack } from '../helpers/prometheus-stack.js';
+import { requireProgram } from '../support/external.js';
+import { freePort, hasAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
 import {
   dashboardExpressions,
   grafanaAlertExpressions,
@@ -25,8 +25,8 @@ import { systemClock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
-import { until } from '../helpers/exporter-harness.js';
-import { captureLogs } from '../helpers/log-capture.js';
+import { until } from '../support/exporter-harness.js';
+import { captureLogs } from '../support/log-capture.js';
 
 async function exporterFor(
   sim: ZexaSimulator,

@@ -11,9 +11,9 @@
  * ("many-to-many matching not allowed") and resolve the alerts within seconds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireProgram } from '../helpers/external.js';
-import { runExporter, type ExporterProcess } from '../helpers/process.js';
-import { hasAlert, startPrometheusStack, type PrometheusStack } from '../helpers/prometheus-stack.js';
+import { requireProgram } from '../support/external.js';
+import { runExporter, type ExporterProcess } from '../support/process.js';
+import { hasAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
 
 const prometheus = requireProgram(['prometheus'], 'prometheus');

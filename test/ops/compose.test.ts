@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { REPO_ROOT } from '../helpers/prometheus-stack.js';
+import { REPO_ROOT } from '../support/prometheus-stack.js';
 import { readRepoFile } from './ops-files.js';
 
 interface Service {

@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { DASHBOARD_PATH, renderDashboard } from '../../scripts/generate-dashboard.js';
 import { DATASOURCE_UID, loadPrometheusRules } from '../../scripts/generate-grafana-alerts.js';
 import { balance, consumptionRate } from '../../scripts/consumption-rate.js';
-import { REPO_ROOT } from '../helpers/prometheus-stack.js';
+import { REPO_ROOT } from '../support/prometheus-stack.js';
 import {
   allPanels,
   dashboardExpressions,

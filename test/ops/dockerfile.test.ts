@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, REPO_ROOT } from '../helpers/prometheus-stack.js';
+import { freePort, REPO_ROOT } from '../support/prometheus-stack.js';
 import { readRepoFile } from './ops-files.js';
 
 const dockerfile = readRepoFile('Dockerfile');

@@ -15,7 +15,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { ConfigMap, Namespace, Secret, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { requireProgram } from '../helpers/external.js';
+import { requireProgram } from '../support/external.js';
 import { DASHBOARD_KEY, KUBERNETES_DIR, REPO_ROOT, SOURCES, TARGETS, syncProblems } from '../../scripts/sync-kubernetes.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { requireProgram } from '../helpers/external.js';
-import { REPO_ROOT } from '../helpers/prometheus-stack.js';
+import { requireProgram } from '../support/external.js';
+import { REPO_ROOT } from '../support/prometheus-stack.js';
 import { readRepoFile } from './ops-files.js';
 
 const promtool = requireProgram(['promtool'], 'prometheus');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthBusyError, AuthQueue } from '../../src/auth-queue.js';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 /** A task that finishes when the test says so, recording when it started. */
 function gate(log: string[], name: string): { task: () => Promise<string>; finish: () => void } {

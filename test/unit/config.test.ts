@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HelpRequested, VersionRequested, usage } from '../../src/config/cli.js';
+import { helpOrVersion, usage } from '../../src/config/cli.js';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { loadConfig, nodeConfigSources } from '../../src/config/load.js';
 import type { AccountConfig, Config, ConfigSources } from '../../src/config/types.js';
@@ -407,6 +407,12 @@ describe('loadConfig rejects bad configurations with one exact line per problem'
     }
   });
 
+  it('says that deeply nested YAML is nested too deeply, not that it has too many aliases (issue 12)', () => {
+    const deep = `accounts: ${'['.repeat(5000)}${']'.repeat(5000)}\n`;
+    const problems = problemsOf(['--config.file=/deep.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/deep.yml': deep }));
+    expect(problems).toEqual([expect.stringMatching(/^\/deep\.yml:1:\d+: invalid YAML: nested too deeply/)]);
+  });
+
   it('refuses YAML tags that build objects no setting expects', () => {
     const files = memoryFiles({ '/c.yml': 'log: !!binary aGVsbG8=\n', '/d.yml': 'log: !!set { info }\n' });
     expect(problemsOf(['--config.file=/c.yml'], { ZEXA_API_KEY: KEY }, files)).toEqual(['/c.yml:1:6: invalid YAML: unknown tag']);
@@ -545,10 +551,12 @@ describe('loadConfig builds the Config', () => {
     expect(load([], { ZEXA_API_KEY: KEY, ZEXA_POLL_INTERVAL: '5s', ZEXA_REQUEST_TIMEOUT: '5s' }).api.timeoutMs).toBe(5_000);
   });
 
-  it('throws HelpRequested / VersionRequested before looking at anything else', () => {
-    expect(() => loadConfig(nodeConfigSources(['--help'], { ZEXA_POLL_INTERVAL: 'garbage' }))).toThrow(HelpRequested);
-    expect(() => loadConfig(nodeConfigSources(['--bogus', '-h'], {}))).toThrow(HelpRequested);
-    expect(() => loadConfig(nodeConfigSources(['--version'], {}))).toThrow(VersionRequested);
+  it('finds --help / -h / --version anywhere before `--`, whatever else is wrong', () => {
+    expect(helpOrVersion(['--help'])).toBe('help');
+    expect(helpOrVersion(['--bogus', '-h'])).toBe('help');
+    expect(helpOrVersion(['--version'])).toBe('version');
+    expect(helpOrVersion(['--web.listen-address=:1'])).toBeUndefined();
+    expect(helpOrVersion(['--', '--help'])).toBeUndefined();
     // After `--` nothing is a flag.
     expect(problemsOf(['--', '--help'], { ZEXA_API_KEY: KEY })).toEqual([
       '1 positional argument given, but zexa-exporter takes none (not shown, in case it is a key; settings are --flags or environment variables, see --help)',
@@ -782,8 +790,8 @@ describe('readFileBounded', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    // An endless device: the read stops at the limit instead of filling memory.
-    expect(() => readFileBounded('/dev/zero')).toThrow(expect.objectContaining({ code: 'EFBIG' }));
+    // An endless device is not a regular file: refused before a byte is read (issue 12 D1, D3).
+    expect(() => readFileBounded('/dev/zero')).toThrow(expect.objectContaining({ code: 'ENOTREG' }));
   });
 
   it('reads files larger than its reused buffer whole, and never returns bytes of an earlier read', () => {

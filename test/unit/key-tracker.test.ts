@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AccountStore } from '../../src/account-state.js';
 import { keyFingerprint } from '../../src/keys.js';
 import { KeyTracker, type SharedKeyChange, type TrackedAccount } from '../../src/key-tracker.js';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const thresholds = { warning: 1000, critical: 100 };
 const KEY_A = 'zx_unit_key_AAAAAAAAAAAA';

@@ -168,9 +168,8 @@ describe('ExporterMetrics', () => {
   it('adds the process metrics from its own registry, not the global one', async () => {
     const store = new AccountStore();
     const metrics = new ExporterMetrics(store, { version: '1', nodeVersion: 'v20' });
-    const text = await metrics.render();
-    expect(text).toContain('process_cpu_user_seconds_total');
-    expect(text).toContain('zexa_exporter_build_info');
+    expect(await metrics.registry.metrics()).toContain('process_cpu_user_seconds_total');
+    expect(metrics.renderZexa().text).toContain('zexa_exporter_build_info');
     const { register } = await import('prom-client');
     expect(await register.metrics()).not.toContain('process_cpu_user_seconds_total');
   });

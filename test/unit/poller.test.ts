@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KeyUnavailableError, ServerError, UnauthorizedError } from '../../src/errors.js';
 import { MIN_POLLS_WAITING, Poller, type PollResult } from '../../src/poller.js';
 import type { Credits, ZexaClient } from '../../src/zexa-client.js';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 interface Call {
   account: string;

@@ -19,7 +19,7 @@ import {
   type RetryOutcome,
   type RetryPolicy,
 } from '../../src/retry.js';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 30_000 };
 const half = (): number => 0.5;

@@ -24,6 +24,7 @@ import {
   type ZexaSimulator,
 } from '../../src/simulator/index.js';
 import { RequestLog } from '../../src/simulator/records.js';
+import { until } from '../support/wait.js';
 
 const KEY = 'zx_test_alpha_0123456789abcdef';
 const OTHER_KEY = 'zx_test_beta_fedcba9876543210';
@@ -62,14 +63,8 @@ async function errorOf(res: Response): Promise<ErrorBody['error']> {
   return body.error;
 }
 
-/** Resolves when `condition` holds; polls a bounded number of times. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i += 1) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** Resolves when `condition` holds (checked every 10 ms; 15 s leaves room for a busy machine). */
+const waitUntil = (condition: () => boolean, what: string): Promise<void> => until(condition, 15_000, what, 10);
 
 /** Fails with a clear message instead of the test timeout when `promise` never settles. */
 async function within<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
@@ -352,7 +347,7 @@ describe('faults', () => {
     sim.setFault('alpha', { kind: 'hang', times: 1 });
     const hung = credits(sim);
     hung.catch(() => undefined);
-    await until(() => sim.requestCount('alpha') === 1, 'the hung request to arrive');
+    await waitUntil(() => sim.requestCount('alpha') === 1, 'the hung request to arrive');
     expect(sim.requests('alpha')).toEqual([expect.objectContaining({ status: 'hang', authorization: 'ok' })]);
     expect((await credits(sim)).status).toBe(200);
     expect((await credits(sim, `Bearer ${OTHER_KEY}`)).status).toBe(200);
@@ -605,10 +600,10 @@ describe('close()', () => {
     const hung = [credits(sim), credits(sim)];
     sim.setLatency(60_000);
     for (const pending of hung) pending.catch(() => undefined);
-    await until(() => sim.requestCount() === 3, 'both hung requests to arrive');
+    await waitUntil(() => sim.requestCount() === 3, 'both hung requests to arrive');
     const slow = credits(sim);
     slow.catch(() => undefined);
-    await until(() => sim.requestCount() === 4, 'the slow request to arrive');
+    await waitUntil(() => sim.requestCount() === 4, 'the slow request to arrive');
     try {
       await within(sim.close(), 'close()');
       await within(sim.close(), 'a second close()');
@@ -736,7 +731,7 @@ describe('command line', () => {
     const dir = await mkdtemp(join(tmpdir(), 'zexa-sim-'));
     const cli = startCli(['--port', '0', '--accounts', '3', '--key-dir', join(dir, 'keys')]);
     try {
-      await until(() => /listening on (http:\S+)/.test(cli.output()) && cli.output().includes('Key files'), 'the CLI to start');
+      await waitUntil(() => /listening on (http:\S+)/.test(cli.output()) && cli.output().includes('Key files'), 'the CLI to start');
       const url = /listening on (http:\S+)/.exec(cli.output())?.[1] ?? '';
       const key = (await readFile(join(dir, 'keys', 'acct_00002'), 'utf8')).trimEnd();
       expect(key).toBe(generatedKey('acct_00002'));

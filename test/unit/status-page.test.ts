@@ -6,7 +6,7 @@ import { naturalCompare } from '../../src/status-page/natural-sort.js';
 import { paginate, parseAccountQuery, queryString, PAGE_SIZE } from '../../src/status-page/query.js';
 import { selectAccounts } from '../../src/status-page/selection.js';
 import { createStatusViews } from '../../src/status-page/service.js';
-import { FakeClock } from '../helpers/fake-clock.js';
+import { FakeClock } from '../support/fake-clock.js';
 
 const thresholds = { warning: 1000, critical: 100 };
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 import { loadWebConfig, openWebConfig, parseWebConfig, type WebConfig } from '../../src/web-config.js';
-import { requireProgram } from '../helpers/external.js';
+import { requireProgram } from '../support/external.js';
 import { makeCerts } from '../fixtures/web-config/make-certs.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/web-config');
@@ -46,7 +46,7 @@ const BAD: { file: string; problems: string[]; promtoolRejects: boolean }[] = [
   },
   {
     file: 'missing-cert-file.yml',
-    problems: ['tls_server_config.cert_file: cannot read "{dir}/missing.crt": no such file'],
+    problems: ['tls_server_config.cert_file: file "{dir}/missing.crt" does not exist'],
     promtoolRejects: true,
   },
   {
@@ -189,7 +189,7 @@ describe('parseWebConfig without certificates', () => {
       /^YAML syntax error at line \d+, column \d+: /,
     );
     expect(problemsOf(() => parseWebConfig('basic_auth_users: {}\nbasic_auth_users: {}\n', '/etc', noFiles))).toEqual([
-      'YAML syntax error at line 2, column 1: Map keys must be unique',
+      'YAML syntax error at line 2, column 1: duplicate key',
     ]);
   });
 
@@ -201,6 +201,24 @@ describe('parseWebConfig without certificates', () => {
     expect(problems.join('\n')).not.toContain('12345');
   });
 
+  it('never quotes the YAML source in a syntax message (a plain-text password was printed: issue 12)', () => {
+    const secret = 'hunter2PlainTextPassword';
+    for (const text of [`%${secret}\n---\nbasic_auth_users: {}\n`, `basic_auth_users:\n  alice: *${secret}\n`, `basic_auth_users:\n  alice: !${secret} x\n`]) {
+      const problems = problemsOf(() => parseWebConfig(text, '/etc', noFiles));
+      expect(problems.length).toBeGreaterThan(0);
+      expect(problems.join('\n')).not.toContain(secret);
+    }
+  });
+
+  it('says that deeply nested YAML is nested too deeply, not that it has too many aliases', () => {
+    for (const text of [`a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}a:`).join('\n') + ' 1\n']) {
+      const problems = problemsOf(() => parseWebConfig(text, '/etc', noFiles));
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/nested too deeply/);
+      expect(problems[0]).not.toMatch(/alias/);
+    }
+  });
+
   it('refuses a YAML alias bomb instead of expanding it', () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) bomb.push(`${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(10).fill(`*${'abcdefghij'[i - 1]}`).join(',')}]`);
@@ -209,13 +227,13 @@ describe('parseWebConfig without certificates', () => {
 
   it('names the file in every problem when loading from disk, and says when it is missing', () => {
     expect(problemsOf(() => loadWebConfig('/nonexistent/web.yml'))).toEqual([
-      'web config file "/nonexistent/web.yml": cannot read: no such file',
+      'web config file "/nonexistent/web.yml" does not exist',
     ]);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'zexa-web-big-'));
     try {
       const big = path.join(dir, 'web.yml');
       writeFileSync(big, `# ${'x'.repeat(2 * 1024 * 1024)}\n`);
-      expect(problemsOf(() => loadWebConfig(big))).toEqual([`web config file "${big}": cannot read: larger than 1024 KiB`]);
+      expect(problemsOf(() => loadWebConfig(big))).toEqual([`web config file "${big}" is larger than 1 MiB`]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -13,15 +13,14 @@ import {
   ZexaApiError,
   type PollErrorReason,
 } from '../../src/errors.js';
-import { isRetryable } from '../../src/retry.js';
 import {
   createDispatcher,
   createZexaClient,
   parseCreditsResponse,
-  parseRetryAfter,
   type AttemptObservation,
   type ZexaClientOptions,
 } from '../../src/zexa-client.js';
+import { parseRetryAfter } from '../../src/retry-after.js';
 
 const KEY = 'zx_live_Kq8sLEAKCHECKf3a91b7c2d';
 const USER_AGENT = 'zexa-exporter/0.1.0';
@@ -194,7 +193,6 @@ describe('parseCreditsResponse', () => {
     expect(error.reason).toBe(reason);
     expect(error.status).toBe(status);
     expect(error.requestId).toBe('req_s');
-    expect(error.retryable).toBe(isRetryable(error));
     expect(error.message).toContain(`Zexa API answered ${status}`);
   });
 
@@ -254,6 +252,30 @@ describe('parseCreditsResponse', () => {
     expect(excerpt.length).toBe(200);
     expect(said({ message: `the key ${KEY} is revoked` }, [KEY])).toMatch(/"the key \[REDACTED\] is revoked"$/);
     expect(fail(401, json({ request_id: `id-${KEY}` }), {}, [KEY]).requestId).toBe('id-[REDACTED]');
+  });
+
+  // Issue 12 D4: the four partial echoes that leaked, in the message, the body's request_id and
+  // the x-request-id header. Each must lose every 8-character slice of the key.
+  const KEY_FORMS: [string, string][] = [
+    ['the first 20 characters', KEY.slice(0, 20)],
+    ['characters 4-30', KEY.slice(4, 30)],
+    ['the key upper-cased', KEY.toUpperCase()],
+    ['the key with U+200B inside', `${KEY.slice(0, 5)}\u200b${KEY.slice(5, 12)}\u200b${KEY.slice(12, 19)}\u200b${KEY.slice(19)}`],
+  ];
+  it.each(KEY_FORMS)('strikes %s from the message, request_id and x-request-id', (_name, echo) => {
+    const slices = (text: string): string[] => {
+      const flat = text.replace(/[\p{Cc}\p{Cf}\s]/gu, '').toLowerCase();
+      const found: string[] = [];
+      for (let i = 0; i + 8 <= KEY.length; i += 1) if (flat.includes(KEY.slice(i, i + 8).toLowerCase())) found.push(`slice at ${i}`);
+      return found;
+    };
+    const inMessage = fail(401, json({ message: `key ${echo} is revoked` }), {}, [KEY]);
+    expect(inMessage.message).toMatch(/"key \[REDACTED\] is revoked"$/);
+    const inBody = fail(401, json({ request_id: `req-${echo}` }), {}, [KEY]);
+    expect(inBody.requestId).toBe('req-[REDACTED]');
+    const inHeader = fail(500, json({}), { 'x-request-id': echo }, [KEY]);
+    expect(inHeader.requestId).toBe('[REDACTED]');
+    for (const error of [inMessage, inBody, inHeader]) expect(slices(`${error.message} ${error.requestId ?? ''}`)).toEqual([]);
   });
 });
 

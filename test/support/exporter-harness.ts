@@ -10,6 +10,7 @@ import type { Config } from '../../src/config/types.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
 import { captureLogs, type LogCapture } from './log-capture.js';
+import { until } from './wait.js';
 
 export interface Harness {
   sim: ZexaSimulator;
@@ -51,14 +52,7 @@ export function parseSample(text: string, series: string): number | undefined {
   return undefined;
 }
 
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { until };
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const sim = await startSimulator({ accounts: options.accounts, ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }) });

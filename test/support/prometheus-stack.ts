@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
+import { until } from './wait.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -343,13 +344,9 @@ export async function startPrometheusStack(options: StackOptions): Promise<Prome
       return body.data.result;
     };
     const waitForSeries = async (promql: string, timeoutMs: number): Promise<PromSample[]> => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const result = await query(promql);
-        if (result.length > 0) return result;
-        if (Date.now() > deadline) throw new Error(`no series for ${promql} within ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
+      let result: PromSample[] = [];
+      await until(async () => (result = await query(promql)).length > 0, timeoutMs, `a series for ${promql}`, 250);
+      return result;
     };
     return { prometheusUrl, alertmanagerUrl, webhook, query, waitForSeries, setTargets, close };
   } catch (err) {

@@ -1,0 +1,93 @@
+/**
+ * The one YAML loader, for the config file and the web config. One policy for both:
+ * - YAML aliases (`*name`) are refused outright, not merely capped: they are how "billion laughs"
+ *   bombs expand, and neither file has a use for them;
+ * - tags that build objects (`!!binary`, `!!set`, `!!timestamp`, …) are not resolved;
+ * - duplicate keys are errors;
+ * - messages are our own words for the parser's error codes and NEVER quote the source: a wrong
+ *   path may name a key file, and yaml's own messages echo tokens (an unknown directive, an
+ *   unresolved alias), which printed a plain-text password from a web config (issue 12).
+ * Nesting deeper than the parser's stack is reported as such, not as "too many aliases".
+ */
+import { LineCounter, parseDocument, visit, type Document, type ErrorCode } from 'yaml';
+
+const YAML_ERRORS: Partial<Record<ErrorCode, string>> = {
+  ALIAS_PROPS: 'an alias cannot have an anchor or a tag',
+  BAD_ALIAS: 'bad alias',
+  BAD_DIRECTIVE: 'bad directive',
+  BAD_DQ_ESCAPE: 'invalid escape sequence in a double-quoted string',
+  BAD_INDENT: 'bad indentation',
+  BAD_PROP_ORDER: 'anchor and tag in the wrong order',
+  BAD_SCALAR_START: 'a plain value cannot start with this character (quote the value)',
+  BLOCK_AS_IMPLICIT_KEY: 'nested mappings are not allowed in compact mappings',
+  BLOCK_IN_FLOW: 'block collection inside a flow collection',
+  DUPLICATE_KEY: 'duplicate key',
+  KEY_OVER_1024_CHARS: 'key longer than 1024 characters',
+  MISSING_CHAR: 'missing character (a closing quote or bracket, a comma, or a space after ":")',
+  MULTILINE_IMPLICIT_KEY: 'a key must be on a single line',
+  MULTIPLE_ANCHORS: 'more than one anchor on a node',
+  MULTIPLE_TAGS: 'more than one tag on a node',
+  NON_STRING_KEY: 'keys must be strings',
+  TAB_AS_INDENT: 'tabs are not allowed for indentation',
+  TAG_RESOLVE_FAILED: 'unknown tag',
+  UNEXPECTED_TOKEN: 'unexpected token',
+  BAD_COLLECTION_TYPE: 'tag does not match the collection type',
+};
+
+/** yaml reports a parser stack overflow as RESOURCE_EXHAUSTION, the code it also uses for alias expansion. */
+const TOO_DEEP = 'nested too deeply (a structure inside a structure, hundreds of levels down)';
+
+export interface YamlProblem {
+  line: number;
+  col: number;
+  /** Safe to print: never holds any of the source. */
+  message: string;
+}
+
+export type YamlLoad =
+  | { ok: true; value: unknown; doc: Document; lineCounter: LineCounter }
+  | { ok: false; problems: YamlProblem[] };
+
+/**
+ * Parses one YAML document into plain values. `what` names the file in the alias message
+ * (e.g. "the config file"). An empty document is `undefined`.
+ */
+export function loadYaml(text: string, what: string): YamlLoad {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter, uniqueKeys: true, strict: true, resolveKnownTags: false });
+  const at = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);
+  const describe = (code: ErrorCode): string => {
+    if (code === 'RESOURCE_EXHAUSTION') return TOO_DEEP;
+    if (code === 'MULTIPLE_DOCS') return `more than one YAML document (---); ${what} holds one`;
+    return YAML_ERRORS[code] ?? code;
+  };
+  const errors = [...doc.errors, ...doc.warnings];
+  // The overflow is reported once per level it unwinds; once, at the outermost, is enough.
+  const deepest = errors.filter((e) => e.code === 'RESOURCE_EXHAUSTION').sort((a, b) => a.pos[0] - b.pos[0])[0];
+  const parseProblems = [...errors.filter((e) => e.code !== 'RESOURCE_EXHAUSTION'), ...(deepest === undefined ? [] : [deepest])].map((e) => ({
+    ...at(e.pos[0]),
+    message: `invalid YAML: ${describe(e.code)}`,
+  }));
+  if (parseProblems.length > 0) return { ok: false, problems: parseProblems };
+
+  let aliases = 0;
+  let firstAlias = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      if (aliases === 0) firstAlias = node.range?.[0] ?? 0;
+      aliases += 1;
+      return visit.SKIP;
+    },
+  });
+  if (aliases > 0) {
+    return { ok: false, problems: [{ ...at(firstAlias), message: `YAML aliases (*name) are not allowed in ${what} (${aliases} found); write the values out` }] };
+  }
+  try {
+    // maxAliasCount 0: belt and braces, there are no aliases left to expand.
+    return { ok: true, value: doc.toJS({ maxAliasCount: 0 }) as unknown, doc, lineCounter };
+  } catch (error) {
+    // Only a stack overflow is left that can throw here; its text is not ours to print.
+    const deep = error instanceof RangeError;
+    return { ok: false, problems: [{ line: 1, col: 1, message: deep ? `invalid YAML: ${TOO_DEEP}` : 'invalid YAML: the document cannot be read' }] };
+  }
+}
