@@ -84,7 +84,9 @@ export class AuthQueue {
       const cancel = new AbortController();
       const entry: Waiting = {
         client,
-        start: () => this.start(task).then(resolve, reject),
+        start: () => {
+          this.start(task).then(resolve, reject);
+        },
         cancel,
       };
       if (mine === undefined) this.waiting.set(client, [entry]);

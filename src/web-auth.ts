@@ -89,7 +89,9 @@ class VerifiedCache {
   }
 }
 
+/** Connections that have not authenticated do not idle in keep-alive (see connection-limits.ts). */
 function busy(res: Response, error: AuthBusyError): void {
+  res.setHeader('Connection', 'close');
   res.setHeader('Retry-After', String(error.retryAfterSeconds));
   res.status(503).type('text/plain').send('Service Unavailable: too many password checks waiting; retry later\n');
 }
@@ -109,6 +111,7 @@ function busyWarning(queue: AuthQueue, clock: Clock, logger: Logger | undefined)
 }
 
 function unauthorized(res: Response): void {
+  res.setHeader('Connection', 'close');
   res.setHeader('WWW-Authenticate', `Basic realm="${BASIC_AUTH_REALM}"`);
   res.status(401).type('text/plain').send('Unauthorized\n');
 }

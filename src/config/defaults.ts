@@ -7,7 +7,12 @@ export const DEFAULTS = {
   api: { url: 'https://api.zexa.ao', timeoutMs: 10_000 },
   poll: { intervalMs: 60_000, maxConcurrency: 8, maxAttempts: 3, maxRequestsPerSecond: undefined },
   thresholds: { warning: 1000, critical: 100 },
-  web: { listenAddress: ':10025', configFile: undefined },
+  /**
+   * 512 connections: far more than the scrapers, probes and browsers an exporter serves, and half
+   * of the common `ulimit -n` of 1024, which leaves the other half for polls (ZEXA_MAX_CONCURRENCY
+   * sockets), key files and Node's own descriptors.
+   */
+  web: { listenAddress: ':10025', configFile: undefined, maxConnections: 512 },
   log: { level: 'info' },
   shard: undefined,
   configFile: undefined,
@@ -17,7 +22,7 @@ export const DEFAULTS = {
   api: Config['api'];
   poll: Config['poll'];
   thresholds: Thresholds;
-  web: Pick<Config['web'], 'listenAddress' | 'configFile'>;
+  web: Pick<Config['web'], 'listenAddress' | 'configFile' | 'maxConnections'>;
   log: Config['log'];
   shard: Config['shard'];
   configFile: Config['configFile'];
@@ -30,6 +35,7 @@ export const LIMITS = {
   timeoutMs: { min: 1_000, max: 300_000 },
   maxConcurrency: { min: 1, max: 1024 },
   maxAttempts: { min: 1, max: 10 },
+  maxConnections: { min: 1, max: 65_536 },
   maxRequestsPerSecond: { max: 100_000 },
   threshold: { max: Number.MAX_SAFE_INTEGER },
   shardCount: { max: MAX_SHARD_COUNT },

@@ -40,6 +40,7 @@ export const schemas = {
   interval: leaf((raw) => parseDurationIn(raw, LIMITS.intervalMs), 'a duration'),
   maxConcurrency: leaf((raw) => parseInteger(raw, LIMITS.maxConcurrency.min, LIMITS.maxConcurrency.max), 'an integer'),
   maxAttempts: leaf((raw) => parseInteger(raw, LIMITS.maxAttempts.min, LIMITS.maxAttempts.max), 'an integer'),
+  maxConnections: leaf((raw) => parseInteger(raw, LIMITS.maxConnections.min, LIMITS.maxConnections.max), 'an integer'),
   maxRequestsPerSecond: leaf(
     (raw) => parseNumber(raw, `(expected a number above 0, at most ${LIMITS.maxRequestsPerSecond.max})`, (n) => n > 0 && n <= LIMITS.maxRequestsPerSecond.max),
     'a number',
@@ -79,7 +80,7 @@ const pollShape = {
   maxAttempts: schemas.maxAttempts.optional(),
   maxRequestsPerSecond: schemas.maxRequestsPerSecond.optional(),
 };
-const webShape = { listenAddress: schemas.listenAddress.optional(), configFile: schemas.path.optional() };
+const webShape = { listenAddress: schemas.listenAddress.optional(), configFile: schemas.path.optional(), maxConnections: schemas.maxConnections.optional() };
 const logShape = { level: schemas.logLevel.optional() };
 
 const accountEntrySchema = z.strictObject(accountShape).superRefine((entry, ctx) => {
@@ -138,6 +139,8 @@ export interface LoadedFile {
   settings: FileSettings;
   /** `${path}:${line}: ${yamlPath}` for a YAML path, for messages. */
   at(path: readonly PropertyKey[], key?: string): string;
+  /** Settings the file gives with a bad value (`poll.interval`): already reported, not to be defaulted. */
+  invalid: ReadonlySet<string>;
 }
 
 export function loadFile(path: string, where: string, sources: ConfigSources, problems: string[]): LoadedFile | undefined {
@@ -173,11 +176,43 @@ export function loadFile(path: string, where: string, sources: ConfigSources, pr
 
   const raw: unknown = yaml.value ?? {};
   const parsed = fileSchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));
-    return undefined;
+  if (parsed.success) return { path, settings: parsed.data, at, invalid: new Set() };
+  for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));
+  // Go on with the valid rest, so that the problems further on (accounts, keys, thresholds)
+  // are found in the same run: users fix a file once, not in stages (issue 15).
+  const rest = validRest(raw, parsed.error.issues);
+  return rest === undefined ? undefined : { path, ...rest, at };
+}
+
+/**
+ * The settings of `raw` without the parts its issues point at: an account entry with a problem is
+ * left out whole, a bad setting is left out (and named in `invalid`, so that it is not taken for
+ * unset and compared with defaults), an unknown field is dropped.
+ */
+function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[]): Pick<LoadedFile, 'settings' | 'invalid'> | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const copy = structuredClone(raw) as Record<string, unknown>;
+  const invalid = new Set<string>();
+  const badEntries = new Set<number>();
+  for (const issue of issues) {
+    const [section, index] = issue.path;
+    if (section === 'accounts' && typeof index === 'number') {
+      badEntries.add(index);
+      continue;
+    }
+    if (issue.code === 'unrecognized_keys') {
+      const parent = valueAt(copy, issue.path);
+      if (parent !== null && typeof parent === 'object') for (const key of issue.keys) delete (parent as Record<string, unknown>)[key];
+      continue;
+    }
+    invalid.add(formatPath(issue.path));
+    const parent = issue.path.length === 0 ? undefined : valueAt(copy, issue.path.slice(0, -1));
+    const last = issue.path[issue.path.length - 1];
+    if (parent !== null && typeof parent === 'object' && last !== undefined) delete (parent as Record<PropertyKey, unknown>)[last];
   }
-  return { path, settings: parsed.data, at };
+  if (Array.isArray(copy.accounts)) copy.accounts = copy.accounts.filter((_entry, i) => !badEntries.has(i));
+  const again = fileSchema.safeParse(copy);
+  return again.success ? { settings: again.data, invalid } : undefined;
 }
 
 function nodeAt(doc: Document, path: readonly PropertyKey[], key?: string): { range?: readonly number[] | null } | undefined {

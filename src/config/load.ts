@@ -68,6 +68,7 @@ function resolveSetting<T>(
   if (result !== undefined) return result;
   if (candidates.length > 0) return { value: fallback, where: INVALID_ORIGIN };
   if (ctx.file !== undefined && spec.yaml !== undefined) {
+    if (ctx.file.invalid.has(spec.yaml.join('.'))) return { value: fallback, where: INVALID_ORIGIN };
     const fromFile = valueAt(ctx.file.settings, spec.yaml);
     if (fromFile !== undefined) return { value: fromFile as T, where: ctx.file.at(spec.yaml) };
   }
@@ -97,6 +98,12 @@ function resolveSettings(ctx: LoadContext) {
       { flag: 'web.config.file', env: 'ZEXA_EXPORTER_WEB_CONFIG', yaml: ['web', 'configFile'] },
       schemas.path,
       DEFAULTS.web.configFile,
+    ),
+    maxConnections: resolveSetting(
+      ctx,
+      { flag: 'web.max-connections', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS', yaml: ['web', 'maxConnections'] },
+      schemas.maxConnections,
+      DEFAULTS.web.maxConnections,
     ),
     logLevel: resolveSetting<LogLevel>(ctx, { flag: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', yaml: ['log', 'level'] }, schemas.logLevel, DEFAULTS.log.level),
     shard: resolveSetting<Config['shard']>(ctx, { flag: 'shard', env: 'ZEXA_SHARD', yaml: ['shard'] }, schemas.shard, DEFAULTS.shard),
@@ -165,7 +172,9 @@ function checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[]
     }
     // Checked once per config-file entry (a fromDirectory entry covers many accounts).
     const own = candidate.own;
-    if (own !== undefined && isValid(warning) && isValid(critical) && !checkedThresholds.has(own.at) && account.thresholds.warning < account.thresholds.critical) {
+    // A global that was bad is reported already; an account that sets both values needs no global.
+    const globalsUsable = (own?.warning !== undefined || isValid(warning)) && (own?.critical !== undefined || isValid(critical));
+    if (own !== undefined && globalsUsable && !checkedThresholds.has(own.at) && account.thresholds.warning < account.thresholds.critical) {
       checkedThresholds.add(own.at);
       const w = { value: account.thresholds.warning, where: own.warning === undefined ? warning.where : `${own.path}.warning` };
       const c = { value: account.thresholds.critical, where: own.critical === undefined ? critical.where : `${own.path}.critical` };
@@ -193,7 +202,7 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
     poll: { intervalMs: s.interval.value, maxConcurrency: s.maxConcurrency.value, maxAttempts: s.maxAttempts.value, maxRequestsPerSecond: s.maxRps.value },
     thresholds,
     accounts,
-    web: { listenAddress: s.listen.value.text, host: s.listen.value.host, port: s.listen.value.port, configFile: webConfigPath(ctx, s.webConfig) },
+    web: { listenAddress: s.listen.value.text, host: s.listen.value.host, port: s.listen.value.port, configFile: webConfigPath(ctx, s.webConfig), maxConnections: s.maxConnections.value },
     log: { level: s.logLevel.value },
     shard: s.shard.value,
     configFile,

@@ -53,6 +53,8 @@ export interface Config {
     port: number;
     /** exporter-toolkit web config file (TLS, basic auth), if any. */
     configFile: string | undefined;
+    /** Open client connections at most; further ones are closed at once (server.maxConnections). */
+    maxConnections: number;
   };
   log: { level: LogLevel };
   /** Shard this replica polls, if any: INDEX/COUNT with 0 <= index < count. */

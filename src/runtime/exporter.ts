@@ -20,6 +20,7 @@ import { ownsAccount } from '../shard.js';
 import { createStatusViews } from '../status-page/service.js';
 import { VERSION } from '../version.js';
 import { basicAuthMiddleware, headersMiddleware } from '../web-auth.js';
+import { limitConnections } from '../connection-limits.js';
 import { createHttpServer, openWebConfig } from '../web-config.js';
 import { HttpListener } from './http-listener.js';
 import { createPollSink, logSharedKey } from './poll-sink.js';
@@ -198,6 +199,7 @@ export class Exporter {
       onError: (error) => logger.error({ error: error instanceof Error ? error.message : 'unknown error' }, 'request failed'),
     });
     const server = createHttpServer(web, app, { logger });
+    limitConnections(server, { maxConnections: config.web.maxConnections, logger, clock });
     this.listener = await HttpListener.listen(server, config.web, web?.current().tls === undefined ? 'http' : 'https');
 
     const accounts = this.polledAccounts(config);
@@ -240,8 +242,8 @@ export class Exporter {
     this.metrics.setShard(next.shard);
     await this.polling.apply(next, accounts);
     if (next.log.level !== previous.log.level) this.logger.level = next.log.level;
-    if (next.web.listenAddress !== previous.web.listenAddress || next.web.configFile !== previous.web.configFile) {
-      this.logger.warn('web.listenAddress and web.configFile take effect at the next restart');
+    if (next.web.listenAddress !== previous.web.listenAddress || next.web.configFile !== previous.web.configFile || next.web.maxConnections !== previous.web.maxConnections) {
+      this.logger.warn('web.listenAddress, web.configFile and web.maxConnections take effect at the next restart');
     }
     this.metrics.setReloadResult(true, clock.now());
     this.warnRate(next, accounts.length);

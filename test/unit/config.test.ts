@@ -127,6 +127,8 @@ const BAD_CASES: BadCase[] = [
   { name: 'listen port too big', argv: ['--web.listen-address', ':70000'], want: [`--web.listen-address: ":70000" does not have a port from 0 to 65535 ${LISTEN_EXPECTED}`] },
   { name: 'listen IPv6 without brackets', argv: ['--web.listen-address=::1:10025'], want: [`--web.listen-address: "::1:10025" needs brackets around an IPv6 address ${LISTEN_EXPECTED}`] },
   { name: 'listen bad host', env: { ZEXA_EXPORTER_LISTEN_ADDRESS: 'bad host!:80' }, want: [`ZEXA_EXPORTER_LISTEN_ADDRESS: "bad host!:80" does not have a valid host name ${LISTEN_EXPECTED}`] },
+  { name: 'max connections zero', argv: ['--web.max-connections=0'], want: ['--web.max-connections: "0" is out of range (expected an integer from 1 to 65536)'] },
+  { name: 'max connections not a number', env: { ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: 'many' }, want: ['ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: "many" is not an integer (expected an integer from 1 to 65536)'] },
   {
     name: 'log level',
     argv: ['--log.level=verbose'],
@@ -428,7 +430,7 @@ describe('loadConfig builds the Config', () => {
       poll: { intervalMs: 60_000, maxConcurrency: 8, maxAttempts: 3, maxRequestsPerSecond: undefined },
       thresholds: { warning: 1000, critical: 100 },
       accounts: [{ name: 'default', key: { kind: 'env', variable: 'ZEXA_API_KEY' }, thresholds: { warning: 1000, critical: 100 } }],
-      web: { listenAddress: ':10025', host: undefined, port: 10025, configFile: undefined },
+      web: { listenAddress: ':10025', host: undefined, port: 10025, configFile: undefined, maxConnections: 512 },
       log: { level: 'info' },
       shard: undefined,
       configFile: undefined,
@@ -458,7 +460,7 @@ describe('loadConfig builds the Config', () => {
         { name: 'alpha', key: { kind: 'file', path: join(KEYS, 'dir', 'alpha'), origin: `accounts[2].fromDirectory in ${file}` }, thresholds: { warning: 2000, critical: 300 } },
         { name: 'beta', key: { kind: 'file', path: join(KEYS, 'dir', 'beta'), origin: `accounts[2].fromDirectory in ${file}` }, thresholds: { warning: 2000, critical: 300 } },
       ],
-      web: { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: join(GOOD, 'web.yml') },
+      web: { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: join(GOOD, 'web.yml'), maxConnections: 100 },
       log: { level: 'debug' },
       shard: { index: 1, count: 3 },
       configFile: file,
@@ -474,21 +476,23 @@ describe('loadConfig builds the Config', () => {
   it('applies flag > env > config file > default', () => {
     const file = join(GOOD, 'full.yml');
     const env = { ZEXA_STAGING_KEY: 'zxtest_G7hJ3kL9mN2p' };
-    const withFlag = load(['--config.file', file, '--log.level', 'error', '--web.listen-address=[::1]:9100', '--shard=0/2', '--web.config.file=/etc/w.yml'], {
+    const withFlag = load(['--config.file', file, '--log.level', 'error', '--web.listen-address=[::1]:9100', '--shard=0/2', '--web.config.file=/etc/w.yml', '--web.max-connections=20'], {
       ...env,
       ZEXA_EXPORTER_LOG_LEVEL: 'warn',
       ZEXA_EXPORTER_LISTEN_ADDRESS: ':9200',
       ZEXA_SHARD: '1/2',
       ZEXA_EXPORTER_WEB_CONFIG: '/etc/env.yml',
+      ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: '30',
     });
     expect(withFlag.log.level).toBe('error');
-    expect(withFlag.web).toEqual({ listenAddress: '[::1]:9100', host: '::1', port: 9100, configFile: '/etc/w.yml' });
+    expect(withFlag.web).toEqual({ listenAddress: '[::1]:9100', host: '::1', port: 9100, configFile: '/etc/w.yml', maxConnections: 20 });
     expect(withFlag.shard).toEqual({ index: 0, count: 2 });
 
     const withEnv = load(['--config.file', file], {
       ...env,
       ZEXA_EXPORTER_LOG_LEVEL: 'warn',
       ZEXA_EXPORTER_LISTEN_ADDRESS: ':9200',
+      ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: '30',
       ZEXA_POLL_INTERVAL: '90',
       ZEXA_REQUEST_TIMEOUT: '30s',
       ZEXA_MAX_CONCURRENCY: '2',
@@ -500,6 +504,7 @@ describe('loadConfig builds the Config', () => {
     });
     expect(withEnv.log.level).toBe('warn');
     expect(withEnv.web.port).toBe(9200);
+    expect(withEnv.web.maxConnections).toBe(30);
     expect(withEnv.web.host).toBeUndefined();
     expect(withEnv.api).toEqual({ url: 'https://eu.api.zexa.ao', timeoutMs: 30_000 });
     expect(withEnv.poll).toEqual({ intervalMs: 90_000, maxConcurrency: 2, maxAttempts: 1, maxRequestsPerSecond: 2.5 });
