@@ -269,6 +269,53 @@ function panels(): Panel[] {
       fieldConfig: { defaults: {}, overrides: [] },
       options: { showHeader: true },
     }),
+    panel({
+      type: 'table',
+      title: 'Keys',
+      description:
+        'Each account\'s API key: its fingerprint (first 12 hex digits of its SHA-256), where it comes from, how long ago it ' +
+        'came into use (a key file\'s mtime; for an environment key only since the exporter started), and whether another ' +
+        'account, on any exporter, uses the same key (ZexaApiKeyShared). File keys older than 90 days fire ZexaApiKeyRotationDue.',
+      gridPos: { x: 0, y: 46, w: 24, h: 8 },
+      targets: [
+        instant('A', `max by (account, fingerprint) (zexa_api_key_info{${ACC}})`, { format: 'table', legendFormat: '' }),
+        instant('B', `time() - max by (account, source) (zexa_api_key_last_change_timestamp_seconds{${ACC}})`, { format: 'table', legendFormat: '' }),
+        // Counted over every account (not only those selected) and by account, so an HA pair
+        // exporting one account twice is not a shared key.
+        instant(
+          'C',
+          `max by (account) (zexa_api_key_info{${ACC}} * on (fingerprint) group_left () ` +
+            '(count by (fingerprint) (count by (account, fingerprint) (zexa_api_key_info)) > bool 1))',
+          { format: 'table', legendFormat: '' },
+        ),
+      ],
+      transformations: [
+        { id: 'joinByField', options: { byField: 'account', mode: 'outer' } },
+        {
+          id: 'organize',
+          options: {
+            includeByName: { account: true, fingerprint: true, source: true, 'Value #B': true, 'Value #C': true },
+            indexByName: { account: 0, fingerprint: 1, source: 2, 'Value #B': 3, 'Value #C': 4 },
+            renameByName: { account: 'Account', fingerprint: 'Fingerprint', source: 'Source', 'Value #B': 'Age', 'Value #C': 'Shared' },
+          },
+        },
+        { id: 'sortBy', options: { sort: [{ field: 'Age', desc: true }] } },
+      ],
+      fieldConfig: {
+        defaults: {},
+        overrides: [
+          { matcher: { id: 'byName', options: 'Age' }, properties: [{ id: 'unit', value: 'dtdurations' }, { id: 'decimals', value: 0 }] },
+          {
+            matcher: { id: 'byName', options: 'Shared' },
+            properties: [
+              { id: 'mappings', value: [{ type: 'value', options: { '0': { text: 'no', color: 'green' }, '1': { text: 'shared', color: 'orange' } } }] },
+              { id: 'custom.cellOptions', value: { type: 'color-text' } },
+            ],
+          },
+        ],
+      },
+      options: { showHeader: true },
+    }),
   ];
 }
 

@@ -6,6 +6,7 @@
  * the API URL and keys, which the demo sets, and a configuration file, which it refuses: its
  * accounts are fixed, so a file's accounts and `POST /-/reload` would silently do nothing.
  */
+import { nodeCheckDeps, runCheck } from './check/run.js';
 import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import { VERSION } from './version.js';
@@ -47,7 +48,8 @@ export function demoBanner(exporterUrl: string, simulatorUrl: string, listenAddr
 }
 
 async function main(): Promise<number> {
-  const request = helpOrVersion(process.argv.slice(2));
+  // `npm run demo -- check --help` is the check's help, given by the check itself.
+  const request = process.argv[2] === 'check' ? undefined : helpOrVersion(process.argv.slice(2));
   if (request === 'help') {
     console.log(`npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`);
     return 0;
@@ -71,6 +73,13 @@ async function main(): Promise<number> {
   env.ZEXA_API_URL = simulator.url;
   env.ZEXA_POLL_INTERVAL ??= '5s';
   env.ZEXA_REQUEST_TIMEOUT ??= '2s';
+
+  if (process.argv[2] === 'check') {
+    // `npm run demo -- check`: the one-shot check against the same simulated accounts.
+    const code = await runCheck(process.argv.slice(3), { ...nodeCheckDeps(env), program: 'zexa-exporter check (demo)' });
+    await simulator.close();
+    return code;
+  }
 
   let exporter;
   let config;

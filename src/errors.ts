@@ -112,5 +112,19 @@ export class KeyUnavailableError extends Error {
   }
 }
 
-/** Every value of the `reason` label: the API's outcomes plus the local `key_unavailable`. */
-export type FailureReason = PollErrorReason | 'key_unavailable';
+/**
+ * Thrown before any request when a key file cannot be opened because the process (EMFILE) or the
+ * system (ENFILE) has no file descriptor left: not the key's fault, so not `key_unavailable`.
+ * Usually too many open connections; see `--web.max-connections`. The poll fails with reason
+ * `too_many_open_files`, the last balance is kept, and the next poll tries again.
+ */
+export class TooManyOpenFilesError extends Error {
+  readonly reason = 'too_many_open_files' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TooManyOpenFilesError';
+  }
+}
+
+/** Every value of the `reason` label: the API's outcomes plus the local `key_unavailable` and `too_many_open_files`. */
+export type FailureReason = PollErrorReason | 'key_unavailable' | 'too_many_open_files';

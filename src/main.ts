@@ -7,6 +7,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { nodeCheckDeps, runCheck } from './check/run.js';
 import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import type { Config } from './config/types.js';
@@ -28,6 +29,8 @@ function describeCrash(error: unknown): string {
 }
 
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // `zexa-exporter check …`: one poll of every account, with exit codes of its own.
+  if (argv[0] === 'check') return runCheck(argv.slice(1), nodeCheckDeps(env));
   const request = helpOrVersion(argv);
   if (request === 'help') {
     process.stdout.write(usage());

@@ -15,7 +15,7 @@
  */
 import { abortReason, type Clock } from './clock.js';
 import { RatePacer, Semaphore } from './concurrency.js';
-import { KeyUnavailableError, NetworkError, ZexaApiError, type FailureReason } from './errors.js';
+import { KeyUnavailableError, NetworkError, TooManyOpenFilesError, ZexaApiError, type FailureReason } from './errors.js';
 import type { RetryPolicy } from './retry.js';
 import { withRetries } from './retry.js';
 import type { Credits, ZexaClient } from './zexa-client.js';
@@ -37,7 +37,7 @@ export type PollResult =
       ok: false;
       reason: FailureReason;
       /** What failed: the API's answer (with its status and request id) or the key. */
-      error: ZexaApiError | KeyUnavailableError;
+      error: ZexaApiError | KeyUnavailableError | TooManyOpenFilesError;
       attempts: number;
       atMs: number;
     };
@@ -303,8 +303,9 @@ export class Poller<A extends PolledAccount> {
       key = await this.options.readKey(account);
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
-      const failure = error instanceof KeyUnavailableError ? error : new KeyUnavailableError('the key could not be read', { cause: error });
-      this.options.onResult({ account: account.name, ok: false, reason: 'key_unavailable', error: failure, attempts: 0, atMs: clock.now() });
+      const failure =
+        error instanceof KeyUnavailableError || error instanceof TooManyOpenFilesError ? error : new KeyUnavailableError('the key could not be read', { cause: error });
+      this.options.onResult({ account: account.name, ok: false, reason: failure.reason, error: failure, attempts: 0, atMs: clock.now() });
       return;
     }
     if (schedule.lastKey !== undefined && schedule.lastKey !== key) {

@@ -126,6 +126,7 @@ export function helpOrVersion(argv: readonly string[]): 'help' | 'version' | und
 export function usage(): string {
   const lines = [
     'Usage: zexa-exporter [flags]',
+    '       zexa-exporter check [--output=table|json] [--config.check] [flags]',
     '',
     'Prometheus exporter for the message-credit balance of Zexa API keys.',
     'Precedence: flag > environment variable > config file > default.',
@@ -147,6 +148,12 @@ export function usage(): string {
     '  Config file accounts name apiKeyFile, apiKeyEnv, or fromDirectory (one key file per account).',
     '',
     'Without a key, `npm run demo` shows the exporter against a built-in API simulator.',
+    '',
+    'zexa-exporter check: poll every account once, print a table (or --output=json) and exit',
+    '  0 all OK, 1 any LOW or a key shared by two accounts, 2 any CRITICAL, UNAUTHORIZED or',
+    '  FORBIDDEN, 3 UNKNOWN (network or other error, no accounts, invalid configuration).',
+    '  --config.check validates the configuration without any request (exit 0 or 2).',
+    '  Details: zexa-exporter check --help',
     '',
   );
   return lines.join('\n');

@@ -21,6 +21,7 @@ import { createStatusViews } from '../status-page/service.js';
 import { VERSION } from '../version.js';
 import { basicAuthMiddleware, headersMiddleware } from '../web-auth.js';
 import { limitConnections } from '../connection-limits.js';
+import { plainTextKeyWarning } from '../plain-text-transport.js';
 import { createHttpServer, openWebConfig } from '../web-config.js';
 import { HttpListener } from './http-listener.js';
 import { createPollSink, logSharedKey } from './poll-sink.js';
@@ -218,6 +219,8 @@ export class Exporter {
       },
       'zexa-exporter started',
     );
+    const plainText = plainTextKeyWarning(config.api.url);
+    if (plainText !== undefined) logger.warn({ api_url: config.api.url }, plainText);
   }
 
   /** One reload, run by the reloader only: never two at once. */

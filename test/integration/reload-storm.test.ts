@@ -89,8 +89,10 @@ describe('reload storm', () => {
       await expect.poll(() => Math.min(...polled.map((n) => after(n).length)), { timeout: 25_000, interval: 250 }).toBeGreaterThanOrEqual(3);
       const gaps = polled.flatMap((n) => after(n).slice(2).map((at, i) => at - (after(n)[i + 1] as number)));
       console.log(`reload storm: 200 SIGHUPs, ${reloads} reloads run, ${scrapes.length} scrapes; smallest gap between polls afterwards ${Math.min(...gaps)} ms`);
-      // A single schedule is never early; the margin is for timer granularity only.
-      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(FINAL_INTERVAL_MS - 100);
+      // One schedule keeps its polls on a grid one interval apart; a poll delayed by a busy
+      // machine shortens only the gap after it, and never by half an interval. A second poller
+      // puts its own grid in between.
+      for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(FINAL_INTERVAL_MS / 2);
     } finally {
       proc.kill('SIGTERM');
       // run() stops waiting for close() after 4.5 s; then only an orphaned poller keeps it alive.

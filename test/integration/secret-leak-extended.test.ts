@@ -38,7 +38,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Exits and collects both streams; kills the process if it has not ended within 10 s. */
 async function finished(proc: ExporterProcess): Promise<{ code: number | null; output: string }> {
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+  // Only a guard against a hang: seven processes started at once on a busy 2-core machine may
+  // each need several seconds just to load.
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 90_000);
   const { code } = await proc.exited;
   clearTimeout(timer);
   return { code, output: proc.stdout() + proc.stderr() };
@@ -157,7 +159,7 @@ describe('no key leaks from configuration errors', () => {
       expect(output).toContain('hidden: it looks like a key');
       expectNoKey(`configuration error output of run ${i}`, output);
     }
-  });
+  }, 120_000);
 
   it('through the configuration errors of files that hold keys', async () => {
     const base = { KEY_OK: KEYS.ok };
@@ -175,17 +177,23 @@ describe('no key leaks from configuration errors', () => {
       expect(run.stderr().length).toBeGreaterThan(0);
       expectNoKey(`configuration error output of run ${i}`, output);
     }
-  });
+  }, 120_000);
 });
 
-describe('no key leaks when the process crashes', () => {
+describe('no key leaks when the process crashes', { timeout: 90_000 }, () => {
   const sim = startSimulator({ accounts: [{ name: 'ok', key: KEYS.ok, credits: 5000 }] });
   afterAll(async () => (await sim).close());
 
   /** A test-only preload: it holds a key in a variable (and in what it throws) and then crashes. */
   function preload(name: string, body: string): string {
     const file = join(dir, `${name}.mjs`);
-    writeFileSync(file, `const key = process.env.ZEXA_API_KEY;\nconst config = { apiKey: key, accounts: [{ name: 'ok', key }] };\n${body}\n`);
+    // afterStart runs its callback once the exporter listens (its crash handlers are installed
+    // long before), however slowly a busy machine loads it: a fixed delay raced the start-up.
+    const afterStart =
+      "import * as preloadHttp from 'node:http';\n" +
+      'const afterStart = (fn) => { const listen = preloadHttp.Server.prototype.listen; ' +
+      "preloadHttp.Server.prototype.listen = function (...args) { this.once('listening', () => setTimeout(fn, 100)); return listen.apply(this, args); }; };\n";
+    writeFileSync(file, `${afterStart}const key = process.env.ZEXA_API_KEY;\nconst config = { apiKey: key, accounts: [{ name: 'ok', key }] };\n${body}\n`);
     return file;
   }
 
@@ -201,7 +209,7 @@ describe('no key leaks when the process crashes', () => {
 
   it('through an uncaught exception while running', async () => {
     const { code, output } = await crash(
-      preload('throw', `setTimeout(() => { const e = new Error('test-only crash'); e.config = config; e.cause = config; throw e; }, 1500);`),
+      preload('throw', `afterStart(() => { const e = new Error('test-only crash'); e.config = config; e.cause = config; throw e; });`),
     );
     expect(code).toBe(1);
     expect(output).toContain('zexa-exporter: crashed: Error: test-only crash');
@@ -210,7 +218,7 @@ describe('no key leaks when the process crashes', () => {
   });
 
   it('through an uncaught non-Error value holding the configuration', async () => {
-    const { code, output } = await crash(preload('throw-object', 'setTimeout(() => { throw config; }, 1500);'));
+    const { code, output } = await crash(preload('throw-object', 'afterStart(() => { throw config; });'));
     expect(code).toBe(1);
     expect(output).toContain('zexa-exporter: crashed: unknown error');
     expectNoKey('uncaught value output', output);
@@ -218,7 +226,7 @@ describe('no key leaks when the process crashes', () => {
 
   it('through an unhandled rejection while running', async () => {
     const { code, output } = await crash(
-      preload('reject', `setTimeout(() => { Promise.reject(Object.assign(new Error('test-only rejection'), { config })); }, 1500);`),
+      preload('reject', `afterStart(() => { Promise.reject(Object.assign(new Error('test-only rejection'), { config })); });`),
     );
     expect(code).toBe(1);
     expect(output).toContain('zexa-exporter: unhandled rejection: Error: test-only rejection');

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startSimulator } from '../../src/simulator/index.js';
 import { startHarness } from '../support/exporter-harness.js';
 import { runExporter } from '../support/process.js';
 import { expectNoKey as expectNoKeyIn } from '../support/leak.js';
@@ -92,7 +93,8 @@ describe('no key ever leaks', () => {
       expect(run.stderr().length).toBeGreaterThan(0);
       expectNoKey('configuration error output', run.stdout() + run.stderr());
     }
-  });
+    // Seven processes start at once: on a busy 2-core machine each may need seconds to load.
+  }, 120_000);
 
   it('through a failure to listen at start-up', async () => {
     const blocker = createServer();
@@ -108,4 +110,70 @@ describe('no key ever leaks', () => {
       blocker.close();
     }
   });
+
+  it('through zexa-exporter check, in the table and in JSON, on every outcome and exit code', async () => {
+    const sim = await startSimulator({
+      accounts: [
+        { name: 'ok', key: KEYS.ok, credits: 5000 },
+        { name: 'revoked', key: KEYS.revoked, credits: 10, revoked: true },
+        { name: 'forbidden', key: KEYS.forbidden, credits: 10, forbidden: true },
+        { name: 'broken', key: KEYS.broken, credits: 10, fault: { kind: 'server_error', status: 502 } },
+        { name: 'limited', key: KEYS.limited, credits: 500 },
+      ],
+    });
+    const keyFile = join(tmp, 'check-key');
+    writeFileSync(keyFile, `${KEYS.ok}\n`);
+    const env = {
+      ZEXA_API_URL: sim.url,
+      ZEXA_MAX_ATTEMPTS: '1',
+      ZEXA_API_KEY_OK_FILE: keyFile,
+      ZEXA_API_KEY_REVOKED: KEYS.revoked,
+      ZEXA_API_KEY_FORBIDDEN: KEYS.forbidden,
+      ZEXA_API_KEY_BROKEN: KEYS.broken,
+      ZEXA_API_KEY_LIMITED: KEYS.limited,
+      // The same key in a second account: shared.
+      ZEXA_API_KEY_LIMITED_COPY: KEYS.limited,
+    };
+    /** Runs the binary once per case, all at once, and returns each output after checking its exit code. */
+    const runAll = async (cases: [string[], Record<string, string>, number][]): Promise<string[]> =>
+      Promise.all(
+        cases.map(async ([args, caseEnv, expected]) => {
+          const run = runExporter(args, caseEnv);
+          const { code } = await run.exited;
+          const output = run.stdout() + run.stderr();
+          expect(code, `${args.join(' ')}: ${output}`).toBe(expected);
+          return output;
+        }),
+      );
+    const formats = [[], ['--output=json']];
+    let outputs: string[];
+    try {
+      outputs = await runAll(
+        formats.flatMap((format): [string[], Record<string, string>, number][] => [
+          [['check', ...format], env, 2],
+          [['check', ...format], { ZEXA_API_URL: sim.url, ZEXA_API_KEY_LIMITED: KEYS.limited, ZEXA_API_KEY_LIMITED_COPY: KEYS.limited }, 1],
+          [['check', ...format], { ZEXA_API_URL: sim.url, ZEXA_API_KEY_OK_FILE: keyFile }, 0],
+          [['check', '--config.check', ...format], env, 0],
+        ]),
+      );
+      expect(outputs[0]).toContain('request_id req_');
+      expect(JSON.parse(outputs[4] ?? '')).toHaveLength(6);
+    } finally {
+      await sim.close();
+    }
+    outputs.push(
+      ...(await runAll(
+        formats.flatMap((format): [string[], Record<string, string>, number][] => [
+          // Without the shared key, whose WARNING would outrank UNKNOWN.
+          [['check', ...format], { ZEXA_API_URL: env.ZEXA_API_URL, ZEXA_API_KEY_OK_FILE: keyFile, ZEXA_API_KEY_REVOKED: KEYS.revoked }, 3],
+          [['check', ...format], { ...env, ZEXA_POLL_INTERVAL: KEYS.ok, ZEXA_API_KEY_X: `${KEYS.revoked} ${KEYS.ok}` }, 3],
+          [['check', '--config.check', ...format], { ...env, ZEXA_SHARD: KEYS.broken }, 2],
+        ]),
+      )),
+    );
+    for (const [i, output] of outputs.entries()) {
+      expect(output.length).toBeGreaterThan(0);
+      expectNoKey(`check output ${i}`, output);
+    }
+  }, 120_000);
 });

@@ -6,11 +6,15 @@
  * The exporter is the real one (in-process, polling every second) against the built-in
  * simulator. A second exporter, whose clock runs 20 minutes behind, holds one account whose only
  * success is therefore 20 minutes old: that is how `ZexaCreditsStale` gets a series to fire on
- * without the test waiting 15 minutes. A third target that nothing listens on is down.
+ * without the test waiting 15 minutes. A third exporter holds a shared key and an old key file
+ * (the key hygiene alerts); a fourth target that nothing listens on is down.
  *
  * Notifications (issue 10 §4): an account's warnings share one notification, critical and
  * warning never do, and an account's critical alert mutes its warnings.
  */
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../support/external.js';
 import { freePort, hasAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
@@ -31,7 +35,7 @@ import { captureLogs } from '../support/log-capture.js';
 async function exporterFor(
   sim: ZexaSimulator,
   accounts: SimAccountSpec[],
-  options: { thresholds?: Record<string, { warning: number; critical: number }>; clockOffsetMs?: number } = {},
+  options: { thresholds?: Record<string, { warning: number; critical: number }>; clockOffsetMs?: number; keyFiles?: Record<string, string> } = {},
 ): Promise<RunningExporter> {
   const env: Record<string, string> = { ZEXA_API_URL: sim.url };
   for (const a of accounts) env[`ZEXA_API_KEY_${a.name.toUpperCase()}`] = a.key;
@@ -39,6 +43,10 @@ async function exporterFor(
   config.poll.intervalMs = 1000;
   config.api.timeoutMs = 1000;
   config.accounts = config.accounts.map((a) => ({ ...a, thresholds: options.thresholds?.[a.name] ?? a.thresholds }));
+  // Accounts whose key is in a file (read at every poll): not through loadConfig, which reads no files here.
+  for (const [name, path] of Object.entries(options.keyFiles ?? {})) {
+    config.accounts.push({ name, key: { kind: 'file', path, origin: 'test' }, thresholds: config.thresholds });
+  }
   const offset = options.clockOffsetMs ?? 0;
   return startExporter(config, {
     env,
@@ -63,6 +71,8 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
   let sim: ZexaSimulator;
   let exporter: RunningExporter;
   let behind: RunningExporter;
+  let keys: RunningExporter;
+  const keyDir = mkdtempSync(join(tmpdir(), 'zexa-e2e-keys-'));
   let stack: PrometheusStack;
   let stackStartedAt = 0;
 
@@ -79,16 +89,25 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
       { name: 'twowarn', key: 'zx_e2e_twowarn_7777', credits: 500 },
     ];
     const stuck: SimAccountSpec = { name: 'stuck', key: 'zx_e2e_stuck_6666', credits: 3000 };
-    sim = await startSimulator({ accounts: [...accounts, stuck] });
+    // Key hygiene, on an exporter of its own: `twin` pastes `shared`'s key (ZexaApiKeyShared) and
+    // `aged` reads a key file last changed 100 days ago (ZexaApiKeyRotationDue).
+    const shared: SimAccountSpec = { name: 'shared', key: 'zx_e2e_shared_8888', credits: 50_000 };
+    const aged: SimAccountSpec = { name: 'aged', key: 'zx_e2e_aged_9999', credits: 50_000 };
+    const agedFile = join(keyDir, 'aged');
+    writeFileSync(agedFile, aged.key);
+    const hundredDaysAgo = Date.now() / 1000 - 100 * 86_400;
+    utimesSync(agedFile, hundredDaysAgo, hundredDaysAgo);
+    sim = await startSimulator({ accounts: [...accounts, stuck, shared, aged] });
     exporter = await exporterFor(sim, accounts, { thresholds: { draining: { warning: 10, critical: 5 } } });
     behind = await exporterFor(sim, [stuck], { clockOffsetMs: -20 * 60_000 });
+    keys = await exporterFor(sim, [shared, { ...shared, name: 'twin' }], { keyFiles: { aged: agedFile } });
     // Its first poll succeeds (20 minutes ago, by its clock); every poll after that fails.
     await until(() => behind.store.get('stuck')?.up === true, 10_000, 'the stuck account\'s first success');
     sim.setFault('stuck', { kind: 'server_error', status: 503 });
     stackStartedAt = Date.now();
     stack = await startPrometheusStack({
-      // The third target has nothing listening: ZexaExporterDown (and its Grafana twin) fire.
-      targets: [hostOf(exporter.url), hostOf(behind.url), `127.0.0.1:${await freePort()}`],
+      // The last target has nothing listening: ZexaExporterDown (and its Grafana twin) fire.
+      targets: [hostOf(exporter.url), hostOf(behind.url), hostOf(keys.url), `127.0.0.1:${await freePort()}`],
       prometheusBin: prometheus.path!,
       alertmanagerBin: alertmanager.path!,
     });
@@ -108,7 +127,9 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     await stack?.close();
     await exporter?.close();
     await behind?.close();
+    await keys?.close();
     await sim?.close();
+    rmSync(keyDir, { recursive: true, force: true });
   });
 
   it('an account driven below its warning threshold notifies ZexaCreditsLow to the warning receiver', async () => {

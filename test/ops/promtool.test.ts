@@ -30,6 +30,8 @@ const ALERTS = [
   'ZexaCreditsExhaustionForecast',
   'ZexaApiKeyUnauthorized',
   'ZexaApiKeyForbidden',
+  'ZexaApiKeyShared',
+  'ZexaApiKeyRotationDue',
   'ZexaCreditsStale',
   'ZexaExporterDown',
 ];
@@ -38,11 +40,11 @@ describe.skipIf(promtool.missing)('promtool', () => {
   it('check config prometheus.yml (from the repository root, rule file included)', () => {
     const out = run(promtool.path!, ['check', 'config', 'prometheus.yml']);
     expect(out).toContain('SUCCESS: 1 rule files found');
-    expect(out).toContain('SUCCESS: 7 rules found');
+    expect(out).toContain('SUCCESS: 9 rules found');
   });
 
   it('check rules prometheus/alerts.yml', () => {
-    expect(run(promtool.path!, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 7 rules found');
+    expect(run(promtool.path!, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 9 rules found');
   });
 
   it('test rules prometheus/alerts.test.yml', () => {

@@ -1,0 +1,77 @@
+/**
+ * What `zexa-exporter check --config.check` prints about a valid configuration: each account, the
+ * source of its key, and the key's fingerprint (so a CI step can see two accounts pasted with one
+ * key before anything is deployed). No request is made.
+ */
+import type { AccountConfig, Config } from '../config/types.js';
+import { formatDuration } from '../config/values.js';
+import { keyFingerprint } from '../keys.js';
+import type { CheckOutput } from './args.js';
+import { renderTable } from './report.js';
+
+/** One account in `--config.check --output=json`. */
+export interface ConfigCheckRow {
+  account: string;
+  key_source: 'file' | 'env';
+  /** The environment variable or the file path. */
+  key_location: string;
+  /** Where the file path was set (flag, variable or `file:line`); null for environment keys. */
+  key_origin: string | null;
+  key_fingerprint: string | null;
+  key_shared_with: string[];
+  warning: number;
+  critical: number;
+}
+
+function rows(config: Config, readKey: (account: AccountConfig) => string): ConfigCheckRow[] {
+  const fingerprints = new Map<string, string | null>();
+  for (const account of config.accounts) {
+    let fingerprint: string | null = null;
+    try {
+      fingerprint = keyFingerprint(readKey(account));
+    } catch {
+      // loadConfig read every key a moment ago; one that vanished since shows no fingerprint.
+    }
+    fingerprints.set(account.name, fingerprint);
+  }
+  const byFingerprint = new Map<string, string[]>();
+  for (const [name, fingerprint] of fingerprints) {
+    if (fingerprint !== null) byFingerprint.set(fingerprint, [...(byFingerprint.get(fingerprint) ?? []), name]);
+  }
+  return config.accounts.map((account) => {
+    const fingerprint = fingerprints.get(account.name) ?? null;
+    return {
+      account: account.name,
+      key_source: account.key.kind,
+      key_location: account.key.kind === 'env' ? account.key.variable : account.key.path,
+      key_origin: account.key.kind === 'env' ? null : account.key.origin,
+      key_fingerprint: fingerprint,
+      key_shared_with: fingerprint === null ? [] : (byFingerprint.get(fingerprint) ?? []).filter((n) => n !== account.name),
+      warning: account.thresholds.warning,
+      critical: account.thresholds.critical,
+    };
+  });
+}
+
+export function describeConfig(config: Config, output: CheckOutput, readKey: (account: AccountConfig) => string): string {
+  const list = rows(config, readKey);
+  if (output === 'json') return `${JSON.stringify(list, null, 2)}\n`;
+  const lines = [
+    `configuration is valid: ${config.accounts.length} account${config.accounts.length === 1 ? '' : 's'}` +
+      `${config.configFile === undefined ? '' : ` (config file ${config.configFile})`}, API ${config.api.url}, ` +
+      `poll interval ${formatDuration(config.poll.intervalMs)}` +
+      `${config.shard === undefined ? '' : `, shard ${config.shard.index}/${config.shard.count}`}; no request was made`,
+    '',
+  ];
+  const table = renderTable(
+    ['account', 'key source', 'key fingerprint', 'warning/critical', 'note'],
+    list.map((r) => [
+      r.account,
+      r.key_source === 'env' ? `env ${r.key_location}` : `file ${r.key_location} (from ${r.key_origin ?? '?'})`,
+      r.key_fingerprint ?? '-',
+      `${r.warning}/${r.critical}`,
+      r.key_shared_with.length === 0 ? '' : `key shared with ${r.key_shared_with.join(', ')}`,
+    ]),
+  );
+  return `${lines.join('\n')}\n${table}`;
+}

@@ -1,0 +1,54 @@
+/**
+ * Issue 12: a key file that cannot be opened because the process is out of file descriptors
+ * (EMFILE, ENFILE) used to count as `key_unavailable`, pointing the user at the key. Now it is
+ * `too_many_open_files`, in the metric and in the log; the last balance is kept. The exporter's
+ * own readFile dependency is what fails here: exhausting the descriptors of the test process for
+ * real would break the test runner with it.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { readFileBoundedAsync } from '../../src/lib/bounded-read.js';
+import { startExporter } from '../../src/runtime/exporter.js';
+import { parseSample } from '../support/exporter-harness.js';
+import { captureLogs } from '../support/log-capture.js';
+import { startScriptedApi } from '../support/scripted-api.js';
+
+const KEY = 'zx_emfile_reason_7c3e9a1f5b';
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('out of file descriptors (issue 12)', () => {
+  it.each(['EMFILE', 'ENFILE'])('%s reading a key file is too_many_open_files, not key_unavailable', async (code) => {
+    const api = await startScriptedApi(['4250']);
+    cleanups.push(() => api.close());
+    const dir = mkdtempSync(join(tmpdir(), 'zexa-emfile-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const keyFile = join(dir, 'victim');
+    writeFileSync(keyFile, `${KEY}\n`);
+    const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY_VICTIM_FILE: keyFile };
+    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: (p) => readFileSync(p, 'utf8'), readDir: (p) => readdirSync(p) });
+    config.poll.intervalMs = 200;
+    let exhausted = false;
+    const readFile = (path: string): Promise<string> =>
+      exhausted ? Promise.reject(Object.assign(new Error(`${code}: too many open files, open '${path}'`), { code })) : readFileBoundedAsync(path);
+    const logs = captureLogs();
+    const exporter = await startExporter(config, { env, readFile, logDestination: logs, processMetrics: false });
+    cleanups.push(() => exporter.close());
+    const metrics = async (): Promise<string> => (await fetch(`${exporter.url}/metrics`)).text();
+
+    await vi.waitFor(async () => expect(parseSample(await metrics(), 'zexa_up{account="victim"}')).toBe(1), { timeout: 10_000, interval: 50 });
+    exhausted = true;
+    await vi.waitFor(async () => expect(parseSample(await metrics(), 'zexa_poll_errors_total{account="victim",reason="too_many_open_files"}')).toBeGreaterThanOrEqual(1), { timeout: 10_000, interval: 50 });
+    const text = await metrics();
+    expect(text).not.toContain('reason="key_unavailable"');
+    expect(parseSample(text, 'zexa_credits_remaining{account="victim",currency="USD"}')).toBe(4250);
+    const failure = logs.records().find((r) => r.msg === 'poll failed');
+    expect(failure?.reason).toBe('too_many_open_files');
+    expect(failure?.error).toBe(`key file ${keyFile} of account "victim" (from ZEXA_API_KEY_VICTIM_FILE) cannot be opened: the process has too many open files (${code})`);
+  });
+});
