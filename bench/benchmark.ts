@@ -16,7 +16,9 @@ import { ExporterMetrics } from '../src/metrics.js';
 import { generateAccounts, startSimulator, type SimAccountSpec, type SimRequestRecord, type ZexaSimulator } from '../src/simulator/index.js';
 import { bareUndiciRound, equivalentRegistry, timeRegistryMetrics } from './baselines.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory, type ExporterChild } from './exporter-process.js';
+import { measureHistoryCost } from './history-cost.js';
 import { spawnScraper } from './scraper-process.js';
+import { measureStatusPage } from './status-page-figures.js';
 import { median } from './stats.js';
 
 export interface SizePlan {
@@ -88,6 +90,13 @@ export interface SizeFigures {
   eventLoopP99MedianMs: number;
   callsPerAccountHour: number;
   expectedCallsPerAccountHour: number;
+  /** The balance history full (24 h) for this many accounts: heap + typed arrays, and RSS growth. */
+  historyBytes: number;
+  historyRssBytes: number;
+  historyHours: number;
+  /** The first page of `/` during the steady state, and Chromium's load time for it (NaN without chromium). */
+  pageBytes: number;
+  pageChromiumMs: number;
 }
 
 /**
@@ -225,6 +234,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     const report = await scraper;
     const windowEnd = Date.now();
     inSteadyWindow = false;
+    const statusPage = await measureStatusPage(child.url);
     const lastText = readFileSync(textFile, 'utf8');
     const records = sim.requests().filter((r: SimRequestRecord) => r.at >= windowStart && r.at < windowEnd);
     if (rssTimer !== undefined) clearInterval(rssTimer);
@@ -257,6 +267,8 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     const baselineMs = median(await timeRegistryMetrics(registry, options.registryRuns));
     const reuse = gzipReuse(accounts);
     const metricsMs = median(report.plainMs);
+    const history = await measureHistoryCost(n);
+    log(`  ${n} accounts: history ${(history.bytes / 1e6).toFixed(1)} MB (RSS +${(history.rssBytes / 1e6).toFixed(1)} MB), first page ${statusPage.bytes} bytes`);
 
     return {
       accounts: n,
@@ -288,6 +300,11 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       eventLoopP99MedianMs: median(p99s),
       callsPerAccountHour,
       expectedCallsPerAccountHour: 3_600_000 / plan.intervalMs,
+      historyBytes: history.bytes,
+      historyRssBytes: history.rssBytes,
+      historyHours: history.hoursKept,
+      pageBytes: statusPage.bytes,
+      pageChromiumMs: statusPage.chromiumLoadMs,
     };
   } finally {
     for (const c of children) await c.stop();

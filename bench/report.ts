@@ -58,6 +58,16 @@ const ROWS: readonly Row[] = [
     cell: (f) => `${f.rssMb.toFixed(0)} MB / ${f.rssSteadyMb.toFixed(0)} MB`,
   },
   {
+    figure: 'balance history, 24 h full: heap + typed arrays / RSS growth (own process)',
+    target: '≤ 10 MB',
+    cell: (f) => `${(f.historyBytes / 1e6).toFixed(2)} MB / ${(f.historyRssBytes / 1e6).toFixed(1)} MB (${f.historyHours.toFixed(1)} h kept)`,
+  },
+  {
+    figure: 'status page `/`: first page (≤ 500 rows) / load in headless Chromium, median',
+    target: '≤ 300 KB, < 1 s',
+    cell: (f) => `${kb(f.pageBytes)} / ${Number.isNaN(f.pageChromiumMs) ? 'chromium not installed' : ms(f.pageChromiumMs)}`,
+  },
+  {
     figure: 'event-loop delay p99 during polls + scrapes (worst window / median window)',
     target: '≤ 20 ms',
     cell: (f) => `${ms(f.eventLoopP99MaxMs)} / ${ms(f.eventLoopP99MedianMs)}`,

@@ -8,6 +8,7 @@
  */
 import type { AccountConfig, Thresholds } from './config/types.js';
 import type { FailureReason } from './errors.js';
+import { BalanceHistory } from './history.js';
 
 export type AccountHealth = 'PENDING' | 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
@@ -96,6 +97,9 @@ export class AccountStore {
   /** Bumped on every change to any account, and when accounts are added or removed. */
   version = 0;
 
+  /** @param history each account's recent balances (fed by recordSuccess, pruned by configure). */
+  constructor(readonly history: BalanceHistory = new BalanceHistory()) {}
+
   /**
    * Makes the set of accounts match `configs`: new accounts start PENDING, removed ones (and all
    * they counted) are forgotten, thresholds are updated in place. Returns the names removed.
@@ -106,6 +110,7 @@ export class AccountStore {
     for (const name of this.accounts.keys()) {
       if (!wanted.has(name)) {
         this.accounts.delete(name);
+        this.history.forget(name);
         removed.push(name);
       }
     }
@@ -155,6 +160,7 @@ export class AccountStore {
     if (status === undefined) return { recovered: false };
     const recovered = status.polled && !status.up;
     const previous = status.balance;
+    this.history.record(name, poll.atMs, poll.credits, previous === undefined || previous.currency === poll.currency);
     if (previous !== undefined && previous.currency === poll.currency) {
       // The client refuses balances beyond ±1e15 (MAX_ABS_CREDITS), so a delta is at most 2e15;
       // the finiteness check keeps a counter finite even if a caller skipped that check.

@@ -1,5 +1,6 @@
 /**
- * The HTTP surface: `/metrics`, `/healthz`, `/readyz`, the status page `/` and `POST /-/reload`.
+ * The HTTP surface: `/metrics`, `/healthz`, `/readyz`, the status page `/`, the JSON API
+ * `/api/v1/accounts[/{name}]` and `POST /-/reload`.
  * Read endpoints answer GET and HEAD only (others 405); unknown paths get a plain 404 that never
  * echoes the path. Every response carries `X-Content-Type-Options: nosniff`.
  */
@@ -8,6 +9,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { ExporterMetrics } from './metrics.js';
 import { CONTENT_TYPE } from './metrics.js';
 import { fairQueue } from './fair-queue.js';
+import type { Rendered, StatusViews } from './status-page/service.js';
 
 export interface ReloadOutcome {
   ok: boolean;
@@ -19,8 +21,8 @@ export interface ServerDeps {
   metrics: ExporterMetrics;
   /** True once every account has finished its first poll. */
   isReady: () => boolean;
-  /** The status page's HTML. */
-  statusPage: () => string;
+  /** The status page and the JSON API. */
+  views: StatusViews;
   /** Re-reads the configuration file; undefined when there is nothing to reload. */
   reload?: () => Promise<ReloadOutcome>;
   /** Extra middleware that runs first (authentication, configured headers). */
@@ -120,14 +122,30 @@ export function createApp(deps: ServerDeps): express.Express {
   app.all(
     '/',
     methods(READ_METHODS, turns),
-    methods(READ_METHODS, (_req, res) => {
+    methods(READ_METHODS, (req, res) => {
+      const page = deps.views.page(req.query);
       res
+        .status(page.status)
         .set('Cache-Control', 'no-store')
-        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+        // form-action 'self': the search is a GET form back to this page.
+        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
         .set('Referrer-Policy', 'no-referrer')
         .type('html')
-        .send(deps.statusPage());
+        .send(page.body);
     }),
+  );
+
+  const sendJson = (res: Response, rendered: Rendered): void => {
+    res.status(rendered.status).set('Cache-Control', 'no-store').type('application/json').send(rendered.body);
+  };
+  app.all(
+    '/api/v1/accounts',
+    methods(READ_METHODS, turns),
+    methods(READ_METHODS, (req, res) => sendJson(res, deps.views.accounts(req.query))),
+  );
+  app.all(
+    '/api/v1/accounts/:name',
+    methods(READ_METHODS, (req, res) => sendJson(res, deps.views.account(String(req.params.name)))),
   );
 
   app.all(

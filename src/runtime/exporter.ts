@@ -17,7 +17,7 @@ import { ExporterMetrics } from '../metrics.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.js';
 import { createApp, type ReloadOutcome } from '../server.js';
 import { ownsAccount } from '../shard.js';
-import { renderStatusPage } from '../status-page.js';
+import { createStatusViews } from '../status-page/service.js';
 import { VERSION } from '../version.js';
 import { basicAuthMiddleware, headersMiddleware } from '../web-auth.js';
 import { limitConnections } from '../connection-limits.js';
@@ -183,13 +183,17 @@ export class Exporter {
       config.web.configFile === undefined
         ? undefined
         : openWebConfig(config.web.configFile, { logger, onReloadResult: (ok) => this.metrics.setReloadResult(ok, clock.now()) });
-    const page = new StatusPageCache(clock, () => this.store.version, () =>
-      renderStatusPage({ version: VERSION, nowMs: clock.now(), intervalMs: this.current.poll.intervalMs, accounts: this.store.list(), shard: this.current.shard }),
-    );
+    const cache = new StatusPageCache(clock, () => this.store.version);
+    const views = createStatusViews({
+      store: this.store,
+      clock,
+      context: () => ({ version: VERSION, intervalMs: this.current.poll.intervalMs, shard: this.current.shard }),
+      cached: (key, render) => cache.get(key, render),
+    });
     const app = createApp({
       metrics: this.metrics,
       isReady: () => this.store.allPolled(),
-      statusPage: () => page.html(),
+      views,
       ...(this.deps.loadConfig === undefined ? {} : { reload: () => this.reload('http') }),
       // /healthz stays open for probes; everything else needs the web config's credentials.
       before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: ['/healthz'], logger })],

@@ -9,11 +9,12 @@ import type { SimAccountSpec } from './types.js';
 
 /**
  * For `npm run demo`, polled every 5 s with thresholds 1000 (warning) and 100 (critical):
- * production drains 2 credits a second, so it visibly moves at each poll.
+ * production drains half a credit a second (1,800 an hour), so it moves at each poll and, once
+ * the status page has an hour of history, shows when it runs out (about 2 h 45 min after start).
  */
 export function demoAccounts(): SimAccountSpec[] {
   return [
-    { name: 'production', key: 'zx_demo_production_not_a_real_key', credits: 5000, drainPerSecond: 2 },
+    { name: 'production', key: 'zx_demo_production_not_a_real_key', credits: 5000, drainPerSecond: 0.5 },
     { name: 'staging', key: 'zx_demo_staging_not_a_real_key', credits: 640 },
     { name: 'marketing', key: 'zx_demo_marketing_not_a_real_key', credits: 42 },
     { name: 'legacy', key: 'zx_demo_legacy_not_a_real_key', credits: 1500, revoked: true },

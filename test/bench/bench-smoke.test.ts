@@ -46,7 +46,7 @@ describe('npm run bench, smoke run', () => {
       'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'metricsUndiciMs', 'scrapes', 'baselineMs', 'speedup',
       'gzipFirstMs', 'gzipAgainMs', 'cycleMs', 'bareCycleMs', 'cycleRatio', 'busiestRatio', 'rateCap',
       'rateMeasured', 'rateErrorPct', 'rssMb', 'rssSteadyMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
-      'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs',
+      'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs', 'historyBytes', 'historyRssBytes', 'historyHours', 'pageBytes',
     ];
     for (const name of numbers) {
       expect(Number.isFinite(f[name]), `${name} = ${String(f[name])}`).toBe(true);
@@ -56,8 +56,10 @@ describe('npm run bench, smoke run', () => {
     expect(f.gzipServed).toBe(true);
     expect(f.gzipReused).toBe(true);
     expect(f.expectedCallsPerAccountHour).toBe(720);
+    expect(f.historyHours).toBeGreaterThanOrEqual(24);
+    expect(f.pageBytes).toBeGreaterThan(1000);
     const table = markdownTable(figures);
-    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 12);
+    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 14);
     expect(table).toContain(`| Node.js of the exporter process | ${process.version} |`);
     expect(table).not.toContain('NaN');
     expect(lines.some((line) => line.includes('50 accounts'))).toBe(true);

@@ -12,29 +12,26 @@ import { createServer, request, type IncomingMessage, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
+import { launchChromium } from '../support/browser.js';
 import { requireProgram } from '../support/external.js';
 import { until } from '../support/exporter-harness.js';
 import { runExporter, type ExporterProcess } from '../support/process.js';
+import { readRows } from '../support/status-page-rows.js';
 
 const chromiumProgram = requireProgram(['chromium'], 'chromium');
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 const HOSTILE_MESSAGE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
 const HOSTILE_REQUEST_ID = '<script>window.__pwned=3</script>';
 const HOSTILE_KEY = 'zx_browser_hostile_7c1d9e2f';
+/** Answered 200 with this currency: at most 32 characters, as the client allows, and still markup. */
+const HOSTILE_CURRENCY = '<img src=x onerror=__pwned=7>';
+const HOSTILE_CURRENCY_KEY = 'zx_browser_currency_3b4c5d6e';
+/** Reflected into the page by the search box, the links and the caption. */
+const HOSTILE_QUERY = '"><script>window.__pwned=5</script><img src=x onerror="window.__pwned=6">';
 
 /** One account per state of the status page; thresholds are the defaults (1,000 / 100). */
 const SIM_ACCOUNTS: SimAccountSpec[] = [
@@ -56,6 +53,7 @@ const EXPECTED_STATE: Record<string, string> = {
   broken: 'ERROR',
   stuck: 'PENDING',
   hostile: 'ERROR',
+  odd_currency: 'OK',
 };
 
 interface Front {
@@ -72,6 +70,12 @@ async function startFront(simUrl: string): Promise<Front> {
   const target = new URL(simUrl);
   const front: Front = { url: '', hostileRequests: 0, close: async () => undefined };
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.headers.authorization === `Bearer ${HOSTILE_CURRENCY_KEY}`) {
+      front.hostileRequests += 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ credits: 5000, currency: HOSTILE_CURRENCY }));
+      return;
+    }
     if (req.headers.authorization === `Bearer ${HOSTILE_KEY}`) {
       front.hostileRequests += 1;
       res.writeHead(400, { 'content-type': 'application/json' });
@@ -98,31 +102,6 @@ async function startFront(simUrl: string): Promise<Front> {
       server.close(() => resolve());
     });
   return front;
-}
-
-interface Row {
-  name: string;
-  state: string;
-  balance: string;
-  thresholds: string;
-  error: string;
-  requestId: string | null;
-}
-
-function readRows(page: Page): Promise<Row[]> {
-  return page.$$eval('table tbody tr', (trs) =>
-    trs.map((tr) => {
-      const cells = [...tr.querySelectorAll('td')].map((td) => (td.textContent ?? '').trim());
-      return {
-        name: cells[0] ?? '',
-        state: cells[1] ?? '',
-        balance: cells[2] ?? '',
-        thresholds: cells[3] ?? '',
-        error: cells[5] ?? '',
-        requestId: tr.querySelector('td.err .rid code')?.textContent ?? null,
-      };
-    }),
-  );
 }
 
 interface Watch {
@@ -164,6 +143,7 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
       ZEXA_REQUEST_TIMEOUT: '60s',
       ZEXA_MAX_ATTEMPTS: '1',
       ZEXA_API_KEY_HOSTILE: HOSTILE_KEY,
+      ZEXA_API_KEY_ODD_CURRENCY: HOSTILE_CURRENCY_KEY,
     };
     for (const account of SIM_ACCOUNTS) env[`ZEXA_API_KEY_${account.name.toUpperCase()}`] = account.key;
     exporter = runExporter(['--web.listen-address=127.0.0.1:0'], env);
@@ -172,19 +152,13 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     await until(
       async () => {
         const html = await (await fetch(`${base}/`)).text();
-        return (html.match(/<tr class="s-pending">/g) ?? []).length === 1;
+        return (html.match(/<tr class="s-pending">/g) ?? []).length === 1 && front.hostileRequests >= 2;
       },
       20_000,
       'the first poll of every account but the hung one',
     );
     workDir = mkdtempSync(join(tmpdir(), 'zexa-browser-'));
-    context = await chromium.launchPersistentContext(join(workDir, 'profile'), {
-      executablePath: chromiumProgram.path,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 1280, height: 720 },
-      offline: false,
-    });
+    context = await launchChromium(chromiumProgram.path, workDir);
   }, 60_000);
 
   afterAll(async () => {
@@ -207,13 +181,20 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
 
     const rows = await readRows(page);
     expect(Object.fromEntries(rows.map((r) => [r.name, r.state]))).toEqual(EXPECTED_STATE);
-    expect(rows.map((r) => r.state)).toEqual(['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'ERROR', 'LOW', 'PENDING', 'OK']);
+    expect(rows.map((r) => r.state)).toEqual(['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'ERROR', 'LOW', 'PENDING', 'OK', 'OK']);
 
     const byName = new Map(rows.map((r) => [r.name, r]));
     expect(byName.get('healthy')?.balance).toBe('4,250 USD');
     expect(byName.get('running_low')?.balance).toBe('640 USD');
     expect(byName.get('almost_out')?.balance).toBe('42 USD');
-    expect(byName.get('healthy')?.thresholds).toBe('1,000 / 100');
+    expect(byName.get('healthy')?.sparkline).toMatch(/; warning 1,000, critical 100$/);
+    expect(byName.get('healthy')?.line).toBe(true);
+    expect(byName.get('healthy')?.runsOut).toBe('not draining');
+    expect(byName.get('revoked')?.line).toBe(false);
+    // Every row has its sparkline, with the thresholds drawn.
+    expect(await page.locator('tbody svg').count()).toBe(rows.length);
+    expect(await page.locator('tbody svg path.tw').count()).toBe(rows.length);
+    expect(await page.locator('tbody svg path.tc').count()).toBe(rows.length);
     expect(byName.get('stuck')?.balance).toBe('—');
     expect(byName.get('stuck')?.error).toBe('—');
     expect(byName.get('revoked')?.error).toMatch(/^unauthorized \(HTTP 401\): /);
@@ -222,14 +203,17 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(byName.get('broken')?.error).toMatch(/^server_error \(HTTP 503\): /);
 
     // The summary counts agree with the rows.
-    const summary = await page.$$eval('.summary > span', (spans) => spans.map((s) => (s.textContent ?? '').replace(/\s+/g, ' ').trim()));
-    expect(summary).toEqual(['UNAUTHORIZED 1', 'CRITICAL 1', 'FORBIDDEN 1', 'ERROR 2', 'LOW 1', 'PENDING 1', 'OK 1']);
+    const summary = await page.$$eval('nav.states a', (links) => links.map((a) => [...a.children].map((c) => c.textContent).join(' ')));
+    expect(summary).toEqual(['9', 'UNAUTHORIZED 1', 'CRITICAL 1', 'FORBIDDEN 1', 'ERROR 2', 'LOW 1', 'PENDING 1', 'OK 2']);
 
     // The inline stylesheet applies under the page's own CSP: badges are coloured per state.
     const colours = await page.$$eval('tbody .badge', (badges) =>
       badges.map((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor),
     );
     expect(new Set(colours).size).toBe(7);
+    // Proper headers: a column header per column, and the account name heads its row.
+    expect(await page.locator('thead th[scope="col"]').count()).toBe(8);
+    expect(await page.locator('tbody th[scope="row"]').count()).toBe(rows.length);
     expect(colours).not.toContain('rgba(0, 0, 0, 0)');
 
     expect(seen.dialogs).toEqual([]);
@@ -255,8 +239,38 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(hostile?.error).toContain(`client_error (HTTP 400)`);
     expect(hostile?.error).toContain(HOSTILE_MESSAGE);
     expect(hostile?.requestId).toBe(HOSTILE_REQUEST_ID);
+    // The currency of a successful answer lands in the balance and the sparkline's title.
+    const odd = (await readRows(page)).find((r) => r.name === 'odd_currency');
+    expect(odd?.balance).toBe(`5,000 ${HOSTILE_CURRENCY}`);
+    expect(odd?.sparkline).toContain(HOSTILE_CURRENCY);
     // Nothing was even attempted: a blocked inline script would have logged a CSP violation.
     expect(seen.consoleErrors).toEqual([]);
+    expect(seen.pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows a hostile search reflected from the address as text, in the box, the links and the caption', async () => {
+    const page = await context.newPage();
+    const seen = watch(page);
+    const response = await page.goto(`${base}/?state=ok&q=${encodeURIComponent(HOSTILE_QUERY)}`, { waitUntil: 'load' });
+    expect(response?.status()).toBe(200);
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined();
+    expect(await page.locator('script').count()).toBe(0);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.inputValue('input[name="q"]')).toBe(HOSTILE_QUERY.toLowerCase());
+    expect(await page.textContent('main')).toContain(`matching “${HOSTILE_QUERY.toLowerCase()}”`);
+    // The filter links carry the search on, encoded.
+    const href = await page.getAttribute('nav.states a.all', 'href');
+    expect(new URL(href ?? '', `${base}/`).searchParams.get('q')).toBe(HOSTILE_QUERY.toLowerCase());
+    // Without the CSP, by escaping alone.
+    const html = await (await fetch(`${base}/?q=${encodeURIComponent(HOSTILE_QUERY)}`)).text();
+    await page.setContent(html, { waitUntil: 'load' });
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined();
+    expect(await page.locator('script').count()).toBe(0);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(seen.dialogs).toEqual([]);
     expect(seen.pageErrors).toEqual([]);
     await page.close();
   });
@@ -278,6 +292,7 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(await page.locator('script').count()).toBe(0);
     expect(await page.locator('img').count()).toBe(0);
     expect(await page.locator('td.err', { hasText: HOSTILE_MESSAGE }).count()).toBe(1);
+    expect(await page.locator('td.num', { hasText: HOSTILE_CURRENCY }).count()).toBe(1);
     expect(seen.dialogs).toEqual([]);
     await page.close();
   });

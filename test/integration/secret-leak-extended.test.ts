@@ -47,7 +47,7 @@ async function finished(proc: ExporterProcess): Promise<{ code: number | null; o
 }
 
 describe('no key leaks from the running process', () => {
-  it('through trace logs, rotation, /metrics, the status page and reloads of broken files that hold keys', async () => {
+  it('through trace logs, rotation, /metrics, the status page, the JSON API and reloads of broken files that hold keys', async () => {
     const sim = await startSimulator({
       accounts: [
         { name: 'ok', key: KEYS.ok, credits: 5000 },
@@ -117,6 +117,11 @@ describe('no key leaks from the running process', () => {
       await until(() => proc.stdout().includes('key changed: using the new key'), 15_000, 'the rotation');
       writeFileSync(configFile, goodConfig);
       seen.push(await metrics(), await (await fetch(`${url}/`)).text());
+      // The JSON API: the list, every account with its history, and a key asked for as a name.
+      seen.push(await (await fetch(`${url}/api/v1/accounts`)).text());
+      for (const name of ['ok', 'revoked', 'limited', 'broken', 'hanging', 'filed', KEYS.ok]) {
+        seen.push(await (await fetch(`${url}/api/v1/accounts/${encodeURIComponent(name)}`)).text());
+      }
       expect(proc.stdout()).toContain('"level":"debug"');
     } finally {
       proc.kill('SIGTERM');

@@ -32,7 +32,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'zexa-leak-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('no key ever leaks', () => {
-  it('through logs, /metrics or the status page, on every poll outcome', async () => {
+  it('through logs, /metrics, the status page or the JSON API, on every poll outcome', async () => {
     const h = await startHarness({
       accounts: [
         { name: 'ok', key: KEYS.ok, credits: 5000 },
@@ -56,6 +56,10 @@ describe('no key ever leaks', () => {
 
       const metrics = await h.metricsText();
       const page = await (await fetch(`${h.exporter.url}/`)).text();
+      const api = [await (await fetch(`${h.exporter.url}/api/v1/accounts`)).text()];
+      for (const name of ['ok', 'revoked', 'forbidden', 'broken', 'limited', 'hanging']) {
+        api.push(await (await fetch(`${h.exporter.url}/api/v1/accounts/${name}`)).text());
+      }
       // The paths really ran:
       for (const reason of ['unauthorized', 'forbidden', 'server_error', 'rate_limited', 'timeout', 'invalid_response', 'network']) {
         expect(metrics).toContain(`reason="${reason}"`);
@@ -64,6 +68,8 @@ describe('no key ever leaks', () => {
       expectNoKey('the logs', h.logs.text());
       expectNoKey('/metrics', metrics);
       expectNoKey('the status page', page);
+      for (const [i, text] of api.entries()) expectNoKey(`JSON API response ${i}`, text);
+      expect(api[0]).toContain('"name":"ok"');
     } finally {
       await h.close();
     }

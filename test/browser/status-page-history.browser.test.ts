@@ -1,0 +1,225 @@
+/**
+ * The status page with history, in headless Chromium with JavaScript switched off:
+ *
+ * - the demo's six accounts after 70 minutes of polls. The exporter and the simulator run in
+ *   process on one fake clock, which the test moves a poll interval at a time (waiting for each
+ *   round's polls to land), so an hour of history takes seconds. The draining account shows a
+ *   finite "runs out in", the flat ones "not draining", and every row its sparkline. The summary
+ *   links and the search box filter the page by plain navigation.
+ * - 10,000 accounts: 500 rows a page, and the page links walk them.
+ *
+ * A screenshot of each is written under the test's temp folder; set KEEP_BROWSER_ARTIFACTS=1 to
+ * keep them (their paths are printed).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AccountStore } from '../../src/account-state.js';
+import { loadConfig, nodeConfigSources } from '../../src/config/load.js';
+import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
+import { ExporterMetrics } from '../../src/metrics.js';
+import { createApp } from '../../src/server.js';
+import { createStatusViews } from '../../src/status-page/service.js';
+import { demoAccounts, generateAccounts, startSimulator, type ZexaSimulator } from '../../src/simulator/index.js';
+import { launchChromium } from '../support/browser.js';
+import { requireProgram } from '../support/external.js';
+import { FakeClock } from '../support/fake-clock.js';
+import { readRows } from '../support/status-page-rows.js';
+
+const chromiumProgram = requireProgram(['chromium'], 'chromium');
+const START = Date.UTC(2026, 10, 26, 9, 0, 0);
+const INTERVAL_MS = 60_000;
+
+function expectPng(file: string, width: number): void {
+  const png = readFileSync(file);
+  expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  expect(png.readUInt32BE(16)).toBe(width);
+  if (process.env.KEEP_BROWSER_ARTIFACTS === '1') console.error(`status page screenshot: ${file}`);
+}
+
+describe.skipIf(chromiumProgram.missing)('the status page with history, in headless Chromium without JavaScript', () => {
+  let workDir: string;
+  let context: BrowserContext;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'zexa-browser-history-'));
+    context = await launchChromium(chromiumProgram.path, workDir, { javaScriptEnabled: false });
+  }, 60_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (workDir !== undefined && process.env.KEEP_BROWSER_ARTIFACTS !== '1') rmSync(workDir, { recursive: true, force: true });
+  });
+
+  describe("the demo's six accounts after 70 minutes", () => {
+    let clock: FakeClock;
+    let sim: ZexaSimulator;
+    let exporter: RunningExporter;
+    let base: string;
+
+    /** Moves the clock one interval, then waits until every request of that round has its result recorded. */
+    async function nextRound(): Promise<void> {
+      const before = sim.requestCount();
+      await clock.advance(INTERVAL_MS);
+      await vi.waitFor(() => expect(sim.requestCount()).toBeGreaterThan(before), { timeout: 15_000, interval: 10 });
+      await vi.waitFor(
+        () => {
+          const last = new Map<string, number>();
+          for (const r of sim.requests()) if (r.account !== undefined) last.set(r.account, r.at);
+          for (const [name, at] of last) expect(exporter.store.get(name)?.lastPollMs ?? 0).toBeGreaterThanOrEqual(at);
+        },
+        { timeout: 15_000, interval: 10 },
+      );
+    }
+
+    beforeAll(async () => {
+      clock = new FakeClock({ now: START });
+      sim = await startSimulator({ accounts: demoAccounts(), clock });
+      const env: Record<string, string> = {
+        ZEXA_API_URL: sim.url,
+        ZEXA_POLL_INTERVAL: '60s',
+        ZEXA_REQUEST_TIMEOUT: '10s',
+        // The flaky account's 503 is recorded at once instead of after a back-off on the fake clock.
+        ZEXA_MAX_ATTEMPTS: '1',
+      };
+      for (const account of demoAccounts()) env[`ZEXA_API_KEY_${account.name.toUpperCase()}`] = account.key;
+      const config = loadConfig(nodeConfigSources(['--web.listen-address=127.0.0.1:0'], env));
+      exporter = await startExporter(config, { clock, env, logDestination: { write: () => undefined }, processMetrics: false });
+      base = exporter.url;
+      for (let minute = 0; minute < 70; minute++) await nextRound();
+    }, 180_000);
+
+    afterAll(async () => {
+      await exporter?.close();
+      await sim?.close();
+    });
+
+    it('shows a sparkline per account, a finite "runs out in" for the draining one, "not draining" for the flat ones', async () => {
+      const page = await context.newPage();
+      const response = await page.goto(`${base}/`, { waitUntil: 'load' });
+      expect(response?.status()).toBe(200);
+      const rows = await readRows(page);
+      // Worst first; flaky is ERROR or OK depending on whether its latest poll was the failing third.
+      const flakyState = rows.find((r) => r.name === 'flaky')?.state;
+      expect(['ERROR', 'OK']).toContain(flakyState);
+      expect(rows.filter((r) => r.name !== 'flaky').map((r) => [r.name, r.state])).toEqual([
+        ['legacy', 'UNAUTHORIZED'],
+        ['marketing', 'CRITICAL'],
+        ['analytics', 'FORBIDDEN'],
+        ['staging', 'LOW'],
+        ['production', 'OK'],
+      ]);
+      expect(await page.locator('tbody tr svg').count()).toBe(6);
+      const byName = new Map(rows.map((r) => [r.name, r]));
+      for (const name of ['production', 'staging', 'marketing', 'flaky']) expect(byName.get(name)?.line, name).toBe(true);
+      // The two whose key never worked have no balance: the sparkline says so, thresholds drawn.
+      for (const name of ['legacy', 'analytics']) expect(byName.get(name)?.sparkline, name).toMatch(/^no balance yet; warning 1,000, critical 100$/);
+
+      // 0.5 credits a second: 1,800 an hour; 5,000 − 70 min of it ≈ 2,900, so about 1 h 37 min left.
+      const production = byName.get('production');
+      // Whole credits: the simulator rounds the balance down, so within a credit or two of 1,800.
+      expect(Number(production?.burn.replace(/,|\/h$/g, ''))).toBeCloseTo(1800, -1);
+      expect(production?.runsOut).toMatch(/^runs out in ~1 h 3\d min$/);
+      expect(production?.sparkline).toMatch(/^(5,000|4,999) → 2,9\d\d USD, 1 h 9 min; warning 1,000, critical 100$/);
+      for (const name of ['staging', 'marketing']) expect(byName.get(name)?.runsOut, name).toBe('not draining');
+      // The same figures through the API.
+      const api = (await (await fetch(`${base}/api/v1/accounts/production`)).json()) as { secondsToEmpty: number; consumptionPerHour: number; history: unknown[] };
+      expect(api.consumptionPerHour).toBeCloseTo(1800, -1);
+      expect(api.secondsToEmpty).toBeGreaterThan(3600);
+      expect(api.secondsToEmpty).toBeLessThan(2 * 3600);
+      expect(api.history.length).toBeGreaterThan(60);
+
+      expect(await page.getAttribute('meta[http-equiv="refresh"]', 'content')).toBe('60');
+      const file = join(workDir, 'status-page-demo.png');
+      await page.screenshot({ path: file, fullPage: true });
+      expectPng(file, 1280);
+      await page.close();
+    });
+
+    it('filters by state through the summary links and by name through the search box, with no script', async () => {
+      const page = await context.newPage();
+      await page.goto(`${base}/`, { waitUntil: 'load' });
+      expect(await page.locator('script').count()).toBe(0);
+      await Promise.all([page.waitForURL(/\?state=critical$/), page.click('nav.states a:has(.b-critical)')]);
+      expect((await readRows(page)).map((r) => r.name)).toEqual(['marketing']);
+      expect(await page.getAttribute('nav.states a:has(.b-critical)', 'aria-current')).toBe('page');
+
+      await page.fill('input[name="q"]', 'PROD');
+      await Promise.all([page.waitForURL(/\?q=PROD&state=critical$/), page.click('form.search button')]);
+      // The state filter is kept: no critical account matches "prod".
+      expect(await readRows(page)).toEqual([]);
+      expect(await page.textContent('p.empty')).toContain('no account matches');
+      await Promise.all([page.waitForURL(/\?q=prod$/), page.click('nav.states a.all')]);
+      expect((await readRows(page)).map((r) => r.name)).toEqual(['production']);
+      expect(await page.inputValue('input[name="q"]')).toBe('prod');
+      await page.close();
+    });
+  });
+
+  describe('10,000 accounts', () => {
+    let server: Server;
+    let base: string;
+    let store: AccountStore;
+
+    beforeAll(async () => {
+      store = new AccountStore();
+      const accounts = generateAccounts(10_000);
+      store.configure(accounts.map((a) => ({ name: a.name, thresholds: { warning: 1000, critical: 100 } })));
+      // Every 1,000th account is critical: problems first, then the rest in natural order.
+      accounts.forEach((a, i) => store.recordSuccess(a.name, { credits: i % 1000 === 999 ? 50 : a.credits, currency: 'USD', atMs: START }));
+      const clock = new FakeClock({ now: START + 60_000 });
+      const views = createStatusViews({ store, clock, context: () => ({ version: 'test', intervalMs: INTERVAL_MS }) });
+      const app = createApp({ metrics: new ExporterMetrics(store, { version: 'test', nodeVersion: process.version, processMetrics: false }), isReady: () => true, views });
+      server = createServer(app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    afterAll(async () => {
+      server?.closeAllConnections();
+      await new Promise<void>((resolve) => server?.close(() => resolve()));
+    });
+
+    async function pageNumber(page: Page): Promise<string> {
+      return (await page.textContent('nav.pages span')) ?? '';
+    }
+
+    it('shows 500 rows a page, problems first, and its links walk every page', async () => {
+      const html = await (await fetch(`${base}/`)).text();
+      console.error(`first page at 10,000 accounts: ${Buffer.byteLength(html)} bytes`);
+      expect(Buffer.byteLength(html)).toBeLessThanOrEqual(300 * 1024);
+
+      const page = await context.newPage();
+      await page.goto(`${base}/`, { waitUntil: 'load' });
+      let rows = await readRows(page);
+      expect(rows).toHaveLength(500);
+      expect(rows.slice(0, 10).map((r) => r.state)).toEqual(Array(10).fill('CRITICAL'));
+      expect(rows.slice(0, 2).map((r) => r.name)).toEqual(['acct_01000', 'acct_02000']);
+      expect(rows.slice(10, 12).map((r) => r.name)).toEqual(['acct_00001', 'acct_00002']);
+      expect(await pageNumber(page)).toBe('Page 1 of 20 · rows 1–500 of 10,000');
+      const file = join(workDir, 'status-page-10000.png');
+      await page.screenshot({ path: file });
+      expectPng(file, 1280);
+
+      await Promise.all([page.waitForURL(/\?page=2$/), page.click('a[rel="next"]')]);
+      rows = await readRows(page);
+      expect(rows).toHaveLength(500);
+      expect(rows[0]?.name).toBe('acct_00491');
+      expect(await pageNumber(page)).toBe('Page 2 of 20 · rows 501–1,000 of 10,000');
+      await Promise.all([page.waitForURL(/\?page=20$/), page.click('a[rel="last"]')]);
+      rows = await readRows(page);
+      expect(rows).toHaveLength(500);
+      expect(rows.at(-1)?.name).toBe('acct_09999');
+      expect(await page.locator('a[rel="next"]').count()).toBe(0);
+      await Promise.all([page.waitForURL(/\?page=19$/), page.click('a[rel="prev"]')]);
+      expect(await pageNumber(page)).toBe('Page 19 of 20 · rows 9,001–9,500 of 10,000');
+      await Promise.all([page.waitForURL(/\/$/), page.click('a[rel="first"]')]);
+      expect(await pageNumber(page)).toBe('Page 1 of 20 · rows 1–500 of 10,000');
+      await page.close();
+    });
+  });
+});
