@@ -87,7 +87,8 @@ describe.skipIf(promtool.missing)('promtool', () => {
         output = (err as Error).message;
       }
       // (a) rollout and (c) reshard: two series per account inside the windows.
-      expect(output).toMatch(/rule: ZexaCreditsLow, time: 3h2m0s, err: found duplicate series for the match group \{account="low"\}/);
+      // Which account promtool names first varies between runs (Go map order): either has two series.
+      expect(output).toMatch(/rule: ZexaCreditsLow, time: 3h2m0s, err: found duplicate series for the match group \{account="(low|crit)"\}/);
       expect(output).toMatch(/rule: ZexaCreditsLow, time: 22m0s, err: found duplicate series for the match group \{account="moving"\}/);
       // (b) HA pair: two exporters of the same account from the start.
       expect(output).toMatch(/rule: ZexaCreditsLow, time: 0s, err: found duplicate series for the match group \{account="low"\}.*instance="a:10025"/);
