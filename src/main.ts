@@ -7,12 +7,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { nodeCheckDeps, runCheck } from './check/run.js';
 import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import type { Config } from './config/types.js';
 import { ConfigError } from './errors.js';
-import { startExporter, type RunningExporter } from './runtime/exporter.js';
+import type { RunningExporter } from './runtime/exporter.js';
 import { VERSION } from './version.js';
 
 export const EXIT_OK = 0;
@@ -32,7 +31,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   // Imported only when asked for, so the exporter's own start-up loads nothing more.
   if (argv[0] === 'healthcheck') return (await import('./healthcheck.js')).runHealthcheck(argv.slice(1), env);
   // `zexa-exporter check …`: one poll of every account, with exit codes of its own.
-  if (argv[0] === 'check') return runCheck(argv.slice(1), nodeCheckDeps(env));
+  if (argv[0] === 'check') {
+    const { nodeCheckDeps, runCheck } = await import('./check/run.js');
+    return runCheck(argv.slice(1), nodeCheckDeps(env));
+  }
   const request = helpOrVersion(argv);
   if (request === 'help') {
     process.stdout.write(usage());
@@ -47,6 +49,11 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   let config: Config;
   try {
     config = loadConfig(sources);
+    // The web config is checked here too, before the HTTP, metrics and API client modules are
+    // imported: a refused file (a FIFO, a device, an over-cap file) then ends the process at the
+    // configuration loader's memory floor, ~50 MB below the running exporter's, on every Node.js
+    // version (issue 12 D3; the exporter re-reads the file when it starts and on every change).
+    if (config.web.configFile !== undefined) (await import('./web-config.js')).loadWebConfig(config.web.configFile);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`zexa-exporter: ${error.message}\n`);
@@ -75,6 +82,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   process.on('SIGINT', handleStop);
   process.on('SIGHUP', handleReload);
 
+  const { startExporter } = await import('./runtime/exporter.js');
   try {
     exporter = await startExporter(config, { env, loadConfig: config.configFile === undefined ? undefined : () => loadConfig(sources) });
   } catch (error) {
