@@ -7,12 +7,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { nodeCheckDeps, runCheck } from './check/run.js';
 import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
-import type { Config } from './config/types.js';
+import type { Config, ConfigSources } from './config/types.js';
 import { ConfigError } from './errors.js';
-import { startExporter, type RunningExporter } from './runtime/exporter.js';
+import type { RunningExporter } from './runtime/exporter.js';
 import { VERSION } from './version.js';
 
 export const EXIT_OK = 0;
@@ -28,11 +27,15 @@ function describeCrash(error: unknown): string {
   return 'unknown error';
 }
 
-export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** The exit code of `healthcheck`, `check`, `--help` and `--version`; undefined for the exporter itself. */
+async function runOtherCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
   // Imported only when asked for, so the exporter's own start-up loads nothing more.
   if (argv[0] === 'healthcheck') return (await import('./healthcheck.js')).runHealthcheck(argv.slice(1), env);
   // `zexa-exporter check …`: one poll of every account, with exit codes of its own.
-  if (argv[0] === 'check') return runCheck(argv.slice(1), nodeCheckDeps(env));
+  if (argv[0] === 'check') {
+    const { nodeCheckDeps, runCheck } = await import('./check/run.js');
+    return runCheck(argv.slice(1), nodeCheckDeps(env));
+  }
   const request = helpOrVersion(argv);
   if (request === 'help') {
     process.stdout.write(usage());
@@ -42,18 +45,34 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     process.stdout.write(`zexa-exporter ${VERSION} (Node.js ${process.version})\n`);
     return EXIT_OK;
   }
+  return undefined;
+}
 
-  const sources = nodeConfigSources(argv, env);
-  let config: Config;
+/** The configuration with its web config checked, or undefined once a refusal is on stderr. */
+async function loadStartupConfig(sources: ConfigSources): Promise<Config | undefined> {
   try {
-    config = loadConfig(sources);
+    const config = loadConfig(sources);
+    // The web config is checked here too, before the HTTP, metrics and API client modules are
+    // imported: a refused file (a FIFO, a device, an over-cap file) then ends the process at the
+    // configuration loader's memory floor, ~50 MB below the running exporter's, on every Node.js
+    // version (issue 12 D3; the exporter re-reads the file when it starts and on every change).
+    if (config.web.configFile !== undefined) (await import('./web-config.js')).loadWebConfig(config.web.configFile);
+    return config;
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`zexa-exporter: ${error.message}\n`);
-      return EXIT_CONFIG;
+      return undefined;
     }
     throw error;
   }
+}
+
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const other = await runOtherCommand(argv, env);
+  if (other !== undefined) return other;
+  const sources = nodeConfigSources(argv, env);
+  const config = await loadStartupConfig(sources);
+  if (config === undefined) return EXIT_CONFIG;
 
   // Signals are handled from here on, so one that arrives while the exporter starts is not
   // fatal (SIGHUP's default action would end the process) but acted on once it runs.
@@ -75,6 +94,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   process.on('SIGINT', handleStop);
   process.on('SIGHUP', handleReload);
 
+  const { startExporter } = await import('./runtime/exporter.js');
   try {
     exporter = await startExporter(config, { env, loadConfig: config.configFile === undefined ? undefined : () => loadConfig(sources) });
   } catch (error) {
