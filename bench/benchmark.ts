@@ -15,14 +15,16 @@ import { AccountStore } from '../src/account-state.js';
 import { ExporterMetrics } from '../src/metrics.js';
 import { generateAccounts, startSimulator, type SimAccountSpec, type SimRequestRecord, type ZexaSimulator } from '../src/simulator/index.js';
 import { bareUndiciRound, equivalentRegistry, timeRegistryMetrics } from './baselines.js';
-import { startExporterChild, writeConfigFile, writeKeyDirectory, type ExporterChild } from './exporter-process.js';
-import { measureHistoryCost } from './history-cost.js';
+import { startExporterChild, writeConfigFile, writeKeyDirectory, type AccountsForm, type ExporterChild } from './exporter-process.js';
+import { measureHistoryCost, measureKeyIndexCost } from './history-cost.js';
 import { spawnScraper } from './scraper-process.js';
 import { measureStatusPage } from './status-page-figures.js';
 import { median } from './stats.js';
 
 export interface SizePlan {
   accounts: number;
+  /** How the config file names the accounts (default `directory`: one `fromDirectory` entry). */
+  form?: AccountsForm;
   /** The exporter's poll interval for this size (5 s at least: the configuration's floor). */
   intervalMs: number;
   /** How long the steady state (scrapes, request rate, RSS, event loop) is observed. */
@@ -48,6 +50,7 @@ export interface BenchOptions {
 
 export interface SizeFigures {
   accounts: number;
+  form: AccountsForm;
   intervalMs: number;
   steadyWindowMs: number;
   /** Gauge and counter series of the zexa_ families, as rebuilt in the prom-client baseline. */
@@ -81,7 +84,7 @@ export interface SizeFigures {
   rateCap: number;
   rateMeasured: number;
   rateErrorPct: number;
-  /** Largest RSS of the exporter process seen during the run (start-up round included). */
+  /** Peak RSS of the exporter process over its whole life (config load and start-up round included): VmHWM, and the 250 ms samples. */
   rssMb: number;
   /** Median RSS over the steady window (polls and scrapes going on, start-up over). */
   rssSteadyMb: number;
@@ -94,6 +97,9 @@ export interface SizeFigures {
   historyBytes: number;
   historyRssBytes: number;
   historyHours: number;
+  /** The key-fingerprint index (issue 13) for this many accounts: heap + typed arrays, and RSS growth. */
+  keyIndexBytes: number;
+  keyIndexRssBytes: number;
   /** The first page of `/` during the steady state, and Chromium's load time for it (NaN without chromium). */
   pageBytes: number;
   pageChromiumMs: number;
@@ -193,7 +199,9 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     log(`  ${n} accounts: bare undici round ${median(bareCycles).toFixed(0)} ms`);
 
     // 2. The exporter's start-up round, repeated; the last run goes on into the steady state.
-    writeConfigFile(configFile, { apiUrl: sim.url, keyDir, intervalMs: plan.intervalMs, maxConcurrency: concurrency });
+    const form = plan.form ?? 'directory';
+    const names = accounts.map((a) => a.name);
+    writeConfigFile(configFile, { apiUrl: sim.url, keyDir, form, names, intervalMs: plan.intervalMs, maxConcurrency: concurrency });
     const cycles: number[] = [];
     let child: ExporterChild | undefined;
     let startedAt = 0;
@@ -238,6 +246,8 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     const lastText = readFileSync(textFile, 'utf8');
     const records = sim.requests().filter((r: SimRequestRecord) => r.at >= windowStart && r.at < windowEnd);
     if (rssTimer !== undefined) clearInterval(rssTimer);
+    const hwm = child.peakRssBytes();
+    if (Number.isFinite(hwm)) rssMax = Math.max(rssMax, hwm);
     await child.stop();
     // The first scrape (before the window) reset the event-loop histogram; each p99 covers the time since the last scrape.
     const p99s = report.eventLoopP99Ms.map((p99) => Math.max(0, p99 - EVENT_LOOP_RESOLUTION_MS));
@@ -248,7 +258,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
 
     // 4. ZEXA_MAX_REQUESTS_PER_SECOND, set below what the start-up round asks for.
     const rateCap = Math.max(1, Math.min(100, Math.round(n / 10)));
-    writeConfigFile(configFile, { apiUrl: sim.url, keyDir, intervalMs: plan.intervalMs, maxConcurrency: concurrency, maxRequestsPerSecond: rateCap });
+    writeConfigFile(configFile, { apiUrl: sim.url, keyDir, form, names, intervalMs: plan.intervalMs, maxConcurrency: concurrency, maxRequestsPerSecond: rateCap });
     sim.resetRecords();
     const capped = await startExporterChild(configFile);
     children.push(capped);
@@ -268,10 +278,15 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     const reuse = gzipReuse(accounts);
     const metricsMs = median(report.plainMs);
     const history = await measureHistoryCost(n);
-    log(`  ${n} accounts: history ${(history.bytes / 1e6).toFixed(1)} MB (RSS +${(history.rssBytes / 1e6).toFixed(1)} MB), first page ${statusPage.bytes} bytes`);
+    const keyIndex = await measureKeyIndexCost(n);
+    log(
+      `  ${n} accounts: history ${(history.bytes / 1e6).toFixed(1)} MB (RSS +${(history.rssBytes / 1e6).toFixed(1)} MB), ` +
+        `key index ${(keyIndex.bytes / 1e6).toFixed(2)} MB, first page ${statusPage.bytes} bytes`,
+    );
 
     return {
       accounts: n,
+      form,
       intervalMs: plan.intervalMs,
       steadyWindowMs: windowEnd - windowStart,
       series,
@@ -303,6 +318,8 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       historyBytes: history.bytes,
       historyRssBytes: history.rssBytes,
       historyHours: history.hoursKept,
+      keyIndexBytes: keyIndex.bytes,
+      keyIndexRssBytes: keyIndex.rssBytes,
       pageBytes: statusPage.bytes,
       pageChromiumMs: statusPage.chromiumLoadMs,
     };
@@ -318,7 +335,7 @@ export async function runBenchmark(options: BenchOptions): Promise<SizeFigures[]
   const out: SizeFigures[] = [];
   for (const plan of options.plans) {
     if (plan.intervalMs < 5000) throw new RangeError(`intervalMs must be at least 5000 (the exporter's floor), got ${plan.intervalMs}`);
-    options.log(`measuring ${plan.accounts} accounts (interval ${plan.intervalMs / 1000} s)…`);
+    options.log(`measuring ${plan.accounts} accounts, ${plan.form ?? 'directory'} form (interval ${plan.intervalMs / 1000} s)…`);
     out.push(await measureSize(plan, options));
   }
   return out;

@@ -1,7 +1,9 @@
 /**
  * The exporter under test as the real program: `node dist/main.js` in its own process, so its
- * RSS is the exporter's alone, configured the way an operator with thousands of keys would (a
- * config file with `accounts: [{ fromDirectory }]`).
+ * RSS is the exporter's alone, configured the way an operator with thousands of keys would: a
+ * config file with `accounts: [{ fromDirectory }]` (form `directory`), or a config file that lists
+ * every account with its `apiKeyFile` (form `file`, issue 11: the YAML of a large file must not
+ * lift the peak).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,9 +23,15 @@ export function writeKeyDirectory(dir: string, accounts: readonly SimAccountSpec
   }
 }
 
+/** How the bench's config file names the accounts. */
+export type AccountsForm = 'directory' | 'file';
+
 export interface ExporterRunSettings {
   apiUrl: string;
   keyDir: string;
+  /** `directory`: one `fromDirectory` entry; `file`: one entry per account (`names`) with its apiKeyFile in keyDir. */
+  form?: AccountsForm | undefined;
+  names?: readonly string[] | undefined;
   intervalMs: number;
   maxConcurrency: number;
   maxRequestsPerSecond?: number | undefined;
@@ -38,7 +46,9 @@ export function writeConfigFile(path: string, s: ExporterRunSettings): void {
     `  maxConcurrency: ${s.maxConcurrency}`,
     ...(s.maxRequestsPerSecond === undefined ? [] : [`  maxRequestsPerSecond: ${s.maxRequestsPerSecond}`]),
     'accounts:',
-    `  - fromDirectory: ${JSON.stringify(s.keyDir)}`,
+    ...(s.form === 'file'
+      ? (s.names ?? []).flatMap((name) => [`  - name: ${name}`, `    apiKeyFile: ${JSON.stringify(join(s.keyDir, name))}`])
+      : [`  - fromDirectory: ${JSON.stringify(s.keyDir)}`]),
   ];
   writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
 }
@@ -48,10 +58,26 @@ export interface ExporterChild {
   readonly url: string;
   /** Resident set size now, in bytes (from /proc), or NaN once the process is gone. */
   rssBytes(): number;
+  /**
+   * The kernel's high-water mark of the resident set since the process started (`VmHWM`), in
+   * bytes, or NaN once it is gone: the true peak, which sampling every 250 ms can miss (loading a
+   * large config file is one synchronous burst of a second or two).
+   */
+  peakRssBytes(): number;
   stop(): Promise<void>;
 }
 
 const START_TIMEOUT_MS = 60_000;
+
+/** One `kB` field of /proc/<pid>/status, or NaN once the process is gone. */
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? Number.NaN : Number(match[1]);
+  } catch {
+    return Number.NaN;
+  }
+}
 
 export async function startExporterChild(configFile: string): Promise<ExporterChild> {
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
@@ -90,14 +116,8 @@ export async function startExporterChild(configFile: string): Promise<ExporterCh
   return {
     pid,
     url: `http://127.0.0.1:${port}`,
-    rssBytes: () => {
-      try {
-        const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-        return match === null ? Number.NaN : Number(match[1]) * 1024;
-      } catch {
-        return Number.NaN;
-      }
-    },
+    rssBytes: () => statusKb(pid, 'VmRSS') * 1024,
+    peakRssBytes: () => statusKb(pid, 'VmHWM') * 1024,
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       const forced = setTimeout(() => child.kill('SIGKILL'), 10_000);

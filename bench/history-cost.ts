@@ -1,29 +1,44 @@
 /**
- * The memory the balance history costs (issue 14: at most 10 MB at 10,000 accounts), measured in
- * a process of its own with 26 hours of polls recorded (see bench/history-cost-child.ts).
+ * What single structures of the exporter cost in memory at a given number of accounts, each
+ * measured in a process of its own started with `--expose-gc` (so nothing else moves the figures):
+ * - the balance history full (issue 14: at most 10 MB at 10,000 accounts; bench/history-cost-child.ts);
+ * - the key-fingerprint index behind zexa_api_key_info and zexa_api_key_shared (issue 13;
+ *   bench/key-index-cost-child.ts).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export interface HistoryCost {
+export interface MemoryCost {
   accounts: number;
-  /** Heap and typed-array bytes the full history added. */
+  /** Heap and typed-array bytes the structure added, after a full GC. */
   bytes: number;
-  /** RSS the full history added (noisier: it includes allocator and heap-page slack). */
+  /** RSS the structure added (noisier: it includes allocator and heap-page slack). */
   rssBytes: number;
+}
+
+export interface HistoryCost extends MemoryCost {
   /** Hours the history of an account holds once full. */
   hoursKept: number;
 }
 
-export async function measureHistoryCost(accounts: number): Promise<HistoryCost> {
+/** Runs `bench/<script>` with `--expose-gc` through tsx and parses the one JSON line it prints. */
+async function costInChild<T extends MemoryCost>(script: string, accounts: number): Promise<T> {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const script = fileURLToPath(new URL('./history-cost-child.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', script, String(accounts)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', path, String(accounts)], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0 || stdout.trim() === '') throw new Error(`the history-cost process exited with ${String(code)}: ${stderr.trim()}`);
-  return JSON.parse(stdout) as HistoryCost;
+  if (code !== 0 || stdout.trim() === '') throw new Error(`${script} exited with ${String(code)}: ${stderr.trim()}`);
+  return JSON.parse(stdout) as T;
+}
+
+export function measureHistoryCost(accounts: number): Promise<HistoryCost> {
+  return costInChild<HistoryCost>('history-cost-child.ts', accounts);
+}
+
+export function measureKeyIndexCost(accounts: number): Promise<MemoryCost> {
+  return costInChild<MemoryCost>('key-index-cost-child.ts', accounts);
 }

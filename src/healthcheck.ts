@@ -18,7 +18,8 @@ import type tls from 'node:tls';
 import { loadWebSettings, nodeConfigSources } from './config/load.js';
 import type { Config } from './config/types.js';
 import { ConfigError } from './errors.js';
-import { loadWebConfig, type WebTlsConfig } from './web-config.js';
+import { loadWebConfig } from './web-config.js';
+import type { WebTlsConfig } from './web-tls.js';
 
 export const HEALTHY = 0;
 export const UNHEALTHY = 1;

@@ -70,6 +70,73 @@ function sendChunks(req: Request, res: Response, chunks: readonly Buffer[]): voi
   res.end(); // uncorks fully
 }
 
+/** `/metrics`: the cached `zexa_` text and the live process metrics. */
+function metricsHandler(deps: ServerDeps): RequestHandler {
+  return async (req, res) => {
+    const zexa = deps.metrics.renderZexa();
+    const processText = await deps.metrics.registry.metrics();
+    res.set('Content-Type', CONTENT_TYPE).set('Cache-Control', 'no-store').set('Vary', 'Accept-Encoding');
+    if (acceptsGzip(req)) {
+      // The zexa_ part is compressed once per change; the small live part is its own gzip
+      // member (a concatenation of gzip members is a valid gzip stream).
+      const body = Buffer.concat([zexa.gzip(), gzipSync(processText, { level: 6 })]);
+      res.set('Content-Encoding', 'gzip').send(body);
+      return;
+    }
+    sendChunks(req, res, [...zexa.chunks, Buffer.from(processText)]);
+  };
+}
+
+/** `/`: the status page. */
+function statusPageHandler(deps: ServerDeps): RequestHandler {
+  return (req, res) => {
+    const page = deps.views.page(req.query);
+    res
+      .status(page.status)
+      .set('Cache-Control', 'no-store')
+      // form-action 'self': the search is a GET form back to this page.
+      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+      .set('Referrer-Policy', 'no-referrer')
+      .type('html')
+      .send(page.body);
+  };
+}
+
+function sendJson(res: Response, rendered: Rendered): void {
+  res.status(rendered.status).set('Cache-Control', 'no-store').type('application/json').send(rendered.body);
+}
+
+/** `POST /-/reload`: re-reads the configuration file and says what became of it. */
+function reloadHandler(deps: ServerDeps): RequestHandler {
+  return async (req, res) => {
+    res.set('Cache-Control', 'no-store').type('text/plain');
+    // The endpoint takes no body; a client that sends one is confused or hostile.
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > 0 || req.headers['transfer-encoding'] !== undefined) {
+      res.status(413).send('POST /-/reload takes no body\n');
+      req.socket.resume();
+      return;
+    }
+    if (deps.reload === undefined) {
+      res.status(400).send('no configuration file to reload (start with --config.file or ZEXA_EXPORTER_CONFIG)\n');
+      return;
+    }
+    const outcome = await deps.reload();
+    if (outcome.ok) res.send('configuration reloaded\n');
+    else res.status(400).send(`configuration not reloaded; the running configuration is kept:\n${outcome.problems.map((p) => `- ${p}\n`).join('')}`);
+  };
+}
+
+/** The last resort: a plain status line, never the error's own text. */
+function errorHandler(deps: ServerDeps): express.ErrorRequestHandler {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    deps.onError?.(error);
+    if (res.headersSent) return;
+    const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+    res.status(status >= 400 && status < 600 ? status : 500).type('text/plain').send(status === 500 ? 'Internal Server Error\n' : 'Bad Request\n');
+  };
+}
+
 export function createApp(deps: ServerDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -85,31 +152,13 @@ export function createApp(deps: ServerDeps): express.Express {
   // The two expensive read endpoints take turns with the poller (see fair-queue.ts).
   const turns = fairQueue();
 
-  app.all(
-    '/metrics',
-    methods(READ_METHODS, turns),
-    methods(READ_METHODS, async (req, res) => {
-      const zexa = deps.metrics.renderZexa();
-      const processText = await deps.metrics.registry.metrics();
-      res.set('Content-Type', CONTENT_TYPE).set('Cache-Control', 'no-store').set('Vary', 'Accept-Encoding');
-      if (acceptsGzip(req)) {
-        // The zexa_ part is compressed once per change; the small live part is its own gzip
-        // member (a concatenation of gzip members is a valid gzip stream).
-        const body = Buffer.concat([zexa.gzip(), gzipSync(processText, { level: 6 })]);
-        res.set('Content-Encoding', 'gzip').send(body);
-        return;
-      }
-      sendChunks(req, res, [...zexa.chunks, Buffer.from(processText)]);
-    }),
-  );
-
+  app.all('/metrics', methods(READ_METHODS, turns), methods(READ_METHODS, metricsHandler(deps)));
   app.all(
     '/healthz',
     methods(READ_METHODS, (_req, res) => {
       res.set('Cache-Control', 'no-store').type('text/plain').send('OK\n');
     }),
   );
-
   app.all(
     '/readyz',
     methods(READ_METHODS, (_req, res) => {
@@ -118,26 +167,7 @@ export function createApp(deps: ServerDeps): express.Express {
       else res.status(503).send('not ready: waiting for the first poll of every account\n');
     }),
   );
-
-  app.all(
-    '/',
-    methods(READ_METHODS, turns),
-    methods(READ_METHODS, (req, res) => {
-      const page = deps.views.page(req.query);
-      res
-        .status(page.status)
-        .set('Cache-Control', 'no-store')
-        // form-action 'self': the search is a GET form back to this page.
-        .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-        .set('Referrer-Policy', 'no-referrer')
-        .type('html')
-        .send(page.body);
-    }),
-  );
-
-  const sendJson = (res: Response, rendered: Rendered): void => {
-    res.status(rendered.status).set('Cache-Control', 'no-store').type('application/json').send(rendered.body);
-  };
+  app.all('/', methods(READ_METHODS, turns), methods(READ_METHODS, statusPageHandler(deps)));
   app.all(
     '/api/v1/accounts',
     methods(READ_METHODS, turns),
@@ -147,38 +177,11 @@ export function createApp(deps: ServerDeps): express.Express {
     '/api/v1/accounts/:name',
     methods(READ_METHODS, (req, res) => sendJson(res, deps.views.account(String(req.params.name)))),
   );
-
-  app.all(
-    '/-/reload',
-    methods(['POST'], async (req, res) => {
-      res.set('Cache-Control', 'no-store').type('text/plain');
-      // The endpoint takes no body; a client that sends one is confused or hostile.
-      const length = Number(req.headers['content-length'] ?? 0);
-      if (length > 0 || req.headers['transfer-encoding'] !== undefined) {
-        res.status(413).send('POST /-/reload takes no body\n');
-        req.socket.resume();
-        return;
-      }
-      if (deps.reload === undefined) {
-        res.status(400).send('no configuration file to reload (start with --config.file or ZEXA_EXPORTER_CONFIG)\n');
-        return;
-      }
-      const outcome = await deps.reload();
-      if (outcome.ok) res.send('configuration reloaded\n');
-      else res.status(400).send(`configuration not reloaded; the running configuration is kept:\n${outcome.problems.map((p) => `- ${p}\n`).join('')}`);
-    }),
-  );
+  app.all('/-/reload', methods(['POST'], reloadHandler(deps)));
 
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('Not Found\n');
   });
-
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    deps.onError?.(error);
-    if (res.headersSent) return;
-    const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
-    res.status(status >= 400 && status < 600 ? status : 500).type('text/plain').send(status === 500 ? 'Internal Server Error\n' : 'Bad Request\n');
-  });
-
+  app.use(errorHandler(deps));
   return app;
 }

@@ -9,7 +9,8 @@ import { AuthBusyError, AuthQueue, type AuthQueueLimits } from './auth-queue.js'
 import { createBcryptWorker } from './bcrypt-worker.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Logger } from './logger.js';
-import { asSource, type WebConfig, type WebConfigSource } from './web-config.js';
+import type { WebConfig } from './web-config.js';
+import { asSource, type WebConfigSource } from './web-config-source.js';
 
 export const BASIC_AUTH_REALM = 'zexa-exporter';
 

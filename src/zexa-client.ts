@@ -140,7 +140,8 @@ function checkProxyUrl(variable: string, value: string): void {
   }
 }
 
-export function createZexaClient(options: ZexaClientOptions): ZexaClient {
+/** The credits URL and the body cap; throws RangeError on an option no request could use. */
+function checkClientOptions(options: ZexaClientOptions): { url: URL; maxBodyBytes: number } {
   requirePositive('timeoutMs', options.timeoutMs);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
@@ -151,6 +152,38 @@ export function createZexaClient(options: ZexaClientOptions): ZexaClient {
   if (url.username !== '' || url.password !== '') {
     throw new RangeError('baseUrl must not contain credentials');
   }
+  return { url, maxBodyBytes };
+}
+
+/** Throws KeyUnavailableError (nothing is sent) for a key that cannot go into a header. */
+function checkSendableKey(key: string): void {
+  if (key === '') throw new KeyUnavailableError('the API key is empty');
+  if (!isSendableKey(key)) {
+    throw new KeyUnavailableError(
+      'the API key contains characters that cannot be sent in an HTTP header (only visible ASCII is allowed)',
+    );
+  }
+}
+
+/** Reads an answer's body within the cap and turns it into Credits or the error of its reason. */
+async function creditsOf(response: Dispatcher.ResponseData, key: string, maxBodyBytes: number, clock: Clock): Promise<Credits> {
+  const isSuccess = response.statusCode >= 200 && response.statusCode < 300;
+  const declaredLength = Number(firstHeader(response.headers, 'content-length') ?? NaN);
+  if (isSuccess && declaredLength > maxBodyBytes) {
+    discard(response.body);
+    throw tooLarge(response.statusCode, response.headers, maxBodyBytes, [key]);
+  }
+  const body = await readCapped(response.body, maxBodyBytes);
+  if (isSuccess && body.truncated) {
+    throw tooLarge(response.statusCode, response.headers, maxBodyBytes, [key]);
+  }
+  return parseCreditsResponse({ status: response.statusCode, headers: response.headers, body: body.text }, clock.now(), {
+    redact: [key],
+  });
+}
+
+export function createZexaClient(options: ZexaClientOptions): ZexaClient {
+  const { url, maxBodyBytes } = checkClientOptions(options);
   const { clock, dispatcher, timeoutMs, userAgent, onAttempt } = options;
   const host = url.host;
 
@@ -165,12 +198,7 @@ export function createZexaClient(options: ZexaClientOptions): ZexaClient {
 
   async function fetchCredits(key: string, signal?: AbortSignal): Promise<Credits> {
     if (signal?.aborted) throw abortReason(signal);
-    if (key === '') throw new KeyUnavailableError('the API key is empty');
-    if (!isSendableKey(key)) {
-      throw new KeyUnavailableError(
-        'the API key contains characters that cannot be sent in an HTTP header (only visible ASCII is allowed)',
-      );
-    }
+    checkSendableKey(key);
 
     // Own timer and controller instead of AbortSignal.timeout/any: undici's timeouts fire with
     // about 1 s resolution, and AbortSignal.any keeps composite signals alive on a long-lived
@@ -199,21 +227,7 @@ export function createZexaClient(options: ZexaClientOptions): ZexaClient {
         },
       });
       code = String(response.statusCode);
-      const isSuccess = response.statusCode >= 200 && response.statusCode < 300;
-      const declaredLength = Number(firstHeader(response.headers, 'content-length') ?? NaN);
-      if (isSuccess && declaredLength > maxBodyBytes) {
-        discard(response.body);
-        throw tooLarge(response.statusCode, response.headers, maxBodyBytes, [key]);
-      }
-      const body = await readCapped(response.body, maxBodyBytes);
-      if (isSuccess && body.truncated) {
-        throw tooLarge(response.statusCode, response.headers, maxBodyBytes, [key]);
-      }
-      return parseCreditsResponse(
-        { status: response.statusCode, headers: response.headers, body: body.text },
-        clock.now(),
-        { redact: [key] },
-      );
+      return await creditsOf(response, key, maxBodyBytes, clock);
     } catch (error) {
       if (signal?.aborted) throw abortReason(signal);
       if (error instanceof ZexaApiError) throw error;

@@ -1,8 +1,9 @@
 /**
- * The command line: every flag (each also has an environment variable), the refusal of anything
- * that looks like a key flag, --help / --version, and the usage text. Keys have no flag, on
- * purpose: command lines show in ps and shell history.
+ * The command line, split by node:util parseArgs: every flag (each also has an environment
+ * variable), the refusal of anything that looks like a key flag, --help / --version, and the
+ * usage text. Keys have no flag, on purpose: command lines show in ps and shell history.
  */
+import { parseArgs } from 'node:util';
 import { DEFAULTS, KEY_ENV_PREFIX, LIMITS } from './defaults.js';
 import { LOG_LEVELS } from './types.js';
 import { formatDuration } from './values.js';
@@ -48,66 +49,109 @@ export interface ParsedArgs {
   problems: string[];
 }
 
-export function parseCommandLine(argv: readonly string[]): ParsedArgs {
-  const flags = new Map<FlagName, { value: string; where: string }>();
-  const problems: string[] = [];
-  let positionals = 0;
-  for (let i = 0; i < argv.length; i += 1) {
-    const arg = argv[i] ?? '';
-    if (arg === '--') {
-      positionals += argv.length - i - 1;
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') {
-      positionals += 1;
-      continue;
-    }
+/** One command-line argument that parseArgs saw as an option (a short group such as `-abc` is one). */
+interface OptionArg {
+  /** Its position in argv. */
+  index: number;
+  doubleDash: boolean;
+  name: string;
+  /** The value after `=`, if any. */
+  inline: string | undefined;
+  /** The argument after it, when that one can be its value (it does not start with a dash). */
+  next: string | undefined;
+}
+
+/**
+ * The command line as node:util parseArgs splits it: options, positionals and the `--` that ends
+ * the options. The flags are not declared to parseArgs, and strict mode is off, on purpose: a
+ * declared string flag takes the next argument as its value even when that is another flag or
+ * `--`, and strict mode stops at the first problem with a message that quotes the argument,
+ * which may be a key. So parseArgs finds the arguments and the rules below judge them, every
+ * problem at once and in our own words. A value is given as `--flag=VALUE` or `--flag VALUE`
+ * (then it must not start with a dash).
+ */
+function commandLineTokens(argv: readonly string[]): { options: OptionArg[]; positionals: number } {
+  // parseArgs reads `-abc` as the group -a -b -c, and a `-` inside a group as `--`, which ends
+  // the options and shifts the indexes of the tokens after it (it re-reads each letter as an
+  // argument of its own). Here a single-dash argument is judged whole, so parseArgs gets a
+  // stand-in for it, and the argument itself is read back from argv by index.
+  const args = argv.map((arg) => (/^-[^-][\s\S]/.test(arg) ? '-_' : arg));
+  const { tokens } = parseArgs({ args, options: {}, strict: false, allowPositionals: true, tokens: true });
+  const positionalAt = new Map<number, string>();
+  for (const token of tokens) if (token.kind === 'positional') positionalAt.set(token.index, token.value);
+  const options: OptionArg[] = [];
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    const arg = argv[token.index] ?? '';
     const doubleDash = arg.startsWith('--');
     const body = arg.slice(doubleDash ? 2 : 1);
     const eq = body.indexOf('=');
-    const name = eq < 0 ? body : body.slice(0, eq);
-    const inline = eq < 0 ? undefined : body.slice(eq + 1);
-    const next = argv[i + 1];
-    const nextIsValue = next !== undefined && !next.startsWith('-');
-    const shown = ECHOABLE_FLAG.test(name) ? `${doubleDash ? '--' : '-'}${name}` : '(name not shown, in case it is a key)';
-    const spec = FLAGS.find((f) => f.name === name);
+    const next = positionalAt.get(token.index + 1);
+    options.push({
+      index: token.index,
+      doubleDash,
+      name: eq < 0 ? body : body.slice(0, eq),
+      inline: eq < 0 ? undefined : body.slice(eq + 1),
+      next: next !== undefined && !next.startsWith('-') ? next : undefined,
+    });
+  }
+  return { options, positionals: positionalAt.size };
+}
 
-    if (KEY_FLAG.test(name)) {
-      problems.push(
-        `${shown}: keys are never accepted on the command line (command lines show in ps and shell history); ` +
-          'set ZEXA_API_KEY or ZEXA_API_KEY_FILE (ZEXA_API_KEY_<NAME>[_FILE] for more accounts) instead',
-      );
-      if (inline === undefined && nextIsValue) i += 1;
+/**
+ * Reads the exporter's flags. Every problem is reported, and nothing that may be a key is
+ * echoed: key-like flags are refused, flag names are shown only when shaped like flags, and
+ * positional arguments are counted, never shown.
+ */
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  const flags = new Map<FlagName, { value: string; where: string }>();
+  const problems: string[] = [];
+  const { options, positionals } = commandLineTokens(argv);
+  /** Arguments taken as a flag's value (or as the value of a refused flag), so not positionals. */
+  let values = 0;
+  for (const option of options) {
+    const { name, inline, next } = option;
+    const spec = ownFlag(option);
+    if (typeof spec === 'string') {
+      problems.push(spec);
+      if (inline === undefined && next !== undefined) values += 1;
       continue;
     }
-    if (spec === undefined || !doubleDash) {
-      const hint = spec !== undefined ? ` (flags start with two dashes: --${spec.name})` : ' (see --help)';
-      problems.push(`unknown flag ${shown}${hint}`);
-      if (inline === undefined && nextIsValue) i += 1;
-      continue;
-    }
-    let value = inline;
+    const value = inline ?? next;
     if (value === undefined) {
-      if (!nextIsValue) {
-        problems.push(`--${name} needs a value (--${name}=VALUE or --${name} VALUE)`);
-        continue;
-      }
-      value = next;
-      i += 1;
+      problems.push(`--${name} needs a value (--${name}=VALUE or --${name} VALUE)`);
+      continue;
     }
+    if (inline === undefined) values += 1;
     if (flags.has(spec.name)) {
       problems.push(`--${name} is given more than once`);
       continue;
     }
     flags.set(spec.name, { value, where: `--${name}` });
   }
-  if (positionals > 0) {
+  const extra = positionals - values;
+  if (extra > 0) {
     problems.push(
-      `${positionals} positional argument${positionals === 1 ? '' : 's'} given, but zexa-exporter takes none ` +
+      `${extra} positional argument${extra === 1 ? '' : 's'} given, but zexa-exporter takes none ` +
         '(not shown, in case it is a key; settings are --flags or environment variables, see --help)',
     );
   }
   return { flags, problems };
+}
+
+/** The flag an option names, or why it is refused: a key flag, an unknown flag, a single dash. */
+function ownFlag({ name, doubleDash }: OptionArg): FlagSpec | string {
+  const shown = ECHOABLE_FLAG.test(name) ? `${doubleDash ? '--' : '-'}${name}` : '(name not shown, in case it is a key)';
+  if (KEY_FLAG.test(name)) {
+    return (
+      `${shown}: keys are never accepted on the command line (command lines show in ps and shell history); ` +
+      'set ZEXA_API_KEY or ZEXA_API_KEY_FILE (ZEXA_API_KEY_<NAME>[_FILE] for more accounts) instead'
+    );
+  }
+  const spec = FLAGS.find((f) => f.name === name);
+  if (spec !== undefined && doubleDash) return spec;
+  const hint = spec !== undefined ? ` (flags start with two dashes: --${spec.name})` : ' (see --help)';
+  return `unknown flag ${shown}${hint}`;
 }
 
 /**
@@ -115,10 +159,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
  * first and print instead of loading anything, so help works in a broken environment.
  */
 export function helpOrVersion(argv: readonly string[]): 'help' | 'version' | undefined {
-  const end = argv.indexOf('--');
-  const args = end < 0 ? argv : argv.slice(0, end);
-  if (args.includes('--help') || args.includes('-h')) return 'help';
-  if (args.includes('--version')) return 'version';
+  const asked = new Set(commandLineTokens(argv).options.map((o) => argv[o.index]));
+  if (asked.has('--help') || asked.has('-h')) return 'help';
+  if (asked.has('--version')) return 'version';
   return undefined;
 }
 

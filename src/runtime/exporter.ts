@@ -22,7 +22,8 @@ import { VERSION } from '../version.js';
 import { basicAuthMiddleware, headersMiddleware } from '../web-auth.js';
 import { limitConnections } from '../connection-limits.js';
 import { plainTextKeyWarning } from '../plain-text-transport.js';
-import { createHttpServer, openWebConfig } from '../web-config.js';
+import { openWebConfig } from '../web-config-source.js';
+import { createHttpServer } from '../web-server.js';
 import { HttpListener } from './http-listener.js';
 import { createPollSink, logSharedKey } from './poll-sink.js';
 import { Polling } from './polling.js';
@@ -189,6 +190,7 @@ export class Exporter {
       clock,
       context: () => ({ version: VERSION, intervalMs: this.current.poll.intervalMs, shard: this.current.shard }),
       cached: (key, render) => cache.get(key, render),
+      sharedWith: (name) => this.keys.sharedWith(name),
     });
     const app = createApp({
       metrics: this.metrics,

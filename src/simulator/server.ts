@@ -4,7 +4,7 @@
  * tracking every socket and timer so `close()` never waits on a hung or keep-alive connection.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { AccountBook, checkCredits } from './accounts.js';
 import { decide, type Answer } from './answer.js';
@@ -116,54 +116,63 @@ function writeAnswer(req: IncomingMessage, res: ServerResponse, answer: Exclude<
   }
 }
 
-export async function startSimulator(options: SimulatorOptions = {}): Promise<ZexaSimulator> {
-  checkOptions(options);
-  const clock = options.clock ?? { now: () => Date.now() };
-  const now = (): number => clock.now();
-  const prefix = options.requestIdPrefix ?? 'req_';
-  const book = new AccountBook(now);
-  const globalFault = new FaultSlot();
-  const log = new RequestLog(MAX_REQUEST_RECORDS);
-  let latencyMs = options.latencyMs ?? 0;
-  for (const spec of options.accounts ?? []) book.add(spec);
+/** What the request handler and the control methods share. */
+interface SimulatorState {
+  book: AccountBook;
+  globalFault: FaultSlot;
+  log: RequestLog;
+  latencyMs: number;
+  now: () => number;
+  requestIdPrefix: string;
+  /** Answers waiting out their delay; close() clears them. */
+  timers: Set<NodeJS.Timeout>;
+}
 
-  const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
-
-  const server = createServer((req, res) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const decision = decide(
-      { method: req.method, path: query === -1 ? url : url.slice(0, query), authorization: req.headers.authorization },
-      { book, globalFault, latencyMs, requestId: `${prefix}${randomUUID().replaceAll('-', '')}`, now: now() },
-    );
-    log.add(decision.record);
-    const answer = decision.answer;
-    // A hung request is left open; close() destroys its socket.
-    if (answer.kind === 'hang') return;
-    if (decision.delayMs <= 0) {
-      writeAnswer(req, res, answer);
-      return;
-    }
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      writeAnswer(req, res, answer);
-    }, decision.delayMs);
-    timers.add(timer);
-    res.once('close', () => {
-      clearTimeout(timer);
-      timers.delete(timer);
-    });
+function answerRequest(state: SimulatorState, req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '/';
+  const query = url.indexOf('?');
+  const decision = decide(
+    { method: req.method, path: query === -1 ? url : url.slice(0, query), authorization: req.headers.authorization },
+    {
+      book: state.book,
+      globalFault: state.globalFault,
+      latencyMs: state.latencyMs,
+      requestId: `${state.requestIdPrefix}${randomUUID().replaceAll('-', '')}`,
+      now: state.now(),
+    },
+  );
+  state.log.add(decision.record);
+  const answer = decision.answer;
+  // A hung request is left open; close() destroys its socket.
+  if (answer.kind === 'hang') return;
+  if (decision.delayMs <= 0) {
+    writeAnswer(req, res, answer);
+    return;
+  }
+  const { timers } = state;
+  const timer = setTimeout(() => {
+    timers.delete(timer);
+    writeAnswer(req, res, answer);
+  }, decision.delayMs);
+  timers.add(timer);
+  res.once('close', () => {
+    clearTimeout(timer);
+    timers.delete(timer);
   });
-  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+}
+
+/** Every open socket of `server`, so close() can destroy keep-alive and hung connections. */
+function trackSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
+  return sockets;
+}
 
-  const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? 0;
-  await new Promise<void>((resolve, reject) => {
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
       reject(new Error(`Zexa simulator could not listen on ${host}:${port}: ${err.message}`, { cause: err }));
     };
@@ -173,16 +182,17 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ze
       resolve();
     });
   });
-  const url = urlOf(server.address() as AddressInfo);
+}
 
-  let closing: Promise<void> | undefined;
-  const checkName = (name: unknown): string => {
-    if (typeof name !== 'string') fail(`account name must be a string, got ${typeof name}`);
-    return name;
-  };
+function checkName(name: unknown): string {
+  if (typeof name !== 'string') fail(`account name must be a string, got ${typeof name}`);
+  return name;
+}
 
+/** The methods that change and read the simulated accounts. */
+function controls(state: SimulatorState): Omit<ZexaSimulator, 'url' | 'close'> {
+  const { book, log } = state;
   return {
-    url,
     addAccount: (spec: SimAccountSpec) => book.add(spec),
     removeAccount: (name) => book.remove(checkName(name)),
     setCredits: (name, credits) => {
@@ -207,10 +217,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ze
       account.fault.set(fault === undefined ? undefined : validateFault(fault, `setFault('${name}')`));
     },
     setGlobalFault: (fault) => {
-      globalFault.set(fault === undefined ? undefined : validateFault(fault, 'setGlobalFault'));
+      state.globalFault.set(fault === undefined ? undefined : validateFault(fault, 'setGlobalFault'));
     },
     setLatency: (ms) => {
-      latencyMs = checkLatency(ms);
+      state.latencyMs = checkLatency(ms);
     },
     credits: (name) => book.credits(book.get(checkName(name))),
     requests: (name?: string): readonly SimRequestRecord[] => {
@@ -222,10 +232,37 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ze
       return log.count(name);
     },
     resetRecords: () => log.clear(),
+  };
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<ZexaSimulator> {
+  checkOptions(options);
+  const clock = options.clock ?? { now: () => Date.now() };
+  const now = (): number => clock.now();
+  const state: SimulatorState = {
+    book: new AccountBook(now),
+    globalFault: new FaultSlot(),
+    log: new RequestLog(MAX_REQUEST_RECORDS),
+    latencyMs: options.latencyMs ?? 0,
+    now,
+    requestIdPrefix: options.requestIdPrefix ?? 'req_',
+    timers: new Set(),
+  };
+  for (const spec of options.accounts ?? []) state.book.add(spec);
+
+  const server = createServer((req, res) => answerRequest(state, req, res));
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  const sockets = trackSockets(server);
+  await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: urlOf(server.address() as AddressInfo),
+    ...controls(state),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
+        for (const timer of state.timers) clearTimeout(timer);
+        state.timers.clear();
         server.close(() => resolve());
         for (const socket of sockets) socket.destroy();
       });

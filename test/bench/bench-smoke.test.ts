@@ -3,9 +3,15 @@
  * repeat, a few seconds. It asserts that every figure was produced and the table printed, never
  * their values (timings on a busy test machine prove nothing).
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { busiestSecondRatio, paceOf, runBenchmark, type SizeFigures } from '../../bench/benchmark.js';
+import { writeConfigFile, writeKeyDirectory } from '../../bench/exporter-process.js';
 import { markdownTable } from '../../bench/report.js';
+import { loadConfig, nodeConfigSources } from '../../src/config/load.js';
+import { generateAccounts } from '../../src/simulator/index.js';
 import { median } from '../../bench/stats.js';
 
 describe('bench helpers', () => {
@@ -26,6 +32,26 @@ describe('bench helpers', () => {
   });
 });
 
+describe('the bench\'s config file', () => {
+  it('lists every account with its apiKeyFile in the config-file form, and the exporter\'s loader reads it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zexa-bench-form-'));
+    try {
+      const accounts = generateAccounts(3);
+      const keyDir = join(dir, 'keys');
+      writeKeyDirectory(keyDir, accounts);
+      const file = join(dir, 'config.yml');
+      writeConfigFile(file, { apiUrl: 'http://127.0.0.1:9', keyDir, form: 'file', names: accounts.map((a) => a.name), intervalMs: 60_000, maxConcurrency: 8 });
+      expect(readFileSync(file, 'utf8')).not.toContain('fromDirectory');
+      const config = loadConfig(nodeConfigSources([], { ZEXA_EXPORTER_CONFIG: file }));
+      expect(config.accounts.map((a) => [a.name, a.key])).toEqual(
+        accounts.map((a) => [a.name, { kind: 'file', path: join(keyDir, a.name), origin: expect.stringContaining('apiKeyFile') as unknown }]),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('npm run bench, smoke run', () => {
   it('produces every figure of the table for a tiny setup', async () => {
     const lines: string[] = [];
@@ -42,11 +68,12 @@ describe('npm run bench, smoke run', () => {
     expect(figures).toHaveLength(1);
     const f = figures[0] as SizeFigures;
     expect(f.accounts).toBe(50);
+    expect(f.form).toBe('directory');
     const numbers: (keyof SizeFigures)[] = [
       'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'metricsUndiciMs', 'scrapes', 'baselineMs', 'speedup',
       'gzipFirstMs', 'gzipAgainMs', 'cycleMs', 'bareCycleMs', 'cycleRatio', 'busiestRatio', 'rateCap',
       'rateMeasured', 'rateErrorPct', 'rssMb', 'rssSteadyMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
-      'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs', 'historyBytes', 'historyRssBytes', 'historyHours', 'pageBytes',
+      'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs', 'historyBytes', 'historyRssBytes', 'historyHours', 'keyIndexBytes', 'keyIndexRssBytes', 'pageBytes',
     ];
     for (const name of numbers) {
       expect(Number.isFinite(f[name]), `${name} = ${String(f[name])}`).toBe(true);
@@ -58,8 +85,10 @@ describe('npm run bench, smoke run', () => {
     expect(f.expectedCallsPerAccountHour).toBe(720);
     expect(f.historyHours).toBeGreaterThanOrEqual(24);
     expect(f.pageBytes).toBeGreaterThan(1000);
+    // The key index holds one fingerprint per account: it cannot be free.
+    expect(f.keyIndexBytes).toBeGreaterThan(0);
     const table = markdownTable(figures);
-    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 14);
+    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 15);
     expect(table).toContain(`| Node.js of the exporter process | ${process.version} |`);
     expect(table).not.toContain('NaN');
     expect(lines.some((line) => line.includes('50 accounts'))).toBe(true);

@@ -15,7 +15,9 @@ import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { basicAuthMiddleware, headersMiddleware } from '../../src/web-auth.js';
-import { createHttpServer, loadWebConfig, openWebConfig, type WebConfig, type WebConfigSource } from '../../src/web-config.js';
+import { loadWebConfig, type WebConfig } from '../../src/web-config.js';
+import { openWebConfig, type WebConfigSource } from '../../src/web-config-source.js';
+import { createHttpServer } from '../../src/web-server.js';
 import { requireProgram } from '../support/external.js';
 import { makeCerts, type TestCerts } from '../fixtures/web-config/make-certs.js';
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
-import { loadWebConfig, openWebConfig, parseWebConfig, type WebConfig } from '../../src/web-config.js';
+import { loadWebConfig, parseWebConfig, type WebConfig } from '../../src/web-config.js';
+import { openWebConfig } from '../../src/web-config-source.js';
 import { requireProgram } from '../support/external.js';
 import { makeCerts } from '../fixtures/web-config/make-certs.js';
 
