@@ -143,7 +143,7 @@ export interface LoadedFile {
   invalid: ReadonlySet<string>;
 }
 
-export function loadFile(path: string, where: string, sources: ConfigSources, problems: string[]): LoadedFile | undefined {
+export function loadFile(path: string, where: string, sources: Pick<ConfigSources, 'readFile'>, problems: string[]): LoadedFile | undefined {
   let text: string;
   try {
     text = sources.readFile(path);
