@@ -17,8 +17,8 @@ import { readFileBounded } from '../lib/bounded-read.js';
 import { withoutKeys, withoutLikelyKeys } from '../lib/redact.js';
 import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from './accounts.js';
 import { parseCommandLine, type FlagName, type ParsedArgs } from './cli.js';
-import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX } from './defaults.js';
-import { loadFile, schemas, valueAt, type LoadedFile } from './file.js';
+import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './defaults.js';
+import { loadFile, schemas, schemasFor, valueAt, type LoadedFile } from './file.js';
 import type { AccountConfig, Config, ConfigSources, LogLevel, Thresholds } from './types.js';
 import { formatDuration, parseListenAddress } from './values.js';
 
@@ -32,8 +32,14 @@ interface Resolved<T> {
   where: string;
 }
 
+export interface LoadOptions {
+  /** Bounds of the poll interval and request timeout; LIMITS (the product's) when omitted. */
+  limits?: PollLimits;
+}
+
 interface LoadContext {
   sources: ConfigSources;
+  limits: PollLimits;
   args: ParsedArgs;
   file: LoadedFile | undefined;
   problems: string[];
@@ -78,10 +84,11 @@ function resolveSetting<T>(
 /** Every setting but the config file and the accounts, resolved with its origin. */
 function resolveSettings(ctx: LoadContext) {
   const listenDefault = { text: DEFAULTS.web.listenAddress, ...parseListenAddress(DEFAULTS.web.listenAddress) };
+  const limited = schemasFor(ctx.limits);
   return {
     url: resolveSetting(ctx, { env: 'ZEXA_API_URL', yaml: ['api', 'url'] }, schemas.url, DEFAULTS.api.url),
-    timeout: resolveSetting(ctx, { env: 'ZEXA_REQUEST_TIMEOUT', yaml: ['api', 'timeout'] }, schemas.timeout, DEFAULTS.api.timeoutMs),
-    interval: resolveSetting(ctx, { env: 'ZEXA_POLL_INTERVAL', yaml: ['poll', 'interval'] }, schemas.interval, DEFAULTS.poll.intervalMs),
+    timeout: resolveSetting(ctx, { env: 'ZEXA_REQUEST_TIMEOUT', yaml: ['api', 'timeout'] }, limited.timeout, DEFAULTS.api.timeoutMs),
+    interval: resolveSetting(ctx, { env: 'ZEXA_POLL_INTERVAL', yaml: ['poll', 'interval'] }, limited.interval, DEFAULTS.poll.intervalMs),
     maxConcurrency: resolveSetting(ctx, { env: 'ZEXA_MAX_CONCURRENCY', yaml: ['poll', 'maxConcurrency'] }, schemas.maxConcurrency, DEFAULTS.poll.maxConcurrency),
     maxAttempts: resolveSetting(ctx, { env: 'ZEXA_MAX_ATTEMPTS', yaml: ['poll', 'maxAttempts'] }, schemas.maxAttempts, DEFAULTS.poll.maxAttempts),
     maxRps: resolveSetting<number | undefined>(
@@ -121,8 +128,9 @@ function isValid(origin: { where: string }): boolean {
 }
 
 /** A timeout someone set must fit the interval; the default shrinks to fit a short interval instead. */
-export function timeoutProblem(timeout: Resolved<number>, interval: Resolved<number>): string | undefined {
-  if (!isValid(timeout) || timeout.where === DEFAULT_ORIGIN || !isValid(interval) || timeout.value <= interval.value) return undefined;
+export function timeoutProblem(timeout: Resolved<number>, interval: Resolved<number>, limits: PollLimits): string | undefined {
+  if (!isValid(timeout) || timeout.where === DEFAULT_ORIGIN || !isValid(interval)) return undefined;
+  if (timeout.value <= interval.value * limits.timeoutIntervals) return undefined;
   return (
     `${timeout.where}: request timeout ${formatDuration(timeout.value)} is longer than the poll interval ` +
     `${formatDuration(interval.value)} (${from(interval)}); the timeout must be at most the interval`
@@ -214,11 +222,11 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
 }
 
 /** The command line parsed and the config file (if one is named) read: where every load starts. */
-function openContext(sources: ConfigSources): { ctx: LoadContext; configFile: Resolved<string | undefined> } {
-  const ctx: LoadContext = { sources, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
+function openContext(sources: ConfigSources, limits: PollLimits = LIMITS): { ctx: LoadContext; configFile: Resolved<string | undefined> } {
+  const ctx: LoadContext = { sources, limits, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
   ctx.problems.push(...ctx.args.problems);
   const configFile = resolveSetting(ctx, { flag: 'config.file', env: 'ZEXA_EXPORTER_CONFIG' }, schemas.path, undefined as string | undefined);
-  if (configFile.value !== undefined) ctx.file = loadFile(configFile.value, configFile.where, sources, ctx.problems);
+  if (configFile.value !== undefined) ctx.file = loadFile(configFile.value, configFile.where, sources, ctx.problems, limits);
   return { ctx, configFile };
 }
 
@@ -226,11 +234,12 @@ function openContext(sources: ConfigSources): { ctx: LoadContext; configFile: Re
  * Builds the Config from flags, environment, the optional YAML file and DEFAULTS, in that
  * precedence. Keys are read once to validate them, never stored. Throws ConfigError listing
  * every problem. (--help and --version are the entry points' business: see helpOrVersion.)
+ * `options.limits` replaces the product's bounds of the interval and timeout (tests only).
  */
-export function loadConfig(sources: ConfigSources): Config {
-  const { ctx, configFile } = openContext(sources);
+export function loadConfig(sources: ConfigSources, options: LoadOptions = {}): Config {
+  const { ctx, configFile } = openContext(sources, options.limits);
   const settings = resolveSettings(ctx);
-  for (const problem of [timeoutProblem(settings.timeout, settings.interval), globalThresholdProblem(settings.warning, settings.critical)]) {
+  for (const problem of [timeoutProblem(settings.timeout, settings.interval, ctx.limits), globalThresholdProblem(settings.warning, settings.critical)]) {
     if (problem !== undefined) ctx.problems.push(problem);
   }
 
