@@ -6,6 +6,7 @@
  * balance history.
  */
 import type { AccountView } from './status-page/account-view.js';
+import { keyJson, type KeyJson } from './status-page/key-columns.js';
 import { formatTimestamp } from './status-page/format.js';
 import type { Selection } from './status-page/selection.js';
 
@@ -24,6 +25,8 @@ export interface AccountJson {
   topUps: { count: number; credits: number } | null;
   /** How long the balance history is, in seconds. */
   historySeconds: number | null;
+  /** The key's fingerprint, age and hygiene (issue 13); null before the key was first read. */
+  key: KeyJson | null;
 }
 
 export interface HistoryPointJson {
@@ -54,6 +57,7 @@ export function accountJson(view: AccountView): AccountJson {
     secondsToEmpty: consumption?.secondsToEmpty === undefined ? null : Math.round(consumption.secondsToEmpty),
     topUps: consumption === undefined ? null : { count: consumption.topUps.count, credits: round2(consumption.topUps.credits) },
     historySeconds: consumption === undefined ? null : Math.round(consumption.historyMs / 1000),
+    key: keyJson(view),
   };
 }
 

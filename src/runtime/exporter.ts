@@ -190,6 +190,7 @@ export class Exporter {
       clock,
       context: () => ({ version: VERSION, intervalMs: this.current.poll.intervalMs, shard: this.current.shard }),
       cached: (key, render) => cache.get(key, render),
+      sharedWith: (name) => this.keys.sharedWith(name),
     });
     const app = createApp({
       metrics: this.metrics,

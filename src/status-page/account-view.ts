@@ -12,16 +12,22 @@ export interface AccountView {
   /** Undefined before the first successful poll. */
   consumption: Consumption | undefined;
   series: HistorySeries | undefined;
+  /** The other accounts polling with this account's key; empty unless the key is shared. */
+  sharedWith: readonly string[];
   nowMs: number;
 }
 
-export function viewOf(status: AccountStatus, history: BalanceHistory, nowMs: number): AccountView {
+/** The other accounts of this exporter that poll with `name`'s key (src/key-tracker.ts). */
+export type SharedWith = (name: string) => readonly string[];
+
+export function viewOf(status: AccountStatus, history: BalanceHistory, nowMs: number, sharedWith?: SharedWith): AccountView {
   const balance = status.balance?.credits;
   return {
     status,
     health: healthOf(status),
     consumption: balance === undefined ? undefined : consumptionOf(history, status.name, balance, nowMs),
     series: history.series(status.name),
+    sharedWith: status.key?.shared === true && sharedWith !== undefined ? sharedWith(status.name) : [],
     nowMs,
   };
 }

@@ -1,17 +1,28 @@
 /**
- * The columns of the status table, in order. Each is a header and a function from an account to
- * the cell's HTML, which must escape whatever it shows. To add a column, add an entry here (the
- * table, its header row and the row markup follow).
+ * The columns of the status table, in order. Each is a header, a function from an account to
+ * the cell's HTML, which must escape whatever it shows, and the column's own look. To add a
+ * column, add an entry here (the table, its header row, the row markup and the column's CSS
+ * follow).
+ *
+ * The cells carry no class: 500 rows of `class="num"` and the like cost 25 KB of the 300 KB a
+ * first page may weigh (issue 14), so each column's rules are written once, for its position
+ * (`tr>:nth-child(3)`), by {@link columnStyles}.
  */
 import { escapeHtml } from './escape.js';
 import type { AccountView } from './account-view.js';
 import { formatAge, formatBurn, formatDuration, formatNumber, formatTimestamp } from './format.js';
-import { sparkline } from './sparkline.js';
+import { fingerprintCell, KEY_AGE_TITLE, KEY_TITLE, keyAgeCell } from './key-columns.js';
+import { noHistory, sparkline } from './sparkline.js';
 
 export interface Column {
   header: string;
-  /** Class of the cells (and the header), for alignment and width. */
-  className?: string;
+  /** The header's tooltip, when the header alone does not say what the column holds. */
+  title?: string;
+  /**
+   * CSS rules for the column's cells, header included, with `&` standing for the cell: `&{text-align:right}&
+   * small{color:grey}`.
+   */
+  css?: string;
   /** The account's name: a row header (`<th scope="row">`) rather than a data cell. */
   rowHeader?: boolean;
   cell(view: AccountView): string;
@@ -37,11 +48,15 @@ function balanceCell({ status }: AccountView): string {
   return `${escapeHtml(formatNumber(status.balance.credits))} <small>${escapeHtml(status.balance.currency)}</small>`;
 }
 
+function historyCell({ series, status, health }: AccountView): string {
+  return series === undefined ? noHistory(health) : sparkline(series, status.thresholds, status.balance?.currency);
+}
+
 function runsOutCell({ consumption }: AccountView): string {
   if (consumption === undefined) return '—';
   switch (consumption.forecast) {
     case 'not_draining':
-      return '<span class="flat">not draining</span>';
+      return '<span class="dim">not draining</span>';
     case 'short_history':
       return `<span class="dim">estimate after 1 h of history</span>`;
     case 'ok': {
@@ -54,13 +69,13 @@ function runsOutCell({ consumption }: AccountView): string {
 function burnCell({ consumption }: AccountView): string {
   if (consumption === undefined) return '—';
   const burn = consumption.perHour > 0 ? formatBurn(consumption.perHour) : '0';
-  const topUps = consumption.topUps.count === 0 ? '' : `<br><small>+${escapeHtml(formatNumber(Math.round(consumption.topUps.credits)))} topped up</small>`;
+  const topUps = consumption.topUps.count === 0 ? '' : `<small>+${escapeHtml(formatNumber(Math.round(consumption.topUps.credits)))} topped up</small>`;
   return `${burn}${topUps}`;
 }
 
 function lastSuccessCell({ status, nowMs }: AccountView): string {
   if (status.lastSuccessMs === undefined) return 'never';
-  return `${escapeHtml(formatAge(nowMs, status.lastSuccessMs))}<br><small>${escapeHtml(formatTimestamp(status.lastSuccessMs))}</small>`;
+  return `${escapeHtml(formatAge(nowMs, status.lastSuccessMs))}<small>${escapeHtml(formatTimestamp(status.lastSuccessMs))}</small>`;
 }
 
 function errorCell({ status }: AccountView): string {
@@ -71,31 +86,41 @@ function errorCell({ status }: AccountView): string {
     `<strong>${escapeHtml(error.reason)}</strong>`,
     error.status === undefined ? '' : ` (HTTP ${error.status})`,
     `: ${escapeHtml(error.message)}`,
-    error.requestId === undefined ? '' : `<br><small class="rid">request_id <code>${escapeHtml(error.requestId)}</code></small>`,
+    error.requestId === undefined ? '' : `<small class="rid">request_id <code>${escapeHtml(error.requestId)}</code></small>`,
     error.attempts > 1 ? ` <small class="dim">after ${error.attempts} attempts</small>` : '',
   ].join('');
 }
 
+/** A `<small>` under the value, on a line of its own (a `<br>` in every cell would cost bytes). */
+const SMALL_BELOW = '& small{display:block}';
+
 export const COLUMNS: readonly Column[] = [
-  { header: 'Account', className: 'name', rowHeader: true, cell: ({ status }) => escapeHtml(status.name) },
+  { header: 'Account', css: '&{white-space:nowrap}tbody &{font-weight:600}', rowHeader: true, cell: ({ status }) => escapeHtml(status.name) },
   { header: 'State', cell: ({ health }) => stateBadge(health) },
-  { header: 'Balance', className: 'num', cell: balanceCell },
-  { header: 'History', cell: ({ series, status }) => sparkline(series, status.thresholds, status.balance?.currency) },
-  { header: 'Burn', cell: burnCell },
+  { header: 'Balance', css: '&{text-align:right;white-space:nowrap}& small{white-space:normal}', cell: balanceCell },
+  { header: 'History', cell: historyCell },
+  { header: 'Burn', css: SMALL_BELOW, cell: burnCell },
   { header: 'Runs out', cell: runsOutCell },
-  { header: 'Last success', className: 'when', cell: lastSuccessCell },
-  { header: 'Last error', className: 'err', cell: errorCell },
+  { header: 'Last success', css: `&{white-space:nowrap}& small{color:var(--dim)}${SMALL_BELOW}`, cell: lastSuccessCell },
+  { header: 'Key', title: KEY_TITLE, css: `& code{font-size:12px}${SMALL_BELOW}`, cell: fingerprintCell },
+  { header: 'Key age', title: KEY_AGE_TITLE, css: `&{white-space:nowrap}& small{white-space:normal;max-width:9em}${SMALL_BELOW}`, cell: keyAgeCell },
+  { header: 'Last error', css: `tbody &{min-width:200px;max-width:420px;overflow-wrap:anywhere;font-size:13px}${SMALL_BELOW}`, cell: errorCell },
 ];
 
+/** Each column's rules, for its position in the row: `&` becomes `tr>:nth-child(k)`. */
+export function columnStyles(columns: readonly Column[] = COLUMNS): string {
+  return columns
+    .map((c, k) => (c.css === undefined ? '' : c.css.replaceAll('&', `tr>:nth-child(${k + 1})`)))
+    .join('\n');
+}
+
 export function headerRow(columns: readonly Column[] = COLUMNS): string {
-  return `<tr>${columns.map((c) => `<th scope="col"${c.className === undefined ? '' : ` class="${c.className}"`}>${escapeHtml(c.header)}</th>`).join('')}</tr>`;
+  const title = (c: Column): string => (c.title === undefined ? '' : ` title="${escapeHtml(c.title)}"`);
+  return `<tr>${columns.map((c) => `<th scope="col"${title(c)}>${escapeHtml(c.header)}</th>`).join('')}</tr>`;
 }
 
 export function row(view: AccountView, columns: readonly Column[] = COLUMNS): string {
-  const cells = columns.map((c) => {
-    const tag = c.rowHeader === true ? 'th scope="row"' : 'td';
-    const close = c.rowHeader === true ? 'th' : 'td';
-    return `<${tag}${c.className === undefined ? '' : ` class="${c.className}"`}>${c.cell(view)}</${close}>`;
-  });
-  return `<tr class="s-${view.health.toLowerCase()}">${cells.join('')}</tr>`;
+  const cells = columns.map((c) => (c.rowHeader === true ? `<th scope="row">${c.cell(view)}</th>` : `<td>${c.cell(view)}</td>`));
+  // The row's colour bar follows its state badge (`tr:has(.b-low)`): no class on every row.
+  return `<tr>${cells.join('')}</tr>`;
 }

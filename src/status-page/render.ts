@@ -13,6 +13,7 @@ import { escapeHtml } from './escape.js';
 import { formatNumber, formatTimestamp } from './format.js';
 import { queryString, STATE_ORDER, type AccountQuery } from './query.js';
 import type { Selection } from './selection.js';
+import { SPARKLINE_DEFS } from './sparkline.js';
 import { STYLE } from './style.js';
 
 export interface PageContext {
@@ -36,10 +37,11 @@ function stateLinks(selection: Selection, query: AccountQuery): string {
   return `<nav class="states" aria-label="Filter by state">${all}${links.join('')}</nav>`;
 }
 
+/** The legend's samples, drawn at the size they are shown (36 × 10 px) with the sparkline's strokes. */
 const LEGEND =
-  '<span class="legend"><svg viewBox="0 0 240 56" aria-hidden="true"><path class="bl" d="M0 28H240"/></svg> balance ' +
-  '<svg viewBox="0 0 240 56" aria-hidden="true"><path class="tw" d="M0 28H240"/></svg> warning ' +
-  '<svg viewBox="0 0 240 56" aria-hidden="true"><path class="tc" d="M0 28H240"/></svg> critical · burn over the last 6 h</span>';
+  '<span class="legend"><svg viewBox="0 0 36 10" aria-hidden="true"><path class="bl" d="M0 5H36"/></svg> balance ' +
+  '<svg viewBox="0 0 36 10" aria-hidden="true"><path class="tw" d="M0 5H36"/></svg> warning ' +
+  '<svg viewBox="0 0 36 10" aria-hidden="true"><path class="tc" d="M0 5H36"/></svg> critical · burn over the last 6 h</span>';
 
 function searchForm(query: AccountQuery): string {
   const state = query.state === undefined ? '' : `<input type="hidden" name="state" value="${escapeHtml(query.state.toLowerCase())}">`;
@@ -100,7 +102,7 @@ export function renderStatusPage(context: PageContext, selection: Selection, que
   const table =
     views.length === 0
       ? `<p class="empty">${caption}: ${selection.matching === 0 ? 'no account matches.' : 'no rows on this page.'}</p>`
-      : `<table>\n<caption>${caption}</caption>\n<thead>${headerRow(COLUMNS)}</thead>\n<tbody>\n${views.map((v) => row(v, COLUMNS)).join('\n')}\n</tbody>\n</table>`;
+      : `${SPARKLINE_DEFS}<table>\n<caption>${caption}</caption>\n<thead>${headerRow(COLUMNS)}</thead>\n<tbody>\n${views.map((v) => row(v, COLUMNS)).join('\n')}\n</tbody>\n</table>`;
   const body = `${stateLinks(selection, query)}\n${searchForm(query)}\n${table}\n${pageLinks(selection, query)}`;
   const filtered = query.state !== undefined || query.q !== '' || query.page !== 1;
   return document(context, filtered ? `Zexa Exporter (${selection.matching} shown)` : 'Zexa Exporter', body);

@@ -6,7 +6,7 @@
 import type { AccountStore } from '../account-state.js';
 import { accountDetailJson, accountListJson, apiError } from '../api.js';
 import type { Clock } from '../clock.js';
-import { viewOf } from './account-view.js';
+import { viewOf, type SharedWith } from './account-view.js';
 import { parseAccountQuery, queryString } from './query.js';
 import { renderQueryError, renderStatusPage, type PageContext } from './render.js';
 import { selectAccounts } from './selection.js';
@@ -32,6 +32,8 @@ export interface StatusViewsDeps {
   context: () => Omit<PageContext, 'nowMs'>;
   /** Keeps the answer of a query (by key) for a moment; renders every time when not given. */
   cached?: (key: string, render: () => Rendered) => Rendered;
+  /** Names the accounts sharing a key; without it a shared key is shown as shared with "another account". */
+  sharedWith?: SharedWith;
 }
 
 export function createStatusViews(deps: StatusViewsDeps): StatusViews {
@@ -47,7 +49,7 @@ export function createStatusViews(deps: StatusViewsDeps): StatusViews {
     const { query } = parsed;
     return cached(`${kind}${queryString(query)}`, () => {
       const selection = selectAccounts(store.list(), query);
-      const views = selection.items.map((status) => viewOf(status, store.history, context.nowMs));
+      const views = selection.items.map((status) => viewOf(status, store.history, context.nowMs, deps.sharedWith));
       const body = kind === 'page' ? renderStatusPage(context, selection, query, views) : accountListJson(selection, views, context.nowMs);
       return { status: 200, body };
     });
@@ -60,7 +62,7 @@ export function createStatusViews(deps: StatusViewsDeps): StatusViews {
       const status = store.get(name);
       // The name is not echoed: like every 404 here, the answer never repeats the path.
       if (status === undefined) return { status: 404, body: apiError('no such account') };
-      return { status: 200, body: accountDetailJson(viewOf(status, store.history, clock.now())) };
+      return { status: 200, body: accountDetailJson(viewOf(status, store.history, clock.now(), deps.sharedWith)) };
     },
   };
 }

@@ -1,23 +1,29 @@
 /**
  * The inline SVG of an account's balance over its history, with its warning and critical
  * thresholds as horizontal lines. Every coordinate is a number this module computed; the only
- * text is the `<title>`, escaped. Kept small (about 150 bytes for a steady balance, 600 at
- * most): 500 rows of it go into one page.
+ * text is the `<title>`, escaped. Kept small (about 190 bytes for a steady balance, title
+ * included; integer coordinates, relative commands, points within a pixel of the line dropped,
+ * the latest balance's dot a marker defined once per page): 500 rows of it go into one page.
  */
 import type { Thresholds } from '../config/types.js';
+import type { AccountHealth } from '../account-state.js';
 import type { HistorySeries } from '../history.js';
 import { escapeHtml } from './escape.js';
 import { formatDuration, formatNumber } from './format.js';
 
-/** Drawing size in SVG units (shown at half: half-pixel precision with integer coordinates). */
-const WIDTH = 240;
-const HEIGHT = 56;
-const PAD = 4;
+/**
+ * Drawing size in SVG units: the size it is shown at (style.ts), so an integer coordinate is a
+ * CSS pixel, the finest step a 132-pixel chart can show, in the fewest digits.
+ */
+export const WIDTH = 132;
+export const HEIGHT = 34;
+const PAD = 2;
 /** Points kept at most, and how far (in SVG units) a dropped point may be from the line drawn. */
 const MAX_POINTS = 48;
-const TOLERANCE = 1.5;
+/** One CSS pixel: a point that close to the line drawn changes nothing visible. */
+const TOLERANCE = 1;
 
-interface Point {
+export interface Point {
   x: number;
   y: number;
 }
@@ -59,8 +65,50 @@ function samples(series: HistorySeries): Array<[number, number]> {
   return out;
 }
 
-export function sparkline(series: HistorySeries | undefined, thresholds: Thresholds, currency: string | undefined): string {
-  const points = series === undefined ? [] : samples(series);
+/**
+ * Relative commands after the first point: `l5-3` is shorter than `L125 33`, and a level or
+ * vertical step is `h`/`v` with one number. The latest point's dot is the path's end marker
+ * (defined once per page, {@link SPARKLINE_DEFS}), not a circle per row.
+ */
+export function pathData(points: readonly Point[]): string {
+  return points
+    .map((p, k) => {
+      if (k === 0) return `M${p.x} ${p.y}`;
+      const before = points[k - 1] as Point;
+      const dx = p.x - before.x;
+      const dy = p.y - before.y;
+      if (dy === 0) return `h${dx}`;
+      if (dx === 0) return `v${dy}`;
+      return `l${dx}${dy < 0 ? dy : ` ${dy}`}`;
+    })
+    .join('');
+}
+
+/**
+ * The marker every sparkline's balance line ends with (a dot on the latest balance), once per
+ * page: `marker-end: url(#end)` in the stylesheet refers to it. Hidden from assistive technology.
+ */
+export const SPARKLINE_DEFS = '<svg class="defs" aria-hidden="true"><marker id="end" viewBox="-1 -1 2 2" markerWidth="2" markerHeight="2"><circle r="1"/></marker></svg>';
+
+/** Why an account has no balance to draw, by its state: shown instead of an empty chart. */
+const NO_HISTORY: Partial<Record<AccountHealth, string>> = {
+  UNAUTHORIZED: 'no data — key rejected (401)',
+  FORBIDDEN: 'no data — plan forbids reading credits (403)',
+  ERROR: 'no data — every poll failed so far',
+  PENDING: 'no data yet — first poll running',
+};
+
+/**
+ * The History cell of an account that never had a balance (its key was rejected from the first
+ * poll, say): a line of text saying why, in the sparkline's place, rather than a chart frame with
+ * nothing in it. An account that had a balance before its key was rejected keeps its sparkline.
+ */
+export function noHistory(health: AccountHealth): string {
+  return `<span class="nodata">${escapeHtml(NO_HISTORY[health] ?? 'no data yet')}</span>`;
+}
+
+export function sparkline(series: HistorySeries, thresholds: Thresholds, currency: string | undefined): string {
+  const points = samples(series);
   let lo = Math.min(thresholds.critical, thresholds.warning);
   let hi = Math.max(thresholds.critical, thresholds.warning);
   for (const [, balance] of points) {
@@ -70,38 +118,21 @@ export function sparkline(series: HistorySeries | undefined, thresholds: Thresho
   const margin = (hi - lo) * 0.08 || Math.max(1, Math.abs(hi) * 0.1);
   lo -= margin;
   hi += margin;
-  const t0 = points[0]?.[0] ?? 0;
-  const t1 = Math.max(points.at(-1)?.[0] ?? 0, t0 + 1);
+  const first = points[0] as [number, number];
+  const last = points.at(-1) as [number, number];
+  const t0 = first[0];
+  const t1 = Math.max(last[0], t0 + 1);
   const x = (t: number): number => Math.round(((t - t0) / (t1 - t0)) * WIDTH);
   const y = (v: number): number => Math.round(PAD + ((hi - v) / (hi - lo)) * (HEIGHT - 2 * PAD));
-  const warningY = y(thresholds.warning);
-  const criticalY = y(thresholds.critical);
-  const lines = `<path class="tw" d="M0 ${warningY}H${WIDTH}"/><path class="tc" d="M0 ${criticalY}H${WIDTH}"/>`;
+  const lines = `<path class="tw" d="M0 ${y(thresholds.warning)}H${WIDTH}"/><path class="tc" d="M0 ${y(thresholds.critical)}H${WIDTH}"/>`;
+  let xy: Point[] = points.map(([t, v]) => ({ x: x(t), y: y(v) }));
+  // Polls at one instant only (a single poll): a level line across the whole width.
+  const end = xy.at(-1) as Point;
+  if (end.x === 0) xy = [{ x: 0, y: end.y }, { x: WIDTH, y: end.y }];
+  const keep = xy.map((_, k) => k === 0 || k === xy.length - 1);
+  simplify(xy, 0, xy.length - 1, keep);
+  const line = `<path class="bl" d="${pathData(xy.filter((_, k) => keep[k]))}"/>`;
   const unit = currency === undefined ? '' : ` ${currency}`;
-  let title: string;
-  let body: string;
-  if (points.length === 0 || series === undefined) {
-    title = 'no balance yet';
-    body = `<text x="${WIDTH / 2}" y="${HEIGHT / 2 + 6}">no data</text>`;
-  } else {
-    let xy: Point[] = points.map(([t, v]) => ({ x: x(t), y: y(v) }));
-    // Polls at one instant only (a single poll): a level line across the whole width.
-    if ((xy.at(-1) as Point).x === 0) xy = [{ x: 0, y: (xy.at(-1) as Point).y }, { x: WIDTH, y: (xy.at(-1) as Point).y }];
-    const keep = xy.map((_, k) => k === 0 || k === xy.length - 1);
-    simplify(xy, 0, xy.length - 1, keep);
-    const kept = xy.filter((_, k) => keep[k]);
-    // Relative moves after the first point: `l5-3` is shorter than `L125 33`.
-    const d = kept.map((p, k) => {
-      if (k === 0) return `M${p.x} ${p.y}`;
-      const before = kept[k - 1] as Point;
-      const dy = p.y - before.y;
-      return `l${p.x - before.x}${dy < 0 ? dy : ` ${dy}`}`;
-    }).join('');
-    const end = kept.at(-1) as Point;
-    body = `<path class="bl" d="${d}"/><circle cx="${end.x}" cy="${end.y}"/>`;
-    const first = points[0] as [number, number];
-    const last = points.at(-1) as [number, number];
-    title = `${formatNumber(Math.round(first[1]))} → ${formatNumber(Math.round(last[1]))}${unit}, ${formatDuration((last[0] - first[0]) / 1000)}`;
-  }
-  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img"><title>${escapeHtml(title)}; warning ${formatNumber(thresholds.warning)}, critical ${formatNumber(thresholds.critical)}</title>${lines}${body}</svg>`;
+  const title = `${formatNumber(Math.round(first[1]))} → ${formatNumber(Math.round(last[1]))}${unit}, ${formatDuration((last[0] - first[0]) / 1000)}`;
+  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img"><title>${escapeHtml(title)}; warning ${formatNumber(thresholds.warning)}, critical ${formatNumber(thresholds.critical)}</title>${lines}${line}</svg>`;
 }

@@ -4,6 +4,7 @@
  * checked in test/unit/status-page-style.test.ts, and no state is told by colour alone (the badge
  * says it in words; the threshold lines differ by dash pattern too).
  */
+import { columnStyles } from './columns.js';
 
 export const COLOURS = {
   light: { bg: '#f6f7f9', panel: '#ffffff', text: '#1d2330', dim: '#5b6472', line: '#e3e6eb', head: '#eef0f4', link: '#0b57d0', spark: '#1f5fbf', warn: '#9a5b00', crit: '#b71c1c' },
@@ -45,27 +46,27 @@ form.search button{font:inherit;padding:5px 12px;border:1px solid var(--link);bo
 .legend{color:var(--dim);font-size:12px;margin-left:auto}
 .legend svg{display:inline-block;vertical-align:middle;width:36px;height:10px;margin:0 4px 0 10px}
 table{border-collapse:collapse;width:100%;background:var(--panel);box-shadow:0 1px 2px rgba(0,0,0,.08)}
-th,td{padding:7px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle}
+th,td{padding:7px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:middle}
 thead th{background:var(--head);font-weight:600;position:sticky;top:0}
-th.name{font-weight:600;white-space:nowrap}
-.num{text-align:right;white-space:nowrap}.num small{white-space:normal}.when{white-space:nowrap}.when small{color:var(--dim)}td strong{white-space:nowrap}
-td.err{min-width:240px;max-width:420px;overflow-wrap:anywhere;font-size:13px}
+${columnStyles()}
+td strong{white-space:nowrap}
 caption{text-align:left;padding:0 0 6px;color:var(--dim)}
-small{font-size:11px}.dim{color:var(--dim)}.flat{color:var(--dim)}
-.rid code{background:var(--head);padding:0 4px;border-radius:3px;white-space:nowrap}
+small{font-size:11px}.dim{color:var(--dim)}.alert{color:var(--warn);font-weight:700}
+.rid code{background:var(--head);padding:0 4px;border-radius:3px;overflow-wrap:anywhere}
 .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#fff;letter-spacing:.02em}
 ${Object.entries(BADGES)
   .map(([state, colour]) => `.b-${state}{background:${colour}}`)
   .join('')}
-tr.s-unauthorized th,tr.s-critical th,tr.s-forbidden th,tr.s-error th{box-shadow:inset 4px 0 var(--crit)}
-tr.s-low th{box-shadow:inset 4px 0 var(--warn)}
+tr:has(.b-unauthorized,.b-critical,.b-forbidden,.b-error)>th{box-shadow:inset 4px 0 var(--crit)}
+tr:has(.b-low)>th{box-shadow:inset 4px 0 var(--warn)}
 td svg{width:132px;height:34px;display:block;overflow:visible}
-svg path{fill:none;stroke-width:2}
-svg .bl{stroke:var(--spark);stroke-width:4;stroke-linejoin:round;stroke-linecap:round}
-svg circle{fill:var(--spark);r:4px}svg .tw,svg .tc{stroke-width:2.5}
-svg .tw{stroke:var(--warn);stroke-dasharray:12 6}
-svg .tc{stroke:var(--crit);stroke-dasharray:3 5}
-svg text{fill:var(--dim);font-size:22px;text-anchor:middle}
+svg path{fill:none}
+svg .bl{stroke:var(--spark);stroke-width:2.2;stroke-linejoin:round;stroke-linecap:round;marker-end:url(#end)}
+svg.defs{position:absolute;width:0;height:0;overflow:hidden}svg marker circle{fill:var(--spark)}
+svg .tw,svg .tc{stroke-width:1.4}
+svg .tw{stroke:var(--warn);stroke-dasharray:7 3}
+svg .tc{stroke:var(--crit);stroke-dasharray:1.6 2.8}
+span.nodata{display:flex;align-items:center;width:132px;min-height:34px;color:var(--dim);font-size:12px;line-height:1.2}
 nav.pages{margin:12px 0;display:flex;gap:12px;align-items:center}
 p.empty{padding:24px;text-align:center;background:var(--panel)}
 footer{padding:8px 24px 24px;color:var(--dim);font-size:12px}

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AccountStore } from '../../src/account-state.js';
 import { loadConfig, nodeConfigSources } from '../../src/config/load.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
+import { keyFingerprint } from '../../src/keys.js';
 import { ExporterMetrics } from '../../src/metrics.js';
 import { createApp } from '../../src/server.js';
 import { createStatusViews } from '../../src/status-page/service.js';
@@ -113,11 +114,17 @@ describe.skipIf(chromiumProgram.missing)('the status page with history, in headl
         ['staging', 'LOW'],
         ['production', 'OK'],
       ]);
-      expect(await page.locator('tbody tr svg').count()).toBe(6);
       const byName = new Map(rows.map((r) => [r.name, r]));
       for (const name of ['production', 'staging', 'marketing', 'flaky']) expect(byName.get(name)?.line, name).toBe(true);
-      // The two whose key never worked have no balance: the sparkline says so, thresholds drawn.
-      for (const name of ['legacy', 'analytics']) expect(byName.get(name)?.sparkline, name).toMatch(/^no balance yet; warning 1,000, critical 100$/);
+      // The two whose key never worked have no balance: instead of an empty chart, the cell says why.
+      expect(await page.locator('tbody tr svg').count()).toBe(4);
+      expect(byName.get('legacy')?.history).toBe('no data — key rejected (401)');
+      expect(byName.get('analytics')?.history).toBe('no data — plan forbids reading credits (403)');
+      for (const name of ['legacy', 'analytics']) expect(byName.get(name)?.sparkline, name).toBeNull();
+      // Every demo key comes from the environment, read at the account's first poll (the polls
+      // are spread over the first interval): 69 or 70 minutes ago.
+      for (const row of rows) expect(row.keyAge, row.name).toMatch(/^1 h (9|10) min env$/);
+      for (const row of rows) expect(row.key, row.name).toMatch(/^[0-9a-f]{12}$/);
 
       // 0.5 credits a second: 1,800 an hour; 5,000 − 70 min of it ≈ 2,900, so about 1 h 37 min left.
       const production = byName.get('production');
@@ -171,6 +178,16 @@ describe.skipIf(chromiumProgram.missing)('the status page with history, in headl
       store.configure(accounts.map((a) => ({ name: a.name, thresholds: { warning: 1000, critical: 100 } })));
       // Every 1,000th account is critical: problems first, then the rest in natural order.
       accounts.forEach((a, i) => store.recordSuccess(a.name, { credits: i % 1000 === 999 ? 50 : a.credits, currency: 'USD', atMs: START }));
+      // The key columns filled as a platform's would be: half the keys from files, up to 4 months
+      // old (a quarter of those due for rotation), the rest from the environment, a few shared.
+      accounts.forEach((a, i) =>
+        store.setKey(a.name, {
+          fingerprint: keyFingerprint(a.key),
+          source: i % 2 === 0 ? 'file' : 'env',
+          lastChangeMs: i % 2 === 0 ? START - (i % 120) * 86_400_000 : START - 3_600_000,
+          shared: i % 250 === 0,
+        }),
+      );
       const clock = new FakeClock({ now: START + 60_000 });
       const views = createStatusViews({ store, clock, context: () => ({ version: 'test', intervalMs: INTERVAL_MS }) });
       const app = createApp({ metrics: new ExporterMetrics(store, { version: 'test', nodeVersion: process.version, processMetrics: false }), isReady: () => true, views });
@@ -200,6 +217,10 @@ describe.skipIf(chromiumProgram.missing)('the status page with history, in headl
       expect(rows.slice(0, 10).map((r) => r.state)).toEqual(Array(10).fill('CRITICAL'));
       expect(rows.slice(0, 2).map((r) => r.name)).toEqual(['acct_01000', 'acct_02000']);
       expect(rows.slice(10, 12).map((r) => r.name)).toEqual(['acct_00001', 'acct_00002']);
+      expect(rows.slice(10, 12).map((r) => [r.key, r.keyAge])).toEqual([
+        [expect.stringMatching(/^[0-9a-f]{12} ⚠ shared with another account$/), '1 min file'],
+        [expect.stringMatching(/^[0-9a-f]{12}$/), '1 h 1 min env'],
+      ]);
       expect(await pageNumber(page)).toBe('Page 1 of 20 · rows 1–500 of 10,000');
       const file = join(workDir, 'status-page-10000.png');
       await page.screenshot({ path: file });

@@ -7,6 +7,7 @@
  *
  * Set KEEP_BROWSER_ARTIFACTS=1 to keep the screenshot (its path is printed) for a look.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,7 @@ import { requireProgram } from '../support/external.js';
 import { until } from '../support/exporter-harness.js';
 import { runExporter, type ExporterProcess } from '../support/process.js';
 import { readRows } from '../support/status-page-rows.js';
+import { expectNoKey } from '../support/leak.js';
 
 const chromiumProgram = requireProgram(['chromium'], 'chromium');
 
@@ -54,7 +56,13 @@ const EXPECTED_STATE: Record<string, string> = {
   stuck: 'PENDING',
   hostile: 'ERROR',
   odd_currency: 'OK',
+  copycat: 'OK',
 };
+
+/** The key's fingerprint as the page shows it: the first 12 hex digits of its SHA-256. */
+function fingerprint(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 12);
+}
 
 interface Front {
   url: string;
@@ -144,6 +152,8 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
       ZEXA_MAX_ATTEMPTS: '1',
       ZEXA_API_KEY_HOSTILE: HOSTILE_KEY,
       ZEXA_API_KEY_ODD_CURRENCY: HOSTILE_CURRENCY_KEY,
+      // healthy's key pasted into a second account: both rows are marked shared.
+      ZEXA_API_KEY_COPYCAT: SIM_ACCOUNTS[0]?.key ?? '',
     };
     for (const account of SIM_ACCOUNTS) env[`ZEXA_API_KEY_${account.name.toUpperCase()}`] = account.key;
     exporter = runExporter(['--web.listen-address=127.0.0.1:0'], env);
@@ -152,7 +162,7 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     await until(
       async () => {
         const html = await (await fetch(`${base}/`)).text();
-        return (html.match(/<tr class="s-pending">/g) ?? []).length === 1 && front.hostileRequests >= 2;
+        return (html.match(/<td><span class="badge b-pending">/g) ?? []).length === 1 && front.hostileRequests >= 2;
       },
       20_000,
       'the first poll of every account but the hung one',
@@ -181,7 +191,7 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
 
     const rows = await readRows(page);
     expect(Object.fromEntries(rows.map((r) => [r.name, r.state]))).toEqual(EXPECTED_STATE);
-    expect(rows.map((r) => r.state)).toEqual(['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'ERROR', 'LOW', 'PENDING', 'OK', 'OK']);
+    expect(rows.map((r) => r.state)).toEqual(['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'ERROR', 'LOW', 'PENDING', 'OK', 'OK', 'OK']);
 
     const byName = new Map(rows.map((r) => [r.name, r]));
     expect(byName.get('healthy')?.balance).toBe('4,250 USD');
@@ -191,10 +201,30 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(byName.get('healthy')?.line).toBe(true);
     expect(byName.get('healthy')?.runsOut).toBe('not draining');
     expect(byName.get('revoked')?.line).toBe(false);
-    // Every row has its sparkline, with the thresholds drawn.
-    expect(await page.locator('tbody svg').count()).toBe(rows.length);
-    expect(await page.locator('tbody svg path.tw').count()).toBe(rows.length);
-    expect(await page.locator('tbody svg path.tc').count()).toBe(rows.length);
+    // Every row with a balance has its sparkline, with the thresholds drawn; the others say why
+    // they have none instead of showing an empty chart.
+    const drawn = rows.filter((r) => r.balance !== '—');
+    expect(drawn.map((r) => r.name).sort()).toEqual(['almost_out', 'copycat', 'healthy', 'odd_currency', 'running_low']);
+    expect(await page.locator('tbody svg').count()).toBe(drawn.length);
+    expect(await page.locator('tbody svg path.tw').count()).toBe(drawn.length);
+    expect(await page.locator('tbody svg path.tc').count()).toBe(drawn.length);
+    expect(byName.get('revoked')?.history).toBe('no data — key rejected (401)');
+    expect(byName.get('wrong_plan')?.history).toBe('no data — plan forbids reading credits (403)');
+    expect(byName.get('broken')?.history).toBe('no data — every poll failed so far');
+    expect(byName.get('stuck')?.history).toBe('no data yet — first poll running');
+    for (const r of drawn) expect(r.history, r.name).toBe('');
+    // The key columns: a fingerprint per key read, never the key; copycat pasted healthy's key.
+    for (const r of rows.filter((row) => row.name !== 'stuck')) expect(r.keyAge, r.name).toMatch(/^(under 1 min|\d+ min) env$/);
+    expect(byName.get('healthy')?.key).toBe(`${fingerprint(SIM_ACCOUNTS[0]?.key ?? '')} ⚠ shared with copycat`);
+    expect(byName.get('copycat')?.key).toBe(`${fingerprint(SIM_ACCOUNTS[0]?.key ?? '')} ⚠ shared with healthy`);
+    expect(byName.get('hostile')?.key).toBe(fingerprint(HOSTILE_KEY));
+    expect(byName.get('revoked')?.key).toBe(fingerprint(SIM_ACCOUNTS[3]?.key ?? ''));
+    // The key columns show no slice of a key (the whole page holds words like "critical" that the
+    // test keys are made of, so only whole keys are looked for there).
+    const keys = [...SIM_ACCOUNTS.map((a) => a.key), HOSTILE_KEY, HOSTILE_CURRENCY_KEY];
+    expectNoKey('the Key and Key age columns', rows.map((r) => `${r.key} ${r.keyAge}`).join('\n'), keys);
+    const html = await page.content();
+    for (const key of keys) expect(html.includes(key), 'a key in the status page').toBe(false);
     expect(byName.get('stuck')?.balance).toBe('—');
     expect(byName.get('stuck')?.error).toBe('—');
     expect(byName.get('revoked')?.error).toMatch(/^unauthorized \(HTTP 401\): /);
@@ -204,7 +234,7 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
 
     // The summary counts agree with the rows.
     const summary = await page.$$eval('nav.states a', (links) => links.map((a) => [...a.children].map((c) => c.textContent).join(' ')));
-    expect(summary).toEqual(['9', 'UNAUTHORIZED 1', 'CRITICAL 1', 'FORBIDDEN 1', 'ERROR 2', 'LOW 1', 'PENDING 1', 'OK 2']);
+    expect(summary).toEqual(['10', 'UNAUTHORIZED 1', 'CRITICAL 1', 'FORBIDDEN 1', 'ERROR 2', 'LOW 1', 'PENDING 1', 'OK 3']);
 
     // The inline stylesheet applies under the page's own CSP: badges are coloured per state.
     const colours = await page.$$eval('tbody .badge', (badges) =>
@@ -212,7 +242,7 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     );
     expect(new Set(colours).size).toBe(7);
     // Proper headers: a column header per column, and the account name heads its row.
-    expect(await page.locator('thead th[scope="col"]').count()).toBe(8);
+    expect(await page.locator('thead th[scope="col"]').count()).toBe(10);
     expect(await page.locator('tbody th[scope="row"]').count()).toBe(rows.length);
     expect(colours).not.toContain('rgba(0, 0, 0, 0)');
 
@@ -291,8 +321,10 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined();
     expect(await page.locator('script').count()).toBe(0);
     expect(await page.locator('img').count()).toBe(0);
-    expect(await page.locator('td.err', { hasText: HOSTILE_MESSAGE }).count()).toBe(1);
-    expect(await page.locator('td.num', { hasText: HOSTILE_CURRENCY }).count()).toBe(1);
+    const rows = await readRows(page);
+    expect(rows.filter((r) => r.error.includes(HOSTILE_MESSAGE)).map((r) => r.name)).toEqual(['hostile']);
+    expect(rows.filter((r) => r.balance.includes(HOSTILE_CURRENCY)).map((r) => r.name)).toEqual(['odd_currency']);
+    expect(rows.find((r) => r.name === 'copycat')?.key).toContain('⚠ shared with healthy');
     expect(seen.dialogs).toEqual([]);
     await page.close();
   });

@@ -47,8 +47,18 @@ describe('GET /api/v1/accounts', () => {
     });
     expect((revoked.lastError as { requestId: string }).requestId).toMatch(/^req_[0-9a-f]{32}$/);
     expect(Object.keys(revoked).sort()).toEqual(
-      ['name', 'state', 'balance', 'currency', 'thresholds', 'lastSuccess', 'lastError', 'consumptionPerHour', 'secondsToEmpty', 'topUps', 'historySeconds'].sort(),
+      ['name', 'state', 'balance', 'currency', 'thresholds', 'lastSuccess', 'lastError', 'consumptionPerHour', 'secondsToEmpty', 'topUps', 'historySeconds', 'key'].sort(),
     );
+    // The key's fingerprint and age (issue 13), even for a key the API rejects; never the key.
+    expect(revoked.key).toEqual({
+      fingerprint: expect.stringMatching(/^[0-9a-f]{12}$/),
+      source: 'env',
+      lastChange: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      ageSeconds: expect.any(Number),
+      rotationDue: false,
+      shared: false,
+      sharedWith: [],
+    });
     const eu = list.accounts[3] as Record<string, unknown>;
     expect(eu).toMatchObject({ state: 'OK', currency: 'USD', lastError: null });
     expect(eu.lastSuccess).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

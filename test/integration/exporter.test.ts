@@ -36,7 +36,7 @@ describe('exporter against the simulator over real HTTP', () => {
     expect(text).toContain('zexa_up{account="production"} 1\n');
     expect(text).toMatch(/zexa_api_requests_total\{code="200"\} \d+/);
     const page = await (await fetch(`${h.exporter.url}/`)).text();
-    expect(page).toMatch(/<th scope="row" class="name">staging<\/th><td><span class="badge b-low"/);
+    expect(page).toMatch(/<th scope="row">staging<\/th><td><span class="badge b-low"/);
     expect((await fetch(`${h.exporter.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${h.exporter.url}/nope`)).status).toBe(404);
   });

@@ -54,7 +54,7 @@ describe('configuration reload', () => {
     expect(text).toContain('zexa_credits_threshold{account="alpha",severity="warning"} 6000\n');
     expect(text).toContain('zexa_exporter_config_last_reload_successful 1\n');
     const page = await (await fetch(`${h.exporter.url}/`)).text();
-    expect(page).toMatch(/<th scope="row" class="name">alpha<\/th><td><span class="badge b-low"/);
+    expect(page).toMatch(/<th scope="row">alpha<\/th><td><span class="badge b-low"/);
 
     writeFileSync(file, 'accounts:\n  - name: Bad Name\n    apiKeyEnv: ALPHA_KEY\n    bogus: 1\n');
     const bad = await fetch(`${h.exporter.url}/-/reload`, { method: 'POST' });

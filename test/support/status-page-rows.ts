@@ -9,10 +9,16 @@ export interface Row {
   sparkline: string | null;
   /** Whether the sparkline draws a balance line (it has no data before the first success). */
   line: boolean;
+  /** The History cell's shown text: the placeholder saying why there is no balance to draw, else ''. */
+  history: string;
   burn: string;
   runsOut: string;
   error: string;
   requestId: string | null;
+  /** The Key cell: the fingerprint, and a shared-key marker. */
+  key: string;
+  /** The Key age cell: the age, the key's source and a rotation marker. */
+  keyAge: string;
 }
 
 /** The table's rows; the columns are found by their headers, so a new column moves nothing. */
@@ -23,17 +29,22 @@ export function readRows(page: Page): Promise<Row[]> {
     const headers = [...table.querySelectorAll('thead th')].map((th) => (th.textContent ?? '').trim());
     return [...table.querySelectorAll('tbody tr')].map((tr) => {
       const cells = [...tr.querySelectorAll('th, td')];
-      const text = (header: string): string => (cells[headers.indexOf(header)]?.textContent ?? '').replace(/\s+/g, ' ').trim();
+      // innerText, not textContent: the small print under a value is a block of its own (CSS,
+      // no <br>), and the sparkline's <title> is not shown text.
+      const text = (header: string): string => ((cells[headers.indexOf(header)] as { innerText?: string } | undefined)?.innerText ?? '').replace(/\s+/g, ' ').trim();
       return {
         name: text('Account'),
         state: text('State'),
         balance: text('Balance'),
         sparkline: tr.querySelector('svg title')?.textContent ?? null,
         line: tr.querySelector('svg path.bl') !== null,
+        history: text('History'),
         burn: text('Burn'),
         runsOut: text('Runs out'),
         error: text('Last error'),
-        requestId: tr.querySelector('td.err .rid code')?.textContent ?? null,
+        requestId: cells[headers.indexOf('Last error')]?.querySelector('.rid code')?.textContent ?? null,
+        key: text('Key'),
+        keyAge: text('Key age'),
       };
     });
   });
