@@ -23,7 +23,7 @@ function sources(env: Record<string, string>, file?: string): ConfigSources {
   };
 }
 
-function problems(load: () => unknown): string[] {
+function problems(load: () => unknown): readonly string[] {
   try {
     load();
   } catch (error) {
