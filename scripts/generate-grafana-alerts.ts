@@ -17,6 +17,20 @@
  *   `$value` becomes `$values.B.Value`, and each `query` of a description becomes one more
  *   instant query (VALUE_QUERIES below) whose value the description shows as `$values.V<n>`.
  *   Those queries return the alert's own labels, so Grafana can pair them with each alert.
+ *
+ * Written without Grafana's typed builders (issue 15). The alerting builders of
+ * @grafana/grafana-foundation-sdk (11.6.0-cogv0.0.x.1769699379, which builds the dashboard, and
+ * 0.0.21; tried 2026-11-29 on Node.js 20.20.2, 22.23.3 and 24.21.0, where they run) build the
+ * objects of Grafana's HTTP provisioning API, not this provisioning file:
+ * - RuleGroupBuilder gives `{ title, folderUid, interval: 60 }`; the file needs `name`, `folder`
+ *   (a title) and `orgId`, and parses `interval` with Prometheus' duration parser, so a group
+ *   without `name` is refused ("rule group has no name set") and a bare `60` is not a duration
+ *   (grafana/grafana pkg/services/provisioning/alerting/rules_types.go).
+ * - RuleBuilder writes `folderUID: ""`, `orgID: 0` and `ruleGroup: ""` into every rule and has no
+ *   `dashboardUid` or `panelId`, which link each rule to the dashboard here.
+ * So every object would be renamed field by field after building: more code than now, with types
+ * that no longer describe what is written. What would fit is only the query models (the
+ * `prometheus` and `expr` builders), and they lack `intervalMs` and `maxDataPoints`.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { LIMITS } from './config/defaults.js';
 import type { AccountConfig, ConfigSources } from './config/types.js';
 import { KeyUnavailableError, TooManyOpenFilesError } from './errors.js';
-import { errorCode, fileReadDefect } from './lib/errno.js';
+import { fileReadDefect, outOfDescriptors } from './lib/errno.js';
 
 /** First 12 hex digits of the key's SHA-256: enough to tell keys apart in a log, useless to an attacker. */
 export function keyFingerprint(key: string): string {
@@ -56,8 +56,7 @@ function checkedKey(account: AccountConfig, key: string | undefined): string {
 
 function unreadable(account: AccountConfig, error: unknown): KeyUnavailableError | TooManyOpenFilesError {
   const message = `${describeKeySource(account)} ${fileReadDefect(error)}`;
-  const code = errorCode(error);
-  if (code === 'EMFILE' || code === 'ENFILE') return new TooManyOpenFilesError(message, { cause: error });
+  if (outOfDescriptors(error) !== undefined) return new TooManyOpenFilesError(message, { cause: error });
   return new KeyUnavailableError(message, { cause: error });
 }
 

@@ -8,7 +8,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { helpOrVersion, usage } from './config/cli.js';
-import { loadConfig, nodeConfigSources } from './config/load.js';
+import { loadConfig, loadConfigAsync, nodeAsyncConfigSources, nodeConfigSources } from './config/load.js';
 import type { Config, ConfigSources } from './config/types.js';
 import { ConfigError } from './errors.js';
 import type { RunningExporter } from './runtime/exporter.js';
@@ -96,7 +96,9 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
 
   const { startExporter } = await import('./runtime/exporter.js');
   try {
-    exporter = await startExporter(config, { env, loadConfig: config.configFile === undefined ? undefined : () => loadConfig(sources) });
+    // A reload reads without blocking the event loop: /healthz keeps answering while 50,000 key files are read.
+    const reloadSources = nodeAsyncConfigSources(argv, env);
+    exporter = await startExporter(config, { env, loadConfig: config.configFile === undefined ? undefined : () => loadConfigAsync(reloadSources) });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`zexa-exporter: ${error.message}\n`);

@@ -13,7 +13,7 @@ function isLoopback(hostname: string): boolean {
   return false;
 }
 
-/** The warning to log at start-up for `apiUrl`, or undefined when the key travels safely. */
+/** The warning to log for `apiUrl` (at start-up, and when a reload changes the URL), or undefined when the key travels safely. */
 export function plainTextKeyWarning(apiUrl: string): string | undefined {
   const url = new URL(apiUrl);
   if (url.protocol !== 'http:' || isLoopback(url.hostname)) return undefined;

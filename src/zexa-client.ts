@@ -27,7 +27,7 @@ import {
   type ZexaErrorDetails,
 } from './errors.js';
 import { isSendableKey } from './keys.js';
-import { errorCode } from './lib/errno.js';
+import { errorCode, outOfDescriptors } from './lib/errno.js';
 import { redactKeys } from './lib/redact.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -298,6 +298,12 @@ function toZexaError(error: unknown, host: string): ZexaApiError {
   }
   if (code === TOO_LARGE_CODE) {
     return new InvalidResponseError(`Zexa API at ${host} sent a body larger than allowed (${code})`, details);
+  }
+  // No socket for lack of file descriptors: a `network` failure (retried; the pressure usually
+  // passes), named as what it is so that nobody looks for the fault at the API or in the network.
+  const descriptors = outOfDescriptors(error);
+  if (descriptors !== undefined) {
+    return new NetworkError(`Zexa API at ${host} could not be reached: ${descriptors}; lower --web.max-connections or raise ulimit -n`, details);
   }
   return new NetworkError(`Zexa API at ${host} could not be reached (${code ?? 'no response'})`, details);
 }

@@ -174,7 +174,7 @@ export interface LoadedFile {
 }
 
 /** Reads and checks the config file; `limits` bound its poll.interval and api.timeout. */
-export function loadFile(path: string, where: string, sources: ConfigSources, problems: string[], limits: PollLimits = LIMITS): LoadedFile | undefined {
+export function loadFile(path: string, where: string, sources: Pick<ConfigSources, 'readFile'>, problems: string[], limits: PollLimits = LIMITS): LoadedFile | undefined {
   let text: string;
   try {
     text = sources.readFile(path);

@@ -4,22 +4,26 @@
  * returns a partial Config: it throws a ConfigError listing every problem, one line each, naming
  * the variable, flag or field. No message ever contains a key.
  *
- * Loading is a pure function of ConfigSources (argv, env, readFile, readDir), so the same code
- * serves start-up, SIGHUP / POST /-/reload and the tests; `nodeConfigSources` wires the real
- * process and file system.
+ * Loading is a pure function of argv, env and what its reads return, so the same code serves
+ * start-up, SIGHUP / POST /-/reload and the tests. It asks for its reads as steps
+ * (read-steps.ts): `loadConfig` answers them synchronously from ConfigSources (start-up, `check`),
+ * `loadConfigAsync` from AsyncConfigSources without blocking the event loop (reloads).
+ * `nodeConfigSources` and `nodeAsyncConfigSources` wire the real process and file system.
  */
 import { readdirSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
-import { ConfigError, KeyUnavailableError } from '../errors.js';
+import { ConfigError, KeyUnavailableError, TooManyOpenFilesError } from '../errors.js';
 import { readAccountKey } from '../keys.js';
-import { readFileBounded } from '../lib/bounded-read.js';
+import { readFileBounded, readFileBoundedAsync } from '../lib/bounded-read.js';
 import { withoutKeys, withoutLikelyKeys } from '../lib/redact.js';
 import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from './accounts.js';
 import { parseCommandLine, type FlagName, type ParsedArgs } from './cli.js';
 import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './defaults.js';
 import { loadFile, schemas, schemasFor, valueAt, type LoadedFile } from './file.js';
-import type { AccountConfig, Config, ConfigSources, LogLevel, Thresholds } from './types.js';
+import { ENTRIES_PER_TURN, readFiles, replay, runAsync, runSync, turn, type ReadOutcome, type Steps } from './read-steps.js';
+import type { AccountConfig, AsyncConfigSources, Config, ConfigSources, LogLevel, Thresholds } from './types.js';
 import { formatDuration, parseListenAddress } from './values.js';
 
 /** Where a value came from when no source gave one, and when every source given was bad. */
@@ -38,7 +42,7 @@ export interface LoadOptions {
 }
 
 interface LoadContext {
-  sources: ConfigSources;
+  sources: Pick<ConfigSources, 'argv' | 'env'>;
   limits: PollLimits;
   args: ParsedArgs;
   file: LoadedFile | undefined;
@@ -153,18 +157,26 @@ export function accountThresholdProblem(at: string, warning: Resolved<number>, c
   );
 }
 
+/** Reads the key file of every candidate whose file was not read yet (a `fromDirectory` file was), all in one step. */
+function* readKeyFiles(candidates: readonly AccountCandidate[]): Steps<void> {
+  const unread = candidates.filter((c) => c.account.key.kind === 'file' && c.read === undefined);
+  const reads = yield* readFiles(unread.map((c) => (c.account.key as { path: string }).path));
+  unread.forEach((candidate, i) => (candidate.read = reads[i]));
+}
+
 /**
- * Checks names for duplicates and reads each key once to validate it (the keys are returned only
- * so that messages can be scrubbed of them, never stored in the Config).
+ * Checks names for duplicates and validates each key from its one read (the keys are returned
+ * only so that messages can be scrubbed of them, never stored in the Config).
  */
-function checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[], settings: Settings): { accounts: AccountConfig[]; keys: string[] } {
+function* checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[], settings: Settings): Steps<{ accounts: AccountConfig[]; keys: string[] }> {
   const { warning, critical } = settings;
   const accounts: AccountConfig[] = [];
   const byName = new Map<string, AccountCandidate>();
   const keys: string[] = [];
   const checkedThresholds = new Set<string>();
-  const readFile = (path: string): string => ctx.sources.readFile(path);
-  for (const candidate of candidates) {
+  yield* readKeyFiles(candidates);
+  for (const [i, candidate] of candidates.entries()) {
+    if (i > 0 && i % ENTRIES_PER_TURN === 0) yield* turn();
     const { account } = candidate;
     const first = byName.get(account.name);
     if (first !== undefined) {
@@ -173,9 +185,11 @@ function checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[]
     }
     byName.set(account.name, candidate);
     try {
-      keys.push(readAccountKey(account, ctx.sources.env, candidate.readFile ?? readFile));
+      // Every file candidate was read by readKeyFiles; an `env` one never calls this.
+      keys.push(readAccountKey(account, ctx.sources.env, () => replay(candidate.read as ReadOutcome<string>)));
     } catch (error) {
-      if (!(error instanceof KeyUnavailableError)) throw error;
+      // Out of file descriptors is a problem of the moment, not of the key: its message says so.
+      if (!(error instanceof KeyUnavailableError || error instanceof TooManyOpenFilesError)) throw error;
       ctx.problems.push(error.message);
     }
     // Checked once per config-file entry (a fromDirectory entry covers many accounts).
@@ -222,11 +236,14 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
 }
 
 /** The command line parsed and the config file (if one is named) read: where every load starts. */
-function openContext(sources: ConfigSources, limits: PollLimits = LIMITS): { ctx: LoadContext; configFile: Resolved<string | undefined> } {
+function* openContext(sources: LoadContext['sources'], limits: PollLimits = LIMITS): Steps<{ ctx: LoadContext; configFile: Resolved<string | undefined> }> {
   const ctx: LoadContext = { sources, limits, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
   ctx.problems.push(...ctx.args.problems);
   const configFile = resolveSetting(ctx, { flag: 'config.file', env: 'ZEXA_EXPORTER_CONFIG' }, schemas.path, undefined as string | undefined);
-  if (configFile.value !== undefined) ctx.file = loadFile(configFile.value, configFile.where, sources, ctx.problems, limits);
+  if (configFile.value !== undefined) {
+    const [read] = yield* readFiles([configFile.value]);
+    ctx.file = loadFile(configFile.value, configFile.where, { readFile: () => replay(read as ReadOutcome<string>) }, ctx.problems, limits);
+  }
   return { ctx, configFile };
 }
 
@@ -237,7 +254,16 @@ function openContext(sources: ConfigSources, limits: PollLimits = LIMITS): { ctx
  * `options.limits` replaces the product's bounds of the interval and timeout (tests only).
  */
 export function loadConfig(sources: ConfigSources, options: LoadOptions = {}): Config {
-  const { ctx, configFile } = openContext(sources, options.limits);
+  return runSync(loadSteps(sources, options), sources);
+}
+
+/** loadConfig with reads that never block the event loop, a bounded number at a time: for reloads. */
+export function loadConfigAsync(sources: AsyncConfigSources, options: LoadOptions = {}): Promise<Config> {
+  return runAsync(loadSteps(sources, options), sources);
+}
+
+function* loadSteps(sources: LoadContext['sources'], options: LoadOptions): Steps<Config> {
+  const { ctx, configFile } = yield* openContext(sources, options.limits);
   const settings = resolveSettings(ctx);
   for (const problem of [timeoutProblem(settings.timeout, settings.interval, ctx.limits), globalThresholdProblem(settings.warning, settings.critical)]) {
     if (problem !== undefined) ctx.problems.push(problem);
@@ -248,8 +274,9 @@ export function loadConfig(sources: ConfigSources, options: LoadOptions = {}): C
   // it looks like ZEXA_API_KEY_<NAME>: otherwise the same key would be polled twice.
   const claimed = new Set((ctx.file?.settings.accounts ?? []).flatMap((a) => (a.apiKeyEnv === undefined ? [] : [a.apiKeyEnv])));
   const variables = keyVariables(sources.env, claimed);
-  const candidates = [...envAccounts(ctx, variables, thresholds), ...(ctx.file === undefined ? [] : fileAccounts(ctx, ctx.file, thresholds))];
-  const { accounts, keys } = checkAccounts(ctx, candidates, settings);
+  const candidates = envAccounts(ctx, variables, thresholds);
+  if (ctx.file !== undefined) for (const candidate of yield* fileAccounts(ctx, ctx.file, thresholds)) candidates.push(candidate);
+  const { accounts, keys } = yield* checkAccounts(ctx, candidates, settings);
 
   // Only when nothing at all names a key: otherwise the problems above already say what is wrong.
   const triedAccounts = variables.length > 0 || claimed.size > 0 || (configFile.value !== undefined && ctx.file === undefined) || (ctx.file?.settings.accounts ?? []).length > 0;
@@ -268,7 +295,7 @@ export function loadConfig(sources: ConfigSources, options: LoadOptions = {}): C
  * the keys (the demo image has none). Any problem in the settings still fails it.
  */
 export function loadWebSettings(sources: ConfigSources): Config['web'] {
-  const { ctx } = openContext(sources);
+  const { ctx } = runSync(openContext(sources), sources);
   const web = webSettings(ctx, resolveSettings(ctx));
   if (ctx.problems.length > 0) throw new ConfigError([...new Set(ctx.problems)].map(withoutLikelyKeys));
   return web;
@@ -277,4 +304,9 @@ export function loadWebSettings(sources: ConfigSources): Config['web'] {
 /** ConfigSources over the real file system; `argv` without the node and script paths. */
 export function nodeConfigSources(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigSources {
   return { argv, env, readFile: readFileBounded, readDir: (path) => readdirSync(path) };
+}
+
+/** AsyncConfigSources over the real file system: the same bounded, regular-files-only reader, without blocking. */
+export function nodeAsyncConfigSources(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): AsyncConfigSources {
+  return { argv, env, readFile: (path) => readFileBoundedAsync(path), readDir: (path) => readdir(path) };
 }

@@ -73,3 +73,13 @@ export interface ConfigSources {
   /** Lists a directory's entries; throws like fs.readdirSync. */
   readDir(path: string): string[];
 }
+
+/** ConfigSources with reads that do not block the event loop: what a reload loads with. */
+export interface AsyncConfigSources {
+  argv: readonly string[];
+  env: Readonly<Record<string, string | undefined>>;
+  /** Reads a whole file as UTF-8; rejects like fs/promises readFile. */
+  readFile(path: string): Promise<string>;
+  /** Lists a directory's entries; rejects like fs/promises readdir. */
+  readDir(path: string): Promise<string[]>;
+}

@@ -11,6 +11,18 @@ export function errorCode(error: unknown): string | undefined {
   return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined;
 }
 
+/**
+ * Why an open failed for lack of file descriptors, when it did: the process's own limit (EMFILE,
+ * `ulimit -n`) or the system's table (ENFILE). The same words for a key file and for a socket to
+ * the API, so the log names the cause instead of blaming the key or the network.
+ */
+export function outOfDescriptors(error: unknown): string | undefined {
+  const code = errorCode(error);
+  if (code === 'EMFILE') return 'the process has too many open files (EMFILE)';
+  if (code === 'ENFILE') return 'the system has too many open files (ENFILE)';
+  return undefined;
+}
+
 function sizeText(bytes: number): string {
   const mib = bytes / 1024 / 1024;
   return Number.isInteger(mib) ? `${mib} MiB` : `${bytes} bytes`;
@@ -44,7 +56,7 @@ export function fileReadDefect(error: unknown): string {
       return 'is not reachable (too many levels of symbolic links)';
     case 'EMFILE':
     case 'ENFILE':
-      return `cannot be opened: the process has too many open files (${code})`;
+      return `cannot be opened: ${outOfDescriptors(error) as string}`;
     default:
       return `cannot be read (${code ?? 'read error'})`;
   }

@@ -221,8 +221,7 @@ export class Exporter {
       },
       'zexa-exporter started',
     );
-    const plainText = plainTextKeyWarning(config.api.url);
-    if (plainText !== undefined) logger.warn({ api_url: config.api.url }, plainText);
+    this.warnPlainText(config.api.url);
   }
 
   /** One reload, run by the reloader only: never two at once. */
@@ -251,9 +250,17 @@ export class Exporter {
       this.logger.warn('web.listenAddress, web.configFile and web.maxConnections take effect at the next restart');
     }
     this.metrics.setReloadResult(true, clock.now());
+    // Once per change: a reload that keeps the URL was warned about when it came.
+    if (next.api.url !== previous.api.url) this.warnPlainText(next.api.url);
     this.warnRate(next, accounts.length);
     this.logger.info({ accounts: describeNames(accounts.map((a) => a.name)), removed: describeNames(removed) }, 'configuration reloaded');
     return { ok: true, problems: [] };
+  }
+
+  /** At start-up and when a reload brings a new API URL: an http:// URL off this machine sends keys unencrypted. */
+  private warnPlainText(apiUrl: string): void {
+    const warning = plainTextKeyWarning(apiUrl);
+    if (warning !== undefined) this.logger.warn({ api_url: apiUrl }, warning);
   }
 
   private warnRate(config: Config, count: number): void {

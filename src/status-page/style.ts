@@ -57,8 +57,8 @@ small{font-size:11px}.dim{color:var(--dim)}.alert{color:var(--warn);font-weight:
 ${Object.entries(BADGES)
   .map(([state, colour]) => `.b-${state}{background:${colour}}`)
   .join('')}
-tr:has(.b-unauthorized,.b-critical,.b-forbidden,.b-error)>th{box-shadow:inset 4px 0 var(--crit)}
-tr:has(.b-low)>th{box-shadow:inset 4px 0 var(--warn)}
+tr.s-unauthorized th,tr.s-critical th,tr.s-forbidden th,tr.s-error th{box-shadow:inset 4px 0 var(--crit)}
+tr.s-low th{box-shadow:inset 4px 0 var(--warn)}
 td svg{width:132px;height:34px;display:block;overflow:visible}
 svg path{fill:none}
 svg .bl{stroke:var(--spark);stroke-width:2.2;stroke-linejoin:round;stroke-linecap:round;marker-end:url(#end)}

@@ -1,6 +1,10 @@
-/** Issue 12, "plain-text key transport": an http:// API URL off this machine is warned about at start-up. */
+/**
+ * Issue 12, "plain-text key transport": an http:// API URL off this machine is warned about at
+ * start-up, and when a reload changes the URL to one (once per change, not at every reload).
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import type { ConfigSources } from '../../src/config/types.js';
 import { startExporter } from '../../src/runtime/exporter.js';
 import { captureLogs } from '../support/log-capture.js';
 
@@ -34,5 +38,31 @@ describe('plain-text key transport', () => {
       const records = await startedLogs(url);
       expect(records.filter((r) => typeof r.msg === 'string' && WARNING.test(r.msg))).toEqual([]);
     }
+  });
+
+  it('warns when a reload changes the URL to http:// off this machine, once per change', async () => {
+    const env: Record<string, string> = { ZEXA_API_URL: 'https://zexa-api.invalid', ZEXA_API_KEY: KEY };
+    const sources: ConfigSources = { argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] };
+    const logs = captureLogs();
+    const exporter = await startExporter(loadConfig(sources), { env, logDestination: logs, processMetrics: false, loadConfig: () => loadConfig(sources) });
+    cleanups.push(() => exporter.close());
+    const warnings = (): unknown[] => logs.records().filter((r) => typeof r.msg === 'string' && WARNING.test(r.msg)).map((r) => r.api_url);
+
+    expect(warnings()).toEqual([]);
+    env.ZEXA_API_URL = 'http://zexa-api.invalid:8080';
+    expect((await exporter.reload()).ok).toBe(true);
+    expect(warnings()).toEqual(['http://zexa-api.invalid:8080']);
+    // The same URL again: already warned about.
+    expect((await exporter.reload()).ok).toBe(true);
+    expect(warnings()).toEqual(['http://zexa-api.invalid:8080']);
+    // Another plain-text host is a new change; loopback and https are not warned about.
+    env.ZEXA_API_URL = 'http://127.0.0.1:9';
+    expect((await exporter.reload()).ok).toBe(true);
+    env.ZEXA_API_URL = 'http://other-api.invalid';
+    expect((await exporter.reload()).ok).toBe(true);
+    env.ZEXA_API_URL = 'https://zexa-api.invalid';
+    expect((await exporter.reload()).ok).toBe(true);
+    expect(warnings()).toEqual(['http://zexa-api.invalid:8080', 'http://other-api.invalid']);
+    expect(JSON.stringify(logs.records())).not.toContain(KEY);
   });
 });

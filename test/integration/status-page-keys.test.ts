@@ -17,7 +17,7 @@ const KEYS = [FILE_KEY, SHARED_KEY];
 
 /** The `<tr>` of `name` on the page (the account name heads its row). */
 function rowOf(html: string, name: string): string {
-  const match = new RegExp(`<tr><th scope="row">${name}</th>.*?</tr>`).exec(html);
+  const match = new RegExp(`<tr(?: class="s-[a-z]+")?><th scope="row">${name}</th>.*?</tr>`).exec(html);
   if (match === null) throw new Error(`no row for ${name}`);
   return match[0];
 }

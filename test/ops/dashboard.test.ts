@@ -14,6 +14,7 @@ import { balance, consumptionRate } from '../../scripts/consumption-rate.js';
 import { REPO_ROOT } from '../support/prometheus-stack.js';
 import {
   allPanels,
+  type Dashboard,
   dashboardExpressions,
   exposedNames,
   grafanaAlertExpressions,
@@ -107,6 +108,32 @@ describe('dashboard', () => {
     for (const rule of loadPrometheusRules()) used.push({ where: `rule ${rule.alert}`, expr: rule.expr });
     const unknown = used.flatMap(({ where, expr }) => metricNames(expr).filter((n) => !exported.has(n)).map((n) => `${where}: ${n}`));
     expect(unknown).toEqual([]);
+  });
+});
+
+/**
+ * The newest dashboard schema each Grafana release knows: the dashboard must not be newer than
+ * the Grafana that docker-compose.yml runs. 41 arrived in Grafana 11.6 (grafana/grafana#100135).
+ */
+const GRAFANA_SCHEMA: Record<string, number> = { '11.6': 41 };
+const SDK = '@grafana/grafana-foundation-sdk';
+
+describe('the dashboard\'s Grafana version (scripts/generate-dashboard.ts builds it with the SDK)', () => {
+  it('has a schemaVersion that the Grafana of docker-compose.yml knows', () => {
+    const grafana = /image:\s*grafana\/grafana(?:-oss)?:(\d+\.\d+)/.exec(readRepoFile('docker-compose.yml'))?.[1];
+    expect(grafana, 'docker-compose.yml runs no grafana/grafana-oss image').toBeDefined();
+    const known = GRAFANA_SCHEMA[grafana!];
+    expect(known, `no schema version recorded for Grafana ${grafana}: add it to GRAFANA_SCHEMA`).toBeDefined();
+    const { schemaVersion } = loadDashboard() as Dashboard & { schemaVersion?: number };
+    expect(schemaVersion, `the dashboard's schemaVersion, from the ${SDK} version in package.json`).toBeLessThanOrEqual(known!);
+  });
+
+  it(`pins ${SDK} to one exact version, as a devDependency only`, () => {
+    const pkg = JSON.parse(readRepoFile('package.json')) as { dependencies?: Record<string, string>; devDependencies?: Record<string, string> };
+    expect(pkg.dependencies?.[SDK]).toBeUndefined();
+    // Each version decides the schemaVersion and the defaults written, so a range would let
+    // `npm install` change the dashboard.
+    expect(pkg.devDependencies?.[SDK]).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/);
   });
 });
 

@@ -23,7 +23,7 @@ function views(store: AccountStore, sharedWith?: (name: string) => string[]): Re
 
 /** The cells of `name`'s row, in column order (the account's `<th>` first). */
 function cellsOf(html: string, name: string): string[] {
-  const row = new RegExp(`<tr><th scope="row">${name}</th>(.*?)</tr>`).exec(html)?.[1];
+  const row = new RegExp(`<tr(?: class="s-[a-z]+")?><th scope="row">${name}</th>(.*?)</tr>`).exec(html)?.[1];
   if (row === undefined) throw new Error(`no row for ${name}`);
   return [...row.matchAll(/<td>(.*?)<\/td>/g)].map((m) => m[1] as string);
 }

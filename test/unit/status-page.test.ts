@@ -24,7 +24,7 @@ function page(store: AccountStore, query: Record<string, unknown> = {}): string 
 }
 
 function rowOf(html: string, name: string): string {
-  const match = new RegExp(`<tr><th scope="row">${name}</th>.*?</tr>`).exec(html);
+  const match = new RegExp(`<tr(?: class="s-[a-z]+")?><th scope="row">${name}</th>.*?</tr>`).exec(html);
   if (match === null) throw new Error(`no row for ${name}`);
   return match[0];
 }
@@ -58,6 +58,11 @@ describe('status page', () => {
     expect(rowOf(html, 'flaky')).toContain('after 3 attempts');
     expect(rowOf(html, 'flaky')).toContain('10m ago<small>2026-11-26T11:50:00Z</small>');
     expect(rowOf(html, 'pending')).toContain('>PENDING<');
+    // Only the states with a colour bar mark their row (the bar is not the only signal: the badge says it).
+    expect(rowOf(html, 'crit')).toMatch(/^<tr class="s-critical">/);
+    expect(rowOf(html, 'low')).toMatch(/^<tr class="s-low">/);
+    expect(rowOf(html, 'ok')).toMatch(/^<tr><th/);
+    expect(rowOf(html, 'pending')).toMatch(/^<tr><th/);
     // The thresholds are drawn in the sparkline and named in its title.
     expect(rowOf(html, 'ok')).toContain('warning 1,000, critical 100</title>');
     expect(rowOf(html, 'ok')).toMatch(/<path class="tw" d="M0 \d+H132"\/><path class="tc" d="M0 \d+H132"\/>/);
