@@ -88,6 +88,7 @@ export function* fileAccounts(ctx: Discovery, file: LoadedFile, thresholds: Thre
   const base = dirname(file.path);
   const entries: readonly AccountEntry[] = file.settings.accounts ?? [];
   for (const [index, entry] of entries.entries()) {
+    if (index > 0 && index % ENTRIES_PER_TURN === 0) yield* turn();
     const own = entry.thresholds;
     const merged = { warning: own?.warning ?? thresholds.warning, critical: own?.critical ?? thresholds.critical };
     const common = own === undefined ? {} : { own: { ...own, at: file.at(['accounts', index, 'thresholds']), path: `accounts[${index}].thresholds` } };
@@ -103,7 +104,6 @@ export function* fileAccounts(ctx: Discovery, file: LoadedFile, thresholds: Thre
     } else if (entry.apiKeyEnv !== undefined) {
       out.push({ account: { name: entry.name, key: { kind: 'env', variable: entry.apiKeyEnv }, thresholds: merged }, definedBy: file.at(['accounts', index]), ...common });
     }
-    if ((index + 1) % ENTRIES_PER_TURN === 0) yield* turn();
   }
   return out;
 }

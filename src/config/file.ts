@@ -7,7 +7,7 @@ import { isMap, isScalar, type Document } from 'yaml';
 import { z } from 'zod';
 import { fileReadDefect } from '../lib/errno.js';
 import { loadYaml } from '../lib/yaml.js';
-import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, LIMITS } from './defaults.js';
+import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, LIMITS, type PollLimits } from './defaults.js';
 import type { ConfigSources } from './types.js';
 import { kindOf, parseApiUrl, parseDurationIn, parseInteger, parseListenAddress, parseLogLevel, parseNumber, parsePath, parseShard, quote } from './values.js';
 
@@ -33,11 +33,18 @@ function leaf<T>(parse: (raw: string | number) => T, expected: string) {
   });
 }
 
+/** The two settings whose bounds a loader can be given (PollLimits). */
+function pollSchemas(limits: PollLimits) {
+  return {
+    timeout: leaf((raw) => parseDurationIn(raw, limits.timeoutMs), 'a duration'),
+    interval: leaf((raw) => parseDurationIn(raw, limits.intervalMs), 'a duration'),
+  };
+}
+
 const thresholdExpected = '(expected a number of credits >= 0)';
 export const schemas = {
   url: leaf(parseApiUrl, 'a URL'),
-  timeout: leaf((raw) => parseDurationIn(raw, LIMITS.timeoutMs), 'a duration'),
-  interval: leaf((raw) => parseDurationIn(raw, LIMITS.intervalMs), 'a duration'),
+  ...pollSchemas(LIMITS),
   maxConcurrency: leaf((raw) => parseInteger(raw, LIMITS.maxConcurrency.min, LIMITS.maxConcurrency.max), 'an integer'),
   maxAttempts: leaf((raw) => parseInteger(raw, LIMITS.maxAttempts.min, LIMITS.maxAttempts.max), 'an integer'),
   maxConnections: leaf((raw) => parseInteger(raw, LIMITS.maxConnections.min, LIMITS.maxConnections.max), 'an integer'),
@@ -96,17 +103,40 @@ const accountEntrySchema = z.strictObject(accountShape).superRefine((entry, ctx)
   if (keyFields > 1) ctx.addIssue({ code: 'custom', message: 'has both apiKeyFile and apiKeyEnv; set only one' });
 });
 
-const fileSchema = z.strictObject({
-  api: z.strictObject(apiShape).optional(),
-  poll: z.strictObject(pollShape).optional(),
-  thresholds: z.strictObject(thresholdsShape).optional(),
-  accounts: z.array(accountEntrySchema).optional(),
-  web: z.strictObject(webShape).optional(),
-  log: z.strictObject(logShape).optional(),
-  shard: schemas.shard.optional(),
-});
+function fileSchemaWith(poll: ReturnType<typeof pollSchemas>) {
+  return z.strictObject({
+    api: z.strictObject({ ...apiShape, timeout: poll.timeout.optional() }).optional(),
+    poll: z.strictObject({ ...pollShape, interval: poll.interval.optional() }).optional(),
+    thresholds: z.strictObject(thresholdsShape).optional(),
+    accounts: z.array(accountEntrySchema).optional(),
+    web: z.strictObject(webShape).optional(),
+    log: z.strictObject(logShape).optional(),
+    shard: schemas.shard.optional(),
+  });
+}
+const fileSchema = fileSchemaWith(schemas);
 export type FileSettings = z.output<typeof fileSchema>;
 export type AccountEntry = z.output<typeof accountEntrySchema>;
+
+export interface LimitedSchemas {
+  timeout: typeof schemas.timeout;
+  interval: typeof schemas.interval;
+  file: typeof fileSchema;
+}
+
+const limitedSchemas = new WeakMap<PollLimits, LimitedSchemas>();
+
+/** The schemas that depend on PollLimits: the product's for LIMITS, else built once per limits object. */
+export function schemasFor(limits: PollLimits): LimitedSchemas {
+  if (limits === LIMITS) return { timeout: schemas.timeout, interval: schemas.interval, file: fileSchema };
+  let limited = limitedSchemas.get(limits);
+  if (limited === undefined) {
+    const poll = pollSchemas(limits);
+    limited = { ...poll, file: fileSchemaWith(poll) };
+    limitedSchemas.set(limits, limited);
+  }
+  return limited;
+}
 
 /** Known fields per YAML path pattern (list indexes as []), for "unknown field" messages. */
 const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
@@ -143,7 +173,8 @@ export interface LoadedFile {
   invalid: ReadonlySet<string>;
 }
 
-export function loadFile(path: string, where: string, sources: Pick<ConfigSources, 'readFile'>, problems: string[]): LoadedFile | undefined {
+/** Reads and checks the config file; `limits` bound its poll.interval and api.timeout. */
+export function loadFile(path: string, where: string, sources: Pick<ConfigSources, 'readFile'>, problems: string[], limits: PollLimits = LIMITS): LoadedFile | undefined {
   let text: string;
   try {
     text = sources.readFile(path);
@@ -175,12 +206,13 @@ export function loadFile(path: string, where: string, sources: Pick<ConfigSource
   };
 
   const raw: unknown = yaml.value ?? {};
-  const parsed = fileSchema.safeParse(raw);
+  const schema = schemasFor(limits).file;
+  const parsed = schema.safeParse(raw);
   if (parsed.success) return { path, settings: parsed.data, at, invalid: new Set() };
   for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));
   // Go on with the valid rest, so that the problems further on (accounts, keys, thresholds)
   // are found in the same run: users fix a file once, not in stages (issue 15).
-  const rest = validRest(raw, parsed.error.issues);
+  const rest = validRest(raw, parsed.error.issues, schema);
   return rest === undefined ? undefined : { path, ...rest, at };
 }
 
@@ -189,7 +221,7 @@ export function loadFile(path: string, where: string, sources: Pick<ConfigSource
  * left out whole, a bad setting is left out (and named in `invalid`, so that it is not taken for
  * unset and compared with defaults), an unknown field is dropped.
  */
-function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[]): Pick<LoadedFile, 'settings' | 'invalid'> | undefined {
+function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[], schema: typeof fileSchema): Pick<LoadedFile, 'settings' | 'invalid'> | undefined {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
   const copy = structuredClone(raw) as Record<string, unknown>;
   const invalid = new Set<string>();
@@ -211,7 +243,7 @@ function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[]): Pick<Load
     if (parent !== null && typeof parent === 'object' && last !== undefined) delete (parent as Record<PropertyKey, unknown>)[last];
   }
   if (Array.isArray(copy.accounts)) copy.accounts = copy.accounts.filter((_entry, i) => !badEntries.has(i));
-  const again = fileSchema.safeParse(copy);
+  const again = schema.safeParse(copy);
   return again.success ? { settings: again.data, invalid } : undefined;
 }
 

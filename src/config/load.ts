@@ -20,8 +20,8 @@ import { readFileBounded, readFileBoundedAsync } from '../lib/bounded-read.js';
 import { withoutKeys, withoutLikelyKeys } from '../lib/redact.js';
 import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from './accounts.js';
 import { parseCommandLine, type FlagName, type ParsedArgs } from './cli.js';
-import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX } from './defaults.js';
-import { loadFile, schemas, valueAt, type LoadedFile } from './file.js';
+import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './defaults.js';
+import { loadFile, schemas, schemasFor, valueAt, type LoadedFile } from './file.js';
 import { ENTRIES_PER_TURN, readFiles, replay, runAsync, runSync, turn, type ReadOutcome, type Steps } from './read-steps.js';
 import type { AccountConfig, AsyncConfigSources, Config, ConfigSources, LogLevel, Thresholds } from './types.js';
 import { formatDuration, parseListenAddress } from './values.js';
@@ -36,8 +36,14 @@ interface Resolved<T> {
   where: string;
 }
 
+export interface LoadOptions {
+  /** Bounds of the poll interval and request timeout; LIMITS (the product's) when omitted. */
+  limits?: PollLimits;
+}
+
 interface LoadContext {
   sources: Pick<ConfigSources, 'argv' | 'env'>;
+  limits: PollLimits;
   args: ParsedArgs;
   file: LoadedFile | undefined;
   problems: string[];
@@ -82,10 +88,11 @@ function resolveSetting<T>(
 /** Every setting but the config file and the accounts, resolved with its origin. */
 function resolveSettings(ctx: LoadContext) {
   const listenDefault = { text: DEFAULTS.web.listenAddress, ...parseListenAddress(DEFAULTS.web.listenAddress) };
+  const limited = schemasFor(ctx.limits);
   return {
     url: resolveSetting(ctx, { env: 'ZEXA_API_URL', yaml: ['api', 'url'] }, schemas.url, DEFAULTS.api.url),
-    timeout: resolveSetting(ctx, { env: 'ZEXA_REQUEST_TIMEOUT', yaml: ['api', 'timeout'] }, schemas.timeout, DEFAULTS.api.timeoutMs),
-    interval: resolveSetting(ctx, { env: 'ZEXA_POLL_INTERVAL', yaml: ['poll', 'interval'] }, schemas.interval, DEFAULTS.poll.intervalMs),
+    timeout: resolveSetting(ctx, { env: 'ZEXA_REQUEST_TIMEOUT', yaml: ['api', 'timeout'] }, limited.timeout, DEFAULTS.api.timeoutMs),
+    interval: resolveSetting(ctx, { env: 'ZEXA_POLL_INTERVAL', yaml: ['poll', 'interval'] }, limited.interval, DEFAULTS.poll.intervalMs),
     maxConcurrency: resolveSetting(ctx, { env: 'ZEXA_MAX_CONCURRENCY', yaml: ['poll', 'maxConcurrency'] }, schemas.maxConcurrency, DEFAULTS.poll.maxConcurrency),
     maxAttempts: resolveSetting(ctx, { env: 'ZEXA_MAX_ATTEMPTS', yaml: ['poll', 'maxAttempts'] }, schemas.maxAttempts, DEFAULTS.poll.maxAttempts),
     maxRps: resolveSetting<number | undefined>(
@@ -125,8 +132,9 @@ function isValid(origin: { where: string }): boolean {
 }
 
 /** A timeout someone set must fit the interval; the default shrinks to fit a short interval instead. */
-export function timeoutProblem(timeout: Resolved<number>, interval: Resolved<number>): string | undefined {
-  if (!isValid(timeout) || timeout.where === DEFAULT_ORIGIN || !isValid(interval) || timeout.value <= interval.value) return undefined;
+export function timeoutProblem(timeout: Resolved<number>, interval: Resolved<number>, limits: PollLimits): string | undefined {
+  if (!isValid(timeout) || timeout.where === DEFAULT_ORIGIN || !isValid(interval)) return undefined;
+  if (timeout.value <= interval.value * limits.timeoutIntervals) return undefined;
   return (
     `${timeout.where}: request timeout ${formatDuration(timeout.value)} is longer than the poll interval ` +
     `${formatDuration(interval.value)} (${from(interval)}); the timeout must be at most the interval`
@@ -228,13 +236,13 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
 }
 
 /** The command line parsed and the config file (if one is named) read: where every load starts. */
-function* openContext(sources: LoadContext['sources']): Steps<{ ctx: LoadContext; configFile: Resolved<string | undefined> }> {
-  const ctx: LoadContext = { sources, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
+function* openContext(sources: LoadContext['sources'], limits: PollLimits = LIMITS): Steps<{ ctx: LoadContext; configFile: Resolved<string | undefined> }> {
+  const ctx: LoadContext = { sources, limits, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
   ctx.problems.push(...ctx.args.problems);
   const configFile = resolveSetting(ctx, { flag: 'config.file', env: 'ZEXA_EXPORTER_CONFIG' }, schemas.path, undefined as string | undefined);
   if (configFile.value !== undefined) {
     const [read] = yield* readFiles([configFile.value]);
-    ctx.file = loadFile(configFile.value, configFile.where, { readFile: () => replay(read as ReadOutcome<string>) }, ctx.problems);
+    ctx.file = loadFile(configFile.value, configFile.where, { readFile: () => replay(read as ReadOutcome<string>) }, ctx.problems, limits);
   }
   return { ctx, configFile };
 }
@@ -243,20 +251,21 @@ function* openContext(sources: LoadContext['sources']): Steps<{ ctx: LoadContext
  * Builds the Config from flags, environment, the optional YAML file and DEFAULTS, in that
  * precedence. Keys are read once to validate them, never stored. Throws ConfigError listing
  * every problem. (--help and --version are the entry points' business: see helpOrVersion.)
+ * `options.limits` replaces the product's bounds of the interval and timeout (tests only).
  */
-export function loadConfig(sources: ConfigSources): Config {
-  return runSync(loadSteps(sources), sources);
+export function loadConfig(sources: ConfigSources, options: LoadOptions = {}): Config {
+  return runSync(loadSteps(sources, options), sources);
 }
 
 /** loadConfig with reads that never block the event loop, a bounded number at a time: for reloads. */
-export function loadConfigAsync(sources: AsyncConfigSources): Promise<Config> {
-  return runAsync(loadSteps(sources), sources);
+export function loadConfigAsync(sources: AsyncConfigSources, options: LoadOptions = {}): Promise<Config> {
+  return runAsync(loadSteps(sources, options), sources);
 }
 
-function* loadSteps(sources: LoadContext['sources']): Steps<Config> {
-  const { ctx, configFile } = yield* openContext(sources);
+function* loadSteps(sources: LoadContext['sources'], options: LoadOptions): Steps<Config> {
+  const { ctx, configFile } = yield* openContext(sources, options.limits);
   const settings = resolveSettings(ctx);
-  for (const problem of [timeoutProblem(settings.timeout, settings.interval), globalThresholdProblem(settings.warning, settings.critical)]) {
+  for (const problem of [timeoutProblem(settings.timeout, settings.interval, ctx.limits), globalThresholdProblem(settings.warning, settings.critical)]) {
     if (problem !== undefined) ctx.problems.push(problem);
   }
 

@@ -9,6 +9,7 @@ import { startExporter } from '../../src/runtime/exporter.js';
 import { parseSample } from '../support/exporter-harness.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startScriptedApi } from '../support/scripted-api.js';
+import { ms, TEST_LIMITS } from '../support/test-limits.js';
 
 const KEY = 'zx_balance_range_5e0c2a9d71';
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -19,9 +20,8 @@ afterEach(async () => {
 async function exporterAgainst(credits: readonly string[]) {
   const api = await startScriptedApi(credits);
   cleanups.push(() => api.close());
-  const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY_VICTIM: KEY, ZEXA_POLL_INTERVAL: '5s', ZEXA_REQUEST_TIMEOUT: '1s' };
-  const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] });
-  config.poll.intervalMs = 200;
+  const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY_VICTIM: KEY, ZEXA_POLL_INTERVAL: ms(200), ZEXA_REQUEST_TIMEOUT: '1s' };
+  const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] }, { limits: TEST_LIMITS });
   const logs = captureLogs();
   const exporter = await startExporter(config, { env, logDestination: logs, processMetrics: false });
   cleanups.push(() => exporter.close());

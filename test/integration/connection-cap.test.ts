@@ -13,6 +13,7 @@ import { limitConnections } from '../../src/connection-limits.js';
 import { startExporter } from '../../src/runtime/exporter.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startScriptedApi } from '../support/scripted-api.js';
+import { ms, TEST_LIMITS } from '../support/test-limits.js';
 
 const KEY = 'zx_connection_cap_6a2d9f4b1c';
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -50,10 +51,10 @@ describe('connection cap (issue 12)', () => {
   it('with --web.max-connections=5, a 6th connection is closed at once; /healthz works again once one is freed; polls go on', async () => {
     const api = await startScriptedApi(['100']);
     cleanups.push(() => api.close());
-    const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY: KEY };
-    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0', '--web.max-connections=5'], env, readFile: () => '', readDir: () => [] });
+    // The request timeout the default 60 s interval would give, with a 200 ms interval.
+    const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY: KEY, ZEXA_POLL_INTERVAL: ms(200), ZEXA_REQUEST_TIMEOUT: '10s' };
+    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0', '--web.max-connections=5'], env, readFile: () => '', readDir: () => [] }, { limits: TEST_LIMITS });
     expect(config.web.maxConnections).toBe(5);
-    config.poll.intervalMs = 200;
     const logs = captureLogs();
     const exporter = await startExporter(config, { env, logDestination: logs, processMetrics: false });
     cleanups.push(() => exporter.close());

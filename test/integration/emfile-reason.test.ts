@@ -18,6 +18,7 @@ import { startExporter } from '../../src/runtime/exporter.js';
 import { parseSample } from '../support/exporter-harness.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startScriptedApi } from '../support/scripted-api.js';
+import { ms, TEST_LIMITS } from '../support/test-limits.js';
 
 const KEY = 'zx_emfile_reason_7c3e9a1f5b';
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -33,9 +34,9 @@ describe('out of file descriptors (issue 12)', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const keyFile = join(dir, 'victim');
     writeFileSync(keyFile, `${KEY}\n`);
-    const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY_VICTIM_FILE: keyFile };
-    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: (p) => readFileSync(p, 'utf8'), readDir: (p) => readdirSync(p) });
-    config.poll.intervalMs = 200;
+    // The request timeout the default 60 s interval would give, with a 200 ms interval.
+    const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY_VICTIM_FILE: keyFile, ZEXA_POLL_INTERVAL: ms(200), ZEXA_REQUEST_TIMEOUT: '10s' };
+    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: (p) => readFileSync(p, 'utf8'), readDir: (p) => readdirSync(p) }, { limits: TEST_LIMITS });
     let exhausted = false;
     const readFile = (path: string): Promise<string> =>
       exhausted ? Promise.reject(Object.assign(new Error(`${code}: too many open files, open '${path}'`), { code })) : readFileBoundedAsync(path);
@@ -59,9 +60,9 @@ describe('out of file descriptors (issue 12)', () => {
   it.each(['EMFILE', 'ENFILE'])('%s opening a socket to the API is a network failure that says too many open files', async (code) => {
     const api = await startScriptedApi(['4250']);
     cleanups.push(() => api.close());
-    const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY_VICTIM: KEY };
-    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] });
-    config.poll.intervalMs = 200;
+    // The request timeout the default 60 s interval would give, with a 200 ms interval.
+    const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY_VICTIM: KEY, ZEXA_POLL_INTERVAL: ms(200), ZEXA_REQUEST_TIMEOUT: '10s' };
+    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] }, { limits: TEST_LIMITS });
     // The error net.connect gives under `ulimit -n` (seen by hand: `connect EMFILE 127.0.0.1:41735 - Local (undefined:undefined)`, code EMFILE, syscall connect).
     const dispatcher = new Agent({
       connect: (options, callback) => callback(Object.assign(new Error(`connect ${code} ${options.hostname}:${options.port} - Local (undefined:undefined)`), { code, syscall: 'connect' }), null),

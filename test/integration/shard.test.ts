@@ -14,8 +14,8 @@ beforeAll(async () => {
   const env: Record<string, string> = { ZEXA_API_URL: sim.url };
   for (const a of accounts) env[`ZEXA_API_KEY_${a.name.toUpperCase()}`] = a.key;
   for (const shard of ['0/2', '1/2']) {
+    // The default interval, 60 s: one poll of each account during the test.
     const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0', `--shard=${shard}`], env, readFile: () => '', readDir: () => [] });
-    config.poll.intervalMs = 60_000;
     shards.push(await startExporter(config, { env, logDestination: captureLogs(), processMetrics: false }));
   }
 });

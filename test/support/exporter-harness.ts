@@ -1,7 +1,8 @@
 /**
  * The simulator and an in-process exporter wired together over real loopback HTTP, configured
- * the way a user would (environment variables through loadConfig), with the poll interval then
- * shortened below the 5 s floor so tests see several polls quickly.
+ * the way a user would (environment variables through loadConfig). The loader is given
+ * TEST_LIMITS, so the poll interval can be below the product's 5 s floor and tests see several
+ * polls quickly; start-up and every reload load the same way.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Clock } from '../../src/clock.js';
@@ -10,6 +11,7 @@ import type { Config } from '../../src/config/types.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
 import { captureLogs, type LogCapture } from './log-capture.js';
+import { ms, TEST_LIMITS } from './test-limits.js';
 import { until } from './wait.js';
 
 export interface Harness {
@@ -58,8 +60,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const sim = await startSimulator({ accounts: options.accounts, ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }) });
   const env: Record<string, string> = {
     ZEXA_API_URL: sim.url,
-    ZEXA_POLL_INTERVAL: '5s',
-    ZEXA_REQUEST_TIMEOUT: '2s',
+    ZEXA_POLL_INTERVAL: ms(options.intervalMs ?? 400),
+    ZEXA_REQUEST_TIMEOUT: ms(options.timeoutMs ?? 2000),
     ZEXA_EXPORTER_LOG_LEVEL: options.logLevel ?? 'debug',
     ...(options.maxAttempts === undefined ? {} : { ZEXA_MAX_ATTEMPTS: String(options.maxAttempts) }),
   };
@@ -75,9 +77,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     readDir: (p: string) => readdirSync(p),
   };
   const load = (): Config => {
-    const loaded = loadConfig(sources);
-    loaded.poll.intervalMs = options.intervalMs ?? 400;
-    if (options.timeoutMs !== undefined) loaded.api.timeoutMs = options.timeoutMs;
+    const loaded = loadConfig(sources, { limits: TEST_LIMITS });
     options.configure?.(loaded);
     return loaded;
   };
