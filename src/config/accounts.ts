@@ -87,8 +87,10 @@ export function* fileAccounts(ctx: Discovery, file: LoadedFile, thresholds: Thre
   const out: AccountCandidate[] = [];
   const base = dirname(file.path);
   const entries: readonly AccountEntry[] = file.settings.accounts ?? [];
-  for (const [index, entry] of entries.entries()) {
-    if (index > 0 && index % ENTRIES_PER_TURN === 0) yield* turn();
+  for (const [i, entry] of entries.entries()) {
+    if (i > 0 && i % ENTRIES_PER_TURN === 0) yield* turn();
+    // The entry's own number in the file, also when an earlier entry was refused and left out.
+    const index = file.entryIndexes?.[i] ?? i;
     const own = entry.thresholds;
     const merged = { warning: own?.warning ?? thresholds.warning, critical: own?.critical ?? thresholds.critical };
     const common = own === undefined ? {} : { own: { ...own, at: file.at(['accounts', index, 'thresholds']), path: `accounts[${index}].thresholds` } };

@@ -171,6 +171,12 @@ export interface LoadedFile {
   at(path: readonly PropertyKey[], key?: string): string;
   /** Settings the file gives with a bad value (`poll.interval`): already reported, not to be defaulted. */
   invalid: ReadonlySet<string>;
+  /**
+   * The position in the file of each entry of `settings.accounts`, when entries with a problem
+   * were left out (absent: every entry was kept, in order). Messages name `accounts[N]` and its
+   * line by this, so the entries after a refused one keep their own numbers.
+   */
+  entryIndexes?: readonly number[];
 }
 
 /** Reads and checks the config file; `limits` bound its poll.interval and api.timeout. */
@@ -221,7 +227,7 @@ export function loadFile(path: string, where: string, sources: Pick<ConfigSource
  * left out whole, a bad setting is left out (and named in `invalid`, so that it is not taken for
  * unset and compared with defaults), an unknown field is dropped.
  */
-function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[], schema: typeof fileSchema): Pick<LoadedFile, 'settings' | 'invalid'> | undefined {
+function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[], schema: typeof fileSchema): Pick<LoadedFile, 'settings' | 'invalid' | 'entryIndexes'> | undefined {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
   const copy = structuredClone(raw) as Record<string, unknown>;
   const invalid = new Set<string>();
@@ -242,9 +248,13 @@ function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[], schema: ty
     const last = issue.path[issue.path.length - 1];
     if (parent !== null && typeof parent === 'object' && last !== undefined) delete (parent as Record<PropertyKey, unknown>)[last];
   }
-  if (Array.isArray(copy.accounts)) copy.accounts = copy.accounts.filter((_entry, i) => !badEntries.has(i));
+  let entryIndexes: number[] | undefined;
+  if (Array.isArray(copy.accounts) && badEntries.size > 0) {
+    entryIndexes = copy.accounts.flatMap((_entry, i) => (badEntries.has(i) ? [] : [i]));
+    copy.accounts = entryIndexes.map((i) => (copy.accounts as unknown[])[i]);
+  }
   const again = schema.safeParse(copy);
-  return again.success ? { settings: again.data, invalid } : undefined;
+  return again.success ? { settings: again.data, invalid, entryIndexes } : undefined;
 }
 
 function nodeAt(doc: Document, path: readonly PropertyKey[], key?: string): { range?: readonly number[] | null } | undefined {

@@ -61,7 +61,10 @@ function runsOutCell({ consumption }: AccountView): string {
       return `<span class="dim">estimate after 1 h of history</span>`;
     case 'ok': {
       const seconds = consumption.secondsToEmpty ?? 0;
-      return seconds <= 0 ? '<strong>empty</strong>' : `runs out in <strong>~${formatDuration(seconds)}</strong>`;
+      if (seconds <= 0) return '<strong>empty</strong>';
+      // "~" marks an estimate; "under 1 min" already says it is not exact.
+      const when = formatDuration(seconds);
+      return `runs out in <strong>${when.startsWith('under') ? '' : '~'}${when}</strong>`;
     }
   }
 }

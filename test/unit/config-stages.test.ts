@@ -73,6 +73,26 @@ describe('config errors in one run', () => {
     ]);
   });
 
+  it('names later entries by their own index when an earlier entry is refused', () => {
+    // accounts[0] is refused and left out; the entries after it keep their numbers and lines.
+    const file = [
+      'accounts:',
+      '  - name: Bad-Name',
+      '    apiKeyEnv: KEY_B',
+      '  - name: staging',
+      '    apiKeyFile: keys/missing',
+      '  - name: billing',
+      '    apiKeyEnv: KEY_B',
+      '    thresholds: { warning: 10, critical: 50 }',
+      '',
+    ].join('\n');
+    expect(problemsOf({ '/etc/zexa/config.yml': file }, { KEY_B: KEY })).toEqual([
+      '/etc/zexa/config.yml:2: accounts[0].name: "Bad-Name" is not a valid account name (expected 1 to 64 characters of a-z, 0-9 and _)',
+      'key file /etc/zexa/keys/missing of account "staging" (from accounts[1].apiKeyFile in /etc/zexa/config.yml) does not exist',
+      '/etc/zexa/config.yml:8: accounts[2].thresholds: warning threshold 10 (from accounts[2].thresholds.warning) is below the critical threshold 50 (from accounts[2].thresholds.critical); warning must be at least critical',
+    ]);
+  });
+
   it('does not compare a bad setting it already reported with a default', () => {
     // critical 2000 with a broken warning: one problem (the warning), not also "critical above the default warning".
     const file = 'thresholds:\n  warning: lots\n  critical: 2000\naccounts:\n  - name: a\n    apiKeyEnv: KEY_B\n';

@@ -77,8 +77,9 @@ describe('status page', () => {
 
   it('shows the burn, the time to empty or "not draining", and top-ups', () => {
     const store = new AccountStore();
-    store.configure(['drain', 'flat', 'young'].map((name) => ({ name, thresholds })));
+    store.configure(['drain', 'flat', 'young', 'soon'].map((name) => ({ name, thresholds })));
     for (let m = 0; m <= 120; m++) {
+      store.recordSuccess('soon', { credits: 2410 - 20 * m, currency: 'USD', atMs: NOW - (120 - m) * MIN });
       store.recordSuccess('drain', { credits: 10_000 - 20 * m + (m >= 60 ? 500 : 0), currency: 'USD', atMs: NOW - (120 - m) * MIN });
       store.recordSuccess('flat', { credits: 4250, currency: 'USD', atMs: NOW - (120 - m) * MIN });
       if (m >= 100) store.recordSuccess('young', { credits: 5000 - 20 * m, currency: 'USD', atMs: NOW - (120 - m) * MIN });
@@ -89,6 +90,8 @@ describe('status page', () => {
     expect(rowOf(html, 'drain')).toContain('+480 topped up');
     // 8,100 at 1,190 an hour: 6.8 h.
     expect(rowOf(html, 'drain')).toContain('runs out in <strong>~6 h 48 min</strong>');
+    // 10 left at 1,200 an hour: 30 s, said without a "~" in front of "under".
+    expect(rowOf(html, 'soon')).toContain('runs out in <strong>under 1 min</strong>');
     expect(rowOf(html, 'flat')).toContain('not draining');
     expect(rowOf(html, 'young')).toContain('estimate after 1 h of history');
     expect(rowOf(html, 'drain')).toMatch(/<path class="bl" d="M0 \d+([lhv][\d -]+)+"\/>/);
