@@ -155,7 +155,7 @@ function isEntryPoint(): boolean {
  * grows by a smaller factor before the next full GC, and full GCs compact and give pages back.
  * Without it, the garbage of loading 10,000 accounts (the YAML of a large config file, key
  * reads) and of the first poll round piled up for half a minute before the first full GC, with a
- * live heap of ~45 MB: at 10,000 accounts peak RSS 212–246 MB and steady 170–208 MB, against
+ * live heap of ~45 MB: at 10,000 accounts peak RSS 183–246 MB and steady 165–208 MB, against
  * 137–145 MB and 128–140 MB with the flag (issue 11; the exporter's CPU time over the same 70 s
  * run was the same, 17–21 s). The price is CPU in bursts of allocation: V8 keeps the young
  * generation small and collects more often, so re-rendering every /metrics block of 10,000
