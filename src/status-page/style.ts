@@ -5,6 +5,7 @@
  * says it in words; the threshold lines differ by dash pattern too).
  */
 import { columnStyles } from './columns.js';
+import { HEIGHT, WIDTH } from './sparkline.js';
 
 export const COLOURS = {
   light: { bg: '#f6f7f9', panel: '#ffffff', text: '#1d2330', dim: '#5b6472', line: '#e3e6eb', head: '#eef0f4', link: '#0b57d0', spark: '#1f5fbf', warn: '#9a5b00', crit: '#b71c1c' },
@@ -59,14 +60,14 @@ ${Object.entries(BADGES)
   .join('')}
 tr.s-unauthorized th,tr.s-critical th,tr.s-forbidden th,tr.s-error th{box-shadow:inset 4px 0 var(--crit)}
 tr.s-low th{box-shadow:inset 4px 0 var(--warn)}
-td svg{width:132px;height:34px;display:block;overflow:visible}
+td svg{width:${WIDTH}px;height:${HEIGHT}px;display:block;overflow:visible}
 svg path{fill:none}
 svg .bl{stroke:var(--spark);stroke-width:2.2;stroke-linejoin:round;stroke-linecap:round;marker-end:url(#end)}
 svg.defs{position:absolute;width:0;height:0;overflow:hidden}svg marker circle{fill:var(--spark)}
 svg .tw,svg .tc{stroke-width:1.4}
 svg .tw{stroke:var(--warn);stroke-dasharray:7 3}
 svg .tc{stroke:var(--crit);stroke-dasharray:1.6 2.8}
-span.nodata{display:flex;align-items:center;width:132px;min-height:34px;color:var(--dim);font-size:12px;line-height:1.2}
+span.nodata{display:flex;align-items:center;width:${WIDTH}px;min-height:${HEIGHT}px;color:var(--dim);font-size:12px;line-height:1.2}
 nav.pages{margin:12px 0;display:flex;gap:12px;align-items:center}
 p.empty{padding:24px;text-align:center;background:var(--panel)}
 footer{padding:8px 24px 24px;color:var(--dim);font-size:12px}

@@ -133,7 +133,7 @@ describe('the History cell without a balance', () => {
     expect(cell(html, 'pending', 'History')).toBe('<span class="nodata">no data yet — first poll running</span>');
     // Its key was rejected 10 minutes after the last good poll: the 30 minutes it had are drawn.
     const drawn = cell(html, 'revoked_later', 'History');
-    expect(drawn).toMatch(/^<svg viewBox="0 0 132 34" role="img"><title>3,000 → 2,700 USD, 30 min; warning 1,000, critical 100<\/title>/);
+    expect(drawn).toMatch(/^<svg role="img"><title>3,000 → 2,700 USD, 30 min; warning 1,000, critical 100<\/title>/);
     expect(drawn).toMatch(/<path class="bl" d="M0 \d+l132 \d+"\/><\/svg>$/);
   });
 });

@@ -239,3 +239,29 @@ describe('formats', () => {
     expect(formatBurn(0.01)).toBe('0.2/day');
   });
 });
+
+describe('status page size: the worst history still fits the first page budget', () => {
+  it('10,000 accounts whose balance jumps at every poll for a day: first page at most 300 KB, each sparkline at most 8 points', () => {
+    const store = new AccountStore();
+    const count = 10_000;
+    const name = (i: number): string => `acct_${String(i).padStart(5, '0')}`;
+    store.configure(Array.from({ length: count }, (_, i) => ({ name: name(i + 1), thresholds })));
+    // A fixed pseudo-random walk (LCG), so the page is the same on every run.
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const DAY_POLLS = 96;
+    for (let p = 0; p <= DAY_POLLS; p++) {
+      const atMs = NOW - (DAY_POLLS - p) * 15 * MIN;
+      for (let i = 1; i <= count; i++) store.recordSuccess(name(i), { credits: Math.round(2000 + next() * 998_000), currency: 'USD', atMs });
+    }
+    for (let i = 1; i <= count; i++) store.setKey(name(i), { fingerprint: 'a1b2c3d4e5f6', source: i % 2 === 0 ? 'file' : 'env', lastChangeMs: NOW - (i % 120) * 86_400_000, shared: i % 250 === 0 });
+    const html = page(store);
+    const lines = [...html.matchAll(/<tr[^>]*><th scope="row">.*?<path class="bl" d="([^"]*)"\/>/g)].map((m) => m[1] as string);
+    expect(lines).toHaveLength(500);
+    // Points: the M, then one relative command (l, h or v) per further point.
+    const most = Math.max(...lines.map((d) => (d.match(/[Mlhv]/g) ?? []).length));
+    expect(most).toBeGreaterThan(2);
+    expect(most).toBeLessThanOrEqual(8);
+    expect(Buffer.byteLength(html)).toBeLessThanOrEqual(300 * 1024);
+  });
+});
