@@ -40,12 +40,42 @@ export function rssPeaks(markdown = readRepoFile('BENCHMARKS.md')): RssPeak[] {
   return peaks;
 }
 
-/** The steady-window median RSS of a bench column whose header starts with `columnPrefix`. */
-export function rssSteady(columnPrefix: string, markdown = readRepoFile('BENCHMARKS.md')): number {
-  const i = header(markdown).findIndex((c) => c.startsWith(columnPrefix));
-  if (i < 0) throw new Error(`BENCHMARKS.md has no column "${columnPrefix}"`);
-  const cell = row(markdown, 'RSS of the exporter process')[i]!;
-  return Number(/\/ ([\d.]+) MB$/.exec(cell)?.[1]) * MB;
+/** Each `| figure |` table of the file: its column headers and its rows by figure. */
+function tables(markdown: string): { heading: string; columns: string[]; rows: string[][] }[] {
+  const out: { heading: string; columns: string[]; rows: string[][] }[] = [];
+  let current: { heading: string; columns: string[]; rows: string[][] } | undefined;
+  let heading = '';
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('#')) heading = line.replace(/^#+ /, '');
+    if (line.startsWith('| figure |')) {
+      current = { heading, columns: line.split('|').slice(2, -2).map((c) => c.trim()), rows: [] };
+      out.push(current);
+    } else if (current !== undefined && line.startsWith('| ')) {
+      current.rows.push(line.split('|').slice(1, -2).map((c) => c.trim()));
+    } else if (!line.startsWith('|')) {
+      current = undefined;
+    }
+  }
+  return out;
+}
+
+/**
+ * The highest steady-window median RSS over every bench table (Node.js 20, Node.js 24, …) of the
+ * columns whose header starts with `columnPrefix`: a manifest must hold the worst of them.
+ */
+export function rssSteadyHighest(columnPrefix: string, markdown = readRepoFile('BENCHMARKS.md')): { bytes: number; where: string } {
+  let best = { bytes: 0, where: '' };
+  for (const { heading, columns, rows } of tables(markdown)) {
+    const rss = rows.find((r) => r[0]?.startsWith('RSS of the exporter process'));
+    if (rss === undefined) continue;
+    columns.forEach((column, i) => {
+      if (!column.startsWith(columnPrefix)) return;
+      const match = /\/ ([\d.]+) MB$/.exec(rss[i + 1] ?? '');
+      if (match !== null && Number(match[1]) * MB > best.bytes) best = { bytes: Number(match[1]) * MB, where: `"${column}" under "${heading}"` };
+    });
+  }
+  if (best.bytes === 0) throw new Error(`BENCHMARKS.md has no RSS figure for a column "${columnPrefix}"`);
+  return best;
 }
 
 /** A bench cell of the first column starting with `columnPrefix`. */
