@@ -5,8 +5,8 @@
  * - the key-fingerprint index behind zexa_api_key_info and zexa_api_key_shared (issue 13;
  *   bench/key-index-cost-child.ts).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runJsonChild } from './json-child.js';
 
 export interface MemoryCost {
   accounts: number;
@@ -23,22 +23,11 @@ export interface HistoryCost extends MemoryCost {
 
 /** Runs `bench/<script>` with `--expose-gc` through tsx and parses the one JSON line it prints. */
 async function costInChild<T extends MemoryCost>(script: string, accounts: number): Promise<T> {
-  const root = fileURLToPath(new URL('..', import.meta.url));
   const path = fileURLToPath(new URL(`./${script}`, import.meta.url));
   // With the exporter's own heap sizing (tuneV8 in src/main.ts sets --optimize-for-size): with
   // V8's default sizing the RSS growth also counts heap pages V8 keeps committed, 7.5–16 MB for
   // the same 8.7 MB of history between runs; with the exporter's, 8.5–8.7 MB.
-  const child = spawn(process.execPath, ['--expose-gc', '--optimize-for-size', '--import', 'tsx', path, String(accounts)], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0 || stdout.trim() === '') throw new Error(`${script} exited with ${String(code)}: ${stderr.trim()}`);
-  return JSON.parse(stdout) as T;
+  return runJsonChild<T>(path, [String(accounts)], script, ['--expose-gc', '--optimize-for-size']);
 }
 
 export function measureHistoryCost(accounts: number): Promise<HistoryCost> {

@@ -6,11 +6,11 @@
  * undici's `request()`. Prints one JSON line (ScraperReport) and writes the last plain text to
  * `textFile` (for the prom-client baseline).
  */
-import { spawn } from 'node:child_process';
 import { realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
+import { runJsonChild } from './json-child.js';
 import { ScrapeClient } from './scrape-client.js';
 
 export interface ScraperSettings {
@@ -115,16 +115,5 @@ if (isEntryPoint()) {
 
 /** Runs the scraper as a child process (TypeScript through tsx) and resolves with its report. */
 export async function spawnScraper(settings: ScraperSettings): Promise<ScraperReport> {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), JSON.stringify(settings)], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0 || stdout.trim() === '') throw new Error(`the scraper process exited with ${String(code)} and no report: ${stderr.trim()}`);
-  return JSON.parse(stdout) as ScraperReport;
+  return runJsonChild<ScraperReport>(fileURLToPath(import.meta.url), [JSON.stringify(settings)], 'the scraper process');
 }
