@@ -10,7 +10,7 @@ export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];
 
 export type CheckState = 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
-/** One account in `--output=json`; README "One-shot check" documents every field. */
+/** One account in `--output=json`; docs/check.md documents every field. */
 export interface CheckRow {
   account: string;
   state: CheckState;

@@ -123,7 +123,7 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     expect(alert.labels).toMatchObject({ severity: 'warning', account: 'low', currency: 'USD' });
     expect(alert.annotations.description).toContain('has 500 USD credits left');
     expect(alert.annotations.description).toContain('warning threshold of 1000 credits');
-    expect(alert.annotations.runbook_url).toMatch(/README\.md#zexacreditslow$/);
+    expect(alert.annotations.runbook_url).toMatch(/docs\/runbook\.md#zexacreditslow$/);
   });
 
   it('below critical notifies ZexaCreditsCritical to the paging receiver, and never Low as well', async () => {
