@@ -15,7 +15,7 @@ import ts from 'typescript';
 export const MAX_FILE_LINES = 500;
 export const MAX_FUNCTION_LINES = 80;
 
-export interface FileSize {
+interface FileSize {
   /** Relative to the measured directory's parent, with `/` separators (e.g. `src/main.ts`). */
   file: string;
   lines: number;
@@ -99,7 +99,7 @@ export function measureCodeSize(dir: string): CodeSize {
   return { files, functions };
 }
 
-export function largest<T extends { lines: number }>(items: readonly T[]): T | undefined {
+function largest<T extends { lines: number }>(items: readonly T[]): T | undefined {
   return items.reduce<T | undefined>((max, item) => (max === undefined || item.lines > max.lines ? item : max), undefined);
 }
 
