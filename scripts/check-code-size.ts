@@ -5,7 +5,7 @@
  * both included; a nested function counts inside its parent as well as on its own.
  *
  * `npx tsx scripts/check-code-size.ts [dir]` prints the largest file, the longest function and
- * every breach, and exits 1 on a breach. test/unit/code-size.test.ts holds the same contract.
+ * every breach, and exits 1 on a breach. test/unit/scripts/check-code-size.test.ts holds the same contract.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
