@@ -4,7 +4,7 @@
  * No message built here ever contains a key.
  */
 import { createHash } from 'node:crypto';
-import { LIMITS } from './config/defaults.js';
+import { LIMITS } from './config/limits.js';
 import type { AccountConfig, ConfigSources } from './config/types.js';
 import { KeyUnavailableError, TooManyOpenFilesError } from './errors.js';
 import { fileReadDefect, outOfDescriptors } from './lib/errno.js';

@@ -4,7 +4,7 @@
  * after the `where:` prefix; no message quotes more than LIMITS.echoChars of a value.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { LIMITS } from './defaults.js';
+import { LIMITS } from './limits.js';
 import { LOG_LEVELS, type LogLevel } from './types.js';
 
 /** A value as it may be quoted in a message: JSON-quoted and cut at LIMITS.echoChars. */
