@@ -1,13 +1,15 @@
 /**
  * Generates docs/configuration.md, the configuration reference: the prose of
- * scripts/configuration-page/ (intro.md before the tables, details.md after them) around tables
- * made from the settings table (src/config/settings.ts) and the limits. Run `npm run generate`
- * after changing either; test/unit/config/configuration-page.test.ts fails while the committed
- * page differs from what this produces.
+ * scripts/configuration-page/ (intro.md before the tables, details.md after them, with
+ * placeholders for defaults and limits) around tables made from the settings table
+ * (src/config/settings.ts). Run `npm run generate` after changing either;
+ * test/unit/scripts/generate-configuration.test.ts fails while the committed page differs from
+ * what this produces.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LIMITS } from '../src/config/limits.js';
+import { formatDuration } from '../src/config/values.js';
 import { defaultText, fileFields, KEY_VARIABLES, SETTING_LIST, type ListedSetting } from '../src/config/settings.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -44,20 +46,38 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`)];
 }
 
-/** The bounds that no setting's help states: files, keys, shards, thresholds. */
-function limitsSection(): string[] {
+/** The bounds every value is checked against, from LIMITS. */
+function limitsSection(): string {
+  const d = formatDuration;
   return [
     '## Limits',
     '',
-    'Besides the ranges of each setting above (larger values are configuration errors): config and key files at most ' +
-      `${LIMITS.fileBytes / 1024 / 1024} MiB, keys at most ${LIMITS.keyChars} characters, shard count at most ${LIMITS.shardCount.max}, ` +
-      `thresholds at most ${LIMITS.threshold.max} (2^53 − 1). A value quoted in a problem line is cut at ${LIMITS.echoChars} characters.`,
-  ];
+    `Upper limits (larger values are configuration errors): poll interval ${d(LIMITS.intervalMs.min)} to ${d(LIMITS.intervalMs.max)}, ` +
+      `request timeout ${d(LIMITS.timeoutMs.min)} to ${d(LIMITS.timeoutMs.max)} (and at most the interval), ` +
+      `\`maxConcurrency\` ${LIMITS.maxConcurrency.min} to ${LIMITS.maxConcurrency.max}, \`maxAttempts\` ${LIMITS.maxAttempts.min} to ${LIMITS.maxAttempts.max}, ` +
+      `\`maxConnections\` ${LIMITS.maxConnections.min} to ${LIMITS.maxConnections.max}, \`maxRequestsPerSecond\` at most ${LIMITS.maxRequestsPerSecond.max}, ` +
+      `shard count at most ${LIMITS.shardCount.max}, config and key files at most ${LIMITS.fileBytes / 1024 / 1024} MiB, ` +
+      `keys at most ${LIMITS.keyChars} characters; thresholds up to 2^53 − 1 (${LIMITS.threshold.max}). ` +
+      `A value quoted in a problem line is cut at ${LIMITS.echoChars} characters.`,
+  ].join('\n');
+}
+
+/**
+ * The prose with its placeholders filled: `{{limits}}` is the limits section, `{{default.KEY}}`
+ * a setting's default, so that the prose states no number the table or LIMITS holds.
+ */
+function fill(prose: string): string {
+  return prose.replace(/\{\{([a-zA-Z.]+)\}\}/g, (whole, name: string) => {
+    if (name === 'limits') return limitsSection();
+    const setting = SETTING_LIST.find((s) => `default.${s.key}` === name);
+    if (setting === undefined) throw new Error(`${PROSE_DIR}: unknown placeholder ${whole}`);
+    return defaultText(setting);
+  });
 }
 
 /** The whole page. */
 export function renderConfigurationPage(): string {
-  const prose = (name: string): string => readFileSync(`${ROOT}${PROSE_DIR}/${name}`, 'utf8').trimEnd();
+  const prose = (name: string): string => fill(readFileSync(`${ROOT}${PROSE_DIR}/${name}`, 'utf8').trimEnd());
   const lines = [
     GENERATED_NOTE,
     '',
@@ -82,8 +102,6 @@ export function renderConfigurationPage(): string {
     ),
     '',
     prose('details.md'),
-    '',
-    ...limitsSection(),
     '',
   ];
   return lines.join('\n');

@@ -2,15 +2,15 @@
  * What `zexa-exporter check` prints and returns: one row per account from its status after one
  * poll, the exit code by the monitoring-plugin convention, and the table or JSON text. Pure.
  */
-import { healthOf, type AccountStatus } from '../account-state.js';
-import type { FailureReason } from '../errors.js';
+import { healthOf, type AccountStatus } from '../state/account-store.js';
+import type { FailureReason } from '../zexa/errors.js';
 
 export const CHECK_EXIT = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];
 
 export type CheckState = 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
-/** One account in `--output=json`; README "One-shot check" documents every field. */
+/** One account in `--output=json`; docs/check.md documents every field. */
 export interface CheckRow {
   account: string;
   state: CheckState;

@@ -7,7 +7,7 @@ import { DEFAULT_ACCOUNT_NAME } from './limits.js';
 import type { Config, Thresholds } from './types.js';
 
 // The bounds and fixed names live in limits.ts; they are still found here, where they were.
-export { ACCOUNT_NAME, ACCOUNT_NAME_RULE, FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './limits.js';
+export { ACCOUNT_NAME, ACCOUNT_NAME_RULE, FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, MAX_SHARD_COUNT, type PollLimits } from './limits.js';
 
 /** Every default, in one place. */
 export const DEFAULTS = {

@@ -2,7 +2,8 @@
  * The bounds every value is checked against, and the fixed names of accounts and key variables.
  * Kept apart from the settings table (settings.ts), which builds its schemas and help from them.
  */
-import { MAX_SHARD_COUNT } from '../shard.js';
+/** Largest shard count accepted; far beyond any sensible replica count, it bounds the loop. */
+export const MAX_SHARD_COUNT = 1024;
 
 /**
  * The bounds of the poll interval and the request timeout, and how long a timeout may be against

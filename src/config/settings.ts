@@ -10,7 +10,8 @@
  * and page.
  */
 import { DEFAULT_ACCOUNT_NAME, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './limits.js';
-import { LOG_LEVELS, type LogLevel } from './types.js';
+import type { LogLevel } from '../lib/logger.js';
+import { LOG_LEVELS } from './types.js';
 import { formatDuration, parseApiUrl, parseDurationIn, parseInteger, parseListenAddress, parseLogLevel, parseNumber, parsePath, parseShard } from './values.js';
 
 /** A listen address as given, and what it means. */

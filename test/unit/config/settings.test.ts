@@ -14,7 +14,7 @@ import { loadConfig } from '../../../src/config/load.js';
 import { LIMITS } from '../../../src/config/limits.js';
 import { defaultText, fileFields, SETTING_LIST, SETTINGS, type ListedSetting } from '../../../src/config/settings.js';
 import type { Config, ConfigSources } from '../../../src/config/types.js';
-import { ConfigError } from '../../../src/errors.js';
+import { ConfigError } from '../../../src/config/errors.js';
 import { memoryFiles } from '../../support/memory-files.js';
 import { CONFIGURATION_PATH } from '../../../scripts/generate-configuration.js';
 
