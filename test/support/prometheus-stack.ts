@@ -128,12 +128,14 @@ export async function startWebhookRecorder(): Promise<WebhookRecorder> {
 }
 
 /**
- * The shipped rules with every `for:` set to `forDuration` (rules with no `for:` keep none).
- * Nothing else changes, so the expressions under test are the ones users run.
+ * The shipped rules with every `for:` set to `forDuration` (rules with no `for:` keep none), and
+ * every group with an `interval` of its own (the recording groups) evaluated every second, as
+ * the stack evaluates the others. Expressions are unchanged, so they are the ones users run.
  */
 export function shortenRuleDurations(rulesYaml: string, forDuration: string, byAlert: Record<string, string> = {}): string {
-  const doc = parse(rulesYaml) as { groups: Array<{ rules: Array<Record<string, unknown>> }> };
+  const doc = parse(rulesYaml) as { groups: Array<{ interval?: string; rules: Array<Record<string, unknown>> }> };
   for (const group of doc.groups) {
+    if (group.interval !== undefined) group.interval = '1s';
     for (const rule of group.rules) {
       if (rule.for !== undefined) rule.for = byAlert[String(rule.alert)] ?? forDuration;
     }
