@@ -58,11 +58,11 @@ describe.skipIf(promtool.missing)('promtool', () => {
   it('check config prometheus.yml (from the repository root, rule file included)', () => {
     const out = run(promtool.path!, ['check', 'config', 'prometheus.yml']);
     expect(out).toContain('SUCCESS: 1 rule files found');
-    expect(out).toContain('SUCCESS: 17 rules found');
+    expect(out).toContain('SUCCESS: 18 rules found');
   });
 
   it('check rules prometheus/alerts.yml', () => {
-    expect(run(promtool.path!, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 17 rules found');
+    expect(run(promtool.path!, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 18 rules found');
   });
 
   // promtool evaluates every group at every step of every test (hours of series): a minute of
@@ -156,7 +156,10 @@ describe('alert rules content', () => {
         'account:zexa_last_success_timestamp_seconds:max',
       ]) as unknown,
     });
-    expect(recorded['zexa-recording-5m']).toEqual({ interval: '5m', records: ['account:zexa_credits_consumption_rate:6h', 'account:zexa_credits_consumption_rate:1h'] });
+    expect(recorded['zexa-recording-5m']).toEqual({
+      interval: '5m',
+      records: ['account:zexa_credits_consumed:increase5m', 'account:zexa_credits_consumption_rate:6h', 'account:zexa_credits_consumption_rate:1h'],
+    });
     for (const { records } of Object.values(recorded)) {
       // level:metric:operations, aggregated to the account (so no `instance` survives).
       for (const name of records) expect(name).toMatch(/^account:zexa_[a-z_]+:[a-z0-9_]+$/);
