@@ -61,6 +61,7 @@ const EXPECTED_EMPTY: Record<string, string> = {
   'Consumption rate (credits/hour) B': FIVE_MINUTE_STEPS,
   'Grafana alert ZexaCreditsExhaustionForecast A': FIVE_MINUTE_STEPS,
   'Grafana alert ZexaCreditsExhaustionForecast Q1': FIVE_MINUTE_STEPS,
+  'Grafana alert ZexaCreditsExhaustionImminent A': FIVE_MINUTE_STEPS,
   'Grafana alert ZexaExporterDown': 'every scrape target is up in this test (alerting-e2e.test.ts has one that is down)',
   'Grafana alert ZexaApiKeyShared': 'no two simulator accounts share a key here (alerting-e2e.test.ts has a shared one)',
   'Grafana alert ZexaApiKeyRotationDue': 'every key here is fresh (alerting-e2e.test.ts has an old key file)',
