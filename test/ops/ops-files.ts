@@ -53,6 +53,12 @@ export interface GrafanaAlertFile {
   groups: Array<{ orgId: number; name: string; folder: string; interval: string; rules: GrafanaAlertRule[] }>;
 }
 
+/** The series prometheus/alerts.yml records (`record:` of every group), e.g. `account:zexa_credits_remaining:latest`. */
+export function recordedNames(rulesYaml = readRepoFile('prometheus/alerts.yml')): Set<string> {
+  const doc = parse(rulesYaml) as { groups?: Array<{ rules?: Array<{ record?: string }> }> };
+  return new Set((doc.groups ?? []).flatMap((g) => (g.rules ?? []).flatMap((r) => (r.record === undefined ? [] : [r.record]))));
+}
+
 export function loadGrafanaAlerts(): GrafanaAlertFile {
   return parse(readRepoFile('grafana/provisioning/alerting/zexa-alerts.yaml')) as GrafanaAlertFile;
 }
@@ -77,7 +83,7 @@ export function grafanaAlertExpressions(f: GrafanaAlertFile): Array<{ where: str
 const PROMQL_WORDS = new Set([
   'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset',
   'sum', 'max', 'min', 'avg', 'count', 'rate', 'increase', 'irate', 'time', 'histogram_quantile', 'last_over_time',
-  'max_over_time', 'min_over_time', 'sum_over_time', 'count_over_time', 'absent', 'label_values', 'vector', 'scalar', 'abs', 'clamp_min', 'topk',
+  'max_over_time', 'min_over_time', 'sum_over_time', 'count_over_time', 'absent', 'label_values', 'vector', 'scalar', 'abs', 'clamp_min', 'topk', 'bottomk',
   'le', 'account', 'currency', 'severity', 'code', 'reason', 'job', 'instance', 'version', 'nodejs_version', 'inf',
 ]);
 
