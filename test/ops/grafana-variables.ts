@@ -79,3 +79,54 @@ export function labelValuesQuery(query: string): { metric: string; label: string
   const match = /^label_values\(\s*([^,]+?)\s*,\s*(\w+)\s*\)$/.exec(query.trim());
   return match === null ? undefined : { metric: match[1]!, label: match[2]! };
 }
+
+/** A template variable as the dashboard JSON holds it (the fields the defaults depend on). */
+export interface TemplateVariable {
+  name: string;
+  type: string;
+  query?: unknown;
+  current?: { text?: unknown; value?: unknown };
+  allValue?: string;
+  sort?: number;
+  multi?: boolean;
+  includeAll?: boolean;
+}
+
+/** Grafana regex-escapes the value of a multi-value or All variable only; a single value goes in as it is. */
+function single(v: TemplateVariable): boolean {
+  return v.multi !== true && v.includeAll !== true;
+}
+
+/**
+ * The text each query and custom variable has when the dashboard opens, as Grafana works it out:
+ * the saved current value; "All" as the variable's allValue; a query variable without a current
+ * value takes the first value of its (sorted) list. `labelValues` answers `label_values(metric,
+ * label)`, as the Prometheus data source asks it.
+ */
+export async function defaultVariables(
+  variables: readonly TemplateVariable[],
+  labelValues: (metric: string, label: string) => Promise<string[]>,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const v of variables) {
+    if (v.type !== 'query' && v.type !== 'custom') continue;
+    const current = v.current?.value;
+    const values = Array.isArray(current) ? current.map(String) : current === undefined ? [] : [String(current)];
+    if (values.includes('$__all')) {
+      out[v.name] = regexValue('All', v.allValue);
+    } else if (values.length > 0) {
+      out[v.name] = single(v) ? values[0]! : regexValue(values, undefined);
+    } else if (v.type === 'custom') {
+      out[v.name] = String(v.query).split(',')[0]!.trim();
+    } else {
+      const lv = labelValuesQuery(String(v.query));
+      if (lv === undefined) throw new Error(`variable ${v.name}: only label_values(metric, label) queries are supported, not ${String(v.query)}`);
+      const list = await labelValues(lv.metric, lv.label);
+      // sort 1: alphabetical ascending, Grafana's order for the list and so for its first value.
+      const sorted = v.sort === 1 ? [...list].sort() : list;
+      if (sorted[0] === undefined) throw new Error(`variable ${v.name}: ${String(v.query)} has no values`);
+      out[v.name] = single(v) ? sorted[0] : regexValue([sorted[0]], undefined);
+    }
+  }
+  return out;
+}

@@ -32,6 +32,23 @@ export function loadDashboard(): Dashboard {
   return JSON.parse(readRepoFile('grafana/dashboards/zexa-credits.json')) as Dashboard;
 }
 
+/** One query of a panel, as Grafana sends it: a range query unless the target is instant only. */
+export interface PanelQuery {
+  /** `<panel title> <refId>`. */
+  key: string;
+  expr: string;
+  kind: 'range' | 'instant';
+}
+
+export function panelQueries(d: Dashboard): PanelQuery[] {
+  return allPanels(d).flatMap((p) =>
+    (p.targets ?? []).map((t) => {
+      const target = t as typeof t & { instant?: boolean; range?: boolean };
+      return { key: `${p.title} ${t.refId}`, expr: t.expr, kind: target.instant === true && target.range !== true ? ('instant' as const) : ('range' as const) };
+    }),
+  );
+}
+
 /** Panels including those nested in collapsed rows. */
 export function allPanels(d: Dashboard): DashboardPanel[] {
   return d.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
