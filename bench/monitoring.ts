@@ -54,6 +54,8 @@ interface GroupFigures {
   name: string;
   intervalS: number;
   evaluations: number[];
+  /** Each rule's evaluation times, by its `record` or `alert` name. */
+  rules: Map<string, number[]>;
 }
 
 interface TargetFigures {
@@ -107,13 +109,16 @@ async function ruleGroups(prometheusUrl: string, evaluations: number): Promise<G
   const groups = new Map<string, GroupFigures & { last: string }>();
   const deadline = Date.now() + 20 * 60_000;
   for (;;) {
-    const { data } = await api<{ groups: Array<{ name: string; interval: number; lastEvaluation: string; evaluationTime: number }> }>(prometheusUrl, '/api/v1/rules');
+    const { data } = await api<{
+      groups: Array<{ name: string; interval: number; lastEvaluation: string; evaluationTime: number; rules: Array<{ name: string; evaluationTime: number }> }>;
+    }>(prometheusUrl, '/api/v1/rules');
     for (const g of data.groups) {
-      const seen = groups.get(g.name) ?? { name: g.name, intervalS: g.interval, evaluations: [], last: '' };
+      const seen = groups.get(g.name) ?? { name: g.name, intervalS: g.interval, evaluations: [], rules: new Map<string, number[]>(), last: '' };
       groups.set(g.name, seen);
       if (g.lastEvaluation !== seen.last && !g.lastEvaluation.startsWith('0001-')) {
         seen.last = g.lastEvaluation;
         seen.evaluations.push(g.evaluationTime);
+        for (const r of g.rules) seen.rules.set(r.name, [...(seen.rules.get(r.name) ?? []), r.evaluationTime]);
         log(`  ${g.name}: evaluation ${seen.evaluations.length} took ${g.evaluationTime.toFixed(3)} s`);
       }
     }
@@ -122,7 +127,7 @@ async function ruleGroups(prometheusUrl: string, evaluations: number): Promise<G
     if (Date.now() > deadline) throw new Error(`rule groups did not all evaluate within 20 minutes: ${JSON.stringify([...groups.values()])}`);
     await sleep(2_000);
   }
-  return [...groups.values()].map(({ name, intervalS, evaluations: e }) => ({ name, intervalS, evaluations: e }));
+  return [...groups.values()].map(({ name, intervalS, evaluations: e, rules }) => ({ name, intervalS, evaluations: e, rules }));
 }
 
 async function dashboardTargets(prometheusUrl: string, dashboardPath: string): Promise<{ variables: Record<string, string>; targets: TargetFigures[] }> {
@@ -193,6 +198,14 @@ function table(options: Options, groups: GroupFigures[], targets: TargetFigures[
       return `| ${g.name} | ${g.intervalS} s | ${g.evaluations.length} | ${m.toFixed(3)} s | ${((m * 30) / g.intervalS).toFixed(3)} s |`;
     }),
     `| all groups | | | | ${groups.reduce((sum, g) => sum + (median(g.evaluations) * 30) / g.intervalS, 0).toFixed(3)} s |`,
+    '',
+    '| rule (the slowest ten) | group | median evaluation time |',
+    '|---|---|---|',
+    ...groups
+      .flatMap((g) => [...g.rules].map(([rule, times]) => ({ rule, group: g.name, m: median(times) })))
+      .sort((a, b) => b.m - a.m)
+      .slice(0, 10)
+      .map((r) => `| ${r.rule} | ${r.group} | ${r.m.toFixed(3)} s |`),
     '',
     '| dashboard target | query | time | series | response |',
     '|---|---|---|---|---|',
