@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { startSimulator } from '../src/simulator/index.js';
 import { freePort, REPO_ROOT, startProcess, stopProcess, waitReady, type Managed } from '../test/support/prometheus-stack.js';
-import { defaultVariables, intervalSeconds, substitute, type GrafanaTime, type TemplateVariable } from '../test/ops/grafana-variables.js';
+import { defaultVariables, durationSeconds, intervalSeconds, substitute, type GrafanaTime, type TemplateVariable } from '../test/ops/grafana-variables.js';
 import { panelQueries, type Dashboard } from '../test/ops/ops-files.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory, type ExporterChild } from './exporter-process.js';
 import { fleetAccounts, writeHistory } from './monitoring-fleet.js';
@@ -138,7 +138,9 @@ async function dashboardTargets(prometheusUrl: string, dashboardPath: string): P
   });
   const targets: TargetFigures[] = [];
   for (const query of panelQueries(dashboard)) {
-    const promql = substitute(query.expr, variables, TIME);
+    const minIntervalS = durationSeconds(query.interval);
+    const time = minIntervalS === undefined ? TIME : { ...TIME, minIntervalS };
+    const promql = substitute(query.expr, variables, time);
     const runs: Array<{ ms: number; series: number; bytes: number }> = [];
     for (let i = 0; i < 3; i++) {
       const end = Date.now() / 1000;
@@ -147,9 +149,9 @@ async function dashboardTargets(prometheusUrl: string, dashboardPath: string): P
           ? await api<{ result: unknown[] }>(prometheusUrl, '/api/v1/query', { query: promql, time: String(end) })
           : await api<{ result: unknown[] }>(prometheusUrl, '/api/v1/query_range', {
               query: promql,
-              start: String(end - TIME.rangeS),
+              start: String(end - time.rangeS),
               end: String(end),
-              step: String(intervalSeconds(TIME)),
+              step: String(intervalSeconds(time)),
             });
       runs.push({ ms, series: data.result.length, bytes });
       if (ms > REPEAT_BELOW_MS) break;

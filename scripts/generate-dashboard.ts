@@ -279,6 +279,9 @@ function fleetConsumptionPanel(): TimeseriesPanel {
         'and over the last 6 hours (the rates the forecasts use, recorded every 5 minutes). A step up is new load or a runaway sender.',
     )
     .gridPos({ x: 0, y: 14, w: 12, h: 8 })
+    // The rates change every 5 minutes, so a shorter step only reads the same samples again:
+    // at 5,000 accounts a 20 s step over 6 h took 6.5-7.6 s on a loaded machine.
+    .interval('5m')
     .targets([
       range('A', `sum by (currency) (${RECORDED.rate1h}) * 3600`, 'last hour {{currency}}'),
       range('B', `sum by (currency) (${RECORDED.rate6h}) * 3600`, 'last 6 hours {{currency}}'),

@@ -23,7 +23,7 @@ import { demoAccounts, generateAccounts } from '../../src/simulator/index.js';
 import { startHarness, until, type Harness } from '../support/exporter-harness.js';
 import { requireProgram } from '../support/external.js';
 import { startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
-import { defaultVariables, intervalSeconds, labelValuesQuery, substitute, type GrafanaTime, type TemplateVariable } from './grafana-variables.js';
+import { defaultVariables, durationSeconds, intervalSeconds, labelValuesQuery, substitute, type GrafanaTime, type TemplateVariable } from './grafana-variables.js';
 import { loadDashboard, loadGrafanaAlerts, panelQueries } from './ops-files.js';
 
 const prometheus = requireProgram(['prometheus'], 'prometheus');
@@ -82,6 +82,7 @@ interface Query {
   key: string;
   expr: string;
   kind: 'range' | 'instant';
+  interval?: string;
 }
 
 interface Series {
@@ -125,7 +126,8 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('every dashboard and
   }
 
   async function run(query: Query, variables: Record<string, string>): Promise<Series[]> {
-    const time = grafanaTime();
+    const minIntervalS = durationSeconds(query.interval);
+    const time = minIntervalS === undefined ? grafanaTime() : { ...grafanaTime(), minIntervalS };
     const promql = substitute(query.expr, variables, time);
     if (query.kind === 'instant') {
       const data = (await api('/api/v1/query', { query: promql })) as { result: Series[] };

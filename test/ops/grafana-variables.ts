@@ -20,6 +20,8 @@ export interface GrafanaTime {
   scrapeIntervalS: number;
   /** Max data points of the panel (its pixel width unless set); Grafana's default cap is 1000s of px. */
   maxDataPoints: number;
+  /** The panel's "Min interval" (`interval` in its JSON), seconds, if it has one. */
+  minIntervalS?: number;
 }
 
 /** Duration text as Grafana writes it in a query: `1s`, `15s`, `2m`, `1h`; sub-second as `ms`. */
@@ -34,7 +36,14 @@ export function grafanaDuration(seconds: number): string {
 export function intervalSeconds(time: GrafanaTime): number {
   const raw = time.rangeS / time.maxDataPoints;
   const nice = NICE_INTERVALS_S.find((n) => n >= raw) ?? NICE_INTERVALS_S.at(-1)!;
-  return Math.max(nice, time.scrapeIntervalS);
+  return Math.max(nice, time.scrapeIntervalS, time.minIntervalS ?? 0);
+}
+
+/** A panel's `interval` (`5m`, `30s`, `1h`) in seconds, or undefined. */
+export function durationSeconds(text: string | undefined): number | undefined {
+  const match = /^(\d+)(s|m|h)$/.exec(text ?? '');
+  if (match === null) return undefined;
+  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'];
 }
 
 function escapeRegex(value: string): string {

@@ -17,6 +17,7 @@ export interface DashboardPanel {
   type: string;
   title: string;
   gridPos: { x: number; y: number; w: number; h: number };
+  interval?: string;
   datasource?: { type?: string; uid?: string };
   targets?: DashboardTarget[];
   panels?: DashboardPanel[];
@@ -38,13 +39,16 @@ export interface PanelQuery {
   key: string;
   expr: string;
   kind: 'range' | 'instant';
+  /** The panel's "Min interval", e.g. `5m`: no step is shorter. */
+  interval?: string;
 }
 
 export function panelQueries(d: Dashboard): PanelQuery[] {
   return allPanels(d).flatMap((p) =>
     (p.targets ?? []).map((t) => {
       const target = t as typeof t & { instant?: boolean; range?: boolean };
-      return { key: `${p.title} ${t.refId}`, expr: t.expr, kind: target.instant === true && target.range !== true ? ('instant' as const) : ('range' as const) };
+      const kind = target.instant === true && target.range !== true ? ('instant' as const) : ('range' as const);
+      return { key: `${p.title} ${t.refId}`, expr: t.expr, kind, ...(p.interval === undefined ? {} : { interval: p.interval }) };
     }),
   );
 }
