@@ -51,7 +51,7 @@ function escapeRegex(value: string): string {
 }
 
 /** A multi-value variable's text in a regex matcher: `(a|b)`, or the single value; "All" → allValue. */
-export function regexValue(values: readonly string[] | 'All', allValue: string | undefined): string {
+function regexValue(values: readonly string[] | 'All', allValue: string | undefined): string {
   if (values === 'All') {
     if (allValue !== undefined) return allValue;
     throw new Error('"All" without an allValue: Grafana would send every value, pass them instead');
