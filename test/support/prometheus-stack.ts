@@ -194,12 +194,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-interface Managed {
+export interface Managed {
   child: ChildProcess;
   output: string[];
 }
 
-function startProcess(command: string, args: string[]): Managed {
+export function startProcess(command: string, args: string[]): Managed {
   // detached: own process group, so close() can signal it and anything it started.
   const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
@@ -212,7 +212,7 @@ function startProcess(command: string, args: string[]): Managed {
   return { child, output };
 }
 
-async function stopProcess(m: Managed): Promise<void> {
+export async function stopProcess(m: Managed): Promise<void> {
   const { child } = m;
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -229,7 +229,7 @@ async function stopProcess(m: Managed): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitReady(url: string, m: Managed, name: string, timeoutMs: number): Promise<void> {
+export async function waitReady(url: string, m: Managed, name: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (m.child.exitCode !== null) {
