@@ -9,7 +9,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LIMITS } from '../src/config/limits.js';
-import { formatDuration } from '../src/config/values.js';
+import { formatDurationMs } from '../src/config/values.js';
 import { defaultText, fileFields, KEY_VARIABLES, SETTING_LIST, type ListedSetting } from '../src/config/settings.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -48,7 +48,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 
 /** The bounds every value is checked against, from LIMITS. */
 function limitsSection(): string {
-  const d = formatDuration;
+  const d = formatDurationMs;
   return [
     '## Limits',
     '',

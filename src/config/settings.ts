@@ -12,7 +12,7 @@
 import { DEFAULT_ACCOUNT_NAME, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './limits.js';
 import type { LogLevel } from '../lib/logger.js';
 import { LOG_LEVELS } from './types.js';
-import { formatDuration, parseApiUrl, parseDurationIn, parseInteger, parseListenAddress, parseLogLevel, parseNumber, parsePath, parseShard } from './values.js';
+import { formatDurationMs, parseApiUrl, parseDurationIn, parseInteger, parseListenAddress, parseLogLevel, parseNumber, parsePath, parseShard } from './values.js';
 
 /** A listen address as given, and what it means. */
 export interface ListenAddress {
@@ -63,7 +63,7 @@ const integer =
   (bounds: { min: number; max: number }) =>
   (raw: string | number): number =>
     parseInteger(raw, bounds.min, bounds.max);
-const showDuration = (ms: number): string => formatDuration(ms);
+const showDuration = (ms: number): string => formatDurationMs(ms);
 const DEFAULT_LISTEN_ADDRESS = ':10025';
 
 /**
@@ -91,7 +91,7 @@ export const SETTINGS = {
     show: showDuration,
     unit: 'duration',
     example: '5s',
-    help: `Timeout of one request (${formatDuration(LIMITS.timeoutMs.min)} to ${formatDuration(LIMITS.timeoutMs.max)}, at most the interval).`,
+    help: `Timeout of one request (${formatDurationMs(LIMITS.timeoutMs.min)} to ${formatDurationMs(LIMITS.timeoutMs.max)}, at most the interval).`,
   }),
   interval: setting({
     env: 'ZEXA_POLL_INTERVAL',
@@ -102,7 +102,7 @@ export const SETTINGS = {
     show: showDuration,
     unit: 'duration',
     example: '30s',
-    help: `How often each account is polled (90, 30s, 5m; ${formatDuration(LIMITS.intervalMs.min)} to ${formatDuration(LIMITS.intervalMs.max)}).`,
+    help: `How often each account is polled (90, 30s, 5m; ${formatDurationMs(LIMITS.intervalMs.min)} to ${formatDurationMs(LIMITS.intervalMs.max)}).`,
   }),
   maxConcurrency: setting({
     env: 'ZEXA_MAX_CONCURRENCY',
