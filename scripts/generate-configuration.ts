@@ -26,7 +26,7 @@ function cell(text: string): string {
 
 const code = (text: string): string => `\`${text}\``;
 /** Plain text in a cell: `<name>` must not read as an HTML tag. */
-const text = (plain: string): string => plain.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const text = (plain: string): string => plain.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** One row of the settings table; `—` where the setting has no such source. */
 export function settingRow(setting: ListedSetting): string[] {

@@ -6,8 +6,8 @@ import { SETTINGS } from './settings.js';
 import { DEFAULT_ACCOUNT_NAME } from './limits.js';
 import type { Config, Thresholds } from './types.js';
 
-// The bounds and fixed names live in limits.ts; they are still found here, where they were.
-export { ACCOUNT_NAME, ACCOUNT_NAME_RULE, FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, MAX_SHARD_COUNT, type PollLimits } from './limits.js';
+// The bounds live in limits.ts; existing importers still find these here.
+export { LIMITS, MAX_SHARD_COUNT, type PollLimits } from './limits.js';
 
 /** Every default, in one place. */
 export const DEFAULTS = {

@@ -124,7 +124,7 @@ export interface AccountEntry {
 }
 
 /** What a valid file sets: its account entries, and the table's settings at their paths (read with valueAt). */
-export type FileSettings = { accounts?: AccountEntry[] | undefined } & Record<string, unknown>;
+type FileSettings = { accounts?: AccountEntry[] | undefined } & Record<string, unknown>;
 
 /** The schemas that depend on PollLimits: each setting's, and the file's. */
 export interface LimitedSchemas {

@@ -97,7 +97,6 @@ function resolveSettings(ctx: LoadContext): Settings {
   return resolved as Settings;
 }
 
-
 function from(origin: { where: string }): string {
   return origin.where === DEFAULT_ORIGIN ? 'the default' : `from ${origin.where}`;
 }

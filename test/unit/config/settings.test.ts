@@ -16,7 +16,7 @@ import { defaultText, fileFields, SETTING_LIST, SETTINGS, type ListedSetting } f
 import type { Config, ConfigSources } from '../../../src/config/types.js';
 import { ConfigError } from '../../../src/config/errors.js';
 import { memoryFiles } from '../../support/memory-files.js';
-import { CONFIGURATION_PATH } from '../../../scripts/generate-configuration.js';
+import { CONFIGURATION_PATH, text } from '../../../scripts/generate-configuration.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 /** A well-formed key for an account to exist. Not a real key. */
@@ -117,7 +117,8 @@ describe('the settings table', () => {
       if (setting.flag === undefined) expect(problemsOf({ argv: [`--${name}=${setting.example}`] }), setting.key).toEqual([`unknown flag --${name} (see --help)`]);
       if (setting.file === undefined) {
         const problems = problemsOf({ file: { [setting.key]: setting.example } });
-        expect(problems, setting.key).toEqual([`${CONFIG_PATH}:1: ${setting.key}: unknown field (expected one of api, poll, thresholds, accounts, web, log, shard)`]);
+        expect(problems, setting.key).toHaveLength(1);
+        expect(problems[0], setting.key).toContain(`${CONFIG_PATH}:1: ${setting.key}: unknown field (expected one of api, `);
       }
     }
   });
@@ -157,10 +158,9 @@ describe('--help and docs/configuration.md', () => {
       for (const field of fileFields(setting)) expect(sourcesLine, setting.key).toContain(field);
       const row = page.find((line) => line.startsWith(`| \`${setting.env}\` |`));
       expect(row, `${CONFIGURATION_PATH} has no row for ${setting.env}`).toBeDefined();
-      // What a reader sees in the page's cells is what --help prints.
-      const cells = (row ?? '').split(' | ').map((c) => c.replace(/^\| |` ?|\|$/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').trim());
-      expect(cells, setting.key).toContain(defaultText(setting));
-      expect(cells, setting.key).toContain(setting.help);
+      // The page's cells say what --help prints.
+      expect(row, setting.key).toContain(` | ${text(defaultText(setting))} | `);
+      expect(row, setting.key).toContain(` | ${text(setting.help)} |`);
     }
   });
 
