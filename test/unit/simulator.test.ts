@@ -338,7 +338,13 @@ describe('faults', () => {
   it('gives up on a slow answer whose client went away, without disturbing the next one', async () => {
     const sim = await start();
     sim.setFault('alpha', { kind: 'slow', delayMs: 60_000, times: 1 });
-    await expect(credits(sim, `Bearer ${KEY}`, { signal: AbortSignal.timeout(100) })).rejects.toThrow();
+    // The client goes away once the slow request has arrived (a fixed 100 ms abort could fire
+    // before it did on a busy machine, and leave the slow fault to the next request).
+    const controller = new AbortController();
+    const gone = expect(credits(sim, `Bearer ${KEY}`, { signal: controller.signal })).rejects.toThrow();
+    await waitUntil(() => sim.requestCount('alpha') === 1, 'the slow request to arrive');
+    controller.abort();
+    await gone;
     expect((await credits(sim)).status).toBe(200);
   });
 
