@@ -40,9 +40,16 @@ export default defineConfig({
           name: 'ops',
           include: ['test/ops/**/*.test.ts', 'test/bench/**/*.test.ts', 'test/*.test.ts'],
           globalSetup: BUILD,
+          // promtool, kubectl, tsc and a bench run are CPU-bound; at a load average of 25 on two
+          // cores single tests took 30-70 s. The timeout only guards against a hang.
+          testTimeout: 120_000,
         },
       },
-      { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'], globalSetup: BUILD } },
+      {
+        extends: true,
+        // A page of 10,000 accounts rendered and walked in Chromium is CPU-bound like the ops tier.
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], globalSetup: BUILD, testTimeout: 120_000 },
+      },
     ],
   },
 });
