@@ -230,7 +230,7 @@ export function loadFile(path: string, where: string, sources: Pick<ConfigSource
   if (parsed.success) return { path, settings: parsed.data, at, invalid: new Set() };
   for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));
   // Go on with the valid rest, so that the problems further on (accounts, keys, thresholds)
-  // are found in the same run: users fix a file once, not in stages (issue 15).
+  // are found in the same run: users fix a file once, not in stages.
   const rest = validRest(raw, parsed.error.issues, schema);
   return rest === undefined ? undefined : { path, ...rest, at };
 }

@@ -230,20 +230,26 @@ export async function stopProcess(m: Managed): Promise<void> {
 }
 
 export async function waitReady(url: string, m: Managed, name: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (m.child.exitCode !== null) {
-      throw new Error(`${name} exited with code ${m.child.exitCode}:\n${m.output.join('')}`);
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      if (res.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`${name} not ready at ${url} within ${timeoutMs} ms:\n${m.output.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
+  let exitCode: number | null = null;
+  try {
+    await until(
+      async () => {
+        exitCode = m.child.exitCode;
+        if (exitCode !== null) return true;
+        try {
+          return (await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok;
+        } catch {
+          return false; // Not listening yet.
+        }
+      },
+      timeoutMs,
+      `${name} to be ready at ${url}`,
+      100,
+    );
+  } catch (error) {
+    throw new Error(`${name} not ready at ${url} within ${timeoutMs} ms:\n${m.output.join('')}`, { cause: error });
   }
+  if (exitCode !== null) throw new Error(`${name} exited with code ${exitCode}:\n${m.output.join('')}`);
 }
 
 interface PromSample {
