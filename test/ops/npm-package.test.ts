@@ -3,6 +3,9 @@
  * the tarball's file list, `npm install -g` into an empty prefix, and the installed command run:
  * `--version`, `check --config.check` and the exporter itself against the simulator.
  *
+ * Then deploy/systemd/zexa-exporter.service, unchanged, passes `systemd-analyze verify` with this
+ * install as its /usr/local (bind-mounted in a private mount namespace: root only).
+ *
  * The pack runs in a copy of the checkout's sources (node_modules linked), so its `prepack`
  * never rewrites the dist/ other tests are running meanwhile.
  */
@@ -12,8 +15,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.js';
+import { requireProgram } from '../support/external.js';
 import { freePort, REPO_ROOT } from '../support/prometheus-stack.js';
+import { verifyUnit } from './systemd.js';
 
+const systemdAnalyze = requireProgram(['systemd-analyze'], 'systemd');
+const unshare = requireProgram(['unshare'], 'util-linux');
+const rootless = process.getuid?.() !== 0;
 const KEY = 'zx_live_npm_package_test_key_0123456789';
 const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as Record<string, unknown> & {
   version: string;
@@ -133,4 +141,13 @@ describe('the npm package: packed, installed with npm install -g, run', () => {
       await simulator.close();
     }
   }, 60_000);
+
+  // Root for the private mount namespace; CI runs as root, so there it never skips.
+  it.skipIf(systemdAnalyze.missing || unshare.missing || (rootless && process.env.CI !== 'true'))(
+    'deploy/systemd/zexa-exporter.service, unchanged, passes systemd-analyze verify with this install as /usr/local, without a warning',
+    async () => {
+      const verdict = await verifyUnit(systemdAnalyze.path!, join(REPO_ROOT, 'deploy/systemd/zexa-exporter.service'), prefix);
+      expect(verdict).toEqual({ code: 0, output: '' });
+    },
+  );
 });
