@@ -81,7 +81,10 @@ async function metrics(port: number, scheme = 'http'): Promise<string> {
 async function expectHealthy(container: string): Promise<void> {
   await expect.poll(async () => {
     const result = await healthy(container);
-    return result.code === 0 ? 'healthy' : `${result.code} ${result.stdout.trim()}\n${await logs(container)}`;
+    if (result.code === 0) return 'healthy';
+    // What the probe printed, as the engine recorded it, then the exporter's own log.
+    const probe = await podman(['inspect', '--format', '{{range .State.Health.Log}}{{.Output}}{{"\\n"}}{{end}}', container]);
+    return `${result.code} ${result.stdout.trim()}\nprobe: ${probe.stdout.trim().split('\n').at(-1) ?? ''}\n${await logs(container)}`;
   }, { timeout: 30_000, interval: 1_000 }).toBe('healthy');
 }
 
