@@ -36,7 +36,10 @@ CACHE="${ZEXA_CI_NODE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zexa-exporter-ci}"
 # The recipe's checksum: this script without its comments, so editing a comment rebuilds nothing.
 RECIPE="$(grep -v '^[[:space:]]*#' "$0" | sha256sum | cut -c1-16)"
 TARBALL="$CACHE/node-$NODE_MAJOR-$SUITE-slim-standin-$RECIPE.tar"
+# npm's cafile comes from the global npmrc of the npm that runs, which moves with the node on
+# PATH (CI's Node.js 24 from the registry has none); NODE_EXTRA_CA_CERTS names the same bundle.
 CAFILE="$(npm config get cafile)"
+if [ -z "$CAFILE" ] || [ "$CAFILE" = null ] || [ "$CAFILE" = undefined ]; then CAFILE="${NODE_EXTRA_CA_CERTS:-}"; fi
 # The podman flags this machine needs: crun fails with "cgroups in hybrid mode not supported".
 PODMAN=(podman --runtime runc)
 
