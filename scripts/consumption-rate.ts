@@ -3,7 +3,7 @@
  * the tests. prometheus/alerts.yml spells the same expression out (it is the source of the rule);
  * test/ops/dashboard.test.ts checks that the rule and the dashboard contain exactly this text.
  *
- * Definition (README "ZexaCreditsExhaustionForecast"): the sum of the balance's decreases over the
+ * Definition (docs/monitoring.md, the forecast's consumption rate): the sum of the balance's decreases over the
  * last 6 hours, divided by the time those 6 hours hold data, but by no less than 30 minutes. The
  * decreases are taken per 5-minute step from zexa_credits_consumed_total (which counts decreases
  * only, so top-ups never hide the drain), the largest of any exporter per account (an HA pair

@@ -404,7 +404,7 @@ export function buildDashboard(): dashboard.Dashboard {
     .link(
       new dashboard.DashboardLinkBuilder('Runbook')
         .type(dashboard.DashboardLinkType.Link)
-        .url('https://github.com/zexa-exporter/zexa-exporter/blob/main/README.md#runbook')
+        .url('https://github.com/zexa-exporter/zexa-exporter/blob/main/docs/runbook.md')
         .targetBlank(true)
         .icon('doc'),
     )

@@ -63,7 +63,7 @@ export function checkUsage(): string {
     '  --output=table|json',
     '      table (default): | account | state | balance | currency | warning/critical |',
     '      key fingerprint | detail |, then a summary line. json: an array, one object per',
-    '      account (fields in README, "One-shot check").',
+    '      account (fields in docs/check.md).',
     '  --config.check',
     '      Validate the configuration and print the accounts and their key sources; no request',
     '      is made. Exit 0 when valid, 2 when not.',

@@ -6,25 +6,25 @@
 import type { DestinationStream } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Dispatcher } from 'undici';
-import { AccountStore } from '../account-state.js';
-import { systemClock, type Clock } from '../clock.js';
-import type { AccountConfig, Config } from '../config/types.js';
+import { AccountStore } from '../state/account-store.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import type { AccountConfig, Config, ReloadOutcome } from '../config/types.js';
 import { readFileBoundedAsync } from '../lib/bounded-read.js';
-import { ConfigError } from '../errors.js';
-import { KeyTracker } from '../key-tracker.js';
-import { createLogger, type Logger } from '../logger.js';
-import { ExporterMetrics } from '../metrics.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.js';
-import { createApp, type ReloadOutcome } from '../server.js';
-import { ownsAccount } from '../shard.js';
-import { createStatusViews } from '../status-page/service.js';
+import { ConfigError } from '../config/errors.js';
+import { KeyTracker } from '../poll/key-tracker.js';
+import { createLogger, type Logger } from '../lib/logger.js';
+import { ExporterMetrics } from '../metrics/exporter-metrics.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../poll/retry.js';
+import { createApp } from '../http/app.js';
+import { ownsAccount } from '../poll/shard.js';
+import { createStatusViews } from '../views/service.js';
 import { VERSION } from '../version.js';
-import { basicAuthMiddleware, headersMiddleware } from '../web-auth.js';
-import { limitConnections } from '../connection-limits.js';
-import { plainTextKeyWarning } from '../plain-text-transport.js';
-import { openWebConfig } from '../web-config-source.js';
-import { createHttpServer } from '../web-server.js';
-import { HttpListener } from './http-listener.js';
+import { basicAuthMiddleware, headersMiddleware } from '../http/web-config/auth.js';
+import { limitConnections } from '../http/connection-limits.js';
+import { plainTextKeyWarning } from '../zexa/plain-text-transport.js';
+import { openWebConfig } from '../http/web-config/source.js';
+import { createHttpServer } from '../http/server.js';
+import { HttpListener } from '../http/listener.js';
 import { createPollSink, logSharedKey } from './poll-sink.js';
 import { Polling } from './polling.js';
 import { Reloader } from './reloader.js';
@@ -52,7 +52,7 @@ export interface ExporterDeps {
 }
 
 /** The accounts this replica polls: all of them, or its shard's share. */
-export type AccountFilter = (account: AccountConfig, config: Config) => boolean;
+type AccountFilter = (account: AccountConfig, config: Config) => boolean;
 
 /** What asked for a reload, for the log. */
 export type ReloadSource = 'SIGHUP' | 'http' | 'api';

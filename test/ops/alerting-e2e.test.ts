@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../support/external.js';
 import { freePort, hasAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
-import { systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/lib/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
@@ -123,7 +123,7 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
     expect(alert.labels).toMatchObject({ severity: 'warning', account: 'low', currency: 'USD' });
     expect(alert.annotations.description).toContain('has 500 USD credits left');
     expect(alert.annotations.description).toContain('warning threshold of 1000 credits');
-    expect(alert.annotations.runbook_url).toMatch(/README\.md#zexacreditslow$/);
+    expect(alert.annotations.runbook_url).toMatch(/docs\/runbook\.md#zexacreditslow$/);
   });
 
   it('below critical notifies ZexaCreditsCritical to the paging receiver, and never Low as well', async () => {

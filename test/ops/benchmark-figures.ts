@@ -1,6 +1,6 @@
 /**
- * Figures read out of BENCHMARKS.md, so that README and the Kubernetes manifests can be held to
- * what was measured (issue 15: "README drift", "memory sizing").
+ * Figures read out of BENCHMARKS.md, so that the Kubernetes manifests can be held to what was
+ * measured, and the figures the documentation links to stay readable.
  */
 import { readRepoFile } from './ops-files.js';
 

@@ -1,6 +1,6 @@
 /**
  * The supported Node.js versions are one list (issue 15): the majors .ci/run tests are the ones
- * README states, package.json `engines` allows, and the Dockerfile's NODE_IMAGE uses. And the run
+ * docs/platforms.md states, package.json `engines` allows, and the Dockerfile's NODE_IMAGE uses. And the run
  * under way really is on the Node.js it claims: .ci/run puts the chosen `node` first on PATH and
  * sets ZEXA_CI_NODE_MAJOR, so vitest, its workers and the `node` children tests start agree.
  */
@@ -23,13 +23,13 @@ describe('supported Node.js versions', () => {
     const engines = (JSON.parse(readRepoFile('package.json')) as { engines: { node: string } }).engines.node;
     expect(engines).toBe(ciMajors.map((major, i) => (i === 0 ? `^${major}.18.1` : `^${major}.0.0`)).join(' || '));
     const undici = (JSON.parse(readRepoFile('node_modules/undici/package.json')) as { engines: { node: string } }).engines.node;
-    expect(undici, 'undici raised its minimum Node.js: raise engines and README with it').toBe('>=20.18.1');
+    expect(undici, 'undici raised its minimum Node.js: raise engines, README and docs/platforms.md with it').toBe('>=20.18.1');
   });
 
-  it('README states the tested majors and the minimum release', () => {
+  it('docs/platforms.md states the tested majors and the minimum release, and README the same', () => {
     const readme = readRepoFile('README.md');
-    const section = /^## Supported platforms\n([^]*?)^## /m.exec(readme)?.[1];
-    expect(section, 'README has a "Supported platforms" section').toBeDefined();
+    const section = /^# Supported platforms\n([^]*)/m.exec(readRepoFile('docs/platforms.md'))?.[1];
+    expect(section, 'docs/platforms.md has a "Supported platforms" page').toBeDefined();
     expect(section).toContain('Node.js 20.18.1 or later 20.x, 22 and 24');
     for (const major of ciMajors) expect(section).toMatch(new RegExp(`\\| Node\\.js ${major}\\b`));
     expect(readme).toContain('Needs Node.js 20.18.1+, 22 or 24');

@@ -1,5 +1,5 @@
 /**
- * README "Plain install on Debian" (issue 10 §4): the documented commands, run for real with
+ * docs/monitoring.md "Plain install on Debian" (issue 10 §4): the documented commands, run for real with
  * /etc/prometheus replaced by a temporary directory, leave files that pass `promtool check
  * config` and `amtool check-config` (both are among the documented commands). Only `apt-get`
  * and `systemctl` lines are left out; `sudo` is dropped.
@@ -18,10 +18,10 @@ import { readRepoFile } from './ops-files.js';
 const promtool = requireProgram(['promtool'], 'prometheus');
 const amtool = requireProgram(['amtool', 'prometheus-alertmanager-amtool'], 'prometheus-alertmanager');
 
-/** The shell lines of the marked README block, continuation lines joined. */
-function plainInstallCommands(readme: string): string[] {
-  const block = /<!-- plain-install:begin[^>]*-->\s*```sh\n([\s\S]*?)```\s*<!-- plain-install:end -->/.exec(readme);
-  if (block?.[1] === undefined) throw new Error('README.md has no plain-install block (<!-- plain-install:begin --> ```sh ... ``` <!-- plain-install:end -->)');
+/** The shell lines of the marked plain-install block, continuation lines joined. */
+function plainInstallCommands(page: string): string[] {
+  const block = /<!-- plain-install:begin[^>]*-->\s*```sh\n([\s\S]*?)```\s*<!-- plain-install:end -->/.exec(page);
+  if (block?.[1] === undefined) throw new Error('docs/monitoring.md has no plain-install block (<!-- plain-install:begin --> ```sh ... ``` <!-- plain-install:end -->)');
   return block[1]
     .replace(/\\\n\s*/g, '')
     .split('\n')
@@ -38,10 +38,10 @@ function sh(script: string): string {
   }
 }
 
-describe.skipIf(promtool.missing || amtool.missing)('README plain install on Debian', () => {
+describe.skipIf(promtool.missing || amtool.missing)('docs/monitoring.md plain install on Debian', () => {
   const etc = mkdtempSync(join(tmpdir(), 'zexa-etc-prometheus-'));
   afterAll(() => rmSync(etc, { recursive: true, force: true }));
-  const commands = plainInstallCommands(readRepoFile('README.md'));
+  const commands = plainInstallCommands(readRepoFile('docs/monitoring.md'));
 
   it('documents installing the packages, both checks and starting both services', () => {
     expect(commands).toContain('sudo apt-get install prometheus prometheus-alertmanager');

@@ -116,7 +116,7 @@ describe('alert rules content', () => {
       expect(['warning', 'critical']).toContain(r.labels.severity);
       expect(r.annotations.summary, r.alert).toBeTruthy();
       expect(r.annotations.description, r.alert).toBeTruthy();
-      expect(r.annotations.runbook_url).toBe(`https://github.com/zexa-exporter/zexa-exporter/blob/main/README.md#${r.alert.toLowerCase()}`);
+      expect(r.annotations.runbook_url).toBe(`https://github.com/zexa-exporter/zexa-exporter/blob/main/docs/runbook.md#${r.alert.toLowerCase()}`);
     }
   });
 
