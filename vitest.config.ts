@@ -9,7 +9,9 @@ import { defineConfig } from 'vitest/config';
  *   the installs, the supply chain and the bench tooling, with the outside programs they need.
  * - browser: the status page in a real Chromium.
  *
- * Tiers that start `dist/` build it once first (test/global-setup.ts).
+ * Tiers that start `dist/` build it once first (test/global-setup.ts). The image test
+ * (test/image/, in no tier here) builds and runs the container image: `npm run test:image`, which CI
+ * runs once on the image's Node.js, not once per major (vitest.image.config.ts).
  */
 const BUILD = ['test/global-setup.ts'];
 
