@@ -1,5 +1,6 @@
 /**
- * The HTTP surface: `/metrics`, `/healthz`, `/readyz`, the status page `/`, the JSON API
+ * The HTTP surface: `/metrics`, `/healthz`, `/readyz` (also as Prometheus' own `/-/healthy` and
+ * `/-/ready`, where probes are pointed out of habit), the status page `/`, the JSON API
  * `/api/v1/accounts[/{name}]` and `POST /-/reload`.
  * Read endpoints answer GET and HEAD only (others 405); unknown paths get a plain 404 that never
  * echoes the path. Every response carries `X-Content-Type-Options: nosniff`.
@@ -31,6 +32,13 @@ export interface ServerDeps {
 }
 
 const READ_METHODS = ['GET', 'HEAD'];
+
+/** The liveness paths: served without credentials, so a probe needs none. */
+export const LIVENESS_PATHS = ['/healthz', '/-/healthy'] as const;
+/** The readiness paths, under both spellings. */
+export const READINESS_PATHS = ['/readyz', '/-/ready'] as const;
+/** What a probe or load balancer may ask without credentials when a web config sets them. */
+export const PROBE_PATHS: readonly string[] = [...LIVENESS_PATHS, '/-/ready'];
 
 function methods(allowed: readonly string[], handler: RequestHandler): RequestHandler {
   return (req, res, next) => {
@@ -154,13 +162,13 @@ export function createApp(deps: ServerDeps): express.Express {
 
   app.all('/metrics', methods(READ_METHODS, turns), methods(READ_METHODS, metricsHandler(deps)));
   app.all(
-    '/healthz',
+    [...LIVENESS_PATHS],
     methods(READ_METHODS, (_req, res) => {
       res.set('Cache-Control', 'no-store').type('text/plain').send('OK\n');
     }),
   );
   app.all(
-    '/readyz',
+    [...READINESS_PATHS],
     methods(READ_METHODS, (_req, res) => {
       res.set('Cache-Control', 'no-store').type('text/plain');
       if (deps.isReady()) res.send('ready\n');
