@@ -7,10 +7,15 @@
  * what they derived from an account until it changes (the scrape path depends on that).
  */
 import type { AccountConfig, Thresholds } from './config/types.js';
+import { consumptionOf, isDraining, type Consumption } from './consumption.js';
 import type { FailureReason } from './errors.js';
 import { BalanceHistory } from './history.js';
 
-export type AccountHealth = 'PENDING' | 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
+/**
+ * DRAINING is an OK balance that runs out within the forecast alert's horizon; only views that
+ * know the balance history can tell it (see consumption.ts), so healthOf never returns it.
+ */
+export type AccountHealth = 'PENDING' | 'OK' | 'DRAINING' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
 export interface LastError {
   reason: FailureReason;
@@ -84,6 +89,21 @@ export function healthOf(status: AccountStatus): AccountHealth {
   if (credits <= status.thresholds.critical) return 'CRITICAL';
   if (credits <= status.thresholds.warning) return 'LOW';
   return 'OK';
+}
+
+/**
+ * The state the page, the JSON API and `check` show: healthOf, with an OK account that runs out
+ * within the forecast alert's horizon as DRAINING. `consumption` is asked only for OK accounts.
+ */
+export function stateOf(status: AccountStatus, consumption: () => Consumption | undefined): AccountHealth {
+  const health = healthOf(status);
+  return health === 'OK' && isDraining(consumption()) ? 'DRAINING' : health;
+}
+
+/** The account's consumption now; undefined before its first successful poll. */
+export function consumptionNow(status: AccountStatus, history: BalanceHistory, nowMs: number): Consumption | undefined {
+  const balance = status.balance?.credits;
+  return balance === undefined ? undefined : consumptionOf(history, status.name, balance, nowMs);
 }
 
 function sameThresholds(a: Thresholds, b: Thresholds): boolean {

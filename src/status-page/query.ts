@@ -12,7 +12,7 @@ export const PAGE_SIZE = 500;
 export const MAX_SEARCH_LENGTH = 100;
 
 /** Worst first: the order of the page, and of the summary. */
-export const STATE_ORDER: readonly AccountHealth[] = ['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'LOW', 'PENDING', 'OK'];
+export const STATE_ORDER: readonly AccountHealth[] = ['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'LOW', 'DRAINING', 'PENDING', 'OK'];
 
 export interface AccountQuery {
   state: AccountHealth | undefined;

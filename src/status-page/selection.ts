@@ -28,14 +28,15 @@ export function inNaturalOrder(list: readonly AccountStatus[]): readonly Account
   return sorted;
 }
 
-export function selectAccounts(list: readonly AccountStatus[], query: AccountQuery): Selection {
+/** @param stateOf each account's state; healthOf (no DRAINING) when not given. */
+export function selectAccounts(list: readonly AccountStatus[], query: AccountQuery, stateOf: (status: AccountStatus) => AccountHealth = healthOf): Selection {
   const byState = new Map<AccountHealth, AccountStatus[]>(STATE_ORDER.map((s) => [s, []]));
   const counts = new Map<AccountHealth, number>();
   let searched = 0;
   for (const status of inNaturalOrder(list)) {
     if (query.q !== '' && !status.name.toLowerCase().includes(query.q)) continue;
     searched++;
-    const health = healthOf(status);
+    const health = stateOf(status);
     counts.set(health, (counts.get(health) ?? 0) + 1);
     if (query.state === undefined || query.state === health) byState.get(health)?.push(status);
   }

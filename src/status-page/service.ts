@@ -3,7 +3,7 @@
  * accounts, builds views of the ones shown and renders them. The caller's cache keeps each
  * query's answer for a moment (src/runtime/status-page-cache.ts).
  */
-import type { AccountStore } from '../account-state.js';
+import { consumptionNow, stateOf, type AccountStore } from '../account-state.js';
 import { accountDetailJson, accountListJson, apiError } from '../api.js';
 import type { Clock } from '../clock.js';
 import { viewOf, type SharedWith } from './account-view.js';
@@ -48,7 +48,7 @@ export function createStatusViews(deps: StatusViewsDeps): StatusViews {
     }
     const { query } = parsed;
     return cached(`${kind}${queryString(query)}`, () => {
-      const selection = selectAccounts(store.list(), query);
+      const selection = selectAccounts(store.list(), query, (status) => stateOf(status, () => consumptionNow(status, store.history, context.nowMs)));
       const views = selection.items.map((status) => viewOf(status, store.history, context.nowMs, deps.sharedWith));
       const body = kind === 'page' ? renderStatusPage(context, selection, query, views) : accountListJson(selection, views, context.nowMs);
       return { status: 200, body };

@@ -15,6 +15,7 @@ export const COLOURS = {
 /** Badge backgrounds; the badge text is white in both schemes. */
 export const BADGES: Record<string, string> = {
   ok: '#1b6e20',
+  draining: '#0d5f73',
   low: '#8a5100',
   critical: '#b71c1c',
   unauthorized: '#6a1b9a',
