@@ -15,6 +15,7 @@ import { keyFingerprint } from '../../src/keys.js';
 import { ownsAccount } from '../../src/shard.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
 import { expectNoKey } from '../support/leak.js';
+import { parsePluginOutput } from '../support/plugin-output.js';
 import { runExporter } from '../support/process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'zexa-check-'));
@@ -56,7 +57,13 @@ function tableRows(stdout: string): Map<string, string[]> {
   const header = lines[0]?.split('|').slice(1, -1).map((c) => c.trim());
   expect(header).toEqual([...CHECK_COLUMNS]);
   expect(lines[1]).toMatch(/^\|(-+\|)+$/);
-  return new Map(lines.slice(2).map((l) => {
+  return tableRowsOf(stdout);
+}
+
+/** The rows of any table in the output by their first cell (the header and rule skipped). */
+function tableRowsOf(stdout: string): Map<string, string[]> {
+  const lines = stdout.split('\n').filter((l) => l.startsWith('|')).slice(2);
+  return new Map(lines.map((l) => {
     const cells = l.split('|').slice(1, -1).map((c) => c.trim());
     return [cells[0] as string, cells];
   }));
@@ -79,7 +86,9 @@ describe('zexa-exporter check', () => {
       const rows = tableRows(stdout);
       expect(rows.get('production')).toEqual(['production', 'OK', '5000', 'USD', '1000/100', keyFingerprint(ok('production').key), '']);
       expect(rows.get('staging')?.slice(1, 3)).toEqual(['OK', '3000']);
-      expect(stdout.trimEnd().split('\n').at(-1)).toBe('OK: 2 accounts, 2 OK (exit 0)');
+      // The status line first, in the plugin form; the table after it is the long output.
+      expect(stdout.split('\n')[0]).toBe("ZEXA OK - 2 accounts: 2 ok | 'production'=5000;1000;100;0 'staging'=3000;1000;100;0");
+      expect(parsePluginOutput(stdout).longOutput[0]).toMatch(/^\| account /);
       // One poll each, no more.
       expect(sim.requestCount('production')).toBe(1);
       expect(sim.requestCount('staging')).toBe(1);
@@ -100,7 +109,7 @@ describe('zexa-exporter check', () => {
       const { code, stdout } = await check([], env);
       expect(code).toBe(1);
       expect(tableRows(stdout).get('staging')?.[1]).toBe('LOW');
-      expect(stdout).toContain('WARNING: 2 accounts, 1 LOW, 1 OK (exit 1)');
+      expect(parsePluginOutput(stdout)).toMatchObject({ status: 'WARNING', text: '2 accounts: 1 low, 1 ok' });
     });
   });
 
@@ -126,6 +135,9 @@ describe('zexa-exporter check', () => {
         const { code, stdout } = await check([], env);
         expect(code).toBe(2);
         expect(tableRows(stdout).get(spec.name)?.[1]).toBe(state);
+        const parsed = parsePluginOutput(stdout);
+        expect(parsed).toMatchObject({ service: 'ZEXA', status: 'CRITICAL', text: `3 accounts: 1 ${state.toLowerCase()}, 1 low, 1 ok` });
+        expect(parsed.perfdata.map((d) => d.label).sort()).toEqual(['production', 'staging', ...(state === 'CRITICAL' ? [spec.name] : [])].sort());
       });
     });
   }
@@ -139,7 +151,7 @@ describe('zexa-exporter check', () => {
       expect(row?.[1]).toBe('ERROR');
       expect(row?.[2]).toBe('-');
       expect(row?.[6]).toMatch(/^network, /);
-      expect(stdout).toContain('(exit 3)');
+      expect(parsePluginOutput(stdout)).toMatchObject({ status: 'UNKNOWN', text: '1 account: 1 error', perfdata: [] });
     });
   });
 
@@ -241,6 +253,28 @@ describe('zexa-exporter check', () => {
         ]);
         expect(sim.requestCount()).toBe(0);
         expectNoKey('--config.check output', stdout + json.stdout, [ok('production').key, ok('staging').key]);
+      });
+    });
+
+    it("lists only the accounts this shard polls, and says how many the other shards hold", async () => {
+      const names = ['analytics', 'flaky', 'legacy', 'marketing', 'production', 'staging'];
+      await withSimulator(names.map((n) => ok(n)), async (sim, env) => {
+        const mine = names.filter((n) => ownsAccount(n, { index: 0, count: 2 }));
+        expect(mine.length).toBeGreaterThan(0);
+        expect(mine.length).toBeLessThan(names.length);
+        const { code, stdout, stderr } = await check(['--config.check'], { ...env, ZEXA_SHARD: '0/2' });
+        expect(stderr).toBe('');
+        expect(code).toBe(0);
+        expect(stdout).toContain(
+          `configuration is valid: ${mine.length} accounts, API ${sim.url}, poll interval 60s, shard 0/2 (the other shards hold ${names.length - mine.length} of the 6 accounts); no request was made`,
+        );
+        expect([...tableRowsOf(stdout).keys()]).toEqual(mine);
+        const json = await check(['--config.check', '--output=json'], { ...env, ZEXA_SHARD: '0/2' });
+        expect((JSON.parse(json.stdout) as { account: string }[]).map((r) => r.account)).toEqual(mine);
+        // The same accounts the check itself polls.
+        const polled = await check(['--output=json'], { ...env, ZEXA_SHARD: '0/2' });
+        expect((JSON.parse(polled.stdout) as CheckRow[]).map((r) => r.account)).toEqual(mine);
+        expect(sim.requestCount()).toBe(mine.length);
       });
     });
 
