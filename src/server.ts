@@ -8,7 +8,7 @@
 import { gzipSync } from 'node:zlib';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { ExporterMetrics } from './metrics.js';
-import { CONTENT_TYPE } from './metrics.js';
+import { CONTENT_TYPES, negotiateFormat, OPENMETRICS_EOF, openMetricsFromText } from './metrics/exposition.js';
 import { fairQueue } from './fair-queue.js';
 import type { Rendered, StatusViews } from './status-page/service.js';
 
@@ -78,12 +78,17 @@ function sendChunks(req: Request, res: Response, chunks: readonly Buffer[]): voi
   res.end(); // uncorks fully
 }
 
-/** `/metrics`: the cached `zexa_` text and the live process metrics. */
+/**
+ * `/metrics`: the cached `zexa_` text and the live process metrics, in OpenMetrics when `Accept`
+ * prefers it, text 0.0.4 otherwise.
+ */
 function metricsHandler(deps: ServerDeps): RequestHandler {
   return async (req, res) => {
-    const zexa = deps.metrics.renderZexa();
-    const processText = await deps.metrics.registry.metrics();
-    res.set('Content-Type', CONTENT_TYPE).set('Cache-Control', 'no-store').set('Vary', 'Accept-Encoding');
+    const format = negotiateFormat(req.headers.accept);
+    const zexa = deps.metrics.renderZexa(format);
+    const live = await deps.metrics.registry.metrics();
+    const processText = format === 'openmetrics' ? openMetricsFromText(live) + OPENMETRICS_EOF : live;
+    res.set('Content-Type', CONTENT_TYPES[format]).set('Cache-Control', 'no-store').set('Vary', 'Accept, Accept-Encoding');
     if (acceptsGzip(req)) {
       // The zexa_ part is compressed once per change; the small live part is its own gzip
       // member (a concatenation of gzip members is a valid gzip stream).
