@@ -4,9 +4,9 @@
  * first (Nagios, Icinga, Naemon and Sensu show the first line as the service status, and read
  * what follows its `|` as performance data), then the table as long output; or JSON. Pure.
  */
-import { healthOf, type AccountHealth, type AccountStatus } from '../account-state.js';
+import { healthOf, type AccountHealth, type AccountStatus } from '../state/account-store.js';
 import { formatDuration } from '../config/values.js';
-import type { FailureReason } from '../errors.js';
+import type { FailureReason } from '../zexa/errors.js';
 
 export const CHECK_EXIT = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];

@@ -11,7 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/lib/clock.js';
 import { requireProgram } from '../support/external.js';
 import { startHarness, type Harness } from '../support/exporter-harness.js';
 
