@@ -76,6 +76,9 @@ export function checkUsage(): string {
     '  --warn-draining',
     '      Exit 1 (WARNING) for a DRAINING account: one that runs out within 72 h at the burn',
     '      rate of its balance history. Without it DRAINING counts as OK.',
+    '  --timeout=DURATION (env ZEXA_CHECK_TIMEOUT, config file check.timeout; default 30s)',
+    '      Give up after this long: exit 3, ZEXA UNKNOWN - timed out after 30s ..., with the',
+    '      accounts that answered by then.',
     '  -h, --help',
     '      Show this help and exit.',
     '',
@@ -84,7 +87,7 @@ export function checkUsage(): string {
     '  1  WARNING: any account LOW, or a key shared by two accounts',
     '  2  CRITICAL: any account CRITICAL, UNAUTHORIZED (401) or FORBIDDEN (403)',
     '  3  UNKNOWN: any poll that failed otherwise (network, timeout, 5xx, 429, bad answer,',
-    '     unreadable key), no accounts to check, or an invalid configuration',
+    '     unreadable key), the --timeout passed, no accounts to check, or an invalid configuration',
     '  When accounts differ, the most severe wins: CRITICAL, then WARNING, then UNKNOWN, then OK.',
     '',
   ].join('\n');

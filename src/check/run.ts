@@ -101,7 +101,7 @@ async function checkAccounts(
   deps: CheckDeps & { dispatcher: Dispatcher },
 ): Promise<number> {
   const clock = deps.clock ?? systemClock;
-  const { store, keys } = await pollOnce(config, accounts, {
+  const { store, keys, unanswered } = await pollOnce(config, accounts, {
     clock,
     dispatcher: deps.dispatcher,
     env: deps.sources.env,
@@ -110,13 +110,14 @@ async function checkAccounts(
   });
   const sourceOf = new Map(accounts.map((a) => [a.name, a.key.kind]));
   const nowMs = clock.now();
-  const rows = store.list().map((status) =>
+  const waiting = new Set(unanswered);
+  const rows = store.list().filter((status) => !waiting.has(status.name)).map((status) =>
     checkRow(status, sourceOf.get(status.name) ?? 'env', keys.sharedWith(status.name), {
       state: stateOf(status, () => consumptionNow(status, store.history, nowMs)),
       warnDraining: args.warnDraining,
     }),
   );
-  const outcome: CheckOutcome = { rows };
+  const outcome: CheckOutcome = unanswered.length === 0 ? { rows } : { rows, timedOut: { afterMs: config.check.timeoutMs, unanswered } };
   deps.stdout(args.output === 'json' ? renderCheckJson(outcome) : renderCheckTable(outcome));
   return outcomeExitCode(outcome);
 }

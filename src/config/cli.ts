@@ -8,7 +8,7 @@ import { DEFAULTS, KEY_ENV_PREFIX, LIMITS } from './defaults.js';
 import { LOG_LEVELS } from './types.js';
 import { formatDuration } from './values.js';
 
-export type FlagName = 'web.listen-address' | 'web.config.file' | 'web.max-connections' | 'log.level' | 'config.file' | 'shard';
+export type FlagName = 'web.listen-address' | 'web.config.file' | 'web.max-connections' | 'log.level' | 'config.file' | 'shard' | 'timeout';
 
 interface FlagSpec {
   name: FlagName;
@@ -25,13 +25,19 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', help: `Log level: ${LOG_LEVELS.join(', ')}.`, defaultText: DEFAULTS.log.level },
   { name: 'config.file', env: 'ZEXA_EXPORTER_CONFIG', help: 'YAML config file (accounts, per-account thresholds); reloaded on SIGHUP and POST /-/reload.', defaultText: 'none' },
   { name: 'shard', env: 'ZEXA_SHARD', help: 'Poll only the accounts of shard INDEX/COUNT (0-based, e.g. 1/2).', defaultText: 'none' },
+  {
+    name: 'timeout',
+    env: 'ZEXA_CHECK_TIMEOUT',
+    help: `zexa-exporter check only: answer UNKNOWN with the accounts known so far after this long (${formatDuration(LIMITS.checkTimeoutMs.min)} to ${formatDuration(LIMITS.checkTimeoutMs.max)}).`,
+    defaultText: formatDuration(DEFAULTS.check.timeoutMs),
+  },
 ];
 
 /** Environment-only settings, in the order usage() lists them. */
 const ENV_SETTINGS: readonly { env: string; help: string; defaultText: string }[] = [
   { env: 'ZEXA_API_URL', help: 'Base URL of the Zexa API (http or https).', defaultText: DEFAULTS.api.url },
   { env: 'ZEXA_POLL_INTERVAL', help: `How often each account is polled (90, 30s, 5m; ${formatDuration(LIMITS.intervalMs.min)} to ${formatDuration(LIMITS.intervalMs.max)}).`, defaultText: formatDuration(DEFAULTS.poll.intervalMs) },
-  { env: 'ZEXA_REQUEST_TIMEOUT', help: `Timeout of one request (${formatDuration(LIMITS.timeoutMs.min)} to ${formatDuration(LIMITS.timeoutMs.max)}, at most the interval).`, defaultText: formatDuration(DEFAULTS.api.timeoutMs) },
+  { env: 'ZEXA_REQUEST_TIMEOUT', help: `Timeout of one request (${formatDuration(LIMITS.timeoutMs.min)} to ${formatDuration(LIMITS.timeoutMs.max)}, at most the interval).`, defaultText: `${formatDuration(DEFAULTS.api.timeoutMs)}, or the poll interval when that is shorter` },
   { env: 'ZEXA_MAX_ATTEMPTS', help: `Attempts per poll, the first included (${LIMITS.maxAttempts.min}-${LIMITS.maxAttempts.max}).`, defaultText: String(DEFAULTS.poll.maxAttempts) },
   { env: 'ZEXA_MAX_CONCURRENCY', help: `Requests in flight across all accounts (${LIMITS.maxConcurrency.min}-${LIMITS.maxConcurrency.max}).`, defaultText: String(DEFAULTS.poll.maxConcurrency) },
   { env: 'ZEXA_MAX_REQUESTS_PER_SECOND', help: 'Cap on requests per second to the API, all accounts together.', defaultText: 'none' },
@@ -169,7 +175,7 @@ export function helpOrVersion(argv: readonly string[]): 'help' | 'version' | und
 export function usage(): string {
   const lines = [
     'Usage: zexa-exporter [flags]',
-    '       zexa-exporter check [--output=table|json] [--config.check] [flags]',
+    '       zexa-exporter check [--output=table|json] [--config.check] [--warn-draining] [flags]',
     '',
     'Prometheus exporter for the message-credit balance of Zexa API keys.',
     'Precedence: flag > environment variable > config file > default.',
@@ -192,7 +198,8 @@ export function usage(): string {
     '',
     'Without a key, `npm run demo` shows the exporter against a built-in API simulator.',
     '',
-    'zexa-exporter check: poll every account once, print a table (or --output=json) and exit',
+    'zexa-exporter check: poll every account once (until --timeout), print the plugin status line',
+    'and a table (or --output=json) and exit',
     '  0 all OK, 1 any LOW or a key shared by two accounts, 2 any CRITICAL, UNAUTHORIZED or',
     '  FORBIDDEN, 3 UNKNOWN (network or other error, no accounts, invalid configuration).',
     '  --config.check validates the configuration without any request (exit 0 or 2).',

@@ -16,6 +16,12 @@ export const DEFAULTS = {
    */
   web: { listenAddress: ':10025', configFile: undefined, maxConnections: 512 },
   log: { level: 'info' },
+  /**
+   * `zexa-exporter check` gives up after 30 s: a monitoring plugin must answer within its
+   * scheduler's own limit (Nagios kills a plugin after 60 s by default), and 30 s leaves a
+   * Retry-After of 25 s room for one retry.
+   */
+  check: { timeoutMs: 30_000 },
   shard: undefined,
   configFile: undefined,
   /** The account that ZEXA_API_KEY / ZEXA_API_KEY_FILE configure. */
@@ -26,6 +32,7 @@ export const DEFAULTS = {
   thresholds: Thresholds;
   web: Pick<Config['web'], 'listenAddress' | 'configFile' | 'maxConnections'>;
   log: Config['log'];
+  check: Config['check'];
   shard: Config['shard'];
   configFile: Config['configFile'];
   accountName: string;
@@ -52,6 +59,7 @@ export const LIMITS = {
   maxConcurrency: { min: 1, max: 1024 },
   maxAttempts: { min: 1, max: 10 },
   maxConnections: { min: 1, max: 65_536 },
+  checkTimeoutMs: { min: 1_000, max: 3_600_000 },
   maxRequestsPerSecond: { max: 100_000 },
   threshold: { max: Number.MAX_SAFE_INTEGER },
   shardCount: { max: MAX_SHARD_COUNT },

@@ -60,6 +60,7 @@ export const schemas = {
   path: leaf(parsePath, 'a file path'),
   logLevel: leaf(parseLogLevel, 'a log level'),
   shard: leaf((raw) => parseShard(String(raw)), 'a shard like 1/2'),
+  checkTimeout: leaf((raw) => parseDurationIn(raw, LIMITS.checkTimeoutMs), 'a duration'),
   accountName: leaf((raw) => {
     const text = String(raw);
     if (!ACCOUNT_NAME.test(text)) throw new Error(`${quote(text)} is not a valid account name (expected ${ACCOUNT_NAME_RULE})`);
@@ -112,6 +113,7 @@ function fileSchemaWith(poll: ReturnType<typeof pollSchemas>) {
     web: z.strictObject(webShape).optional(),
     log: z.strictObject(logShape).optional(),
     shard: schemas.shard.optional(),
+    check: z.strictObject({ timeout: schemas.checkTimeout.optional() }).optional(),
   });
 }
 const fileSchema = fileSchemaWith(schemas);

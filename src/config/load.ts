@@ -120,6 +120,7 @@ function resolveSettings(ctx: LoadContext) {
     ),
     logLevel: resolveSetting<LogLevel>(ctx, { flag: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', yaml: ['log', 'level'] }, schemas.logLevel, DEFAULTS.log.level),
     shard: resolveSetting<Config['shard']>(ctx, { flag: 'shard', env: 'ZEXA_SHARD', yaml: ['shard'] }, schemas.shard, DEFAULTS.shard),
+    checkTimeout: resolveSetting(ctx, { flag: 'timeout', env: 'ZEXA_CHECK_TIMEOUT', yaml: ['check', 'timeout'] }, schemas.checkTimeout, DEFAULTS.check.timeoutMs),
   };
 }
 
@@ -232,6 +233,7 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
     accounts,
     web: webSettings(ctx, s),
     log: { level: s.logLevel.value },
+    check: { timeoutMs: s.checkTimeout.value },
     shard: s.shard.value,
     configFile,
   };

@@ -7,9 +7,12 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCheck } from '../../src/check/run.js';
+import type { RetryPolicy } from '../../src/poll/retry.js';
 import { CHECK_COLUMNS, type CheckRow } from '../../src/check/report.js';
 import { keyFingerprint } from '../../src/config/keys.js';
 import { ownsAccount } from '../../src/poll/shard.js';
@@ -27,14 +30,15 @@ interface Outcome {
   stderr: string;
 }
 
-async function check(argv: string[], env: Record<string, string>): Promise<Outcome> {
+/** `retry`: the check's retry back-off; short by default, `{}` for the product's (which honours Retry-After). */
+async function check(argv: string[], env: Record<string, string>, retry: { retryPolicy?: RetryPolicy } = { retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } }): Promise<Outcome> {
   let stdout = '';
   let stderr = '';
   const code = await runCheck(argv, {
     sources: { env, readFile: (p) => readFileSync(p, 'utf8'), readDir: (p) => readdirSync(p) },
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
-    retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+    ...retry,
   });
   return { code, stdout, stderr };
 }
@@ -152,6 +156,83 @@ describe('zexa-exporter check', () => {
       expect(row?.[2]).toBe('-');
       expect(row?.[6]).toMatch(/^network, /);
       expect(parsePluginOutput(stdout)).toMatchObject({ status: 'UNKNOWN', text: '1 account: 1 error', perfdata: [] });
+    });
+  });
+
+  describe('the --timeout deadline', () => {
+    /** The check must give up at its deadline (1 s here), long before the hostile API would let it finish. */
+    async function timesOut(env: Record<string, string>, argv: string[] = []): Promise<Outcome> {
+      const started = Date.now();
+      const outcome = await check(['--timeout=1s', ...argv], env, {});
+      // Bounded: the hostile answers below would hold the check for 25 s or for ever.
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(outcome.code).toBe(3);
+      expect(outcome.stderr).toBe('');
+      const parsed = parsePluginOutput(outcome.stdout);
+      expect(parsed.status).toBe('UNKNOWN');
+      expect(parsed.text).toBe('timed out after 1s with 1 of 2 accounts unanswered; known: 1 ok');
+      expect(parsed.perfdata).toEqual([{ label: 'production', value: 5000, uom: '', warn: '1000', crit: '100', min: '0', max: '' }]);
+      // The rows known so far, and who did not answer.
+      expect([...tableRows(outcome.stdout).keys()]).toEqual(['production']);
+      expect(outcome.stdout.trimEnd().split('\n').at(-1)).toBe('no answer within 1s: stuck');
+      return outcome;
+    }
+
+    it('gives up on an API that hangs', async () => {
+      await withSimulator([ok('production'), { ...ok('stuck'), fault: { kind: 'hang' } }], async (_sim, env) => {
+        await timesOut({ ...env, ZEXA_REQUEST_TIMEOUT: '20s' });
+      });
+    });
+
+    it('gives up on a 503 with Retry-After: 25 instead of waiting it out', async () => {
+      await withSimulator([ok('production'), { ...ok('stuck'), fault: { kind: 'server_error', status: 503, retryAfterSeconds: 25 } }], async (sim, env) => {
+        await timesOut({ ...env, ZEXA_MAX_ATTEMPTS: '3' });
+        // The first attempt was answered; the retry would have waited 25 s.
+        expect(sim.requestCount('stuck')).toBe(1);
+      });
+    });
+
+    it('gives up on a body that never ends, and reads the deadline from the environment too', async () => {
+      await withSimulator([ok('production')], async (sim, env) => {
+        // A front that passes production through and answers stuck with a 200 that trickles for ever.
+        const trickles = new Set<NodeJS.Timeout>();
+        const front = createServer((req, res) => {
+          if (req.headers.authorization === `Bearer ${ok('stuck').key}`) {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.write('{"credits": 1');
+            const timer = setInterval(() => res.write('0'), 100);
+            trickles.add(timer);
+            res.on('close', () => clearInterval(timer));
+            return;
+          }
+          const upstream = request(new URL(req.url ?? '/', sim.url), { method: req.method, headers: req.headers }, (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          });
+          req.pipe(upstream);
+        });
+        await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+        try {
+          const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+          const started = Date.now();
+          const outcome = await check([], { ...env, ZEXA_API_URL: url, ZEXA_REQUEST_TIMEOUT: '20s', ZEXA_API_KEY_STUCK: ok('stuck').key, ZEXA_CHECK_TIMEOUT: '1s' }, {});
+          expect(Date.now() - started).toBeLessThan(15_000);
+          expect(outcome.code).toBe(3);
+          expect(outcome.stdout.split('\n')[0]).toBe("ZEXA UNKNOWN - timed out after 1s with 1 of 2 accounts unanswered; known: 1 ok | 'production'=5000;1000;100;0");
+        } finally {
+          for (const timer of trickles) clearInterval(timer);
+          front.closeAllConnections();
+          await new Promise((resolve) => front.close(resolve));
+        }
+      });
+    });
+
+    it('prints the rows known so far as JSON too', async () => {
+      await withSimulator([ok('production'), { ...ok('stuck'), fault: { kind: 'hang' } }], async (_sim, env) => {
+        const { code, stdout } = await check(['--output=json', '--timeout=1s'], { ...env, ZEXA_REQUEST_TIMEOUT: '20s' }, {});
+        expect(code).toBe(3);
+        expect((JSON.parse(stdout) as CheckRow[]).map((r) => r.account)).toEqual(['production']);
+      });
     });
   });
 
