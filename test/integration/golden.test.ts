@@ -13,12 +13,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../src/lib/clock.js';
 import { requireProgram } from '../support/external.js';
+import { PROMETHEUS_ACCEPT } from '../support/prometheus-accept.js';
 import { startHarness, type Harness } from '../support/exporter-harness.js';
 
 const GOLDEN = fileURLToPath(new URL('../golden/metrics.prom', import.meta.url));
 const GOLDEN_OPENMETRICS = fileURLToPath(new URL('../golden/metrics.openmetrics', import.meta.url));
-/** Prometheus 2.42's default scrape Accept header (scrape/scrape.go). */
-export const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
+
 const FIXED_NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const promtool = requireProgram(['promtool'], 'prometheus');
 

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { familyName, metadata, negotiateFormat, openMetricsFromText } from '../../../src/metrics/exposition.js';
+import { PROMETHEUS_ACCEPT } from '../../support/prometheus-accept.js';
 
-/** What Prometheus 2.42 sends by default (scrape.go's acceptHeader). */
-const PROMETHEUS_ACCEPT = 'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1';
 
 describe('negotiateFormat', () => {
   it.each([
