@@ -8,7 +8,7 @@
  * first page may weigh (issue 14), so each column's rules are written once, for its position
  * (`tr>:nth-child(3)`), by {@link columnStyles}.
  */
-import { isEstimating } from '../consumption.js';
+import { isEstimating } from '../state/consumption.js';
 import { escapeHtml } from './escape.js';
 import type { AccountView } from './account-view.js';
 import { formatAge, formatBurn, formatDuration, formatNumber, formatTimestamp } from './format.js';
@@ -89,9 +89,10 @@ function errorCell({ status }: AccountView): string {
   if (error === undefined) return '—';
   if (status.up) return `<small class="dim">last: ${escapeHtml(error.reason)} at ${escapeHtml(formatTimestamp(error.atMs))}</small>`;
   return [
-    `<strong>${escapeHtml(error.reason)}</strong>`,
+    // The reason and message are one span, so a phone's card can cut them to two lines and keep the request_id.
+    `<span class="em"><strong>${escapeHtml(error.reason)}</strong>`,
     error.status === undefined ? '' : ` (HTTP ${error.status})`,
-    `: ${escapeHtml(error.message)}`,
+    `: ${escapeHtml(error.message)}</span>`,
     error.requestId === undefined ? '' : `<small class="rid">request_id <code>${escapeHtml(error.requestId)}</code></small>`,
     error.attempts > 1 ? ` <small class="dim">after ${error.attempts} attempts</small>` : '',
   ].join('');
