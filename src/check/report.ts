@@ -4,14 +4,14 @@
  * first (Nagios, Icinga, Naemon and Sensu show the first line as the service status, and read
  * what follows its `|` as performance data), then the table as long output; or JSON. Pure.
  */
-import { healthOf, type AccountHealth, type AccountStatus } from '../state/account-store.js';
-import { formatDuration } from '../config/values.js';
-import type { FailureReason } from '../zexa/errors.js';
+import { stateOf, type AccountState, type AccountStatus } from '../state/account-store.js';
+import { formatDurationMs } from '../config/values.js';
+import type { PollErrorReason } from '../zexa/errors.js';
 
 export const CHECK_EXIT = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];
 
-export type CheckState = 'OK' | 'DRAINING' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
+type CheckState = 'OK' | 'DRAINING' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
 /** One account in `--output=json`; docs/check.md documents every field. */
 export interface CheckRow {
@@ -27,7 +27,7 @@ export interface CheckRow {
   key_source: 'file' | 'env';
   /** Other accounts checked that poll with the same key. */
   key_shared_with: string[];
-  reason: FailureReason | null;
+  reason: PollErrorReason | null;
   http_status: number | null;
   request_id: string | null;
   /** The failure, in words (never the key). */
@@ -44,8 +44,8 @@ export function worstExitCode(codes: readonly CheckExitCode[]): CheckExitCode {
 }
 
 export interface RowOptions {
-  /** The account's state with the balance history read (stateOf); healthOf's when not given. */
-  state?: AccountHealth;
+  /** The account's state with the balance history read (stateWithForecast); stateOf's when not given. */
+  state?: AccountState;
   /** DRAINING is a WARNING (`--warn-draining`); otherwise it counts as OK, as before it existed. */
   warnDraining?: boolean;
 }
@@ -68,9 +68,9 @@ function exitCodeOf(state: CheckState, shared: boolean, warnDraining: boolean): 
 }
 
 export function checkRow(status: AccountStatus, source: 'file' | 'env', sharedWith: readonly string[], options: RowOptions = {}): CheckRow {
-  const health = options.state ?? healthOf(status);
+  const accountState = options.state ?? stateOf(status);
   // Every account has been polled once when rows are made; PENDING cannot occur.
-  const state: CheckState = health === 'PENDING' ? 'ERROR' : health;
+  const state: CheckState = accountState === 'PENDING' ? 'ERROR' : accountState;
   const failed = !status.up ? status.lastError : undefined;
   return {
     account: status.name,
@@ -148,7 +148,7 @@ export function renderCheckTable(outcome: CheckOutcome): string {
       detail(r),
     ]),
   );
-  const unanswered = outcome.timedOut === undefined ? '' : `no answer within ${formatDuration(outcome.timedOut.afterMs)}: ${outcome.timedOut.unanswered.join(', ')}\n`;
+  const unanswered = outcome.timedOut === undefined ? '' : `no answer within ${formatDurationMs(outcome.timedOut.afterMs)}: ${outcome.timedOut.unanswered.join(', ')}\n`;
   return `${statusLine(outcome)}\n${table}${unanswered}`;
 }
 
@@ -156,7 +156,7 @@ export function renderCheckTable(outcome: CheckOutcome): string {
  * A performance-data label: always quoted, a quote inside doubled (the monitoring-plugins
  * guidelines' escape). Account names hold neither, but the form must survive any label.
  */
-export function perfLabel(label: string): string {
+function perfLabel(label: string): string {
   return `'${label.replace(/'/g, "''")}'`;
 }
 
@@ -193,7 +193,7 @@ export function statusLine(outcome: CheckOutcome): string {
   const text =
     timedOut === undefined
       ? `${plural(rows.length, 'account')}: ${counts}${sharedText}`
-      : `timed out after ${formatDuration(timedOut.afterMs)} with ${timedOut.unanswered.length} of ${plural(rows.length + timedOut.unanswered.length, 'account')} unanswered` +
+      : `timed out after ${formatDurationMs(timedOut.afterMs)} with ${timedOut.unanswered.length} of ${plural(rows.length + timedOut.unanswered.length, 'account')} unanswered` +
         `${rows.length === 0 ? '' : `; known: ${counts}${sharedText}`}`;
   const perf = perfdata(rows);
   return `ZEXA ${EXIT_NAMES[code]} - ${text}${perf === '' ? '' : ` | ${perf}`}`;

@@ -12,14 +12,14 @@ import { readAccountKey } from '../config/keys.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../poll/retry.js';
 import { ownsAccount } from '../poll/shard.js';
 import { createDispatcher } from '../zexa/client.js';
-import { consumptionNow, stateOf } from '../state/account-store.js';
+import { consumptionNow, stateWithForecast } from '../state/account-store.js';
 import { checkUsage, parseCheckArgs, type CheckArgs } from './args.js';
 import { describeConfig } from './config-report.js';
 import { pollOnce } from './poll-once.js';
 import { CHECK_EXIT, checkRow, outcomeExitCode, renderCheckJson, renderCheckTable, type CheckOutcome } from './report.js';
 
 /** `--config.check` exits 0 or 2, like the exporter on a bad configuration. */
-export const CONFIG_CHECK_EXIT = { OK: 0, INVALID: 2 } as const;
+const CONFIG_CHECK_EXIT = { OK: 0, INVALID: 2 } as const;
 
 export interface CheckDeps {
   /** Where the configuration comes from (flags other than the check's own come from here). */
@@ -113,7 +113,7 @@ async function checkAccounts(
   const waiting = new Set(unanswered);
   const rows = store.list().filter((status) => !waiting.has(status.name)).map((status) =>
     checkRow(status, sourceOf.get(status.name) ?? 'env', keys.sharedWith(status.name), {
-      state: stateOf(status, () => consumptionNow(status, store.history, nowMs)),
+      state: stateWithForecast(status, () => consumptionNow(status, store.history, nowMs)),
       warnDraining: args.warnDraining,
     }),
   );

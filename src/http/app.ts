@@ -29,9 +29,9 @@ export interface ServerDeps {
 const READ_METHODS = ['GET', 'HEAD'];
 
 /** The liveness paths: served without credentials, so a probe needs none. */
-export const LIVENESS_PATHS = ['/healthz', '/-/healthy'] as const;
+const LIVENESS_PATHS = ['/healthz', '/-/healthy'] as const;
 /** The readiness paths, under both spellings. */
-export const READINESS_PATHS = ['/readyz', '/-/ready'] as const;
+const READINESS_PATHS = ['/readyz', '/-/ready'] as const;
 /** What a probe or load balancer may ask without credentials when a web config sets them. */
 export const PROBE_PATHS: readonly string[] = [...LIVENESS_PATHS, '/-/ready'];
 

@@ -7,7 +7,7 @@
  */
 
 /** The redaction rule: any 8 consecutive characters of a key are a secret; shorter "keys" are not real keys. */
-export const KEY_SLICE_CHARS = 8;
+const KEY_SLICE_CHARS = 8;
 
 /**
  * Characters that are skipped when matching, so that a key with a zero-width space, a control
@@ -22,7 +22,7 @@ function asciiLower(text: string): string {
 }
 
 /** The set of lower-cased slices of `keys`, built once for many texts. */
-export function keySlices(keys: readonly string[]): ReadonlySet<string> {
+function keySlices(keys: readonly string[]): ReadonlySet<string> {
   const slices = new Set<string>();
   for (const key of keys) {
     const lower = asciiLower(key);
@@ -35,7 +35,7 @@ export function keySlices(keys: readonly string[]): ReadonlySet<string> {
  * Strikes from `text` every run that holds a slice of a key, case-insensitively and across
  * skipped characters. Each struck run becomes one `[REDACTED]`, so no tail of a key survives.
  */
-export function redactSlices(text: string, slices: ReadonlySet<string>): string {
+function redactSlices(text: string, slices: ReadonlySet<string>): string {
   if (slices.size === 0 || text.length < KEY_SLICE_CHARS) return text;
   // The text without skipped characters, and where each of its characters starts and ends in `text`.
   let skeleton = '';
@@ -85,7 +85,7 @@ export function withoutKeys(problems: readonly string[], keys: readonly string[]
 const TOKEN = /[A-Za-z0-9_+=-]{8,}/g;
 
 /** Whether a token looks like an API key rather than a word, a name or a number. */
-export function looksLikeKey(token: string): boolean {
+function looksLikeKey(token: string): boolean {
   if (/^zx_/i.test(token)) return true;
   // Our own variable names (ZEXA_API_KEY_staging) are named in messages on purpose.
   if (token.length < 20 || token.startsWith('ZEXA_')) return false;

@@ -8,17 +8,18 @@
  */
 import type { AccountConfig, Thresholds } from '../config/types.js';
 import { consumptionOf, isDraining, type Consumption } from './consumption.js';
-import type { FailureReason } from '../zexa/errors.js';
+import type { PollErrorReason } from '../zexa/errors.js';
 import { BalanceHistory } from './history.js';
 
 /**
- * DRAINING is an OK balance that runs out within the forecast alert's horizon; only views that
- * know the balance history can tell it (see consumption.ts), so healthOf never returns it.
+ * An account's state in one word: the status page's badge, the JSON API's `state` and the check's
+ * column. DRAINING is an OK balance that runs out within the forecast alert's horizon; only what
+ * reads the balance history can tell it (stateWithForecast), so stateOf never returns it.
  */
-export type AccountHealth = 'PENDING' | 'OK' | 'DRAINING' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
+export type AccountState = 'PENDING' | 'OK' | 'DRAINING' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
-export interface LastError {
-  reason: FailureReason;
+interface LastError {
+  reason: PollErrorReason;
   message: string;
   status: number | undefined;
   requestId: string | undefined;
@@ -54,7 +55,7 @@ export interface AccountStatus {
   lastError: LastError | undefined;
   authErrors: { '401': number; '403': number };
   /** Failed polls by reason; shared and empty until the first failure (most accounts never fail). */
-  pollErrors: ReadonlyMap<FailureReason, number>;
+  pollErrors: ReadonlyMap<PollErrorReason, number>;
   consumedTotal: number;
   addedTotal: number;
   /** The key of the latest poll that could read one (see poll/key-tracker.ts). */
@@ -69,7 +70,7 @@ export interface PollSuccess {
 }
 
 export interface PollFailure {
-  reason: FailureReason;
+  reason: PollErrorReason;
   message: string;
   status: number | undefined;
   requestId: string | undefined;
@@ -78,7 +79,7 @@ export interface PollFailure {
 }
 
 /** What the status page shows for an account, derived from its status. */
-export function healthOf(status: AccountStatus): AccountHealth {
+export function stateOf(status: AccountStatus): AccountState {
   if (!status.polled) return 'PENDING';
   if (!status.up) {
     if (status.lastError?.reason === 'unauthorized') return 'UNAUTHORIZED';
@@ -92,12 +93,12 @@ export function healthOf(status: AccountStatus): AccountHealth {
 }
 
 /**
- * The state the page, the JSON API and `check` show: healthOf, with an OK account that runs out
+ * The state the page, the JSON API and `check` show: stateOf, with an OK account that runs out
  * within the forecast alert's horizon as DRAINING. `consumption` is asked only for OK accounts.
  */
-export function stateOf(status: AccountStatus, consumption: () => Consumption | undefined): AccountHealth {
-  const health = healthOf(status);
-  return health === 'OK' && isDraining(consumption()) ? 'DRAINING' : health;
+export function stateWithForecast(status: AccountStatus, consumption: () => Consumption | undefined): AccountState {
+  const state = stateOf(status);
+  return state === 'OK' && isDraining(consumption()) ? 'DRAINING' : state;
 }
 
 /** The account's consumption now; undefined before its first successful poll. */
@@ -231,7 +232,7 @@ export class AccountStore {
   }
 }
 
-const NO_POLL_ERRORS: ReadonlyMap<FailureReason, number> = new Map();
+const NO_POLL_ERRORS: ReadonlyMap<PollErrorReason, number> = new Map();
 
 function newStatus(name: string, thresholds: Thresholds): AccountStatus {
   return {

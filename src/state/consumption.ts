@@ -17,12 +17,12 @@ import type { BalanceHistory, WindowSums } from './history.js';
 export const RATE_WINDOW_MS = 6 * 3600_000;
 export const MIN_FORECAST_HISTORY_MS = 3600_000;
 /** The rate is never divided by less: a few minutes of polls would read a burst as a trend. */
-export const MIN_RATE_DIVISOR_MS = 30 * 60_000;
+const MIN_RATE_DIVISOR_MS = 30 * 60_000;
 /**
  * An account that runs out sooner is DRAINING: the horizon of the ZexaCreditsExhaustionForecast
  * alert (`< 72 * 3600` in prometheus/alerts.yml), so the page and the alert agree.
  */
-export const DRAINING_HORIZON_MS = 72 * 3600_000;
+const DRAINING_HORIZON_MS = 72 * 3600_000;
 
 export interface Consumption {
   /** Credits consumed per hour over the window; 0 when nothing was consumed. */
@@ -37,7 +37,7 @@ export interface Consumption {
 }
 
 /** Pure: the rate and time to empty from the window's sums and the current balance. */
-export function consumptionFrom(sums: WindowSums, balance: number): Consumption {
+function consumptionFrom(sums: WindowSums, balance: number): Consumption {
   const perHour = sums.consumed > 0 ? (sums.consumed / Math.max(sums.coveredMs, MIN_RATE_DIVISOR_MS)) * 3600_000 : 0;
   const topUps = { count: sums.topUps, credits: sums.added };
   if (perHour <= 0) return { perHour: 0, secondsToEmpty: undefined, forecast: 'not_draining', topUps, historyMs: sums.historyMs };

@@ -3,7 +3,7 @@
  * accounts, builds views of the ones shown and renders them. The caller's cache keeps each
  * query's answer for a moment (src/runtime/status-page-cache.ts).
  */
-import { consumptionNow, stateOf, type AccountHealth, type AccountStatus, type AccountStore } from '../state/account-store.js';
+import { consumptionNow, stateWithForecast, type AccountState, type AccountStatus, type AccountStore } from '../state/account-store.js';
 import { accountDetailJson, accountListJson, apiError } from './api.js';
 import type { Clock } from '../lib/clock.js';
 import { viewOf, type SharedWith } from './account-view.js';
@@ -44,11 +44,11 @@ export function createStatusViews(deps: StatusViewsDeps): StatusViews {
   // Telling DRAINING reads each OK account's history: at 10,000 accounts that made a selection
   // several times slower (measured). The verdict is kept per account until it changes or a
   // minute passes (the rate window slides that slowly).
-  const states = new WeakMap<AccountStatus, { version: number; atMs: number; state: AccountHealth }>();
-  const stateNow = (status: AccountStatus, nowMs: number): AccountHealth => {
+  const states = new WeakMap<AccountStatus, { version: number; atMs: number; state: AccountState }>();
+  const stateNow = (status: AccountStatus, nowMs: number): AccountState => {
     const kept = states.get(status);
     if (kept !== undefined && kept.version === status.version && nowMs >= kept.atMs && nowMs - kept.atMs < STATE_REUSE_MS) return kept.state;
-    const state = stateOf(status, () => consumptionNow(status, store.history, nowMs));
+    const state = stateWithForecast(status, () => consumptionNow(status, store.history, nowMs));
     states.set(status, { version: status.version, atMs: nowMs, state });
     return state;
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AccountStore, consumptionNow, stateOf } from '../../../src/state/account-store.js';
+import { AccountStore, consumptionNow, stateWithForecast } from '../../../src/state/account-store.js';
 import { parseCheckArgs } from '../../../src/check/args.js';
 import {
   CHECK_EXIT,
@@ -140,7 +140,7 @@ describe('DRAINING in check', () => {
   // 1,800 credits an hour from 5,000 for two hours: 1,400 left, empty in under an hour.
   for (let m = 0; m <= 120; m++) store.recordSuccess('production', { credits: 5000 - 30 * m, currency: 'USD', atMs: m * 60_000 });
   const status = store.get('production')!;
-  const state = stateOf(status, () => consumptionNow(status, store.history, 2 * HOUR));
+  const state = stateWithForecast(status, () => consumptionNow(status, store.history, 2 * HOUR));
 
   it('is a WARNING only with --warn-draining, so existing plugin users see no new warning', () => {
     expect(state).toBe('DRAINING');
