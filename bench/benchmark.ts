@@ -39,7 +39,7 @@ export interface BenchOptions {
   concurrency: number;
   /** Repeats of the poll-cycle measurement (exporter and bare loop), for medians. */
   repeats: number;
-  /** Gap between scrapes in the steady window (in turn plain, gzip, and plain with undici). */
+  /** Gap between scrapes in the steady window (in turn plain, gzip, plain with undici, OpenMetrics, OpenMetrics gzip). */
   scrapeEveryMs: number;
   /** Calls of plain `registry.metrics()` for its median. */
   registryRuns: number;
@@ -65,6 +65,12 @@ export interface SizeFigures {
   metricsGzipMs: number;
   /** The same plain scrapes made with undici's request(), whose own parsing adds to the time. */
   metricsUndiciMs: number;
+  /** The same scrapes asked with Prometheus' Accept header (OpenMetrics), plain and gzip; and their ratio to plain text. */
+  metricsOpenMetricsMs: number;
+  metricsOpenMetricsGzipMs: number;
+  openMetricsRatio: number;
+  openMetricsServed: boolean;
+  openMetricsBytes: number;
   scrapes: number;
   /** Median of plain prom-client `registry.metrics()` on the same series, in process. */
   baselineMs: number;
@@ -253,7 +259,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     const p99s = report.eventLoopP99Ms.map((p99) => Math.max(0, p99 - EVENT_LOOP_RESOLUTION_MS));
     const busiestRatio = busiestSecondRatio(records.map((r) => r.at), windowStart, windowEnd);
     const callsPerAccountHour = (records.length / n) * (3_600_000 / (windowEnd - windowStart));
-    const scrapes = report.plainMs.length + report.gzipMs.length + report.plainUndiciMs.length;
+    const scrapes = report.plainMs.length + report.gzipMs.length + report.plainUndiciMs.length + report.openMetricsMs.length + report.openMetricsGzipMs.length;
     log(`  ${n} accounts: steady window ${windowEnd - windowStart} ms, ${scrapes} scrapes, ${records.length} API requests`);
 
     // 4. ZEXA_MAX_REQUESTS_PER_SECOND, set below what the start-up round asks for.
@@ -295,6 +301,11 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       metricsMs,
       metricsGzipMs: median(report.gzipMs),
       metricsUndiciMs: median(report.plainUndiciMs),
+      metricsOpenMetricsMs: median(report.openMetricsMs),
+      metricsOpenMetricsGzipMs: median(report.openMetricsGzipMs),
+      openMetricsRatio: median(report.openMetricsMs) / metricsMs,
+      openMetricsServed: report.openMetricsServed,
+      openMetricsBytes: report.openMetricsBytes,
       scrapes,
       baselineMs,
       speedup: baselineMs / metricsMs,

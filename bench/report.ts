@@ -28,6 +28,13 @@ const ROWS: readonly Row[] = [
     cell: (f) => `${ms(f.metricsGzipMs)}, ${f.gzipServed ? 'gzip served' : '**not gzip**'} (${kb(f.gzipBytes)})`,
   },
   {
+    figure: '`/metrics` in OpenMetrics (Prometheus\' default `Accept`), median: plain / gzip',
+    target: 'plain within 1.2× of text',
+    cell: (f) =>
+      `${ms(f.metricsOpenMetricsMs)} (${kb(f.openMetricsBytes)}) → ${x(f.openMetricsRatio)} of text / ${ms(f.metricsOpenMetricsGzipMs)}` +
+      `${f.openMetricsServed ? '' : ', **not OpenMetrics**'}`,
+  },
+  {
     figure: 'no re-compression when nothing changed',
     target: 'same gzip reused',
     cell: (f) => `${f.gzipReused ? 'same Buffer' : '**recompressed**'}: ${ms(f.gzipFirstMs)} first, ${ms(f.gzipAgainMs)} again`,

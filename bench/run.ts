@@ -77,7 +77,7 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   console.log(
     `Run: ${quick ? 'npm run bench -- --quick' : 'npm run bench'}; simulator latency ${options.latencyMs} ms, concurrency ${options.concurrency}, ` +
-      `${options.repeats} repeat(s) of the poll round, scrapes every ${options.scrapeEveryMs} ms from a process of their own, in turn plain, gzip and plain with undici; took ${Math.round((Date.now() - started) / 1000)} s\n`,
+      `${options.repeats} repeat(s) of the poll round, scrapes every ${options.scrapeEveryMs} ms from a process of their own, in turn plain, gzip, plain with undici, OpenMetrics and OpenMetrics gzip; took ${Math.round((Date.now() - started) / 1000)} s\n`,
   );
   console.log(markdownTable(figures));
   return 0;

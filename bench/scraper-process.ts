@@ -3,7 +3,8 @@
  * '<json>'`): Prometheus is a process of its own, and the bench process is busy answering the
  * exporter's API requests as the simulator. From `startAt` (epoch ms) for `windowMs`, one scrape
  * every `everyMs`, in turn: plain with the minimal client, gzip with the minimal client, plain with
- * undici's `request()`. Prints one JSON line (ScraperReport) and writes the last plain text to
+ * undici's `request()`, then OpenMetrics (Prometheus' Accept header) plain and gzip with the
+ * minimal client. Prints one JSON line (ScraperReport) and writes the last plain text to
  * `textFile` (for the prom-client baseline).
  */
 import { realpathSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { Agent, request } from 'undici';
 import { runJsonChild } from './json-child.js';
+import { PROMETHEUS_ACCEPT } from '../test/support/prometheus-accept.js';
 import { ScrapeClient } from './scrape-client.js';
 
 export interface ScraperSettings {
@@ -28,6 +30,12 @@ export interface ScraperReport {
   plainMs: number[];
   gzipMs: number[];
   plainUndiciMs: number[];
+  /** Asked with Prometheus' Accept header: OpenMetrics, plain and gzip. */
+  openMetricsMs: number[];
+  openMetricsGzipMs: number[];
+  /** Every OpenMetrics scrape came as application/openmetrics-text and ended with # EOF. */
+  openMetricsServed: boolean;
+  openMetricsBytes: number;
   /** nodejs_eventloop_lag_p99_seconds of every scrape, in ms. */
   eventLoopP99Ms: number[];
   /** Every gzip scrape came with Content-Encoding: gzip and gunzipped to exposition text. */
@@ -50,7 +58,8 @@ async function runScraper(s: ScraperSettings): Promise<ScraperReport> {
   const client = new ScrapeClient(url.hostname, Number(url.port));
   const agent = new Agent({ connections: 1 });
   const report: ScraperReport = {
-    startedAt: 0, endedAt: 0, plainMs: [], gzipMs: [], plainUndiciMs: [], eventLoopP99Ms: [], gzipServed: true, gzipBytes: 0, textBytes: 0,
+    startedAt: 0, endedAt: 0, plainMs: [], gzipMs: [], plainUndiciMs: [], openMetricsMs: [], openMetricsGzipMs: [], openMetricsServed: true, openMetricsBytes: 0,
+    eventLoopP99Ms: [], gzipServed: true, gzipBytes: 0, textBytes: 0,
   };
   let lastText = '';
   // Warm both connections up outside the window.
@@ -59,10 +68,18 @@ async function runScraper(s: ScraperSettings): Promise<ScraperReport> {
   await sleep(Math.max(0, s.startAt - Date.now()));
   report.startedAt = Date.now();
   for (let i = 0; Date.now() - report.startedAt < s.windowMs; i++) {
-    const kind = i % 3;
+    const kind = i % 5;
     let text: string;
     const started = performance.now();
-    if (kind === 2) {
+    if (kind >= 3) {
+      const gzip = kind === 4;
+      const response = await client.get(url.pathname, { Accept: PROMETHEUS_ACCEPT, ...(gzip ? { 'Accept-Encoding': 'gzip' } : {}) });
+      (gzip ? report.openMetricsGzipMs : report.openMetricsMs).push(performance.now() - started);
+      if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+      text = (gzip && response.headers['content-encoding'] === 'gzip' ? gunzipSync(response.body) : response.body).toString('utf8');
+      report.openMetricsServed &&= (response.headers['content-type'] ?? '').startsWith('application/openmetrics-text') && text.endsWith('# EOF\n');
+      if (!gzip) report.openMetricsBytes = response.body.length;
+    } else if (kind === 2) {
       const response = await request(url, { dispatcher: agent });
       const body = Buffer.from(await response.body.arrayBuffer());
       report.plainUndiciMs.push(performance.now() - started);

@@ -23,9 +23,9 @@ interface ConfigCheckRow {
   critical: number;
 }
 
-function rows(config: Config, readKey: (account: AccountConfig) => string): ConfigCheckRow[] {
+function rows(accounts: readonly AccountConfig[], readKey: (account: AccountConfig) => string): ConfigCheckRow[] {
   const fingerprints = new Map<string, string | null>();
-  for (const account of config.accounts) {
+  for (const account of accounts) {
     let fingerprint: string | null = null;
     try {
       fingerprint = keyFingerprint(readKey(account));
@@ -38,7 +38,7 @@ function rows(config: Config, readKey: (account: AccountConfig) => string): Conf
   for (const [name, fingerprint] of fingerprints) {
     if (fingerprint !== null) byFingerprint.set(fingerprint, [...(byFingerprint.get(fingerprint) ?? []), name]);
   }
-  return config.accounts.map((account) => {
+  return accounts.map((account) => {
     const fingerprint = fingerprints.get(account.name) ?? null;
     return {
       account: account.name,
@@ -53,14 +53,24 @@ function rows(config: Config, readKey: (account: AccountConfig) => string): Conf
   });
 }
 
-export function describeConfig(config: Config, output: CheckOutput, readKey: (account: AccountConfig) => string): string {
-  const list = rows(config, readKey);
+/** `, shard 0/2 (the other shards hold 3 of the 6 accounts)`; '' without a shard. */
+function shardText(config: Config, polled: number): string {
+  if (config.shard === undefined) return '';
+  const others = config.accounts.length - polled;
+  return `, shard ${config.shard.index}/${config.shard.count} (the other shards hold ${others} of the ${config.accounts.length} accounts)`;
+}
+
+/**
+ * @param accounts what this replica polls: the configuration's accounts, or its shard's. A key
+ * shared across shards is not seen here: each replica compares the keys it holds.
+ */
+export function describeConfig(config: Config, accounts: readonly AccountConfig[], output: CheckOutput, readKey: (account: AccountConfig) => string): string {
+  const list = rows(accounts, readKey);
   if (output === 'json') return `${JSON.stringify(list, null, 2)}\n`;
   const lines = [
-    `configuration is valid: ${config.accounts.length} account${config.accounts.length === 1 ? '' : 's'}` +
+    `configuration is valid: ${accounts.length} account${accounts.length === 1 ? '' : 's'}` +
       `${config.configFile === undefined ? '' : ` (config file ${config.configFile})`}, API ${config.api.url}, ` +
-      `poll interval ${formatDurationMs(config.poll.intervalMs)}` +
-      `${config.shard === undefined ? '' : `, shard ${config.shard.index}/${config.shard.count}`}; no request was made`,
+      `poll interval ${formatDurationMs(config.poll.intervalMs)}${shardText(config, accounts.length)}; no request was made`,
     '',
   ];
   const table = renderTable(

@@ -29,8 +29,15 @@ export interface PollOnceDeps {
 export interface PolledOnce {
   store: AccountStore;
   keys: KeyTracker;
+  /** The accounts without a result when the deadline passed; empty when every one answered. */
+  unanswered: string[];
 }
 
+/**
+ * Polls every account once, or until `config.check.timeoutMs` has passed: then the polls still
+ * running are aborted (a hang, a body that never ends, a retry waiting out a Retry-After) and
+ * only the results that came before the deadline count.
+ */
 export async function pollOnce(config: Config, accounts: readonly AccountConfig[], deps: PollOnceDeps): Promise<PolledOnce> {
   const store = new AccountStore();
   store.configure(accounts);
@@ -55,15 +62,25 @@ export async function pollOnce(config: Config, accounts: readonly AccountConfig[
     // Nobody waits for a first result here: start every poll now, within the limits.
     startupSpacingMs: 0,
     onResult: (result) => {
-      // Only the first result counts: a second poll would start only an interval later.
-      if (!pending.delete(result.account)) return;
+      // Only the first result counts (a second poll would start only an interval later), and
+      // none after the deadline.
+      if (timedOut || !pending.delete(result.account)) return;
       sink.onResult(result);
       if (pending.size === 0) allDone();
     },
   });
   if (pending.size === 0) allDone();
+  let timedOut = false;
+  const deadline = new AbortController();
+  const timer = deps.clock.sleep(config.check.timeoutMs, deadline.signal).then(
+    () => {
+      timedOut = true;
+    },
+    () => undefined,
+  );
   poller.update(accounts);
-  await done;
+  await Promise.race([done, timer]);
+  deadline.abort();
   await poller.stop();
-  return { store, keys };
+  return { store, keys, unanswered: timedOut ? [...pending] : [] };
 }

@@ -1,14 +1,17 @@
 /**
  * What `zexa-exporter check` prints and returns: one row per account from its status after one
- * poll, the exit code by the monitoring-plugin convention, and the table or JSON text. Pure.
+ * poll, the exit code by the monitoring-plugin convention, and the text: the plugin status line
+ * first (Nagios, Icinga, Naemon and Sensu show the first line as the service status, and read
+ * what follows its `|` as performance data), then the table as long output; or JSON. Pure.
  */
-import { stateOf, type AccountStatus } from '../state/account-store.js';
+import { stateOf, type AccountState, type AccountStatus } from '../state/account-store.js';
+import { formatDurationMs } from '../config/values.js';
 import type { PollErrorReason } from '../zexa/errors.js';
 
 export const CHECK_EXIT = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];
 
-type CheckState = 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
+type CheckState = 'OK' | 'DRAINING' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
 /** One account in `--output=json`; docs/check.md documents every field. */
 export interface CheckRow {
@@ -40,8 +43,17 @@ export function worstExitCode(codes: readonly CheckExitCode[]): CheckExitCode {
   return codes.reduce<CheckExitCode>((worst, code) => (SEVERITY[code] > SEVERITY[worst] ? code : worst), CHECK_EXIT.OK);
 }
 
-function exitCodeOf(state: CheckState, shared: boolean): CheckExitCode {
+export interface RowOptions {
+  /** The account's state with the balance history read (stateWithForecast); stateOf's when not given. */
+  state?: AccountState;
+  /** DRAINING is a WARNING (`--warn-draining`); otherwise it counts as OK, as before it existed. */
+  warnDraining?: boolean;
+}
+
+function exitCodeOf(state: CheckState, shared: boolean, warnDraining: boolean): CheckExitCode {
   switch (state) {
+    case 'DRAINING':
+      return warnDraining || shared ? CHECK_EXIT.WARNING : CHECK_EXIT.OK;
     case 'CRITICAL':
     case 'UNAUTHORIZED':
     case 'FORBIDDEN':
@@ -55,8 +67,8 @@ function exitCodeOf(state: CheckState, shared: boolean): CheckExitCode {
   }
 }
 
-export function checkRow(status: AccountStatus, source: 'file' | 'env', sharedWith: readonly string[]): CheckRow {
-  const accountState = stateOf(status);
+export function checkRow(status: AccountStatus, source: 'file' | 'env', sharedWith: readonly string[], options: RowOptions = {}): CheckRow {
+  const accountState = options.state ?? stateOf(status);
   // Every account has been polled once when rows are made; PENDING cannot occur.
   const state: CheckState = accountState === 'PENDING' ? 'ERROR' : accountState;
   const failed = !status.up ? status.lastError : undefined;
@@ -74,7 +86,7 @@ export function checkRow(status: AccountStatus, source: 'file' | 'env', sharedWi
     http_status: failed?.status ?? null,
     request_id: failed?.requestId ?? null,
     error: failed?.message ?? null,
-    exit_code: exitCodeOf(state, sharedWith.length > 0),
+    exit_code: exitCodeOf(state, sharedWith.length > 0, options.warnDraining === true),
   };
 }
 
@@ -110,10 +122,23 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
 
 export const CHECK_COLUMNS = ['account', 'state', 'balance', 'currency', 'warning/critical', 'key fingerprint', 'detail'] as const;
 
-export function renderCheckTable(rows: readonly CheckRow[]): string {
+/** What one run of the check found. */
+export interface CheckOutcome {
+  /** The accounts that answered, in name order. */
+  rows: readonly CheckRow[];
+  /** When the deadline passed first: the deadline and the accounts still without an answer. */
+  timedOut?: { afterMs: number; unanswered: readonly string[] };
+}
+
+/** The exit code: the worst row's, or UNKNOWN when the deadline passed. */
+export function outcomeExitCode(outcome: CheckOutcome): CheckExitCode {
+  return outcome.timedOut === undefined ? worstExitCode(outcome.rows.map((r) => r.exit_code)) : CHECK_EXIT.UNKNOWN;
+}
+
+export function renderCheckTable(outcome: CheckOutcome): string {
   const table = renderTable(
     CHECK_COLUMNS,
-    rows.map((r) => [
+    outcome.rows.map((r) => [
       r.account,
       r.state,
       r.balance === null ? '-' : String(r.balance),
@@ -123,21 +148,57 @@ export function renderCheckTable(rows: readonly CheckRow[]): string {
       detail(r),
     ]),
   );
-  return `${table}${summary(rows)}\n`;
+  const unanswered = outcome.timedOut === undefined ? '' : `no answer within ${formatDurationMs(outcome.timedOut.afterMs)}: ${outcome.timedOut.unanswered.join(', ')}\n`;
+  return `${statusLine(outcome)}\n${table}${unanswered}`;
 }
 
-/** `CRITICAL: 1 CRITICAL, 1 UNAUTHORIZED, 2 OK; 1 shared key (exit 2)`. */
-function summary(rows: readonly CheckRow[]): string {
-  const code = worstExitCode(rows.map((r) => r.exit_code));
-  const counts = new Map<string, number>();
+/**
+ * A performance-data label: always quoted, a quote inside doubled (the monitoring-plugins
+ * guidelines' escape). Account names hold neither, but the form must survive any label.
+ */
+function perfLabel(label: string): string {
+  return `'${label.replace(/'/g, "''")}'`;
+}
+
+/** `'label'=value;warn;crit;min` for every account with a balance, space-separated. */
+export function perfdata(rows: readonly CheckRow[]): string {
+  return rows
+    .filter((r) => r.balance !== null)
+    .map((r) => `${perfLabel(r.account)}=${r.balance};${r.warning};${r.critical};0`)
+    .join(' ');
+}
+
+const SUMMARY_ORDER: readonly CheckState[] = ['CRITICAL', 'UNAUTHORIZED', 'FORBIDDEN', 'ERROR', 'LOW', 'DRAINING', 'OK'];
+
+function stateCounts(rows: readonly CheckRow[]): string {
+  const counts = new Map<CheckState, number>();
   for (const row of rows) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);
-  const order: CheckState[] = ['CRITICAL', 'UNAUTHORIZED', 'FORBIDDEN', 'ERROR', 'LOW', 'OK'];
-  const states = order.filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${s}`);
-  const shared = rows.filter((r) => r.key_shared_with.length > 0).length;
-  const sharedText = shared === 0 ? '' : `; ${shared} accounts share a key with another`;
-  return `${EXIT_NAMES[code]}: ${rows.length} account${rows.length === 1 ? '' : 's'}, ${states.join(', ')}${sharedText} (exit ${code})`;
+  return SUMMARY_ORDER.filter((s) => counts.has(s))
+    .map((s) => `${counts.get(s)} ${s.toLowerCase()}`)
+    .join(', ');
 }
 
-export function renderCheckJson(rows: readonly CheckRow[]): string {
-  return `${JSON.stringify(rows, null, 2)}\n`;
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The plugin status line: `ZEXA CRITICAL - 6 accounts: 1 critical, 1 low, 4 ok | 'production'=4999;1000;100;0 …`;
+ * `ZEXA UNKNOWN - timed out after 30s …` with what was known when the deadline passed.
+ */
+export function statusLine(outcome: CheckOutcome): string {
+  const { rows, timedOut } = outcome;
+  const code = outcomeExitCode(outcome);
+  const counts = stateCounts(rows);
+  const shared = rows.filter((r) => r.key_shared_with.length > 0).length;
+  const sharedText = shared === 0 ? '' : `; ${shared} share a key with another`;
+  const text =
+    timedOut === undefined
+      ? `${plural(rows.length, 'account')}: ${counts}${sharedText}`
+      : `timed out after ${formatDurationMs(timedOut.afterMs)} with ${timedOut.unanswered.length} of ${plural(rows.length + timedOut.unanswered.length, 'account')} unanswered` +
+        `${rows.length === 0 ? '' : `; known: ${counts}${sharedText}`}`;
+  const perf = perfdata(rows);
+  return `ZEXA ${EXIT_NAMES[code]} - ${text}${perf === '' ? '' : ` | ${perf}`}`;
+}
+
+export function renderCheckJson(outcome: CheckOutcome): string {
+  return `${JSON.stringify(outcome.rows, null, 2)}\n`;
 }

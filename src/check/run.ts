@@ -12,10 +12,11 @@ import { readAccountKey } from '../config/keys.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../poll/retry.js';
 import { ownsAccount } from '../poll/shard.js';
 import { createDispatcher } from '../zexa/client.js';
-import { checkUsage, parseCheckArgs, type CheckOutput } from './args.js';
+import { consumptionNow, stateWithForecast } from '../state/account-store.js';
+import { checkUsage, parseCheckArgs, type CheckArgs } from './args.js';
 import { describeConfig } from './config-report.js';
 import { pollOnce } from './poll-once.js';
-import { CHECK_EXIT, checkRow, renderCheckJson, renderCheckTable, worstExitCode } from './report.js';
+import { CHECK_EXIT, checkRow, outcomeExitCode, renderCheckJson, renderCheckTable, type CheckOutcome } from './report.js';
 
 /** `--config.check` exits 0 or 2, like the exporter on a bad configuration. */
 const CONFIG_CHECK_EXIT = { OK: 0, INVALID: 2 } as const;
@@ -67,12 +68,11 @@ async function check(argv: readonly string[], deps: CheckDeps, program: string):
     deps.stderr(`${program}: ${new ConfigError(problems).message}\n`);
     return invalid;
   }
+  const accounts = config.accounts.filter((a) => config.shard === undefined || ownsAccount(a.name, config.shard));
   if (args.configOnly) {
-    deps.stdout(describeConfig(config, args.output, (account) => readAccountKey(account, deps.sources.env, deps.sources.readFile)));
+    deps.stdout(describeConfig(config, accounts, args.output, (account) => readAccountKey(account, deps.sources.env, deps.sources.readFile)));
     return CONFIG_CHECK_EXIT.OK;
   }
-
-  const accounts = config.accounts.filter((a) => config.shard === undefined || ownsAccount(a.name, config.shard));
   if (accounts.length === 0) {
     const shard = config.shard === undefined ? '' : ` (shard ${config.shard.index}/${config.shard.count} owns none of the ${config.accounts.length})`;
     deps.stderr(`${program}: no accounts to check${shard}\n`);
@@ -88,7 +88,7 @@ async function check(argv: readonly string[], deps: CheckDeps, program: string):
     return CHECK_EXIT.UNKNOWN;
   }
   try {
-    return await checkAccounts(config, accounts, args.output, { ...deps, dispatcher });
+    return await checkAccounts(config, accounts, args, { ...deps, dispatcher });
   } finally {
     if (deps.dispatcher === undefined) await dispatcher.destroy().catch(() => undefined);
   }
@@ -97,20 +97,29 @@ async function check(argv: readonly string[], deps: CheckDeps, program: string):
 async function checkAccounts(
   config: Config,
   accounts: readonly AccountConfig[],
-  output: CheckOutput,
+  args: Pick<CheckArgs, 'output' | 'warnDraining'>,
   deps: CheckDeps & { dispatcher: Dispatcher },
 ): Promise<number> {
-  const { store, keys } = await pollOnce(config, accounts, {
-    clock: deps.clock ?? systemClock,
+  const clock = deps.clock ?? systemClock;
+  const { store, keys, unanswered } = await pollOnce(config, accounts, {
+    clock,
     dispatcher: deps.dispatcher,
     env: deps.sources.env,
     readFile: deps.sources.readFile,
     retryPolicy: deps.retryPolicy ?? DEFAULT_RETRY_POLICY,
   });
   const sourceOf = new Map(accounts.map((a) => [a.name, a.key.kind]));
-  const rows = store.list().map((status) => checkRow(status, sourceOf.get(status.name) ?? 'env', keys.sharedWith(status.name)));
-  deps.stdout(output === 'json' ? renderCheckJson(rows) : renderCheckTable(rows));
-  return worstExitCode(rows.map((r) => r.exit_code));
+  const nowMs = clock.now();
+  const waiting = new Set(unanswered);
+  const rows = store.list().filter((status) => !waiting.has(status.name)).map((status) =>
+    checkRow(status, sourceOf.get(status.name) ?? 'env', keys.sharedWith(status.name), {
+      state: stateWithForecast(status, () => consumptionNow(status, store.history, nowMs)),
+      warnDraining: args.warnDraining,
+    }),
+  );
+  const outcome: CheckOutcome = unanswered.length === 0 ? { rows } : { rows, timedOut: { afterMs: config.check.timeoutMs, unanswered } };
+  deps.stdout(args.output === 'json' ? renderCheckJson(outcome) : renderCheckTable(outcome));
+  return outcomeExitCode(outcome);
 }
 
 /** The real process: stdout, stderr, environment and the bounded file reader. */

@@ -149,7 +149,7 @@ function usageEntry(setting: AnySetting, first: string): string[] {
 export function usage(): string {
   const lines = [
     'Usage: zexa-exporter [flags]',
-    '       zexa-exporter check [--output=table|json] [--config.check] [flags]',
+    '       zexa-exporter check [--output=table|json] [--config.check] [--warn-draining] [flags]',
     '',
     'Prometheus exporter for the message-credit balance of Zexa API keys.',
     'Precedence: flag > environment variable > config file > default.',
@@ -168,7 +168,8 @@ export function usage(): string {
     '',
     'Without a key, `npm run demo` shows the exporter against a built-in API simulator.',
     '',
-    'zexa-exporter check: poll every account once, print a table (or --output=json) and exit',
+    'zexa-exporter check: poll every account once (until --timeout), print the plugin status line',
+    'and a table (or --output=json) and exit',
     '  0 all OK, 1 any LOW or a key shared by two accounts, 2 any CRITICAL, UNAUTHORIZED or',
     '  FORBIDDEN, 3 UNKNOWN (network or other error, no accounts, invalid configuration).',
     '  --config.check validates the configuration without any request (exit 0 or 2).',

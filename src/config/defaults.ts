@@ -21,6 +21,7 @@ export const DEFAULTS = {
   thresholds: { warning: SETTINGS.warning.default, critical: SETTINGS.critical.default },
   web: { listenAddress: SETTINGS.listenAddress.default.text, configFile: SETTINGS.webConfigFile.default, maxConnections: SETTINGS.maxConnections.default },
   log: { level: SETTINGS.logLevel.default },
+  check: { timeoutMs: SETTINGS.checkTimeout.default },
   shard: SETTINGS.shard.default,
   configFile: SETTINGS.configFile.default,
   accountName: DEFAULT_ACCOUNT_NAME,
@@ -30,6 +31,7 @@ export const DEFAULTS = {
   thresholds: Thresholds;
   web: Pick<Config['web'], 'listenAddress' | 'configFile' | 'maxConnections'>;
   log: Config['log'];
+  check: Config['check'];
   shard: Config['shard'];
   configFile: Config['configFile'];
   accountName: string;

@@ -26,6 +26,7 @@ export const LIMITS = {
   maxConcurrency: { min: 1, max: 1024 },
   maxAttempts: { min: 1, max: 10 },
   maxConnections: { min: 1, max: 65_536 },
+  checkTimeoutMs: { min: 1_000, max: 3_600_000 },
   maxRequestsPerSecond: { max: 100_000 },
   threshold: { max: Number.MAX_SAFE_INTEGER },
   shardCount: { max: MAX_SHARD_COUNT },

@@ -205,6 +205,7 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
     accounts,
     web: webSettings(ctx, s),
     log: { level: s.logLevel.value },
+    check: { timeoutMs: s.checkTimeout.value },
     shard: s.shard.value,
     configFile,
   };

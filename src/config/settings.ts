@@ -228,6 +228,22 @@ export const SETTINGS = {
     example: '1/2',
     help: 'Poll only the accounts of shard INDEX/COUNT (0-based, e.g. 1/2).',
   }),
+  checkTimeout: setting<number, 'timeout'>({
+    env: 'ZEXA_CHECK_TIMEOUT',
+    flag: 'timeout',
+    file: ['check', 'timeout'],
+    parse: (raw) => parseDurationIn(raw, LIMITS.checkTimeoutMs),
+    expected: 'a duration',
+    // A monitoring plugin must answer within its scheduler's limit (Nagios kills one after 60 s
+    // by default); 30 s leaves a Retry-After of 25 s room for one retry.
+    default: 30_000,
+    show: showDuration,
+    unit: 'duration',
+    example: '10s',
+    help:
+      `zexa-exporter check only: after this long, exit 3 (UNKNOWN) with the accounts known so far ` +
+      `(${formatDurationMs(LIMITS.checkTimeoutMs.min)} to ${formatDurationMs(LIMITS.checkTimeoutMs.max)}).`,
+  }),
 };
 
 export type SettingKey = keyof typeof SETTINGS;

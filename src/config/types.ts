@@ -57,6 +57,8 @@ export interface Config {
     maxConnections: number;
   };
   log: { level: LogLevel };
+  /** `zexa-exporter check` only: how long it may take before it answers UNKNOWN. */
+  check: { timeoutMs: number };
   /** Shard this replica polls, if any: INDEX/COUNT with 0 <= index < count. */
   shard: { index: number; count: number } | undefined;
   /** The YAML file the config was read from, if any (reloaded on SIGHUP and POST /-/reload). */

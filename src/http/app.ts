@@ -1,5 +1,6 @@
 /**
- * The HTTP surface: `/metrics`, `/healthz`, `/readyz`, the status page `/`, the JSON API
+ * The HTTP surface: `/metrics`, `/healthz`, `/readyz` (also as Prometheus' own `/-/healthy` and
+ * `/-/ready`, where probes are pointed out of habit), the status page `/`, the JSON API
  * `/api/v1/accounts[/{name}]` and `POST /-/reload`.
  * Read endpoints answer GET and HEAD only (others 405); unknown paths get a plain 404 that never
  * echoes the path. Every response carries `X-Content-Type-Options: nosniff`.
@@ -8,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { ReloadOutcome } from '../config/types.js';
 import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
-import { CONTENT_TYPE } from '../metrics/exporter-metrics.js';
+import { CONTENT_TYPES, negotiateFormat, OPENMETRICS_EOF, openMetricsFromText } from '../metrics/exposition.js';
 import { fairQueue } from './fair-queue.js';
 import type { Rendered, StatusViews } from '../views/service.js';
 
@@ -26,6 +27,13 @@ export interface ServerDeps {
 }
 
 const READ_METHODS = ['GET', 'HEAD'];
+
+/** The liveness paths: served without credentials, so a probe needs none. */
+const LIVENESS_PATHS = ['/healthz', '/-/healthy'] as const;
+/** The readiness paths, under both spellings. */
+const READINESS_PATHS = ['/readyz', '/-/ready'] as const;
+/** What a probe or load balancer may ask without credentials when a web config sets them. */
+export const PROBE_PATHS: readonly string[] = [...LIVENESS_PATHS, '/-/ready'];
 
 function methods(allowed: readonly string[], handler: RequestHandler): RequestHandler {
   return (req, res, next) => {
@@ -65,12 +73,17 @@ function sendChunks(req: Request, res: Response, chunks: readonly Buffer[]): voi
   res.end(); // uncorks fully
 }
 
-/** `/metrics`: the cached `zexa_` text and the live process metrics. */
+/**
+ * `/metrics`: the cached `zexa_` text and the live process metrics, in OpenMetrics when `Accept`
+ * prefers it, text 0.0.4 otherwise.
+ */
 function metricsHandler(deps: ServerDeps): RequestHandler {
   return async (req, res) => {
-    const zexa = deps.metrics.renderZexa();
-    const processText = await deps.metrics.registry.metrics();
-    res.set('Content-Type', CONTENT_TYPE).set('Cache-Control', 'no-store').set('Vary', 'Accept-Encoding');
+    const format = negotiateFormat(req.headers.accept);
+    const zexa = deps.metrics.renderZexa(format);
+    const live = await deps.metrics.registry.metrics();
+    const processText = format === 'openmetrics' ? openMetricsFromText(live) + OPENMETRICS_EOF : live;
+    res.set('Content-Type', CONTENT_TYPES[format]).set('Cache-Control', 'no-store').set('Vary', 'Accept, Accept-Encoding');
     if (acceptsGzip(req)) {
       // The zexa_ part is compressed once per change; the small live part is its own gzip
       // member (a concatenation of gzip members is a valid gzip stream).
@@ -149,13 +162,13 @@ export function createApp(deps: ServerDeps): express.Express {
 
   app.all('/metrics', methods(READ_METHODS, turns), methods(READ_METHODS, metricsHandler(deps)));
   app.all(
-    '/healthz',
+    [...LIVENESS_PATHS],
     methods(READ_METHODS, (_req, res) => {
       res.set('Cache-Control', 'no-store').type('text/plain').send('OK\n');
     }),
   );
   app.all(
-    '/readyz',
+    [...READINESS_PATHS],
     methods(READ_METHODS, (_req, res) => {
       res.set('Cache-Control', 'no-store').type('text/plain');
       if (deps.isReady()) res.send('ready\n');

@@ -3,7 +3,8 @@
  * exposed as.
  *
  * The per-account families change only when a poll of that account finishes, so each block of
- * accounts is rendered to UTF-8 bytes once per change and cached; a scrape writes the cached
+ * accounts is rendered to UTF-8 bytes once per change and cached, and shared by both exposition
+ * formats (text 0.0.4 and OpenMetrics differ only in their metadata lines, metrics/exposition.ts); a scrape writes the cached
  * buffers as they are instead of walking prom-client's label maps (which costs ~345 ms at 10,000
  * accounts). The gzip of the whole, too, is reused while nothing changed at all. prom-client
  * keeps the process metrics in the exporter's own Registry (never the global one); they are cheap
@@ -12,6 +13,7 @@
 import { gzipSync } from 'node:zlib';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { AccountStatus, AccountStore } from '../state/account-store.js';
+import { metadata, type ExpositionFormat } from './exposition.js';
 
 type MetricType = 'gauge' | 'counter' | 'histogram';
 
@@ -67,15 +69,9 @@ export const METRICS = {
 /** Buckets for one request to the API: sub-second is normal, the timeout caps the top. */
 const DURATION_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
-export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
-
 /** Label values per the text exposition format: backslash, double quote and newline escaped. */
 export function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-function escapeHelp(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
 /** Numbers as Prometheus parses them (Go's ParseFloat accepts JS's shortest round-trip form). */
@@ -86,8 +82,8 @@ export function formatValue(value: number): string {
   return String(value);
 }
 
-function header(def: MetricDefinition): string {
-  return `# HELP ${def.name} ${escapeHelp(def.help)}\n# TYPE ${def.name} ${def.type}\n`;
+function header(def: MetricDefinition, format: ExpositionFormat): string {
+  return metadata(def.name, def.type, def.help, format);
 }
 
 /** The per-account families, in exposition order, each rendering one account's lines under its name `n`. */
@@ -195,7 +191,7 @@ export interface RenderedMetrics {
 export class ExporterMetrics {
   readonly registry: Registry;
   private readonly store: AccountStore;
-  private readonly buildInfoText: string;
+  private readonly buildInfoLine: string;
   private blocks: Block[] = [];
   /** HELP/TYPE headers never change: their bytes and gzip member are made once. */
   private readonly headerPieces = new Map<string, Piece>();
@@ -208,14 +204,14 @@ export class ExporterMetrics {
   /** Bumped by changes that are not account changes (requests, reloads, shard). */
   private ownVersion = 0;
   private renderedKey = '';
-  private rendered: RenderedMetrics | undefined;
+  /** What each format rendered at `renderedKey`; the block buffers inside are shared. */
+  private rendered: Partial<Record<ExpositionFormat, RenderedMetrics>> = {};
 
   constructor(store: AccountStore, options: ExporterMetricsOptions) {
     this.store = store;
     this.registry = options.registry ?? new Registry();
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.buildInfoText =
-      header(METRICS.buildInfo) +
+    this.buildInfoLine =
       `${METRICS.buildInfo.name}{version="${escapeLabelValue(options.version)}",nodejs_version="${escapeLabelValue(options.nodeVersion)}"} 1\n`;
   }
 
@@ -251,17 +247,20 @@ export class ExporterMetrics {
     if (names.length > 0) this.blocks = [];
   }
 
-  /** The `zexa_` families as exposition text, rendered only when something changed. */
-  renderZexa(): RenderedMetrics {
+  /**
+   * The `zexa_` families in `format`, rendered only when something changed. OpenMetrics' `# EOF`
+   * is not included: the process metrics follow.
+   */
+  renderZexa(format: ExpositionFormat = 'text'): RenderedMetrics {
     const key = `${this.store.version}:${this.ownVersion}`;
-    if (this.rendered === undefined || key !== this.renderedKey) {
-      this.rendered = this.build();
+    if (key !== this.renderedKey) {
+      this.rendered = {};
       this.renderedKey = key;
     }
-    return this.rendered;
+    return (this.rendered[format] ??= this.build(format));
   }
 
-  private build(): RenderedMetrics {
+  private build(format: ExpositionFormat): RenderedMetrics {
     const accounts = this.store.list();
     const blockCount = Math.ceil(accounts.length / BLOCK_SIZE);
     this.blocks.length = Math.min(this.blocks.length, blockCount);
@@ -276,15 +275,15 @@ export class ExporterMetrics {
       const blocks = this.blocks.filter((block) => (block.bodies[f] as Buffer).length > 0);
       // A family with no samples at all is left out, as prom-client does for unlabelled metrics.
       if (blocks.length === 0) return;
-      pieces.push(this.headerPiece(header(def)));
+      pieces.push(this.headerPiece(header(def, format)));
       for (const block of blocks) {
         const bytes = block.bodies[f] as Buffer;
         pieces.push({ bytes, gzip: () => (block.gzipped[f] ??= gzipPiece(bytes)) });
       }
     });
-    let tail = this.renderRequests() + this.buildInfoText + this.renderReload();
+    let tail = this.renderRequests(format) + header(METRICS.buildInfo, format) + this.buildInfoLine + this.renderReload(format);
     if (this.shard !== undefined) {
-      tail += header(METRICS.shardInfo) + `${METRICS.shardInfo.name}{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
+      tail += header(METRICS.shardInfo, format) + `${METRICS.shardInfo.name}{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
     }
     const tailBytes = Buffer.from(tail);
     let tailGzip: Buffer | undefined;
@@ -316,16 +315,16 @@ export class ExporterMetrics {
     return piece;
   }
 
-  private renderRequests(): string {
+  private renderRequests(format: ExpositionFormat): string {
     let out = '';
     if (this.requestsByCode.size > 0) {
-      out += header(METRICS.apiRequests);
+      out += header(METRICS.apiRequests, format);
       for (const code of [...this.requestsByCode.keys()].sort()) {
         out += `${METRICS.apiRequests.name}{code="${escapeLabelValue(code)}"} ${this.requestsByCode.get(code) ?? 0}\n`;
       }
     }
     const duration = METRICS.apiDuration.name;
-    out += header(METRICS.apiDuration);
+    out += header(METRICS.apiDuration, format);
     DURATION_BUCKETS.forEach((bucket, i) => {
       out += `${duration}_bucket{le="${bucket}"} ${this.bucketCounts[i] ?? 0}\n`;
     });
@@ -335,11 +334,11 @@ export class ExporterMetrics {
     return out;
   }
 
-  private renderReload(): string {
-    let out = header(METRICS.reloadSuccessful) +
+  private renderReload(format: ExpositionFormat): string {
+    let out = header(METRICS.reloadSuccessful, format) +
       `${METRICS.reloadSuccessful.name} ${this.reload.successful ? 1 : 0}\n`;
     if (this.reload.successMs !== undefined) {
-      out += header(METRICS.reloadTimestamp) +
+      out += header(METRICS.reloadTimestamp, format) +
         `${METRICS.reloadTimestamp.name} ${formatValue(this.reload.successMs / 1000)}\n`;
     }
     return out;

@@ -15,7 +15,7 @@ import { KeyTracker } from '../poll/key-tracker.js';
 import { createLogger, type Logger } from '../lib/logger.js';
 import { ExporterMetrics } from '../metrics/exporter-metrics.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../poll/retry.js';
-import { createApp } from '../http/app.js';
+import { createApp, PROBE_PATHS } from '../http/app.js';
 import { ownsAccount } from '../poll/shard.js';
 import { createStatusViews } from '../views/service.js';
 import { VERSION } from '../version.js';
@@ -197,8 +197,8 @@ export class Exporter {
       isReady: () => this.store.allPolled(),
       views,
       ...(this.deps.loadConfig === undefined ? {} : { reload: () => this.reload('http') }),
-      // /healthz stays open for probes; everything else needs the web config's credentials.
-      before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: ['/healthz'], logger })],
+      // The probe paths stay open; everything else needs the web config's credentials.
+      before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: PROBE_PATHS, logger })],
       onError: (error) => logger.error({ error: error instanceof Error ? error.message : 'unknown error' }, 'request failed'),
     });
     const server = createHttpServer(web, app, { logger });

@@ -7,11 +7,16 @@
  * what they derived from an account until it changes (the scrape path depends on that).
  */
 import type { AccountConfig, Thresholds } from '../config/types.js';
+import { consumptionOf, isDraining, type Consumption } from './consumption.js';
 import type { PollErrorReason } from '../zexa/errors.js';
 import { BalanceHistory } from './history.js';
 
-/** An account's state in one word: the status page's badge, the JSON API's `state` and the check's column. */
-export type AccountState = 'PENDING' | 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
+/**
+ * An account's state in one word: the status page's badge, the JSON API's `state` and the check's
+ * column. DRAINING is an OK balance that runs out within the forecast alert's horizon; only what
+ * reads the balance history can tell it (stateWithForecast), so stateOf never returns it.
+ */
+export type AccountState = 'PENDING' | 'OK' | 'DRAINING' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
 interface LastError {
   reason: PollErrorReason;
@@ -85,6 +90,21 @@ export function stateOf(status: AccountStatus): AccountState {
   if (credits <= status.thresholds.critical) return 'CRITICAL';
   if (credits <= status.thresholds.warning) return 'LOW';
   return 'OK';
+}
+
+/**
+ * The state the page, the JSON API and `check` show: stateOf, with an OK account that runs out
+ * within the forecast alert's horizon as DRAINING. `consumption` is asked only for OK accounts.
+ */
+export function stateWithForecast(status: AccountStatus, consumption: () => Consumption | undefined): AccountState {
+  const state = stateOf(status);
+  return state === 'OK' && isDraining(consumption()) ? 'DRAINING' : state;
+}
+
+/** The account's consumption now; undefined before its first successful poll. */
+export function consumptionNow(status: AccountStatus, history: BalanceHistory, nowMs: number): Consumption | undefined {
+  const balance = status.balance?.credits;
+  return balance === undefined ? undefined : consumptionOf(history, status.name, balance, nowMs);
 }
 
 function sameThresholds(a: Thresholds, b: Thresholds): boolean {

@@ -18,6 +18,11 @@ export const RATE_WINDOW_MS = 6 * 3600_000;
 export const MIN_FORECAST_HISTORY_MS = 3600_000;
 /** The rate is never divided by less: a few minutes of polls would read a burst as a trend. */
 const MIN_RATE_DIVISOR_MS = 30 * 60_000;
+/**
+ * An account that runs out sooner is DRAINING: the horizon of the ZexaCreditsExhaustionForecast
+ * alert (`< 72 * 3600` in prometheus/alerts.yml), so the page and the alert agree.
+ */
+const DRAINING_HORIZON_MS = 72 * 3600_000;
 
 export interface Consumption {
   /** Credits consumed per hour over the window; 0 when nothing was consumed. */
@@ -47,4 +52,17 @@ function consumptionFrom(sums: WindowSums, balance: number): Consumption {
 export function consumptionOf(history: BalanceHistory, name: string, balance: number, nowMs: number): Consumption | undefined {
   const sums = history.windowSums(name, nowMs, RATE_WINDOW_MS);
   return sums === undefined ? undefined : consumptionFrom(sums, balance);
+}
+
+/** Whether the balance runs out within DRAINING_HORIZON_MS at the current rate (a forecast needs 1 h of history). */
+export function isDraining(consumption: Consumption | undefined): boolean {
+  return consumption?.secondsToEmpty !== undefined && consumption.secondsToEmpty * 1000 < DRAINING_HORIZON_MS;
+}
+
+/**
+ * Whether the rate is still an estimate: under MIN_RATE_DIVISOR_MS of history the divisor is
+ * longer than the history, so the rate reads low (668/h after 11 minutes of a 1,800/h drain).
+ */
+export function isEstimating(consumption: Consumption): boolean {
+  return consumption.historyMs < MIN_RATE_DIVISOR_MS;
 }

@@ -2,8 +2,8 @@
  * Everything the page and the JSON API say about one account, derived from its status and its
  * balance history at one instant. Built only for the accounts a response shows.
  */
-import { stateOf, type AccountState, type AccountStatus } from '../state/account-store.js';
-import { consumptionOf, type Consumption } from '../state/consumption.js';
+import { consumptionNow, stateWithForecast, type AccountState, type AccountStatus } from '../state/account-store.js';
+import type { Consumption } from '../state/consumption.js';
 import type { BalanceHistory, HistorySeries } from '../state/history.js';
 
 export interface AccountView {
@@ -21,11 +21,11 @@ export interface AccountView {
 export type SharedWith = (name: string) => readonly string[];
 
 export function viewOf(status: AccountStatus, history: BalanceHistory, nowMs: number, sharedWith?: SharedWith): AccountView {
-  const balance = status.balance?.credits;
+  const consumption = consumptionNow(status, history, nowMs);
   return {
     status,
-    state: stateOf(status),
-    consumption: balance === undefined ? undefined : consumptionOf(history, status.name, balance, nowMs),
+    state: stateWithForecast(status, () => consumption),
+    consumption,
     series: history.series(status.name),
     sharedWith: status.key?.shared === true && sharedWith !== undefined ? sharedWith(status.name) : [],
     nowMs,

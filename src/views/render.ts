@@ -81,7 +81,7 @@ function document(context: PageContext, title: string, body: string): string {
 <body>
 <header>
 <h1>Zexa Exporter</h1>
-<p>version ${escapeHtml(context.version)} · polling every ${refresh}s${shard} · <a href="metrics">/metrics</a> · <a href="api/v1/accounts">/api/v1/accounts</a> · <a href="healthz">/healthz</a> · <a href="readyz">/readyz</a></p>
+<p>version ${escapeHtml(context.version)} · polling every ${refresh}s${shard} · <a href="metrics">/metrics</a> · <a href="api/v1/accounts">/api/v1/accounts</a> · <a href="healthz">/healthz</a> · <a href="readyz">/readyz</a> · <a href="-/healthy">/-/healthy</a> · <a href="-/ready">/-/ready</a></p>
 </header>
 <main>
 ${body}

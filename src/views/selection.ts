@@ -28,14 +28,15 @@ function inNaturalOrder(list: readonly AccountStatus[]): readonly AccountStatus[
   return sorted;
 }
 
-export function selectAccounts(list: readonly AccountStatus[], query: AccountQuery): Selection {
+/** @param stateOfAccount each account's state; stateOf (no DRAINING) when not given. */
+export function selectAccounts(list: readonly AccountStatus[], query: AccountQuery, stateOfAccount: (status: AccountStatus) => AccountState = stateOf): Selection {
   const byState = new Map<AccountState, AccountStatus[]>(STATE_ORDER.map((s) => [s, []]));
   const counts = new Map<AccountState, number>();
   let searched = 0;
   for (const status of inNaturalOrder(list)) {
     if (query.q !== '' && !status.name.toLowerCase().includes(query.q)) continue;
     searched++;
-    const state = stateOf(status);
+    const state = stateOfAccount(status);
     counts.set(state, (counts.get(state) ?? 0) + 1);
     if (query.state === undefined || query.state === state) byState.get(state)?.push(status);
   }

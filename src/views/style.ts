@@ -15,6 +15,7 @@ export const COLOURS = {
 /** Badge backgrounds; the badge text is white in both schemes. */
 export const BADGES: Record<string, string> = {
   ok: '#1b6e20',
+  draining: '#0d5f73',
   low: '#8a5100',
   critical: '#b71c1c',
   unauthorized: '#6a1b9a',
@@ -22,6 +23,44 @@ export const BADGES: Record<string, string> = {
   error: '#5d4037',
   pending: '#50626c',
 };
+
+/**
+ * Below 700 px each account is a card: name and state, then balance, "runs out", last success
+ * and the sparkline, the error cut to two lines with its request_id whole, then the rest; no
+ * horizontal scrolling. CSS only (the page has no script), by column position as columnStyles
+ * does, so the rows carry nothing extra. The labels come from CSS for the same reason.
+ */
+const PHONE_ORDER: readonly [column: number, label: string][] = [
+  [3, 'Balance'],
+  [6, ''],
+  [7, 'Last success'],
+  [4, ''],
+  [5, 'Burn'],
+  [10, ''],
+  [8, 'Key'],
+  [9, 'Key age'],
+];
+
+const PHONE = `@media (max-width:699.98px){
+header,main{padding-left:12px;padding-right:12px}footer{padding-left:12px;padding-right:12px}
+form.search input{min-width:0;flex:1 1 12em}.legend{margin-left:0}
+nav.pages{flex-wrap:wrap}
+table,tbody,tr,th,td{display:block}
+table{background:none;box-shadow:none}
+caption{display:block}
+thead{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%)}
+tbody tr{display:grid;grid-template-columns:minmax(0,1fr) auto;gap:4px 12px;align-items:center;background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:10px 12px;margin:0 0 10px}
+tbody tr>*{grid-column:1/-1;padding:0;border:0;min-width:0;max-width:none;white-space:normal}
+tbody tr>:nth-child(1){grid-column:1;font-size:16px;overflow-wrap:anywhere;box-shadow:none}
+tbody tr>:nth-child(2){grid-column:2;justify-self:end}
+${PHONE_ORDER.map(([column, label], i) => `tbody tr>:nth-child(${column}){order:${i + 1}}${label === '' ? '' : `tbody tr>:nth-child(${column})::before{content:"${label} ";color:var(--dim);font-size:12px}`}`).join('\n')}
+tbody tr>:nth-child(3) small{display:inline}
+tbody tr>:nth-child(10){font-size:13px}
+tbody tr .em{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;line-clamp:2;overflow:hidden;overflow-wrap:anywhere}
+.rid code{display:inline-block;max-width:100%;overflow-x:auto;vertical-align:bottom}
+tr.s-unauthorized,tr.s-critical,tr.s-forbidden,tr.s-error{border-left:4px solid var(--crit)}
+tr.s-low{border-left:4px solid var(--warn)}
+}`;
 
 function variables(scheme: (typeof COLOURS)['light'] | (typeof COLOURS)['dark']): string {
   return Object.entries(scheme)
@@ -53,7 +92,7 @@ ${columnStyles()}
 td strong{white-space:nowrap}
 caption{text-align:left;padding:0 0 6px;color:var(--dim)}
 small{font-size:11px}.dim{color:var(--dim)}.alert{color:var(--warn);font-weight:700}
-.rid code{background:var(--head);padding:0 4px;border-radius:3px;overflow-wrap:anywhere}
+.rid code{background:var(--head);padding:0 2px;border-radius:3px;white-space:nowrap;overflow-wrap:normal;user-select:all}
 .badge{display:inline-block;padding:2px 8px;border-radius:10px;font-size:12px;font-weight:700;color:#fff;letter-spacing:.02em}
 ${Object.entries(BADGES)
   .map(([state, colour]) => `.b-${state}{background:${colour}}`)
@@ -71,4 +110,5 @@ span.nodata{display:flex;align-items:center;width:${WIDTH}px;min-height:${HEIGHT
 nav.pages{margin:12px 0;display:flex;gap:12px;align-items:center}
 p.empty{padding:24px;text-align:center;background:var(--panel)}
 footer{padding:8px 24px 24px;color:var(--dim);font-size:12px}
+${PHONE}
 `;

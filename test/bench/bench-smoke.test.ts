@@ -70,7 +70,7 @@ describe('npm run bench, smoke run', () => {
     expect(f.accounts).toBe(50);
     expect(f.form).toBe('directory');
     const numbers: (keyof SizeFigures)[] = [
-      'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'metricsUndiciMs', 'scrapes', 'baselineMs', 'speedup',
+      'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'metricsUndiciMs', 'metricsOpenMetricsMs', 'metricsOpenMetricsGzipMs', 'openMetricsRatio', 'openMetricsBytes', 'scrapes', 'baselineMs', 'speedup',
       'gzipFirstMs', 'gzipAgainMs', 'cycleMs', 'bareCycleMs', 'cycleRatio', 'busiestRatio', 'rateCap',
       'rateMeasured', 'rateErrorPct', 'rssMb', 'rssSteadyMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
       'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs', 'historyBytes', 'historyRssBytes', 'historyHours', 'keyIndexBytes', 'keyIndexRssBytes', 'pageBytes',
@@ -81,12 +81,13 @@ describe('npm run bench, smoke run', () => {
     // Facts, not timings: the series were rebuilt for the baseline, gzip was served and reused.
     expect(f.series).toBeGreaterThanOrEqual(50 * 9);
     expect(f.gzipServed).toBe(true);
+    expect(f.openMetricsServed).toBe(true);
     expect(f.gzipReused).toBe(true);
     expect(f.expectedCallsPerAccountHour).toBe(720);
     expect(f.historyHours).toBeGreaterThanOrEqual(24);
     expect(f.pageBytes).toBeGreaterThan(1000);
     const table = markdownTable(figures);
-    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 15);
+    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 16);
     expect(table).toContain(`| Node.js of the exporter process | ${process.version} |`);
     expect(table).not.toContain('NaN');
     expect(lines.some((line) => line.includes('50 accounts'))).toBe(true);

@@ -11,7 +11,8 @@
  * A screenshot of each is written under the test's temp folder; set KEEP_BROWSER_ARTIFACTS=1 to
  * keep them (their paths are printed).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,62 @@ import { readRows } from '../support/status-page-rows.js';
 const chromiumProgram = requireProgram(['chromium'], 'chromium');
 const START = Date.UTC(2026, 10, 26, 9, 0, 0);
 const INTERVAL_MS = 60_000;
+
+/** The screenshots the documentation shows (docs/status-page.md); each at most 200 KB. */
+const DOC_SCREENSHOTS = {
+  desktop: fileURLToPath(new URL('../../docs/status-page.png', import.meta.url)),
+  phone: fileURLToPath(new URL('../../docs/status-page-phone.png', import.meta.url)),
+} as const;
+
+describe('the committed screenshots', () => {
+  it('are PNGs of at most 200 KB', () => {
+    for (const file of Object.values(DOC_SCREENSHOTS)) {
+      expect(readFileSync(file).subarray(1, 4).toString('latin1'), file).toBe('PNG');
+      expect(statSync(file).size, file).toBeLessThanOrEqual(200 * 1024);
+    }
+  });
+});
+
+interface Layout {
+  viewport: number;
+  scrollWidth: number;
+  headerWidth: number;
+  /** Elements reaching past either edge of the viewport. */
+  wide: string[];
+  badges: { text: string; visible: boolean }[];
+  ids: { text: string; lines: number; height: number; lineHeight: number }[];
+  rowDisplay: string;
+  tableDisplay: string;
+}
+
+/** Measured in the page (a string: the tests are type-checked without the DOM's types). */
+const LAYOUT_PROBE = `(() => {
+  const viewport = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll('body *')]
+    .map((el) => ({ el, rect: el.getBoundingClientRect() }))
+    // Visually hidden elements (the phone's thead) are clipped to nothing.
+    .filter(({ rect }) => rect.width > 1 && (rect.right > viewport + 0.5 || rect.left < -0.5))
+    .map(({ el, rect }) => el.tagName.toLowerCase() + '.' + el.className + ' ' + Math.round(rect.left) + '..' + Math.round(rect.right));
+  const badges = [...document.querySelectorAll('tbody .badge')].map((el) => {
+    const rect = el.getBoundingClientRect();
+    return { text: el.textContent, visible: el.checkVisibility() && rect.width > 0 && rect.left >= 0 && rect.right <= viewport };
+  });
+  const ids = [...document.querySelectorAll('.rid code')].map((el) => {
+    const style = getComputedStyle(el);
+    return { text: el.textContent, lines: el.getClientRects().length, height: el.getBoundingClientRect().height, lineHeight: parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.45 };
+  });
+  const firstRow = document.querySelector('tbody tr');
+  return {
+    viewport,
+    scrollWidth: document.documentElement.scrollWidth,
+    headerWidth: document.querySelector('header').getBoundingClientRect().width,
+    wide,
+    badges,
+    ids,
+    rowDisplay: firstRow === null ? '' : getComputedStyle(firstRow).display,
+    tableDisplay: getComputedStyle(document.querySelector('table')).display,
+  };
+})()`;
 
 function expectPng(file: string, width: number): void {
   const png = readFileSync(file);
@@ -112,7 +169,8 @@ describe.skipIf(chromiumProgram.missing)('the status page with history, in headl
         ['marketing', 'CRITICAL'],
         ['analytics', 'FORBIDDEN'],
         ['staging', 'LOW'],
-        ['production', 'OK'],
+        // 2,900 credits at 1,800 an hour: well within the forecast's 72 h.
+        ['production', 'DRAINING'],
       ]);
       const byName = new Map(rows.map((r) => [r.name, r]));
       for (const name of ['production', 'staging', 'marketing', 'flaky']) expect(byName.get(name)?.line, name).toBe(true);
@@ -146,6 +204,55 @@ describe.skipIf(chromiumProgram.missing)('the status page with history, in headl
       expectPng(file, 1280);
       await page.close();
     });
+
+    for (const [device, width, height] of [['phone', 390, 844], ['desktop', 1400, 900]] as const) {
+      it(`fits a ${device} at ${width}×${height}: nothing wider than the viewport, every badge visible, request_ids whole`, async () => {
+        const page = await context.newPage();
+        await page.setViewportSize({ width, height });
+        await page.goto(`${base}/`, { waitUntil: 'load' });
+        const layout = await page.evaluate<Layout>(LAYOUT_PROBE);
+        expect(layout.viewport).toBe(width);
+        expect(layout.scrollWidth).toBe(width);
+        expect(layout.wide).toEqual([]);
+        // The dark header spans the page.
+        expect(layout.headerWidth).toBe(width);
+        expect(layout.badges.map((b) => b.text).sort()).toEqual(['CRITICAL', 'DRAINING', 'FORBIDDEN', 'LOW', 'UNAUTHORIZED', expect.stringMatching(/^(ERROR|OK)$/)].sort());
+        for (const badge of layout.badges) expect(badge.visible, badge.text).toBe(true);
+        // legacy (401) and analytics (403) show their request_id, each on one line.
+        expect(layout.ids.length).toBeGreaterThanOrEqual(2);
+        for (const id of layout.ids) {
+          expect(id.text).toMatch(/^req_[0-9a-f]{32}$/);
+          expect(id.lines, id.text).toBe(1);
+          expect(id.height).toBeLessThan(id.lineHeight * 1.5);
+        }
+        if (device === 'phone') {
+          // Cards: name and state first, then balance, "runs out", last success, the sparkline.
+          expect(layout.tableDisplay).toBe('block');
+          expect(layout.rowDisplay).toBe('grid');
+          const order = await page.evaluate<string[]>(`[...document.querySelectorAll('tbody tr:first-child > *')]
+            .map((c) => ({ text: c.innerText.split('\\n')[0] ?? '', top: c.getBoundingClientRect().top }))
+            .sort((a, b) => a.top - b.top)
+            .map((c) => c.text)`);
+          expect(order[0]).toBe('legacy');
+          // The error is cut to two lines.
+          const error = await page.evaluate<{ height: number; line: number }>(`(() => {
+            const el = document.querySelector('tbody tr:first-child .em');
+            return { height: el.getBoundingClientRect().height, line: parseFloat(getComputedStyle(el).lineHeight) };
+          })()`);
+          expect(error.height).toBeLessThanOrEqual(error.line * 2 + 1);
+        } else {
+          // The desktop keeps its table.
+          expect(layout.tableDisplay).toBe('table');
+          expect(layout.rowDisplay).toBe('table-row');
+        }
+        const file = join(workDir, `status-page-${device}.png`);
+        await page.screenshot({ path: file, fullPage: device === 'phone' });
+        expectPng(file, width);
+        // UPDATE_SCREENSHOTS=1 refreshes the documentation's pictures from this very page.
+        if (process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(file, DOC_SCREENSHOTS[device]);
+        await page.close();
+      });
+    }
 
     it('filters by state through the summary links and by name through the search box, with no script', async () => {
       const page = await context.newPage();

@@ -84,7 +84,7 @@ describe('GET /api/v1/accounts', () => {
     expect(type).toBe('application/json; charset=utf-8');
     expect(body).toEqual({
       error: 'bad query',
-      problems: ['state: must be one of unauthorized, critical, forbidden, error, low, pending, ok', 'page: must be a whole number from 1 to 999999'],
+      problems: ['state: must be one of unauthorized, critical, forbidden, error, low, draining, pending, ok', 'page: must be a whole number from 1 to 999999'],
     });
   });
 

@@ -7,14 +7,18 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCheck } from '../../src/check/run.js';
+import type { RetryPolicy } from '../../src/poll/retry.js';
 import { CHECK_COLUMNS, type CheckRow } from '../../src/check/report.js';
 import { keyFingerprint } from '../../src/config/keys.js';
 import { ownsAccount } from '../../src/poll/shard.js';
 import { startSimulator, type SimAccountSpec, type ZexaSimulator } from '../../src/simulator/index.js';
 import { expectNoKey } from '../support/leak.js';
+import { parsePluginOutput } from '../support/plugin-output.js';
 import { runExporter } from '../support/process.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'zexa-check-'));
@@ -26,14 +30,15 @@ interface Outcome {
   stderr: string;
 }
 
-async function check(argv: string[], env: Record<string, string>): Promise<Outcome> {
+/** `retry`: the check's retry back-off; short by default, `{}` for the product's (which honours Retry-After). */
+async function check(argv: string[], env: Record<string, string>, retry: { retryPolicy?: RetryPolicy } = { retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } }): Promise<Outcome> {
   let stdout = '';
   let stderr = '';
   const code = await runCheck(argv, {
     sources: { env, readFile: (p) => readFileSync(p, 'utf8'), readDir: (p) => readdirSync(p) },
     stdout: (text) => (stdout += text),
     stderr: (text) => (stderr += text),
-    retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+    ...retry,
   });
   return { code, stdout, stderr };
 }
@@ -56,7 +61,13 @@ function tableRows(stdout: string): Map<string, string[]> {
   const header = lines[0]?.split('|').slice(1, -1).map((c) => c.trim());
   expect(header).toEqual([...CHECK_COLUMNS]);
   expect(lines[1]).toMatch(/^\|(-+\|)+$/);
-  return new Map(lines.slice(2).map((l) => {
+  return tableRowsOf(stdout);
+}
+
+/** The rows of any table in the output by their first cell (the header and rule skipped). */
+function tableRowsOf(stdout: string): Map<string, string[]> {
+  const lines = stdout.split('\n').filter((l) => l.startsWith('|')).slice(2);
+  return new Map(lines.map((l) => {
     const cells = l.split('|').slice(1, -1).map((c) => c.trim());
     return [cells[0] as string, cells];
   }));
@@ -79,7 +90,9 @@ describe('zexa-exporter check', () => {
       const rows = tableRows(stdout);
       expect(rows.get('production')).toEqual(['production', 'OK', '5000', 'USD', '1000/100', keyFingerprint(ok('production').key), '']);
       expect(rows.get('staging')?.slice(1, 3)).toEqual(['OK', '3000']);
-      expect(stdout.trimEnd().split('\n').at(-1)).toBe('OK: 2 accounts, 2 OK (exit 0)');
+      // The status line first, in the plugin form; the table after it is the long output.
+      expect(stdout.split('\n')[0]).toBe("ZEXA OK - 2 accounts: 2 ok | 'production'=5000;1000;100;0 'staging'=3000;1000;100;0");
+      expect(parsePluginOutput(stdout).longOutput[0]).toMatch(/^\| account /);
       // One poll each, no more.
       expect(sim.requestCount('production')).toBe(1);
       expect(sim.requestCount('staging')).toBe(1);
@@ -100,7 +113,7 @@ describe('zexa-exporter check', () => {
       const { code, stdout } = await check([], env);
       expect(code).toBe(1);
       expect(tableRows(stdout).get('staging')?.[1]).toBe('LOW');
-      expect(stdout).toContain('WARNING: 2 accounts, 1 LOW, 1 OK (exit 1)');
+      expect(parsePluginOutput(stdout)).toMatchObject({ status: 'WARNING', text: '2 accounts: 1 low, 1 ok' });
     });
   });
 
@@ -126,6 +139,9 @@ describe('zexa-exporter check', () => {
         const { code, stdout } = await check([], env);
         expect(code).toBe(2);
         expect(tableRows(stdout).get(spec.name)?.[1]).toBe(state);
+        const parsed = parsePluginOutput(stdout);
+        expect(parsed).toMatchObject({ service: 'ZEXA', status: 'CRITICAL', text: `3 accounts: 1 ${state.toLowerCase()}, 1 low, 1 ok` });
+        expect(parsed.perfdata.map((d) => d.label).sort()).toEqual(['production', 'staging', ...(state === 'CRITICAL' ? [spec.name] : [])].sort());
       });
     });
   }
@@ -139,7 +155,84 @@ describe('zexa-exporter check', () => {
       expect(row?.[1]).toBe('ERROR');
       expect(row?.[2]).toBe('-');
       expect(row?.[6]).toMatch(/^network, /);
-      expect(stdout).toContain('(exit 3)');
+      expect(parsePluginOutput(stdout)).toMatchObject({ status: 'UNKNOWN', text: '1 account: 1 error', perfdata: [] });
+    });
+  });
+
+  describe('the --timeout deadline', () => {
+    /** The check must give up at its deadline (1 s here), long before the hostile API would let it finish. */
+    async function timesOut(env: Record<string, string>, argv: string[] = []): Promise<Outcome> {
+      const started = Date.now();
+      const outcome = await check(['--timeout=1s', ...argv], env, {});
+      // Bounded: the hostile answers below would hold the check for 25 s or for ever.
+      expect(Date.now() - started).toBeLessThan(15_000);
+      expect(outcome.code).toBe(3);
+      expect(outcome.stderr).toBe('');
+      const parsed = parsePluginOutput(outcome.stdout);
+      expect(parsed.status).toBe('UNKNOWN');
+      expect(parsed.text).toBe('timed out after 1s with 1 of 2 accounts unanswered; known: 1 ok');
+      expect(parsed.perfdata).toEqual([{ label: 'production', value: 5000, uom: '', warn: '1000', crit: '100', min: '0', max: '' }]);
+      // The rows known so far, and who did not answer.
+      expect([...tableRows(outcome.stdout).keys()]).toEqual(['production']);
+      expect(outcome.stdout.trimEnd().split('\n').at(-1)).toBe('no answer within 1s: stuck');
+      return outcome;
+    }
+
+    it('gives up on an API that hangs', async () => {
+      await withSimulator([ok('production'), { ...ok('stuck'), fault: { kind: 'hang' } }], async (_sim, env) => {
+        await timesOut({ ...env, ZEXA_REQUEST_TIMEOUT: '20s' });
+      });
+    });
+
+    it('gives up on a 503 with Retry-After: 25 instead of waiting it out', async () => {
+      await withSimulator([ok('production'), { ...ok('stuck'), fault: { kind: 'server_error', status: 503, retryAfterSeconds: 25 } }], async (sim, env) => {
+        await timesOut({ ...env, ZEXA_MAX_ATTEMPTS: '3' });
+        // The first attempt was answered; the retry would have waited 25 s.
+        expect(sim.requestCount('stuck')).toBe(1);
+      });
+    });
+
+    it('gives up on a body that never ends, and reads the deadline from the environment too', async () => {
+      await withSimulator([ok('production')], async (sim, env) => {
+        // A front that passes production through and answers stuck with a 200 that trickles for ever.
+        const trickles = new Set<NodeJS.Timeout>();
+        const front = createServer((req, res) => {
+          if (req.headers.authorization === `Bearer ${ok('stuck').key}`) {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.write('{"credits": 1');
+            const timer = setInterval(() => res.write('0'), 100);
+            trickles.add(timer);
+            res.on('close', () => clearInterval(timer));
+            return;
+          }
+          const upstream = request(new URL(req.url ?? '/', sim.url), { method: req.method, headers: req.headers }, (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          });
+          req.pipe(upstream);
+        });
+        await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+        try {
+          const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+          const started = Date.now();
+          const outcome = await check([], { ...env, ZEXA_API_URL: url, ZEXA_REQUEST_TIMEOUT: '20s', ZEXA_API_KEY_STUCK: ok('stuck').key, ZEXA_CHECK_TIMEOUT: '1s' }, {});
+          expect(Date.now() - started).toBeLessThan(15_000);
+          expect(outcome.code).toBe(3);
+          expect(outcome.stdout.split('\n')[0]).toBe("ZEXA UNKNOWN - timed out after 1s with 1 of 2 accounts unanswered; known: 1 ok | 'production'=5000;1000;100;0");
+        } finally {
+          for (const timer of trickles) clearInterval(timer);
+          front.closeAllConnections();
+          await new Promise((resolve) => front.close(resolve));
+        }
+      });
+    });
+
+    it('prints the rows known so far as JSON too', async () => {
+      await withSimulator([ok('production'), { ...ok('stuck'), fault: { kind: 'hang' } }], async (_sim, env) => {
+        const { code, stdout } = await check(['--output=json', '--timeout=1s'], { ...env, ZEXA_REQUEST_TIMEOUT: '20s' }, {});
+        expect(code).toBe(3);
+        expect((JSON.parse(stdout) as CheckRow[]).map((r) => r.account)).toEqual(['production']);
+      });
     });
   });
 
@@ -241,6 +334,28 @@ describe('zexa-exporter check', () => {
         ]);
         expect(sim.requestCount()).toBe(0);
         expectNoKey('--config.check output', stdout + json.stdout, [ok('production').key, ok('staging').key]);
+      });
+    });
+
+    it("lists only the accounts this shard polls, and says how many the other shards hold", async () => {
+      const names = ['analytics', 'flaky', 'legacy', 'marketing', 'production', 'staging'];
+      await withSimulator(names.map((n) => ok(n)), async (sim, env) => {
+        const mine = names.filter((n) => ownsAccount(n, { index: 0, count: 2 }));
+        expect(mine.length).toBeGreaterThan(0);
+        expect(mine.length).toBeLessThan(names.length);
+        const { code, stdout, stderr } = await check(['--config.check'], { ...env, ZEXA_SHARD: '0/2' });
+        expect(stderr).toBe('');
+        expect(code).toBe(0);
+        expect(stdout).toContain(
+          `configuration is valid: ${mine.length} accounts, API ${sim.url}, poll interval 60s, shard 0/2 (the other shards hold ${names.length - mine.length} of the 6 accounts); no request was made`,
+        );
+        expect([...tableRowsOf(stdout).keys()]).toEqual(mine);
+        const json = await check(['--config.check', '--output=json'], { ...env, ZEXA_SHARD: '0/2' });
+        expect((JSON.parse(json.stdout) as { account: string }[]).map((r) => r.account)).toEqual(mine);
+        // The same accounts the check itself polls.
+        const polled = await check(['--output=json'], { ...env, ZEXA_SHARD: '0/2' });
+        expect((JSON.parse(polled.stdout) as CheckRow[]).map((r) => r.account)).toEqual(mine);
+        expect(sim.requestCount()).toBe(mine.length);
       });
     });
 

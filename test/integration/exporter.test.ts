@@ -48,6 +48,24 @@ describe('exporter against the simulator over real HTTP', () => {
     await h.until(async () => (await fetch(`${h.exporter.url}/readyz`)).status === 200);
   });
 
+  it("answers Prometheus' own /-/healthy and /-/ready like /healthz and /readyz, and links them", async () => {
+    harness = await startHarness({ accounts: [{ name: 'production', key: KEYS.production, credits: 10 }], latencyMs: 1500 });
+    const h = harness;
+    const ready = await fetch(`${h.exporter.url}/-/ready`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toBe(await (await fetch(`${h.exporter.url}/readyz`)).text());
+    const healthy = await fetch(`${h.exporter.url}/-/healthy`);
+    expect(healthy.status).toBe(200);
+    expect(await healthy.text()).toBe('OK\n');
+    expect((await fetch(`${h.exporter.url}/-/healthy`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${h.exporter.url}/-/ready`, { method: 'HEAD' })).status).toBe(503);
+    await h.until(async () => (await fetch(`${h.exporter.url}/-/ready`)).status === 200);
+    expect((await fetch(`${h.exporter.url}/readyz`)).status).toBe(200);
+    const page = await (await fetch(`${h.exporter.url}/`)).text();
+    expect(page).toContain('<a href="-/healthy">/-/healthy</a>');
+    expect(page).toContain('<a href="-/ready">/-/ready</a>');
+  });
+
   it('counts a revoked key as a 401 and sets zexa_up 0 while other accounts stay up', async () => {
     harness = await startHarness({
       accounts: [
@@ -130,7 +148,7 @@ describe('exporter against the simulator over real HTTP', () => {
     for (let i = 1; i < at.length; i++) expect((at[i] as number) - (at[i - 1] as number)).toBeGreaterThanOrEqual(650);
   });
 
-  it('protects everything but /healthz with the web config\'s basic auth', async () => {
+  it('protects everything but /healthz, /-/healthy and /-/ready with the web config\'s basic auth', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zexa-web-'));
     tmpDirs.push(dir);
     const webConfig = join(dir, 'web.yml');
@@ -143,6 +161,9 @@ describe('exporter against the simulator over real HTTP', () => {
     const auth = { Authorization: `Basic ${Buffer.from('prometheus:s3cret-scrape').toString('base64')}` };
     const wrong = { Authorization: `Basic ${Buffer.from('prometheus:nope').toString('base64')}` };
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // Prometheus' probe paths are open too, so a load balancer needs no credentials.
+    expect((await fetch(`${url}/-/healthy`)).status).toBe(200);
+    await harness.until(async () => (await fetch(`${url}/-/ready`)).status === 200);
     for (const path of ['/metrics', '/', '/readyz']) {
       const anonymous = await fetch(`${url}${path}`);
       expect(anonymous.status).toBe(401);

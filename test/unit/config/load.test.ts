@@ -228,7 +228,7 @@ const BAD_CASES: BadCase[] = [
   { name: 'flag given twice', argv: ['--shard=0/2', '--shard', '1/2'], want: ['--shard is given more than once'] },
   { name: 'missing config file', argv: ['--config.file=/nonexistent/zexa.yml'], want: ['--config.file: config file /nonexistent/zexa.yml does not exist'] },
   // ---- the YAML file
-  { name: 'unknown top-level field', file: 'unknown-field.yml', want: ['{file}:1: scrape_interval: unknown field (expected one of api, poll, thresholds, accounts, web, log, shard)'] },
+  { name: 'unknown top-level field', file: 'unknown-field.yml', want: ['{file}:1: scrape_interval: unknown field (expected one of api, poll, thresholds, accounts, web, log, shard, check)'] },
   {
     name: 'unknown nested field',
     file: 'unknown-nested.yml',
@@ -433,6 +433,7 @@ describe('loadConfig builds the Config', () => {
       accounts: [{ name: 'default', key: { kind: 'env', variable: 'ZEXA_API_KEY' }, thresholds: { warning: 1000, critical: 100 } }],
       web: { listenAddress: ':10025', host: undefined, port: 10025, configFile: undefined, maxConnections: 512 },
       log: { level: 'info' },
+      check: { timeoutMs: 30_000 },
       shard: undefined,
       configFile: undefined,
     } satisfies Config);
@@ -463,6 +464,7 @@ describe('loadConfig builds the Config', () => {
       ],
       web: { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: join(GOOD, 'web.yml'), maxConnections: 100 },
       log: { level: 'debug' },
+      check: { timeoutMs: 45_000 },
       shard: { index: 1, count: 3 },
       configFile: file,
     } satisfies Config);
@@ -472,6 +474,18 @@ describe('loadConfig builds the Config', () => {
     const config = load(['--config.file', join(GOOD, 'empty.yml')], { ZEXA_API_KEY: KEY });
     expect(config.accounts.map((a) => a.name)).toEqual(['default']);
     expect(config.configFile).toBe(join(GOOD, 'empty.yml'));
+  });
+
+  it("reads check's --timeout as every other setting: flag > env > config file > default, bounds checked", () => {
+    const file = join(GOOD, 'full.yml');
+    const env = { ZEXA_STAGING_KEY: 'zxtest_G7hJ3kL9mN2p' };
+    expect(load([], { ZEXA_API_KEY: KEY }).check.timeoutMs).toBe(30_000);
+    expect(load(['--config.file', file], env).check.timeoutMs).toBe(45_000);
+    expect(load(['--config.file', file], { ...env, ZEXA_CHECK_TIMEOUT: '20s' }).check.timeoutMs).toBe(20_000);
+    expect(load(['--config.file', file, '--timeout=5s'], { ...env, ZEXA_CHECK_TIMEOUT: '20s' }).check.timeoutMs).toBe(5_000);
+    expect(load(['--timeout', '90'], { ZEXA_API_KEY: KEY }).check.timeoutMs).toBe(90_000);
+    expect(() => load(['--timeout=500ms'], { ZEXA_API_KEY: KEY })).toThrow(/--timeout: "500ms" is too short \(at least 1s\)/);
+    expect(() => load([], { ZEXA_API_KEY: KEY, ZEXA_CHECK_TIMEOUT: 'soon' })).toThrow(/ZEXA_CHECK_TIMEOUT: "soon" is not a duration/);
   });
 
   it('applies flag > env > config file > default', () => {
@@ -754,7 +768,7 @@ describe('value parsers', () => {
 describe('usage', () => {
   it('lists every flag and environment variable with its default', () => {
     const text = usage();
-    for (const flag of ['--web.listen-address', '--web.config.file', '--log.level', '--config.file', '--shard', '--help', '--version']) {
+    for (const flag of ['--web.listen-address', '--web.config.file', '--log.level', '--config.file', '--shard', '--timeout', '--help', '--version']) {
       expect(text).toContain(flag);
     }
     const envWithDefaults: [string, string][] = [
@@ -765,7 +779,9 @@ describe('usage', () => {
       ['ZEXA_SHARD', 'default none'],
       ['ZEXA_API_URL', 'default https://api.zexa.ao'],
       ['ZEXA_POLL_INTERVAL', 'default 60s'],
-      ['ZEXA_REQUEST_TIMEOUT', 'default 10s'],
+      // The default follows a shorter poll interval, and says so.
+      ['ZEXA_REQUEST_TIMEOUT', 'default 10s, or the poll interval when that is shorter'],
+      ['ZEXA_CHECK_TIMEOUT', 'default 30s'],
       ['ZEXA_MAX_ATTEMPTS', 'default 3'],
       ['ZEXA_MAX_CONCURRENCY', 'default 8'],
       ['ZEXA_MAX_REQUESTS_PER_SECOND', 'default none'],

@@ -130,7 +130,7 @@ describe('status page', () => {
     const bad = views(store).page({ state: '<script>x</script>', page: '0' });
     expect(bad.status).toBe(400);
     expect(bad.body).not.toContain('<script>');
-    expect(bad.body).toContain('state: must be one of unauthorized, critical, forbidden, error, low, pending, ok');
+    expect(bad.body).toContain('state: must be one of unauthorized, critical, forbidden, error, low, draining, pending, ok');
     expect(bad.body).toContain('page: must be a whole number from 1 to 999999');
   });
 
@@ -151,6 +151,65 @@ describe('status page', () => {
     expect(both).toContain('<input type="hidden" name="state" value="critical">');
     expect(both).toContain('All <strong>3</strong>');
     expect(page(store, { q: 'nothing' })).toContain('no account matches.');
+  });
+});
+
+describe('DRAINING: an OK balance that runs out within the forecast horizon', () => {
+  const START = NOW - 3 * 3600_000;
+  /** 1,800 credits an hour (30 a minute) from `from` for each account, polled every minute up to `minutes`. */
+  function drainingStore(minutes: number): AccountStore {
+    const store = new AccountStore();
+    store.configure(['production', 'just_under', 'just_over', 'flat', 'low', 'pending'].map((name) => ({ name, thresholds })));
+    const from: Record<string, number> = { production: 5000, just_under: 129_000 + 30 * minutes, just_over: 130_500 + 30 * minutes };
+    for (let m = 0; m <= minutes; m++) {
+      const atMs = START + m * MIN;
+      for (const [name, credits] of Object.entries(from)) store.recordSuccess(name, { credits: credits - 30 * m, currency: 'USD', atMs });
+      store.recordSuccess('flat', { credits: 4250, currency: 'USD', atMs });
+      store.recordSuccess('low', { credits: 640, currency: 'USD', atMs });
+    }
+    return store;
+  }
+  const at = (store: AccountStore, minutes: number): ReturnType<typeof createStatusViews> => views(store, START + minutes * MIN);
+
+  it('says "estimating" for the first 30 minutes and is OK until an hour of history gives a forecast', () => {
+    const store = drainingStore(11);
+    const html = at(store, 11).page({}).body;
+    // After 11 minutes the 30-minute divisor reads 1,800/h as 660/h: not shown.
+    expect(rowOf(html, 'production')).toContain('estimating');
+    expect(rowOf(html, 'production')).not.toMatch(/\d\/h/);
+    expect(rowOf(html, 'production')).toContain('>OK<');
+    const later = drainingStore(45);
+    expect(rowOf(at(later, 45).page({}).body, 'production')).toContain('1,800/h');
+    expect(rowOf(at(later, 45).page({}).body, 'production')).toContain('>OK<');
+  });
+
+  it('turns DRAINING once the forecast says under 72 h, coloured, sorted above PENDING and OK', () => {
+    const store = drainingStore(61);
+    const html = at(store, 61).page({}).body;
+    expect(rowOf(html, 'production')).toMatch(/^<tr><th scope="row">production<\/th><td><span class="badge b-draining">DRAINING<\/span>/);
+    // 129,000 at 1,800/h is 71.7 h; 130,500 is 72.5 h.
+    expect(rowOf(html, 'just_under')).toContain('>DRAINING<');
+    expect(rowOf(html, 'just_over')).toContain('>OK<');
+    expect(names(html)).toEqual(['low', 'just_under', 'production', 'pending', 'flat', 'just_over']);
+    expect(html).toMatch(/\.b-draining\{background:#[0-9a-f]{6}\}/);
+    // Time passing without polls does not make it OK again: the forecast only grows closer.
+    expect(rowOf(at(store, 90).page({}).body, 'production')).toContain('>DRAINING<');
+  });
+
+  it('has a filter chip, and ?state=draining selects it on the page and in the API', () => {
+    const store = drainingStore(61);
+    const v = at(store, 61);
+    const html = v.page({}).body;
+    expect(html).toContain('<a href="./?state=draining" title="above the warning threshold, but runs out within 72 h at the burn of the last 6 h"><span class="badge b-draining">DRAINING</span><strong>2</strong></a>');
+    expect(names(v.page({ state: 'draining' }).body)).toEqual(['just_under', 'production']);
+    const api = JSON.parse(v.accounts({ state: 'DRAINING' }).body) as { counts: Record<string, number>; accounts: { name: string; state: string }[] };
+    expect(api.accounts.map((a) => [a.name, a.state])).toEqual([
+      ['just_under', 'DRAINING'],
+      ['production', 'DRAINING'],
+    ]);
+    expect(api.counts).toEqual({ LOW: 1, DRAINING: 2, PENDING: 1, OK: 2 });
+    expect(JSON.parse(v.account('production').body)).toMatchObject({ state: 'DRAINING' });
+    expect(JSON.parse(v.accounts({ state: 'bogus' }).body).problems).toEqual(['state: must be one of unauthorized, critical, forbidden, error, low, draining, pending, ok']);
   });
 });
 
