@@ -12,8 +12,10 @@
  * key; under `RequireAndVerifyClientCert` that passes only when `client_ca_file` signed it.
  */
 import { X509Certificate } from 'node:crypto';
+import { readFileSync, realpathSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
+import path from 'node:path';
 import type tls from 'node:tls';
 import { loadWebSettings, nodeConfigSources } from '../config/load.js';
 import type { Config } from '../config/types.js';
@@ -79,11 +81,64 @@ export function probe(target: ProbeTarget, timeoutMs = PROBE_TIMEOUT_MS): Promis
   });
 }
 
-/** The `healthcheck` subcommand; `argv` are the exporter's own flags. Returns the exit code. */
-export async function runHealthcheck(argv: readonly string[], env: NodeJS.ProcessEnv, stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
+/** Subcommands: a process running one of these is not the exporter. */
+const SUBCOMMANDS = new Set(['healthcheck', 'check']);
+
+/**
+ * The exporter's own flags, read from the command line of the process that runs it: `cmdline` is
+ * that process's /proc/<pid>/cmdline (arguments each ended by NUL). They count only when that
+ * process runs the same entry point as this one (`sameEntry` compares the script paths) and is
+ * the exporter, not a subcommand; otherwise undefined.
+ */
+export function exporterArgs(cmdline: string, sameEntry: (script: string) => boolean): string[] | undefined {
+  const args = cmdline.split('\0');
+  if (args.at(-1) === '') args.pop();
+  const script = args[1];
+  if (script === undefined || !sameEntry(script)) return undefined;
+  const rest = args.slice(2);
+  if (rest[0] !== undefined && SUBCOMMANDS.has(rest[0])) return undefined;
+  return rest;
+}
+
+/**
+ * In a container the exporter is PID 1, and the engine runs the image's HEALTHCHECK as a separate
+ * process that gets the container's environment but not the arguments given to `docker run IMAGE
+ * --web.listen-address=…`. So a probe started without flags takes PID 1's, when PID 1 is this
+ * same program. Keys never have a flag, so nothing secret is read.
+ */
+function containerExporterArgs(): string[] | undefined {
+  if (process.pid === 1 || process.argv[1] === undefined) return undefined;
+  try {
+    const own = realpathSync(process.argv[1]);
+    const cmdline = readFileSync('/proc/1/cmdline', 'utf8');
+    return exporterArgs(cmdline, (script) => {
+      try {
+        // A relative script path is relative to PID 1's working directory, not ours.
+        return realpathSync(path.resolve('/proc/1/cwd', script)) === own;
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    // Not Linux, or PID 1 is not ours to read: the flags given are all there is.
+    return undefined;
+  }
+}
+
+/**
+ * The `healthcheck` subcommand; `argv` are the exporter's own flags. Without any, it takes those of
+ * the exporter running as PID 1 (`pid1Args`, see containerExporterArgs). Returns the exit code.
+ */
+export async function runHealthcheck(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  stderr: NodeJS.WritableStream = process.stderr,
+  pid1Args: () => string[] | undefined = containerExporterArgs,
+): Promise<number> {
   let target: ProbeTarget;
   try {
-    target = probeTarget(loadWebSettings(nodeConfigSources(argv, env)));
+    const flags = argv.length > 0 ? argv : (pid1Args() ?? []);
+    target = probeTarget(loadWebSettings(nodeConfigSources(flags, env)));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     stderr.write(`zexa-exporter healthcheck: ${error.message}\n`);

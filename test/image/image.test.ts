@@ -266,11 +266,9 @@ describe.skipIf(rootless || programs.some((p) => p.missing))('the Docker image, 
     expect(`${result.code} ${result.stdout.trim()}`).toBe('1 unhealthy');
   }, 60_000);
 
-  // The HEALTHCHECK command carries no flags, so it cannot see one given to the container: it
-  // probes the default port while the exporter listens where the flag says. Known defect, kept
-  // visible here: `it.fails` turns red once the probe learns the exporter's flags (for instance
-  // from /proc/1/cmdline), and should then become a plain `it`. ZEXA_EXPORTER_LISTEN_ADDRESS works.
-  it.fails('KNOWN DEFECT: is healthy by the HEALTHCHECK on a non-default --web.listen-address given as a container argument', async () => {
+  // The HEALTHCHECK command carries no flags; the probe takes those of the exporter running as
+  // PID 1 (/proc/1/cmdline), so a flag given to the container moves the probe with the listener.
+  it('is healthy by the HEALTHCHECK on a non-default --web.listen-address given as a container argument', async () => {
     const port = await freePort();
     const container = await containers.start([...HARDENED, '--network', 'none', '-e', 'ZEXA_API_KEY', IMAGE, `--web.listen-address=127.0.0.1:${port}`], {
       ...process.env,

@@ -10,7 +10,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 
-export const RUNTIME = ['--runtime', 'runc'];
+const RUNTIME = ['--runtime', 'runc'];
 export const LIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
 /** What the Kubernetes securityContext asks: readOnlyRootFilesystem, drop ALL, allowPrivilegeEscalation false. */
 export const HARDENED = ['--read-only', '--cap-drop=ALL', '--security-opt', 'no-new-privileges'];

@@ -132,7 +132,7 @@ async function startWebhookRecorder(): Promise<WebhookRecorder> {
  * every group with an `interval` of its own (the recording groups) evaluated every second, as
  * the stack evaluates the others. Expressions are unchanged, so they are the ones users run.
  */
-export function shortenRuleDurations(rulesYaml: string, forDuration: string, byAlert: Record<string, string> = {}): string {
+function shortenRuleDurations(rulesYaml: string, forDuration: string, byAlert: Record<string, string> = {}): string {
   const doc = parse(rulesYaml) as { groups: Array<{ interval?: string; rules: Array<Record<string, unknown>> }> };
   for (const group of doc.groups) {
     if (group.interval !== undefined) group.interval = '1s';
@@ -160,7 +160,7 @@ function compressDuration(duration: string, factor: number): string {
  * in 20 seconds with the expressions' shape unchanged. Quoted label values and annotations are
  * left alone.
  */
-export function compressRuleTime(rulesYaml: string, factor: number): string {
+function compressRuleTime(rulesYaml: string, factor: number): string {
   const doc = parse(rulesYaml) as { groups: Array<{ interval?: string; rules: Array<Record<string, unknown>> }> };
   const compressExpr = (expr: string): string =>
     expr
