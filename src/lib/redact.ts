@@ -12,7 +12,7 @@ export const KEY_SLICE_CHARS = 8;
 /**
  * Characters that are skipped when matching, so that a key with a zero-width space, a control
  * character or a line break inside is still found: matching runs on the text as it came, before
- * any character is mapped to something else (issue 12 D4).
+ * any character is mapped to something else (an upstream has echoed keys in each of these forms).
  */
 const SKIPPED = /^[\p{Cc}\p{Cf}\p{Z}\s]$/u;
 
@@ -32,11 +32,11 @@ export function keySlices(keys: readonly string[]): ReadonlySet<string> {
 }
 
 /**
- * Strikes from `text` every run that holds a slice of a key, case-insensitively and across
- * skipped characters. Each struck run becomes one `[REDACTED]`, so no tail of a key survives.
+ * Where each key slice lies in `text`: a mask over `text` (1 = inside a slice), matched
+ * case-insensitively and across skipped characters; undefined when there is none.
  */
-export function redactSlices(text: string, slices: ReadonlySet<string>): string {
-  if (slices.size === 0 || text.length < KEY_SLICE_CHARS) return text;
+function sliceHits(text: string, slices: ReadonlySet<string>): Uint8Array | undefined {
+  if (slices.size === 0 || text.length < KEY_SLICE_CHARS) return undefined;
   // The text without skipped characters, and where each of its characters starts and ends in `text`.
   let skeleton = '';
   const starts: number[] = [];
@@ -51,14 +51,30 @@ export function redactSlices(text: string, slices: ReadonlySet<string>): string 
     index += char.length;
   }
   const lower = asciiLower(skeleton);
-  const hit = new Uint8Array(text.length);
-  let found = false;
+  let hit: Uint8Array | undefined;
   for (let i = 0; i + KEY_SLICE_CHARS <= lower.length; i += 1) {
     if (!slices.has(lower.slice(i, i + KEY_SLICE_CHARS))) continue;
+    hit ??= new Uint8Array(text.length);
     hit.fill(1, starts[i], ends[i + KEY_SLICE_CHARS - 1]);
-    found = true;
   }
-  if (!found) return text;
+  return hit;
+}
+
+/**
+ * Whether `text` holds a slice of a key, by the same rule redaction strikes by. Text from the API
+ * that does is refused rather than stored (zexa-client.ts), so no field can carry a key onward.
+ */
+export function containsKeySlice(text: string, slices: ReadonlySet<string>): boolean {
+  return sliceHits(text, slices) !== undefined;
+}
+
+/**
+ * Strikes from `text` every run that holds a slice of a key, case-insensitively and across
+ * skipped characters. Each struck run becomes one `[REDACTED]`, so no tail of a key survives.
+ */
+export function redactSlices(text: string, slices: ReadonlySet<string>): string {
+  const hit = sliceHits(text, slices);
+  if (hit === undefined) return text;
   let out = '';
   for (let i = 0; i < text.length; i += 1) {
     if (hit[i] === 0) out += text[i];
