@@ -11,8 +11,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AccountStore } from '../src/account-state.js';
-import { ExporterMetrics } from '../src/metrics.js';
+import { AccountStore } from '../src/state/account-store.js';
+import { ExporterMetrics } from '../src/metrics/exporter-metrics.js';
 import { generateAccounts, startSimulator, type SimAccountSpec, type SimRequestRecord, type ZexaSimulator } from '../src/simulator/index.js';
 import { bareUndiciRound, equivalentRegistry, timeRegistryMetrics } from './baselines.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory, type AccountsForm, type ExporterChild } from './exporter-process.js';

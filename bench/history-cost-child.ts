@@ -5,7 +5,7 @@
  * that added: V8 heap plus typed-array memory, and RSS. Its own process, so nothing else moves
  * the figures; the names are made before the first measure (the exporter holds them anyway).
  */
-import { BalanceHistory } from '../src/history.js';
+import { BalanceHistory } from '../src/state/history.js';
 import { generateAccounts } from '../src/simulator/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -6,9 +6,9 @@
  * the per-account key records (fingerprint, source, last change, shared) and the
  * fingerprint → account index, as V8 heap plus typed-array memory, and as RSS.
  */
-import { AccountStore } from '../src/account-state.js';
-import { systemClock, type Clock } from '../src/clock.js';
-import { KeyTracker } from '../src/key-tracker.js';
+import { AccountStore } from '../src/state/account-store.js';
+import { systemClock, type Clock } from '../src/lib/clock.js';
+import { KeyTracker } from '../src/poll/key-tracker.js';
 import { generateAccounts } from '../src/simulator/index.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -161,7 +161,7 @@ function procBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
  * How late (or early) each account's polls came, from the simulator's arrival records: for every
  * pair of consecutive polls of an account, how far the gap is from the interval. Each account's
  * first gap is left out: the poller compresses the first round into about a second so the exporter
- * is ready quickly, then moves every account onto its own phase of the interval (src/poller.ts),
+ * is ready quickly, then moves every account onto its own phase of the interval (src/poll/poller.ts),
  * so that gap is meant to be shorter or longer than the interval.
  */
 export function pollSlip(records: readonly SimRequestRecord[], accountNames: readonly string[], intervalMs: number): SlipFigures {

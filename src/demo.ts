@@ -10,7 +10,7 @@ import { nodeCheckDeps, runCheck } from './check/run.js';
 import { helpOrVersion, usage } from './config/cli.js';
 import { loadConfig, nodeConfigSources } from './config/load.js';
 import { VERSION } from './version.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './config/errors.js';
 import { startExporter } from './runtime/exporter.js';
 import { demoAccounts, startSimulator } from './simulator/index.js';
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { helpOrVersion, usage } from './config/cli.js';
 import type { Config, ConfigSources } from './config/types.js';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './config/errors.js';
 import type { RunningExporter } from './runtime/exporter.js';
 import { VERSION } from './version.js';
 
@@ -29,7 +29,7 @@ function describeCrash(error: unknown): string {
 /** The exit code of `healthcheck`, `check`, `--help` and `--version`; undefined for the exporter itself. */
 async function runOtherCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number | undefined> {
   // Imported only when asked for, so the exporter's own start-up loads nothing more.
-  if (argv[0] === 'healthcheck') return (await import('./healthcheck.js')).runHealthcheck(argv.slice(1), env);
+  if (argv[0] === 'healthcheck') return (await import('./http/healthcheck.js')).runHealthcheck(argv.slice(1), env);
   // `zexa-exporter check …`: one poll of every account, with exit codes of its own.
   if (argv[0] === 'check') {
     const { nodeCheckDeps, runCheck } = await import('./check/run.js');
@@ -55,7 +55,7 @@ async function loadStartupConfig(sources: ConfigSources, loadConfig: (sources: C
     // imported: a refused file (a FIFO, a device, an over-cap file) then ends the process at the
     // configuration loader's memory floor, ~50 MB below the running exporter's, on every Node.js
     // version (issue 12 D3; the exporter re-reads the file when it starts and on every change).
-    if (config.web.configFile !== undefined) (await import('./web-config.js')).loadWebConfig(config.web.configFile);
+    if (config.web.configFile !== undefined) (await import('./http/web-config/parse.js')).loadWebConfig(config.web.configFile);
     return config;
   } catch (error) {
     if (error instanceof ConfigError) {

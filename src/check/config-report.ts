@@ -5,7 +5,7 @@
  */
 import type { AccountConfig, Config } from '../config/types.js';
 import { formatDuration } from '../config/values.js';
-import { keyFingerprint } from '../keys.js';
+import { keyFingerprint } from '../config/keys.js';
 import type { CheckOutput } from './args.js';
 import { renderTable } from './report.js';
 

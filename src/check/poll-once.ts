@@ -5,17 +5,17 @@
  * exporter's status page and metrics do.
  */
 import type { Dispatcher } from 'undici';
-import { AccountStore } from '../account-state.js';
-import type { Clock } from '../clock.js';
+import { AccountStore } from '../state/account-store.js';
+import type { Clock } from '../lib/clock.js';
 import type { AccountConfig, Config } from '../config/types.js';
-import { KeyTracker } from '../key-tracker.js';
-import { readAccountKey } from '../keys.js';
-import { createLogger } from '../logger.js';
-import { Poller } from '../poller.js';
+import { KeyTracker } from '../poll/key-tracker.js';
+import { readAccountKey } from '../config/keys.js';
+import { createLogger } from '../lib/logger.js';
+import { Poller } from '../poll/poller.js';
 import { createPollSink } from '../runtime/poll-sink.js';
-import type { RetryPolicy } from '../retry.js';
+import type { RetryPolicy } from '../poll/retry.js';
 import { USER_AGENT } from '../version.js';
-import { createZexaClient } from '../zexa-client.js';
+import { createZexaClient } from '../zexa/client.js';
 
 export interface PollOnceDeps {
   clock: Clock;

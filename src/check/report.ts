@@ -2,8 +2,8 @@
  * What `zexa-exporter check` prints and returns: one row per account from its status after one
  * poll, the exit code by the monitoring-plugin convention, and the table or JSON text. Pure.
  */
-import { healthOf, type AccountStatus } from '../account-state.js';
-import type { FailureReason } from '../errors.js';
+import { healthOf, type AccountStatus } from '../state/account-store.js';
+import type { FailureReason } from '../zexa/errors.js';
 
 export const CHECK_EXIT = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];

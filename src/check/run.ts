@@ -4,14 +4,14 @@
  * outside dependency is an argument, so tests run it in-process against the simulator.
  */
 import type { Dispatcher } from 'undici';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock } from '../lib/clock.js';
 import { loadConfig, nodeConfigSources } from '../config/load.js';
 import type { AccountConfig, Config, ConfigSources } from '../config/types.js';
-import { ConfigError } from '../errors.js';
-import { readAccountKey } from '../keys.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../retry.js';
-import { ownsAccount } from '../shard.js';
-import { createDispatcher } from '../zexa-client.js';
+import { ConfigError } from '../config/errors.js';
+import { readAccountKey } from '../config/keys.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../poll/retry.js';
+import { ownsAccount } from '../poll/shard.js';
+import { createDispatcher } from '../zexa/client.js';
 import { checkUsage, parseCheckArgs, type CheckOutput } from './args.js';
 import { describeConfig } from './config-report.js';
 import { pollOnce } from './poll-once.js';

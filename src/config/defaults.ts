@@ -1,6 +1,8 @@
 /** Every default and every bound, in one place. */
-import { MAX_SHARD_COUNT } from '../shard.js';
 import type { Config, Thresholds } from './types.js';
+
+/** Largest shard count accepted; far beyond any sensible replica count, it bounds the loop. */
+export const MAX_SHARD_COUNT = 1024;
 
 /** Every default, in one place. */
 export const DEFAULTS = {

@@ -14,8 +14,9 @@ import { readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
 import type { z } from 'zod';
-import { ConfigError, KeyUnavailableError, TooManyOpenFilesError } from '../errors.js';
-import { readAccountKey } from '../keys.js';
+import { KeyUnavailableError, TooManyOpenFilesError } from '../zexa/errors.js';
+import { ConfigError } from './errors.js';
+import { readAccountKey } from './keys.js';
 import { readFileBounded, readFileBoundedAsync } from '../lib/bounded-read.js';
 import { withoutKeys, withoutLikelyKeys } from '../lib/redact.js';
 import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from './accounts.js';
@@ -23,7 +24,8 @@ import { parseCommandLine, type FlagName, type ParsedArgs } from './cli.js';
 import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './defaults.js';
 import { loadFile, schemas, schemasFor, valueAt, type LoadedFile } from './file.js';
 import { ENTRIES_PER_TURN, readFiles, replay, runAsync, runSync, turn, type ReadOutcome, type Steps } from './read-steps.js';
-import type { AccountConfig, AsyncConfigSources, Config, ConfigSources, LogLevel, Thresholds } from './types.js';
+import type { AccountConfig, AsyncConfigSources, Config, ConfigSources, Thresholds } from './types.js';
+import type { LogLevel } from '../lib/logger.js';
 import { formatDuration, parseListenAddress } from './values.js';
 
 /** Where a value came from when no source gave one, and when every source given was bad. */

@@ -1,8 +1,8 @@
 /**
  * The shape of a loaded configuration. A Config never holds a key: accounts name where their key
- * lives (KeySource), and the key is read at poll time (src/keys.ts).
+ * lives (KeySource), and the key is read at poll time (config/keys.ts).
  */
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+import type { LogLevel } from '../lib/logger.js';
 
 export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -82,4 +82,11 @@ export interface AsyncConfigSources {
   readFile(path: string): Promise<string>;
   /** Lists a directory's entries; rejects like fs/promises readdir. */
   readDir(path: string): Promise<string[]>;
+}
+
+/** What applying a re-read configuration came to: `POST /-/reload` answers with it. */
+export interface ReloadOutcome {
+  ok: boolean;
+  /** One line per problem when the reload was refused. */
+  problems: readonly string[];
 }

@@ -5,7 +5,8 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { LIMITS } from './defaults.js';
-import { LOG_LEVELS, type LogLevel } from './types.js';
+import { LOG_LEVELS } from './types.js';
+import type { LogLevel } from '../lib/logger.js';
 
 /** A value as it may be quoted in a message: JSON-quoted and cut at LIMITS.echoChars. */
 export function quote(text: string): string {

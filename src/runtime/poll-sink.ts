@@ -3,13 +3,13 @@
  * page read) and is logged. Key changes, shared keys and retries are logged here too, so every log
  * line about polling is written in one file.
  */
-import type { AccountStore } from '../account-state.js';
+import type { AccountStore } from '../state/account-store.js';
 import type { AccountConfig } from '../config/types.js';
-import { ZexaApiError } from '../errors.js';
-import type { SharedKeyChange } from '../key-tracker.js';
-import { keyFingerprint } from '../keys.js';
-import type { Logger } from '../logger.js';
-import type { PollerOptions, PollResult } from '../poller.js';
+import { ZexaApiError } from '../zexa/errors.js';
+import type { SharedKeyChange } from '../poll/key-tracker.js';
+import { keyFingerprint } from '../config/keys.js';
+import type { Logger } from '../lib/logger.js';
+import type { PollerOptions, PollResult } from '../poll/poller.js';
 
 export type PollSink = Pick<PollerOptions<AccountConfig>, 'onResult' | 'onKeyChange' | 'onRetry'>;
 

@@ -7,15 +7,15 @@
  * would each start a poller.
  */
 import type { Dispatcher } from 'undici';
-import type { Clock } from '../clock.js';
+import type { Clock } from '../lib/clock.js';
 import type { AccountConfig, Config } from '../config/types.js';
-import { readAccountKeyAsync } from '../keys.js';
-import { ConfigError } from '../errors.js';
-import type { ExporterMetrics } from '../metrics.js';
-import { Poller } from '../poller.js';
-import type { RetryPolicy } from '../retry.js';
+import { readAccountKeyAsync } from '../config/keys.js';
+import { ConfigError } from '../config/errors.js';
+import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
+import { Poller } from '../poll/poller.js';
+import type { RetryPolicy } from '../poll/retry.js';
 import { USER_AGENT } from '../version.js';
-import { createDispatcher, createZexaClient } from '../zexa-client.js';
+import { createDispatcher, createZexaClient } from '../zexa/client.js';
 import type { PollSink } from './poll-sink.js';
 
 export interface PollingDeps {

@@ -7,9 +7,7 @@
  * were made for. The outcome is the same as running the requests one after the other, and a storm
  * of requests costs at most two reloads at a time (issue 12, "Reload cost").
  */
-import type { ReloadOutcome } from '../server.js';
-
-export type { ReloadOutcome };
+import type { ReloadOutcome } from '../config/types.js';
 
 export class Reloader {
   private running: Promise<ReloadOutcome> | undefined;

@@ -4,7 +4,7 @@
  * one. A change in the store shows after a quarter of a second. One entry per distinct query
  * (`/?state=critical`, `/api/v1/accounts?page=2`, …), the oldest dropped beyond a few dozen.
  */
-import type { Clock } from '../clock.js';
+import type { Clock } from '../lib/clock.js';
 
 /** An answer is re-rendered on a change after this long, and after this long regardless. */
 const MIN_AGE_MS = 250;

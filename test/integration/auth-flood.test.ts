@@ -1,7 +1,7 @@
 /**
  * Issue 12, "basic auth under a password-guessing flood": bcrypt checks used to wait in one
  * serial, unbounded queue, so a valid login behind 200 wrong passwords waited 14.9 s. Now the
- * queue is bounded (per client address and in total, see src/auth-queue.ts): what does not fit
+ * queue is bounded (per client address and in total, see src/http/web-config/auth-queue.ts): what does not fit
  * is answered 503 with Retry-After at once, a cached credential skips the queue, and a client at
  * another address gets a turn during the flood. Bounded in count: at most 60 requests in
  * flight, 600 in all.

@@ -9,7 +9,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
-import { limitConnections } from '../../src/connection-limits.js';
+import { limitConnections } from '../../src/http/connection-limits.js';
 import { startExporter } from '../../src/runtime/exporter.js';
 import { captureLogs } from '../support/log-capture.js';
 import { startScriptedApi } from '../support/scripted-api.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, loadWebSettings } from '../../src/config/load.js';
 import type { ConfigSources } from '../../src/config/types.js';
-import { probeHost } from '../../src/healthcheck.js';
+import { probeHost } from '../../src/http/healthcheck.js';
 import { requireProgram } from '../support/external.js';
 import { MAIN, runExporter, type ExporterProcess } from '../support/process.js';
 import { freePort } from '../support/prometheus-stack.js';

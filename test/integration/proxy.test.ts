@@ -11,8 +11,8 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Dispatcher } from 'undici';
-import { systemClock } from '../../src/clock.js';
-import { createDispatcher, createZexaClient } from '../../src/zexa-client.js';
+import { systemClock } from '../../src/lib/clock.js';
+import { createDispatcher, createZexaClient } from '../../src/zexa/client.js';
 
 const KEY = 'zx_test_proxy_key_0001';
 const closers: Array<() => Promise<void>> = [];

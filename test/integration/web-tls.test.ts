@@ -13,11 +13,11 @@ import path from 'node:path';
 import type tls from 'node:tls';
 import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
-import { basicAuthMiddleware, headersMiddleware } from '../../src/web-auth.js';
-import { loadWebConfig, type WebConfig } from '../../src/web-config.js';
-import { openWebConfig, type WebConfigSource } from '../../src/web-config-source.js';
-import { createHttpServer } from '../../src/web-server.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { basicAuthMiddleware, headersMiddleware } from '../../src/http/web-config/auth.js';
+import { loadWebConfig, type WebConfig } from '../../src/http/web-config/parse.js';
+import { openWebConfig, type WebConfigSource } from '../../src/http/web-config/source.js';
+import { createHttpServer } from '../../src/http/server.js';
 import { requireProgram } from '../support/external.js';
 import { makeCerts, type TestCerts } from '../fixtures/web-config/make-certs.js';
 

@@ -15,7 +15,7 @@
  * therefore 20 minutes old, so the staleness query has a series without waiting 15 minutes.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { systemClock } from '../../src/clock.js';
+import { systemClock } from '../../src/lib/clock.js';
 import { demoAccounts } from '../../src/simulator/index.js';
 import { startHarness, until, type Harness } from '../support/exporter-harness.js';
 import { requireProgram } from '../support/external.js';

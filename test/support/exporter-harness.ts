@@ -5,7 +5,7 @@
  * polls quickly; start-up and every reload load the same way.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Clock } from '../../src/clock.js';
+import type { Clock } from '../../src/lib/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';

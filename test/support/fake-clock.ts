@@ -12,7 +12,7 @@
  *   await clock.advance(500);         // fires every timer due within 500 ms
  *   await clock.runUntilIdle();       // or: fire everything, however far away
  */
-import { abortReason, type Clock } from '../../src/clock.js';
+import { abortReason, type Clock } from '../../src/lib/clock.js';
 
 export interface FakeClockOptions {
   /** Initial wall-clock time, ms since the epoch. Default 2025-01-01T00:00:00Z. */

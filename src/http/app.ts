@@ -1,0 +1,182 @@
+/**
+ * The HTTP surface: `/metrics`, `/healthz`, `/readyz`, the status page `/`, the JSON API
+ * `/api/v1/accounts[/{name}]` and `POST /-/reload`.
+ * Read endpoints answer GET and HEAD only (others 405); unknown paths get a plain 404 that never
+ * echoes the path. Every response carries `X-Content-Type-Options: nosniff`.
+ */
+import { gzipSync } from 'node:zlib';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { ReloadOutcome } from '../config/types.js';
+import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
+import { CONTENT_TYPE } from '../metrics/exporter-metrics.js';
+import { fairQueue } from './fair-queue.js';
+import type { Rendered, StatusViews } from '../views/service.js';
+
+export interface ServerDeps {
+  metrics: ExporterMetrics;
+  /** True once every account has finished its first poll. */
+  isReady: () => boolean;
+  /** The status page and the JSON API. */
+  views: StatusViews;
+  /** Re-reads the configuration file; undefined when there is nothing to reload. */
+  reload?: () => Promise<ReloadOutcome>;
+  /** Extra middleware that runs first (authentication, configured headers). */
+  before?: readonly RequestHandler[];
+  onError?: (error: unknown) => void;
+}
+
+const READ_METHODS = ['GET', 'HEAD'];
+
+function methods(allowed: readonly string[], handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    if (!allowed.includes(req.method)) {
+      res.set('Allow', allowed.join(', ')).status(405).type('text/plain').send('Method Not Allowed\n');
+      return;
+    }
+    return handler(req, res, next);
+  };
+}
+
+function acceptsGzip(req: Request): boolean {
+  const header = req.headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  return header.split(',').some((part) => {
+    const [coding, ...params] = part.trim().split(';');
+    if (coding?.trim().toLowerCase() !== 'gzip') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/**
+ * Sends a body made of buffers without joining them first: one corked writev, so 5 MB of cached
+ * per-block buffers (10,000 accounts) reach the socket without a 5 MB copy per scrape.
+ */
+function sendChunks(req: Request, res: Response, chunks: readonly Buffer[]): void {
+  let length = 0;
+  for (const chunk of chunks) length += chunk.length;
+  res.status(200).set('Content-Length', String(length));
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  res.cork();
+  for (const chunk of chunks) if (chunk.length > 0) res.write(chunk);
+  res.end(); // uncorks fully
+}
+
+/** `/metrics`: the cached `zexa_` text and the live process metrics. */
+function metricsHandler(deps: ServerDeps): RequestHandler {
+  return async (req, res) => {
+    const zexa = deps.metrics.renderZexa();
+    const processText = await deps.metrics.registry.metrics();
+    res.set('Content-Type', CONTENT_TYPE).set('Cache-Control', 'no-store').set('Vary', 'Accept-Encoding');
+    if (acceptsGzip(req)) {
+      // The zexa_ part is compressed once per change; the small live part is its own gzip
+      // member (a concatenation of gzip members is a valid gzip stream).
+      const body = Buffer.concat([zexa.gzip(), gzipSync(processText, { level: 6 })]);
+      res.set('Content-Encoding', 'gzip').send(body);
+      return;
+    }
+    sendChunks(req, res, [...zexa.chunks, Buffer.from(processText)]);
+  };
+}
+
+/** `/`: the status page. */
+function statusPageHandler(deps: ServerDeps): RequestHandler {
+  return (req, res) => {
+    const page = deps.views.page(req.query);
+    res
+      .status(page.status)
+      .set('Cache-Control', 'no-store')
+      // form-action 'self': the search is a GET form back to this page.
+      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+      .set('Referrer-Policy', 'no-referrer')
+      .type('html')
+      .send(page.body);
+  };
+}
+
+function sendJson(res: Response, rendered: Rendered): void {
+  res.status(rendered.status).set('Cache-Control', 'no-store').type('application/json').send(rendered.body);
+}
+
+/** `POST /-/reload`: re-reads the configuration file and says what became of it. */
+function reloadHandler(deps: ServerDeps): RequestHandler {
+  return async (req, res) => {
+    res.set('Cache-Control', 'no-store').type('text/plain');
+    // The endpoint takes no body; a client that sends one is confused or hostile.
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > 0 || req.headers['transfer-encoding'] !== undefined) {
+      res.status(413).send('POST /-/reload takes no body\n');
+      req.socket.resume();
+      return;
+    }
+    if (deps.reload === undefined) {
+      res.status(400).send('no configuration file to reload (start with --config.file or ZEXA_EXPORTER_CONFIG)\n');
+      return;
+    }
+    const outcome = await deps.reload();
+    if (outcome.ok) res.send('configuration reloaded\n');
+    else res.status(400).send(`configuration not reloaded; the running configuration is kept:\n${outcome.problems.map((p) => `- ${p}\n`).join('')}`);
+  };
+}
+
+/** The last resort: a plain status line, never the error's own text. */
+function errorHandler(deps: ServerDeps): express.ErrorRequestHandler {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    deps.onError?.(error);
+    if (res.headersSent) return;
+    const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+    res.status(status >= 400 && status < 600 ? status : 500).type('text/plain').send(status === 500 ? 'Internal Server Error\n' : 'Bad Request\n');
+  };
+}
+
+export function createApp(deps: ServerDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+
+  app.use((_req, res, next) => {
+    res.set('X-Content-Type-Options', 'nosniff');
+    next();
+  });
+  for (const middleware of deps.before ?? []) app.use(middleware);
+
+  // The two expensive read endpoints take turns with the poller (see fair-queue.ts).
+  const turns = fairQueue();
+
+  app.all('/metrics', methods(READ_METHODS, turns), methods(READ_METHODS, metricsHandler(deps)));
+  app.all(
+    '/healthz',
+    methods(READ_METHODS, (_req, res) => {
+      res.set('Cache-Control', 'no-store').type('text/plain').send('OK\n');
+    }),
+  );
+  app.all(
+    '/readyz',
+    methods(READ_METHODS, (_req, res) => {
+      res.set('Cache-Control', 'no-store').type('text/plain');
+      if (deps.isReady()) res.send('ready\n');
+      else res.status(503).send('not ready: waiting for the first poll of every account\n');
+    }),
+  );
+  app.all('/', methods(READ_METHODS, turns), methods(READ_METHODS, statusPageHandler(deps)));
+  app.all(
+    '/api/v1/accounts',
+    methods(READ_METHODS, turns),
+    methods(READ_METHODS, (req, res) => sendJson(res, deps.views.accounts(req.query))),
+  );
+  app.all(
+    '/api/v1/accounts/:name',
+    methods(READ_METHODS, (req, res) => sendJson(res, deps.views.account(String(req.params.name)))),
+  );
+  app.all('/-/reload', methods(['POST'], reloadHandler(deps)));
+
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('Not Found\n');
+  });
+  app.use(errorHandler(deps));
+  return app;
+}

@@ -1,0 +1,373 @@
+/**
+ * Every `zexa_` metric's name, help, type and labels, in one place, and the text they are
+ * exposed as.
+ *
+ * The per-account families change only when a poll of that account finishes, so each block of
+ * accounts is rendered to UTF-8 bytes once per change and cached; a scrape writes the cached
+ * buffers as they are instead of walking prom-client's label maps (which costs ~345 ms at 10,000
+ * accounts). The gzip of the whole, too, is reused while nothing changed at all. prom-client
+ * keeps the process metrics in the exporter's own Registry (never the global one); they are cheap
+ * and stay live on every scrape.
+ */
+import { gzipSync } from 'node:zlib';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { AccountStatus, AccountStore } from '../state/account-store.js';
+
+export type MetricType = 'gauge' | 'counter' | 'histogram';
+
+export interface MetricDefinition {
+  name: string;
+  help: string;
+  type: MetricType;
+  labels: readonly string[];
+}
+
+function define(name: string, type: MetricType, labels: readonly string[], help: string): MetricDefinition {
+  return { name, type, labels, help };
+}
+
+/** The metric contract. Dashboards and alert rules are built on these names: never rename. */
+export const METRICS = {
+  creditsRemaining: define('zexa_credits_remaining', 'gauge', ['account', 'currency'],
+    'Message credits left on the account, from the latest successful poll of GET /v1/credits (kept while later polls fail).'),
+  creditsThreshold: define('zexa_credits_threshold', 'gauge', ['account', 'severity'],
+    'Configured credit threshold of the account by severity (warning, critical), for comparison with the polled balance.'),
+  up: define('zexa_up', 'gauge', ['account'],
+    'Whether the latest poll of the account\'s credits succeeded (1) or failed (0).'),
+  lastSuccess: define('zexa_last_success_timestamp_seconds', 'gauge', ['account'],
+    'Unix time of the latest successful poll of the account\'s credits.'),
+  authErrors: define('zexa_auth_errors_total', 'counter', ['account', 'code'],
+    'Polls of the account\'s credits rejected by authentication (401) or authorisation (403).'),
+  pollErrors: define('zexa_poll_errors_total', 'counter', ['account', 'reason'],
+    'Polls of the account\'s credits that failed after retries, by reason.'),
+  consumed: define('zexa_credits_consumed_total', 'counter', ['account'],
+    'Sum of balance decreases between successive polls of the account\'s credits.'),
+  added: define('zexa_credits_added_total', 'counter', ['account'],
+    'Sum of balance increases (top-ups) between successive polls of the account\'s credits.'),
+  apiKeyInfo: define('zexa_api_key_info', 'gauge', ['account', 'fingerprint'],
+    'A metric with a constant 1 value labelled by the fingerprint of the account\'s API key: the first 12 hex digits of its SHA-256, which change when the key changes.'),
+  apiKeyLastChange: define('zexa_api_key_last_change_timestamp_seconds', 'gauge', ['account', 'source'],
+    'Unix time the account\'s API key came into use: the key file\'s mtime (source="file"), or when this process first read the environment variable (source="env"; resets on restart).'),
+  apiKeyShared: define('zexa_api_key_shared', 'gauge', ['account'],
+    'Whether another account of this exporter polls with the same API key, by fingerprint (1) or not (0).'),
+  apiRequests: define('zexa_api_requests_total', 'counter', ['code'],
+    'HTTP requests made to the Zexa API while polling, by status code (error when no response came).'),
+  apiDuration: define('zexa_api_request_duration_seconds', 'histogram', [],
+    'Duration of each HTTP request made to the Zexa API while polling.'),
+  buildInfo: define('zexa_exporter_build_info', 'gauge', ['version', 'nodejs_version'],
+    'A metric with a constant 1 value labelled by the exporter\'s version and the Node.js version it runs on.'),
+  reloadSuccessful: define('zexa_exporter_config_last_reload_successful', 'gauge', [],
+    'Whether the last configuration reload attempt was successful.'),
+  reloadTimestamp: define('zexa_exporter_config_last_reload_success_timestamp_seconds', 'gauge', [],
+    'Unix time of the last successful configuration reload.'),
+  shardInfo: define('zexa_exporter_shard_info', 'gauge', ['index', 'count'],
+    'A metric with a constant 1 value telling which shard of the accounts this replica polls.'),
+} as const;
+
+/** Buckets for one request to the API: sub-second is normal, the timeout caps the top. */
+export const DURATION_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Label values per the text exposition format: backslash, double quote and newline escaped. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function escapeHelp(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/** Numbers as Prometheus parses them (Go's ParseFloat accepts JS's shortest round-trip form). */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
+function header(def: MetricDefinition): string {
+  return `# HELP ${def.name} ${escapeHelp(def.help)}\n# TYPE ${def.name} ${def.type}\n`;
+}
+
+/** The per-account families, in exposition order, each rendering one account's lines under its name `n`. */
+const ACCOUNT_FAMILIES: readonly [MetricDefinition, (name: string, s: AccountStatus, a: string) => string][] = [
+  [METRICS.creditsRemaining, (n, s, a) =>
+    s.balance === undefined
+      ? ''
+      : `${n}{account="${a}",currency="${escapeLabelValue(s.balance.currency)}"} ${formatValue(s.balance.credits)}\n`],
+  [METRICS.creditsThreshold, (n, s, a) =>
+    `${n}{account="${a}",severity="critical"} ${formatValue(s.thresholds.critical)}\n` +
+    `${n}{account="${a}",severity="warning"} ${formatValue(s.thresholds.warning)}\n`],
+  [METRICS.up, (n, s, a) => `${n}{account="${a}"} ${s.up ? 1 : 0}\n`],
+  [METRICS.lastSuccess, (n, s, a) =>
+    s.lastSuccessMs === undefined ? '' : `${n}{account="${a}"} ${formatValue(s.lastSuccessMs / 1000)}\n`],
+  [METRICS.authErrors, (n, s, a) =>
+    `${n}{account="${a}",code="401"} ${s.authErrors['401']}\n` +
+    `${n}{account="${a}",code="403"} ${s.authErrors['403']}\n`],
+  [METRICS.pollErrors, (n, s, a) => {
+    let out = '';
+    for (const reason of [...s.pollErrors.keys()].sort()) {
+      out += `${n}{account="${a}",reason="${reason}"} ${s.pollErrors.get(reason) ?? 0}\n`;
+    }
+    return out;
+  }],
+  [METRICS.consumed, (n, s, a) => `${n}{account="${a}"} ${formatValue(s.consumedTotal)}\n`],
+  [METRICS.added, (n, s, a) => `${n}{account="${a}"} ${formatValue(s.addedTotal)}\n`],
+  // The key families appear once the account's key has been read (at its first poll).
+  [METRICS.apiKeyInfo, (n, s, a) =>
+    s.key === undefined ? '' : `${n}{account="${a}",fingerprint="${s.key.fingerprint}"} 1\n`],
+  [METRICS.apiKeyLastChange, (n, s, a) =>
+    s.key?.lastChangeMs === undefined
+      ? ''
+      : `${n}{account="${a}",source="${s.key.source}"} ${formatValue(s.key.lastChangeMs / 1000)}\n`],
+  [METRICS.apiKeyShared, (n, s, a) => (s.key === undefined ? '' : `${n}{account="${a}"} ${s.key.shared ? 1 : 0}\n`)],
+];
+
+/**
+ * Accounts per cached block. A poll re-renders only its block; a scrape joins ~80 blocks per
+ * family instead of 10,000 accounts' lines, and each block's gzip member is kept until the block
+ * changes. Small enough that re-rendering a block is cheap, big enough that the per-member
+ * overhead of gzip (header, lost dictionary) stays small.
+ */
+const BLOCK_SIZE = 128;
+
+/**
+ * One block of consecutive accounts (by name): each family's lines as UTF-8 bytes, and their gzip
+ * members. Only the bytes are kept, not the strings they were encoded from: at 10,000 accounts
+ * that is 5 MB less to hold.
+ */
+interface Block {
+  statuses: AccountStatus[];
+  versions: number[];
+  bodies: Buffer[];
+  gzipped: (Buffer | undefined)[];
+}
+
+/** A piece of the exposition text with its own gzip member, compressed at most once. */
+interface Piece {
+  bytes: Buffer;
+  gzip: () => Buffer;
+}
+
+/**
+ * Compressed pieces are ~1 KB: zlib's output chunk is sized near that (the default 16 KB chunk,
+ * one per piece, left ~10 MB of native heap behind after compressing 10,000 accounts' pieces).
+ */
+const GZIP_OPTIONS = { level: 6, chunkSize: 2048 } as const;
+
+/**
+ * gzip of a piece, copied into a buffer of its own size: gzipSync returns a slice of its output
+ * chunk, and ~630 kept slices would each pin a whole chunk (10,000 accounts).
+ */
+function gzipPiece(data: Buffer | string): Buffer {
+  return Buffer.from(gzipSync(data, GZIP_OPTIONS));
+}
+
+export interface ExporterMetricsOptions {
+  version: string;
+  nodeVersion: string;
+  /** Registry for the process metrics; a fresh one is made when omitted. Never the global one. */
+  registry?: Registry;
+  /** Collect prom-client's default process metrics into the registry (default true). */
+  processMetrics?: boolean;
+}
+
+export interface RenderedMetrics {
+  /** Decoded on first use (tests, debugging): scrapes are served from `chunks` or `gzip`. */
+  readonly text: string;
+  /** Total length of `chunks` in bytes. */
+  readonly byteLength: number;
+  /**
+   * The UTF-8 text as the cached buffers it is made of, in order: a plain-text scrape writes them
+   * as they are (one writev) instead of copying ~5 MB into one buffer first (10,000 accounts).
+   */
+  readonly chunks: readonly Buffer[];
+  /**
+   * gzip of `text`, computed at most once per distinct text: a concatenation of gzip members
+   * (valid gzip, RFC 1952 §2.2) of which only those of changed blocks are compressed again.
+   */
+  gzip(): Buffer;
+  /** `chunks` joined into one buffer, at most once. */
+  bytes(): Buffer;
+}
+
+export class ExporterMetrics {
+  readonly registry: Registry;
+  private readonly store: AccountStore;
+  private readonly buildInfoText: string;
+  private blocks: Block[] = [];
+  /** HELP/TYPE headers never change: their bytes and gzip member are made once. */
+  private readonly headerPieces = new Map<string, Piece>();
+  private readonly requestsByCode = new Map<string, number>();
+  private readonly bucketCounts: number[] = DURATION_BUCKETS.map(() => 0);
+  private durationSum = 0;
+  private durationCount = 0;
+  private reload: { successful: boolean; successMs: number | undefined } = { successful: true, successMs: undefined };
+  private shard: { index: number; count: number } | undefined;
+  /** Bumped by changes that are not account changes (requests, reloads, shard). */
+  private ownVersion = 0;
+  private renderedKey = '';
+  private rendered: RenderedMetrics | undefined;
+
+  constructor(store: AccountStore, options: ExporterMetricsOptions) {
+    this.store = store;
+    this.registry = options.registry ?? new Registry();
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.buildInfoText =
+      header(METRICS.buildInfo) +
+      `${METRICS.buildInfo.name}{version="${escapeLabelValue(options.version)}",nodejs_version="${escapeLabelValue(options.nodeVersion)}"} 1\n`;
+  }
+
+  /** One HTTP attempt to the API: `code` is the status, or 'error' when no response came. */
+  observeRequest(code: string, durationSeconds: number): void {
+    this.requestsByCode.set(code, (this.requestsByCode.get(code) ?? 0) + 1);
+    // Buckets are cumulative: an observation counts in every bucket whose bound it fits under.
+    for (let i = 0; i < DURATION_BUCKETS.length; i++) {
+      if (durationSeconds <= (DURATION_BUCKETS[i] as number)) (this.bucketCounts[i] as number)++;
+    }
+    this.durationSum += durationSeconds;
+    this.durationCount++;
+    this.ownVersion++;
+  }
+
+  setReloadResult(successful: boolean, atMs: number): void {
+    this.reload = { successful, successMs: successful ? atMs : this.reload.successMs };
+    this.ownVersion++;
+  }
+
+  /** Marks the start-up configuration as a successful load (Prometheus does the same). */
+  setInitialLoad(atMs: number): void {
+    this.setReloadResult(true, atMs);
+  }
+
+  setShard(shard: { index: number; count: number } | undefined): void {
+    this.shard = shard;
+    this.ownVersion++;
+  }
+
+  /** Drops the cached lines when accounts were removed, so their memory goes at once. */
+  forget(names: readonly string[]): void {
+    if (names.length > 0) this.blocks = [];
+  }
+
+  /** The `zexa_` families as exposition text, rendered only when something changed. */
+  renderZexa(): RenderedMetrics {
+    const key = `${this.store.version}:${this.ownVersion}`;
+    if (this.rendered === undefined || key !== this.renderedKey) {
+      this.rendered = this.build();
+      this.renderedKey = key;
+    }
+    return this.rendered;
+  }
+
+  private build(): RenderedMetrics {
+    const accounts = this.store.list();
+    const blockCount = Math.ceil(accounts.length / BLOCK_SIZE);
+    this.blocks.length = Math.min(this.blocks.length, blockCount);
+    for (let b = 0; b < blockCount; b++) {
+      const start = b * BLOCK_SIZE;
+      const end = Math.min(start + BLOCK_SIZE, accounts.length);
+      const cached = this.blocks[b];
+      if (cached === undefined || !sameBlock(cached, accounts, start, end)) this.blocks[b] = renderBlock(accounts.slice(start, end));
+    }
+    const pieces: Piece[] = [];
+    ACCOUNT_FAMILIES.forEach(([def], f) => {
+      const blocks = this.blocks.filter((block) => (block.bodies[f] as Buffer).length > 0);
+      // A family with no samples at all is left out, as prom-client does for unlabelled metrics.
+      if (blocks.length === 0) return;
+      pieces.push(this.headerPiece(header(def)));
+      for (const block of blocks) {
+        const bytes = block.bodies[f] as Buffer;
+        pieces.push({ bytes, gzip: () => (block.gzipped[f] ??= gzipPiece(bytes)) });
+      }
+    });
+    let tail = this.renderRequests() + this.buildInfoText + this.renderReload();
+    if (this.shard !== undefined) {
+      tail += header(METRICS.shardInfo) + `${METRICS.shardInfo.name}{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
+    }
+    const tailBytes = Buffer.from(tail);
+    let tailGzip: Buffer | undefined;
+    pieces.push({ bytes: tailBytes, gzip: () => (tailGzip ??= gzipPiece(tailBytes)) });
+    const chunks = pieces.map((piece) => piece.bytes);
+    const byteLength = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    let gzipped: Buffer | undefined;
+    let bytes: Buffer | undefined;
+    const joined = (): Buffer => (bytes ??= Buffer.concat(chunks, byteLength));
+    return {
+      get text() {
+        return joined().toString('utf8');
+      },
+      byteLength,
+      chunks,
+      gzip: () => (gzipped ??= Buffer.concat(pieces.map((piece) => piece.gzip()))),
+      bytes: joined,
+    };
+  }
+
+  private headerPiece(text: string): Piece {
+    let piece = this.headerPieces.get(text);
+    if (piece === undefined) {
+      const bytes = Buffer.from(text);
+      let gzipped: Buffer | undefined;
+      piece = { bytes, gzip: () => (gzipped ??= gzipPiece(bytes)) };
+      this.headerPieces.set(text, piece);
+    }
+    return piece;
+  }
+
+  private renderRequests(): string {
+    let out = '';
+    if (this.requestsByCode.size > 0) {
+      out += header(METRICS.apiRequests);
+      for (const code of [...this.requestsByCode.keys()].sort()) {
+        out += `${METRICS.apiRequests.name}{code="${escapeLabelValue(code)}"} ${this.requestsByCode.get(code) ?? 0}\n`;
+      }
+    }
+    const duration = METRICS.apiDuration.name;
+    out += header(METRICS.apiDuration);
+    DURATION_BUCKETS.forEach((bucket, i) => {
+      out += `${duration}_bucket{le="${bucket}"} ${this.bucketCounts[i] ?? 0}\n`;
+    });
+    out += `${duration}_bucket{le="+Inf"} ${this.durationCount}\n`;
+    out += `${duration}_sum ${formatValue(this.durationSum)}\n`;
+    out += `${duration}_count ${this.durationCount}\n`;
+    return out;
+  }
+
+  private renderReload(): string {
+    let out = header(METRICS.reloadSuccessful) +
+      `${METRICS.reloadSuccessful.name} ${this.reload.successful ? 1 : 0}\n`;
+    if (this.reload.successMs !== undefined) {
+      out += header(METRICS.reloadTimestamp) +
+        `${METRICS.reloadTimestamp.name} ${formatValue(this.reload.successMs / 1000)}\n`;
+    }
+    return out;
+  }
+}
+
+/** Whether `block` still shows accounts[start, end) as they are now. */
+function sameBlock(block: Block, accounts: readonly AccountStatus[], start: number, end: number): boolean {
+  if (block.statuses.length !== end - start) return false;
+  for (let i = 0; i < block.statuses.length; i++) {
+    const status = accounts[start + i] as AccountStatus;
+    // Identity too: an account removed and added again starts a new status at version 0.
+    if (block.statuses[i] !== status || block.versions[i] !== status.version) return false;
+  }
+  return true;
+}
+
+function renderBlock(statuses: AccountStatus[]): Block {
+  const lines: string[][] = ACCOUNT_FAMILIES.map(() => []);
+  for (const status of statuses) {
+    // Account names are [a-z0-9_] by configuration; escaping keeps the output valid regardless.
+    const label = escapeLabelValue(status.name);
+    ACCOUNT_FAMILIES.forEach(([def, render], f) => (lines[f] as string[]).push(render(def.name, status, label)));
+  }
+  return {
+    statuses,
+    versions: statuses.map((s) => s.version),
+    bodies: lines.map((family) => Buffer.from(family.join(''))),
+    gzipped: ACCOUNT_FAMILIES.map(() => undefined),
+  };
+}

@@ -1,0 +1,497 @@
+/**
+ * The one HTTP call the exporter makes: `GET {base}/v1/credits` with a key, turned into Credits or
+ * into the ZexaApiError of its reason. The I/O (`createZexaClient`) is kept apart from the parsing
+ * (`parseCreditsResponse`; `Retry-After` in retry-after.ts), which is pure and table-tested.
+ *
+ * Secrets: the key goes into the Authorization header and nowhere else. Messages are built from
+ * fixed text, status codes, request ids and a short, sanitized excerpt of an error body's
+ * `message`; the raw body and undici's request options are never part of an error. Every string
+ * of the answer that is kept (currency, request id, message) passes one key check first: one that
+ * holds the key, or any 8-character slice of it, refuses the whole answer as `invalid_response`.
+ */
+import { STATUS_CODES } from 'node:http';
+import { request, type Dispatcher } from 'undici';
+import { createProxyAgent } from './proxy.js';
+import { z } from 'zod';
+import { abortReason, type Clock } from '../lib/clock.js';
+import {
+  ClientError,
+  ForbiddenError,
+  InvalidResponseError,
+  KeyUnavailableError,
+  NetworkError,
+  RateLimitedError,
+  ServerError,
+  TimeoutError,
+  UnauthorizedError,
+  ZexaApiError,
+  type ZexaErrorDetails,
+} from './errors.js';
+import { isSendableKey } from './bearer.js';
+import { errorCode, outOfDescriptors } from '../lib/errno.js';
+import { containsKeySlice, keySlices } from '../lib/redact.js';
+import { parseRetryAfter } from './retry-after.js';
+
+export interface Credits {
+  credits: number;
+  currency: string;
+  /** The `x-request-id` header (or a `request_id` in the body) of the answer, when there was one. */
+  requestId: string | undefined;
+}
+
+export interface AttemptObservation {
+  /** The HTTP status as a string, or 'error' when no response (status line) arrived. */
+  code: string;
+  durationSeconds: number;
+}
+
+export interface ZexaClientOptions {
+  /** Validated already: http(s), no credentials, no trailing slash. */
+  baseUrl: string;
+  /** Deadline of the whole request: connect, headers and body. */
+  timeoutMs: number;
+  dispatcher: Dispatcher;
+  /** `zexa-exporter/<version>`. */
+  userAgent: string;
+  /** Used for durations (monotonic) and for `Retry-After` dates (wall clock). */
+  clock: Clock;
+  /** Largest body read; a larger 2xx body is `invalid_response`. Default 64 KiB. */
+  maxBodyBytes?: number;
+  /** Called once per HTTP attempt, for `zexa_api_requests_total` and the duration histogram. */
+  onAttempt?: (observation: AttemptObservation) => void;
+}
+
+export interface ZexaClient {
+  /**
+   * Makes ONE attempt. Rejects with the ZexaApiError of the failure, with KeyUnavailableError
+   * (nothing sent) when the key cannot be put into a header, or with `signal`'s reason when
+   * `signal` aborts (shutdown).
+   */
+  fetchCredits(key: string, signal?: AbortSignal): Promise<Credits>;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const CREDITS_PATH = '/v1/credits';
+const MESSAGE_EXCERPT_CHARS = 200;
+const REQUEST_ID_CHARS = 128;
+
+// undici error codes; anything else without an HTTP answer is a network failure.
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+const TOO_LARGE_CODE = 'UND_ERR_RES_EXCEEDED_MAX_SIZE';
+
+function requirePositive(name: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive number of milliseconds, got ${String(value)}`);
+  }
+}
+
+/**
+ * The dispatcher of the real exporter: one keep-alive pool per origin, undici's own timeouts set
+ * from the request timeout (a second line behind the client's whole-request deadline), and
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY honoured by curl's rules (proxy.ts), lower case winning
+ * over upper case.
+ * `env` defaults to `process.env`; when given it is the only source (undici would otherwise fall
+ * back to process.env for unset variables).
+ */
+export function createDispatcher(options: {
+  timeoutMs: number;
+  env?: Record<string, string | undefined>;
+}): Dispatcher {
+  requirePositive('timeoutMs', options.timeoutMs);
+  // undici wants whole milliseconds.
+  const timeoutMs = Math.ceil(options.timeoutMs);
+  const env = options.env ?? process.env;
+  const pick = (name: string): string => {
+    for (const variable of [name.toLowerCase(), name]) {
+      const value = env[variable]?.trim();
+      if (value !== undefined && value !== '') {
+        if (name !== 'NO_PROXY') checkProxyUrl(variable, value);
+        return value;
+      }
+    }
+    return '';
+  };
+  const proxies = { httpProxy: pick('HTTP_PROXY'), httpsProxy: pick('HTTPS_PROXY'), noProxy: pick('NO_PROXY') };
+  return createProxyAgent(proxies, {
+    connect: { timeout: timeoutMs },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    // The poll interval is usually longer than a server keeps an idle connection; undici follows
+    // the server's `Keep-Alive: timeout` hint up to this bound and reconnects when needed.
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 120_000,
+  });
+}
+
+function checkProxyUrl(variable: string, value: string): void {
+  // The value is not echoed: proxy URLs often carry user:password.
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new RangeError(`${variable} is not a URL; expected e.g. http://proxy.example:3128`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new RangeError(`${variable} must be an http:// or https:// URL, got a ${url.protocol} URL`);
+  }
+}
+
+/** The credits URL and the body cap; throws RangeError on an option no request could use. */
+function checkClientOptions(options: ZexaClientOptions): { url: URL; maxBodyBytes: number } {
+  requirePositive('timeoutMs', options.timeoutMs);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    throw new RangeError(`maxBodyBytes must be a positive integer, got ${String(maxBodyBytes)}`);
+  }
+  if (options.userAgent.trim() === '') throw new RangeError('userAgent must not be empty');
+  const url = new URL(`${options.baseUrl}${CREDITS_PATH}`);
+  if (url.username !== '' || url.password !== '') {
+    throw new RangeError('baseUrl must not contain credentials');
+  }
+  return { url, maxBodyBytes };
+}
+
+/** Throws KeyUnavailableError (nothing is sent) for a key that cannot go into a header. */
+function checkSendableKey(key: string): void {
+  if (key === '') throw new KeyUnavailableError('the API key is empty');
+  if (!isSendableKey(key)) {
+    throw new KeyUnavailableError(
+      'the API key contains characters that cannot be sent in an HTTP header (only visible ASCII is allowed)',
+    );
+  }
+}
+
+/** Reads an answer's body within the cap and turns it into Credits or the error of its reason. */
+async function creditsOf(response: Dispatcher.ResponseData, key: string, maxBodyBytes: number, clock: Clock): Promise<Credits> {
+  const isSuccess = response.statusCode >= 200 && response.statusCode < 300;
+  const declaredLength = Number(firstHeader(response.headers, 'content-length') ?? NaN);
+  if (isSuccess && declaredLength > maxBodyBytes) {
+    discard(response.body);
+    throw tooLarge(response.statusCode, response.headers, maxBodyBytes, keySlices([key]));
+  }
+  const body = await readCapped(response.body, maxBodyBytes);
+  if (isSuccess && body.truncated) {
+    throw tooLarge(response.statusCode, response.headers, maxBodyBytes, keySlices([key]));
+  }
+  return parseCreditsResponse({ status: response.statusCode, headers: response.headers, body: body.text }, clock.now(), {
+    keys: [key],
+  });
+}
+
+export function createZexaClient(options: ZexaClientOptions): ZexaClient {
+  const { url, maxBodyBytes } = checkClientOptions(options);
+  const { clock, dispatcher, timeoutMs, userAgent, onAttempt } = options;
+  const host = url.host;
+
+  const observe = (code: string, startedAt: number): void => {
+    if (onAttempt === undefined) return;
+    try {
+      onAttempt({ code, durationSeconds: Math.max(0, clock.monotonic() - startedAt) / 1000 });
+    } catch {
+      // An observer (metrics) must never change the outcome of a request.
+    }
+  };
+
+  async function fetchCredits(key: string, signal?: AbortSignal): Promise<Credits> {
+    if (signal?.aborted) throw abortReason(signal);
+    checkSendableKey(key);
+
+    // Own timer and controller instead of AbortSignal.timeout/any: undici's timeouts fire with
+    // about 1 s resolution, and AbortSignal.any keeps composite signals alive on a long-lived
+    // shutdown signal (https://github.com/nodejs/node/issues/55351), one per poll.
+    const controller = new AbortController();
+    // Made only when it fires: an Error captures a stack, which every successful poll would pay for.
+    let deadline: Error | undefined;
+    const timer = setTimeout(() => {
+      deadline = new Error('request deadline reached');
+      controller.abort(deadline);
+    }, timeoutMs);
+    const onShutdown = (): void => controller.abort(abortReason(signal as AbortSignal));
+    signal?.addEventListener('abort', onShutdown, { once: true });
+
+    const startedAt = clock.monotonic();
+    let code = 'error';
+    try {
+      const response = await request(url, {
+        method: 'GET',
+        dispatcher,
+        signal: controller.signal,
+        headers: {
+          authorization: `Bearer ${key}`,
+          accept: 'application/json',
+          'user-agent': userAgent,
+        },
+      });
+      code = String(response.statusCode);
+      return await creditsOf(response, key, maxBodyBytes, clock);
+    } catch (error) {
+      if (signal?.aborted) throw abortReason(signal);
+      if (error instanceof ZexaApiError) throw error;
+      if (deadline !== undefined) {
+        throw new TimeoutError(
+          `Zexa API at ${host} did not answer within ${timeoutMs} ms (connect, headers and body)`,
+          { cause: deadline },
+        );
+      }
+      throw toZexaError(error, host);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onShutdown);
+      observe(code, startedAt);
+    }
+  }
+
+  return { fetchCredits };
+}
+
+function tooLarge(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  maxBodyBytes: number,
+  slices: KeySlices,
+): InvalidResponseError {
+  const requestId = cleanRequestId(firstHeader(headers, 'x-request-id'), 'x-request-id header', status, slices);
+  return new InvalidResponseError(
+    `${answered(status, requestId)}: the body is larger than ${maxBodyBytes} bytes`,
+    { status, requestId },
+  );
+}
+
+type ResponseBody = Dispatcher.ResponseData['body'];
+
+/** Aborts the rest of a body. The error undici emits for that is expected, not a crash. */
+function discard(body: ResponseBody): void {
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
+async function readCapped(
+  body: ResponseBody,
+  maxBytes: number,
+): Promise<{ text: string; truncated: boolean }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    if (size + buffer.length > maxBytes) {
+      chunks.push(buffer.subarray(0, maxBytes - size));
+      // Stop reading now: destroying the body aborts the request and closes the connection, so
+      // a huge body is never buffered.
+      discard(body);
+      return { text: Buffer.concat(chunks).toString('utf8'), truncated: true };
+    }
+    chunks.push(buffer);
+    size += buffer.length;
+  }
+  return { text: Buffer.concat(chunks).toString('utf8'), truncated: false };
+}
+
+function toZexaError(error: unknown, host: string): ZexaApiError {
+  const code = errorCode(error);
+  const details: ZexaErrorDetails = { cause: error };
+  if (code !== undefined && TIMEOUT_CODES.has(code)) {
+    return new TimeoutError(`Zexa API at ${host} timed out (${code})`, details);
+  }
+  if (code === TOO_LARGE_CODE) {
+    return new InvalidResponseError(`Zexa API at ${host} sent a body larger than allowed (${code})`, details);
+  }
+  // No socket for lack of file descriptors: a `network` failure (retried; the pressure usually
+  // passes), named as what it is so that nobody looks for the fault at the API or in the network.
+  const descriptors = outOfDescriptors(error);
+  if (descriptors !== undefined) {
+    return new NetworkError(`Zexa API at ${host} could not be reached: ${descriptors}; lower --web.max-connections or raise ulimit -n`, details);
+  }
+  return new NetworkError(`Zexa API at ${host} could not be reached (${code ?? 'no response'})`, details);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing: pure.
+
+/**
+ * The largest balance, either sign, taken as real. Zexa balances are integers of messages; 1e15 is
+ * far beyond any real account and below 2^53 (about 9.007e15), so every balance in range, and the
+ * difference of two of them, is an exact integer in a double. A value beyond it (1e308 from a
+ * broken upstream or a hostile proxy) would otherwise be counted into
+ * `zexa_credits_added_total`/`zexa_credits_consumed_total` and pin them at 1e308 or +Inf for good.
+ */
+export const MAX_ABS_CREDITS = 1e15;
+
+/** A currency code, as Zexa sends it (USD): nothing else can ride in this field into a label. */
+export const CURRENCY = /^[A-Za-z0-9]{3,8}$/;
+
+const creditsBody = z.object({
+  credits: z
+    .number({ error: 'must be a finite number' })
+    .refine(Number.isFinite, 'must be a finite number')
+    .refine((value) => Math.abs(value) <= MAX_ABS_CREDITS, 'must be between -1e15 and 1e15'),
+  currency: z.string({ error: 'must be a string' }).regex(CURRENCY, 'must be 3 to 8 letters or digits'),
+});
+
+// Control and format characters (including bidi overrides and line separators) are dropped from
+// anything the API sends that ends up in a log line, a label or the status page.
+const CONTROL_CHARACTERS_GLOBAL = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+
+type HttpHeaders = Record<string, string | string[] | undefined>;
+
+function firstHeader(headers: HttpHeaders, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() !== name) continue;
+    return Array.isArray(value) ? value[0] : value;
+  }
+  return undefined;
+}
+
+type KeySlices = ReadonlySet<string>;
+/**
+ * The one key check of every string of the answer that is kept, on the text as it came (before any
+ * mapping could hide an echo from the rule). The error names the field and never quotes it.
+ */
+function checkForKey(text: string, field: string, status: number, slices: KeySlices): string {
+  if (!containsKeySlice(text, slices)) return text;
+  throw new InvalidResponseError(
+    `${answered(status, undefined)}: its ${field} holds the API key or part of it; the answer is refused and the field is not shown`,
+    { status },
+  );
+}
+
+/** Printable text only, whitespace collapsed, then capped. */
+function sanitize(text: string, maxChars: number): string {
+  const clean = text
+    .replace(CONTROL_CHARACTERS_GLOBAL, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const chars = Array.from(clean);
+  return chars.length <= maxChars ? clean : `${chars.slice(0, maxChars).join('')}…`;
+}
+
+function cleanRequestId(value: unknown, field: string, status: number, slices: KeySlices): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
+  if (typeof value !== 'string') return undefined;
+  const clean = sanitize(checkForKey(value, field, status, slices), REQUEST_ID_CHARS);
+  return clean === '' ? undefined : clean;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    // The SyntaxError quotes the body, so it is dropped rather than kept as a cause.
+    return { ok: false };
+  }
+}
+
+function answered(status: number, requestId: string | undefined): string {
+  const text = STATUS_CODES[status];
+  return (
+    `Zexa API answered ${status}${text === undefined ? '' : ` ${text}`}` +
+    (requestId === undefined ? '' : ` (request_id ${requestId})`)
+  );
+}
+
+/** `request_id` at the top level, then under `error`, then the `x-request-id` header. */
+function findRequestId(body: unknown, headers: HttpHeaders, status: number, slices: KeySlices): string | undefined {
+  const top = asRecord(body);
+  return (
+    cleanRequestId(top?.request_id, 'request_id', status, slices) ??
+    cleanRequestId(asRecord(top?.error)?.request_id, 'error.request_id', status, slices) ??
+    cleanRequestId(firstHeader(headers, 'x-request-id'), 'x-request-id header', status, slices)
+  );
+}
+
+function findMessage(body: unknown, status: number, slices: KeySlices): string | undefined {
+  const top = asRecord(body);
+  const error = top?.error;
+  const candidates: [string, unknown][] = [
+    ['error.message', asRecord(error)?.message],
+    ['message', top?.message],
+    ['error', typeof error === 'string' ? error : undefined],
+    ['detail', top?.detail],
+  ];
+  for (const [field, candidate] of candidates) {
+    if (typeof candidate !== 'string') continue;
+    const clean = sanitize(checkForKey(candidate, field, status, slices), MESSAGE_EXCERPT_CHARS);
+    if (clean !== '') return clean;
+  }
+  return undefined;
+}
+
+export interface ParseOptions {
+  /** The keys (the one sent) that no kept string of the answer may hold, whole or in part. */
+  keys?: readonly string[];
+}
+
+/**
+ * Turns one answer of `GET /v1/credits` into Credits (200 with a valid body) or throws the
+ * ZexaApiError of its status. `nowMs` (wall clock) resolves a `Retry-After` HTTP date.
+ */
+export function parseCreditsResponse(
+  response: { status: number; headers: HttpHeaders; body: string },
+  nowMs: number,
+  options: ParseOptions = {},
+): Credits {
+  const { status, headers } = response;
+  const slices = keySlices(options.keys ?? []);
+  const json = parseJson(response.body);
+  const body = json.ok ? json.value : undefined;
+  const requestId = findRequestId(body, headers, status, slices);
+  const head = answered(status, requestId);
+
+  if (status === 200) {
+    if (!json.ok) {
+      throw new InvalidResponseError(`${head} with a body that is not JSON`, { status, requestId });
+    }
+    // Before the format check, so that the log says "holds the API key" for a whole key too.
+    const currency = asRecord(body)?.currency;
+    if (typeof currency === 'string') checkForKey(currency, 'currency', status, slices);
+    const parsed = creditsBody.safeParse(body);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) =>
+        issue.path.length === 0 ? 'expected an object with credits and currency' : `${issue.path.join('.')} ${issue.message}`,
+      );
+      throw new InvalidResponseError(`${head} with an unexpected body: ${[...new Set(problems)].join('; ')}`, { status, requestId });
+    }
+    return { credits: parsed.data.credits, currency: parsed.data.currency, requestId };
+  }
+
+  const retryAfterMs = parseRetryAfter(firstHeader(headers, 'retry-after'), nowMs);
+  const details: ZexaErrorDetails = { status, requestId, retryAfterMs };
+  const excerpt = findMessage(body, status, slices);
+  const said = excerpt === undefined ? '' : `; the API said: "${excerpt}"`;
+  const wait = retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;
+
+  if (status === 401) {
+    return throwError(new UnauthorizedError(`${head}: the key is missing, malformed or revoked${said}`, details));
+  }
+  if (status === 403) {
+    return throwError(
+      new ForbiddenError(`${head}: the key is valid but the account's plan does not allow this call${said}`, details),
+    );
+  }
+  if (status === 429) {
+    return throwError(new RateLimitedError(`${head}: rate limited${wait}${said}`, details));
+  }
+  if (status >= 500 && status <= 599) {
+    return throwError(new ServerError(`${head}: server error${wait}${said}`, details));
+  }
+  if (status >= 400 && status <= 499) {
+    return throwError(new ClientError(`${head}: the request was rejected; check the API URL${said}`, details));
+  }
+  if (status >= 300 && status <= 399) {
+    // Redirects are not followed: the key must only ever be sent to the configured URL.
+    return throwError(new InvalidResponseError(`${head}: a redirect, which is not followed; check the API URL`, details));
+  }
+  return throwError(new InvalidResponseError(`${head}: expected 200 with the balance`, details));
+}
+
+function throwError(error: ZexaApiError): never {
+  throw error;
+}
