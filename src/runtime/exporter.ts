@@ -25,7 +25,7 @@ import { plainTextKeyWarning } from '../zexa/plain-text-transport.js';
 import { openWebConfig } from '../http/web-config/source.js';
 import { createHttpServer } from '../http/server.js';
 import { HttpListener } from '../http/listener.js';
-import { createPollSink, logSharedKey } from './poll-sink.js';
+import { createPollSink, logSharedKey, logFutureMtime } from './poll-sink.js';
 import { Polling } from './polling.js';
 import { Reloader } from './reloader.js';
 import { StatusPageCache } from './status-page-cache.js';
@@ -111,7 +111,11 @@ export class Exporter {
     });
     this.metrics.setInitialLoad(deps.clock.now());
     this.metrics.setShard(config.shard);
-    this.keys = new KeyTracker(this.store, { clock: deps.clock, onSharedChange: (change) => logSharedKey(this.logger, change) });
+    this.keys = new KeyTracker(this.store, {
+      clock: deps.clock,
+      onSharedChange: (change) => logSharedKey(this.logger, change),
+      onFutureMtime: (event) => logFutureMtime(this.logger, event),
+    });
     this.polling = new Polling(
       { ...deps, metrics: this.metrics, sink: createPollSink(this.store, this.logger), onKeyRead: (account, key) => this.keys.observe(account, key) },
       config,
