@@ -84,6 +84,9 @@ function withDefaults(overrides: Partial<ExporterDeps>): ExporterDeps {
   };
 }
 
+const CLIENT_ERROR_LOG_INTERVAL_MS = 60_000;
+const CLIENT_ERROR_LOG_CHARS = 200;
+
 export class Exporter {
   readonly store = new AccountStore();
   readonly metrics: ExporterMetrics;
@@ -94,6 +97,8 @@ export class Exporter {
   private readonly reloader: Reloader;
   private listener: HttpListener | undefined;
   private closing: Promise<void> | undefined;
+  /** Client errors since the last one logged, and when that was (monotonic ms). */
+  private clientErrors = { unlogged: 0, loggedAt: -Infinity };
 
   private constructor(
     private readonly deps: ExporterDeps,
@@ -121,7 +126,7 @@ export class Exporter {
       config,
     );
     this.store.configure(this.polledAccounts(config));
-    this.reloader = new Reloader(() => this.applyReload());
+    this.reloader = new Reloader((requests) => this.applyReload(requests));
   }
 
   /**
@@ -158,7 +163,8 @@ export class Exporter {
    * after the reload in progress, if any; requests made meanwhile share one run.
    */
   reload(source: ReloadSource = 'api'): Promise<ReloadOutcome> {
-    this.logger.info({ source }, 'reload requested');
+    // One line per run (applyReload) at info: a flood of requests is not a flood of lines.
+    this.logger.debug({ source }, 'reload requested');
     return this.reloader.request();
   }
 
@@ -173,6 +179,22 @@ export class Exporter {
       this.logger.flush?.();
     })();
     return this.closing;
+  }
+
+  /**
+   * Counted in zexa_exporter_http_client_errors_total; logged at debug level only, cut to 200
+   * characters, and at most once a minute with the number left unlogged in between.
+   */
+  private clientError(status: number, error: unknown): void {
+    this.metrics.countClientError(status);
+    const nowMs = this.deps.clock.monotonic();
+    if (nowMs - this.clientErrors.loggedAt < CLIENT_ERROR_LOG_INTERVAL_MS) {
+      this.clientErrors.unlogged++;
+      return;
+    }
+    const message = Array.from(error instanceof Error ? error.message : 'bad request').slice(0, CLIENT_ERROR_LOG_CHARS).join('');
+    this.logger.debug({ status, error: message, not_logged_before: this.clientErrors.unlogged }, 'client error');
+    this.clientErrors = { unlogged: 0, loggedAt: nowMs };
   }
 
   private polledAccounts(config: Config): AccountConfig[] {
@@ -204,6 +226,7 @@ export class Exporter {
       // /healthz stays open for probes; everything else needs the web config's credentials.
       before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: ['/healthz'], logger })],
       onError: (error) => logger.error({ error: error instanceof Error ? error.message : 'unknown error' }, 'request failed'),
+      onClientError: (status, error) => this.clientError(status, error),
     });
     const server = createHttpServer(web, app, { logger });
     limitConnections(server, { maxConnections: config.web.maxConnections, logger, clock });
@@ -229,8 +252,9 @@ export class Exporter {
   }
 
   /** One reload, run by the reloader only: never two at once. */
-  private async applyReload(): Promise<ReloadOutcome> {
+  private async applyReload(requests: number): Promise<ReloadOutcome> {
     const { loadConfig, clock } = this.deps;
+    this.logger.info({ requests }, 'reload running');
     if (loadConfig === undefined) return { ok: false, problems: ['no configuration file to reload'] };
     let next: Config;
     try {
