@@ -23,7 +23,7 @@ const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
 const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 /** The gauge and counter families of an exposition text (histograms are left out: a few lines). */
-export function parseFamilies(text: string): Family[] {
+function parseFamilies(text: string): Family[] {
   const families = new Map<string, Family>();
   const helps = new Map<string, string>();
   for (const line of text.split('\n')) {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SimAccountSpec } from '../src/simulator/index.js';
 
-export const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 /** One key file per account, named after it, mode 0600: what `--key-dir` of the simulator CLI writes. */
 export function writeKeyDirectory(dir: string, accounts: readonly SimAccountSpec[]): void {

@@ -45,7 +45,7 @@ function sampleValue(text: string, series: string): number | undefined {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function runScraper(s: ScraperSettings): Promise<ScraperReport> {
+async function runScraper(s: ScraperSettings): Promise<ScraperReport> {
   const url = new URL('/metrics', s.url);
   const client = new ScrapeClient(url.hostname, Number(url.port));
   const agent = new Agent({ connections: 1 });

@@ -5,7 +5,7 @@
  * both included; a nested function counts inside its parent as well as on its own.
  *
  * `npx tsx scripts/check-code-size.ts [dir]` prints the largest file, the longest function and
- * every breach, and exits 1 on a breach. test/unit/code-size.test.ts holds the same contract.
+ * every breach, and exits 1 on a breach. test/unit/scripts/check-code-size.test.ts holds the same contract.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import ts from 'typescript';
 export const MAX_FILE_LINES = 500;
 export const MAX_FUNCTION_LINES = 80;
 
-export interface FileSize {
+interface FileSize {
   /** Relative to the measured directory's parent, with `/` separators (e.g. `src/main.ts`). */
   file: string;
   lines: number;
@@ -99,7 +99,7 @@ export function measureCodeSize(dir: string): CodeSize {
   return { files, functions };
 }
 
-export function largest<T extends { lines: number }>(items: readonly T[]): T | undefined {
+function largest<T extends { lines: number }>(items: readonly T[]): T | undefined {
   return items.reduce<T | undefined>((max, item) => (max === undefined || item.lines > max.lines ? item : max), undefined);
 }
 

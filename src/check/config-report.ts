@@ -4,13 +4,13 @@
  * key before anything is deployed). No request is made.
  */
 import type { AccountConfig, Config } from '../config/types.js';
-import { formatDuration } from '../config/values.js';
+import { formatDurationMs } from '../config/values.js';
 import { keyFingerprint } from '../config/keys.js';
 import type { CheckOutput } from './args.js';
 import { renderTable } from './report.js';
 
 /** One account in `--config.check --output=json`. */
-export interface ConfigCheckRow {
+interface ConfigCheckRow {
   account: string;
   key_source: 'file' | 'env';
   /** The environment variable or the file path. */
@@ -59,7 +59,7 @@ export function describeConfig(config: Config, output: CheckOutput, readKey: (ac
   const lines = [
     `configuration is valid: ${config.accounts.length} account${config.accounts.length === 1 ? '' : 's'}` +
       `${config.configFile === undefined ? '' : ` (config file ${config.configFile})`}, API ${config.api.url}, ` +
-      `poll interval ${formatDuration(config.poll.intervalMs)}` +
+      `poll interval ${formatDurationMs(config.poll.intervalMs)}` +
       `${config.shard === undefined ? '' : `, shard ${config.shard.index}/${config.shard.count}`}; no request was made`,
     '',
   ];

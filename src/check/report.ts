@@ -2,13 +2,13 @@
  * What `zexa-exporter check` prints and returns: one row per account from its status after one
  * poll, the exit code by the monitoring-plugin convention, and the table or JSON text. Pure.
  */
-import { healthOf, type AccountStatus } from '../state/account-store.js';
-import type { FailureReason } from '../zexa/errors.js';
+import { stateOf, type AccountStatus } from '../state/account-store.js';
+import type { PollErrorReason } from '../zexa/errors.js';
 
 export const CHECK_EXIT = { OK: 0, WARNING: 1, CRITICAL: 2, UNKNOWN: 3 } as const;
 export type CheckExitCode = (typeof CHECK_EXIT)[keyof typeof CHECK_EXIT];
 
-export type CheckState = 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
+type CheckState = 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
 /** One account in `--output=json`; docs/check.md documents every field. */
 export interface CheckRow {
@@ -24,7 +24,7 @@ export interface CheckRow {
   key_source: 'file' | 'env';
   /** Other accounts checked that poll with the same key. */
   key_shared_with: string[];
-  reason: FailureReason | null;
+  reason: PollErrorReason | null;
   http_status: number | null;
   request_id: string | null;
   /** The failure, in words (never the key). */
@@ -56,9 +56,9 @@ function exitCodeOf(state: CheckState, shared: boolean): CheckExitCode {
 }
 
 export function checkRow(status: AccountStatus, source: 'file' | 'env', sharedWith: readonly string[]): CheckRow {
-  const health = healthOf(status);
+  const accountState = stateOf(status);
   // Every account has been polled once when rows are made; PENDING cannot occur.
-  const state: CheckState = health === 'PENDING' ? 'ERROR' : health;
+  const state: CheckState = accountState === 'PENDING' ? 'ERROR' : accountState;
   const failed = !status.up ? status.lastError : undefined;
   return {
     account: status.name,
@@ -127,7 +127,7 @@ export function renderCheckTable(rows: readonly CheckRow[]): string {
 }
 
 /** `CRITICAL: 1 CRITICAL, 1 UNAUTHORIZED, 2 OK; 1 shared key (exit 2)`. */
-export function summary(rows: readonly CheckRow[]): string {
+function summary(rows: readonly CheckRow[]): string {
   const code = worstExitCode(rows.map((r) => r.exit_code));
   const counts = new Map<string, number>();
   for (const row of rows) counts.set(row.state, (counts.get(row.state) ?? 0) + 1);

@@ -18,7 +18,7 @@ import { pollOnce } from './poll-once.js';
 import { CHECK_EXIT, checkRow, renderCheckJson, renderCheckTable, worstExitCode } from './report.js';
 
 /** `--config.check` exits 0 or 2, like the exporter on a bad configuration. */
-export const CONFIG_CHECK_EXIT = { OK: 0, INVALID: 2 } as const;
+const CONFIG_CHECK_EXIT = { OK: 0, INVALID: 2 } as const;
 
 export interface CheckDeps {
   /** Where the configuration comes from (flags other than the check's own come from here). */

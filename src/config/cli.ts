@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { DEFAULTS, KEY_ENV_PREFIX, LIMITS } from './defaults.js';
 import { LOG_LEVELS } from './types.js';
-import { formatDuration } from './values.js';
+import { formatDurationMs } from './values.js';
 
 export type FlagName = 'web.listen-address' | 'web.config.file' | 'web.max-connections' | 'log.level' | 'config.file' | 'shard';
 
@@ -30,8 +30,8 @@ const FLAGS: readonly FlagSpec[] = [
 /** Environment-only settings, in the order usage() lists them. */
 const ENV_SETTINGS: readonly { env: string; help: string; defaultText: string }[] = [
   { env: 'ZEXA_API_URL', help: 'Base URL of the Zexa API (http or https).', defaultText: DEFAULTS.api.url },
-  { env: 'ZEXA_POLL_INTERVAL', help: `How often each account is polled (90, 30s, 5m; ${formatDuration(LIMITS.intervalMs.min)} to ${formatDuration(LIMITS.intervalMs.max)}).`, defaultText: formatDuration(DEFAULTS.poll.intervalMs) },
-  { env: 'ZEXA_REQUEST_TIMEOUT', help: `Timeout of one request (${formatDuration(LIMITS.timeoutMs.min)} to ${formatDuration(LIMITS.timeoutMs.max)}, at most the interval).`, defaultText: formatDuration(DEFAULTS.api.timeoutMs) },
+  { env: 'ZEXA_POLL_INTERVAL', help: `How often each account is polled (90, 30s, 5m; ${formatDurationMs(LIMITS.intervalMs.min)} to ${formatDurationMs(LIMITS.intervalMs.max)}).`, defaultText: formatDurationMs(DEFAULTS.poll.intervalMs) },
+  { env: 'ZEXA_REQUEST_TIMEOUT', help: `Timeout of one request (${formatDurationMs(LIMITS.timeoutMs.min)} to ${formatDurationMs(LIMITS.timeoutMs.max)}, at most the interval).`, defaultText: formatDurationMs(DEFAULTS.api.timeoutMs) },
   { env: 'ZEXA_MAX_ATTEMPTS', help: `Attempts per poll, the first included (${LIMITS.maxAttempts.min}-${LIMITS.maxAttempts.max}).`, defaultText: String(DEFAULTS.poll.maxAttempts) },
   { env: 'ZEXA_MAX_CONCURRENCY', help: `Requests in flight across all accounts (${LIMITS.maxConcurrency.min}-${LIMITS.maxConcurrency.max}).`, defaultText: String(DEFAULTS.poll.maxConcurrency) },
   { env: 'ZEXA_MAX_REQUESTS_PER_SECOND', help: 'Cap on requests per second to the API, all accounts together.', defaultText: 'none' },

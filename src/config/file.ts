@@ -115,7 +115,7 @@ function fileSchemaWith(poll: ReturnType<typeof pollSchemas>) {
   });
 }
 const fileSchema = fileSchemaWith(schemas);
-export type FileSettings = z.output<typeof fileSchema>;
+type FileSettings = z.output<typeof fileSchema>;
 export type AccountEntry = z.output<typeof accountEntrySchema>;
 
 export interface LimitedSchemas {

@@ -16,7 +16,7 @@ export function keyFingerprint(key: string): string {
 }
 
 /** Why `key` is unusable, or undefined when it is fine. Never includes the key. */
-export function keyDefect(key: string): string | undefined {
+function keyDefect(key: string): string | undefined {
   if (key === '') return 'is empty';
   if (key.length > LIMITS.keyChars) return `is longer than ${LIMITS.keyChars} characters; it does not hold just a key`;
   if (!isSendableKey(key)) return 'contains whitespace, control or non-ASCII characters';

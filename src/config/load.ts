@@ -26,7 +26,7 @@ import { loadFile, schemas, schemasFor, valueAt, type LoadedFile } from './file.
 import { ENTRIES_PER_TURN, readFiles, replay, runAsync, runSync, turn, type ReadOutcome, type Steps } from './read-steps.js';
 import type { AccountConfig, AsyncConfigSources, Config, ConfigSources, Thresholds } from './types.js';
 import type { LogLevel } from '../lib/logger.js';
-import { formatDuration, parseListenAddress } from './values.js';
+import { formatDurationMs, parseListenAddress } from './values.js';
 
 /** Where a value came from when no source gave one, and when every source given was bad. */
 const DEFAULT_ORIGIN = 'default';
@@ -134,17 +134,17 @@ function isValid(origin: { where: string }): boolean {
 }
 
 /** A timeout someone set must fit the interval; the default shrinks to fit a short interval instead. */
-export function timeoutProblem(timeout: Resolved<number>, interval: Resolved<number>, limits: PollLimits): string | undefined {
+function timeoutProblem(timeout: Resolved<number>, interval: Resolved<number>, limits: PollLimits): string | undefined {
   if (!isValid(timeout) || timeout.where === DEFAULT_ORIGIN || !isValid(interval)) return undefined;
   if (timeout.value <= interval.value * limits.timeoutIntervals) return undefined;
   return (
-    `${timeout.where}: request timeout ${formatDuration(timeout.value)} is longer than the poll interval ` +
-    `${formatDuration(interval.value)} (${from(interval)}); the timeout must be at most the interval`
+    `${timeout.where}: request timeout ${formatDurationMs(timeout.value)} is longer than the poll interval ` +
+    `${formatDurationMs(interval.value)} (${from(interval)}); the timeout must be at most the interval`
   );
 }
 
 /** The global thresholds: warning must be at least critical. Names the one a user set. */
-export function globalThresholdProblem(warning: Resolved<number>, critical: Resolved<number>): string | undefined {
+function globalThresholdProblem(warning: Resolved<number>, critical: Resolved<number>): string | undefined {
   if (!isValid(warning) || !isValid(critical) || warning.value >= critical.value) return undefined;
   return warning.where === DEFAULT_ORIGIN
     ? `${critical.where}: critical threshold ${critical.value} is above the warning threshold ${warning.value} (${from(warning)}); critical must be at most warning`
@@ -152,7 +152,7 @@ export function globalThresholdProblem(warning: Resolved<number>, critical: Reso
 }
 
 /** An account's own thresholds (config-file entry `at`) against each other or the globals they merge with. */
-export function accountThresholdProblem(at: string, warning: Resolved<number>, critical: Resolved<number>): string {
+function accountThresholdProblem(at: string, warning: Resolved<number>, critical: Resolved<number>): string {
   return (
     `${at}: warning threshold ${warning.value} (${from(warning)}) is below the critical threshold ` +
     `${critical.value} (${from(critical)}); warning must be at least critical`

@@ -12,7 +12,7 @@ export interface Thresholds {
 }
 
 /** Where an account's key lives. The key itself is never part of a Config. */
-export type KeySource =
+type KeySource =
   /** An environment variable, e.g. ZEXA_API_KEY or ZEXA_API_KEY_STAGING. */
   | { kind: 'env'; variable: string }
   /**

@@ -13,7 +13,7 @@ export function quote(text: string): string {
   return text.length > LIMITS.echoChars ? `${JSON.stringify(text.slice(0, LIMITS.echoChars))}…` : JSON.stringify(text);
 }
 
-export function show(value: string | number): string {
+function show(value: string | number): string {
   return typeof value === 'number' ? String(value) : quote(value);
 }
 
@@ -58,7 +58,7 @@ export function parseDuration(text: string): number {
 }
 
 /** Milliseconds as a short duration in the unit a person would write: 500ms, 10s, 60s, 5m, 24h. */
-export function formatDuration(ms: number): string {
+export function formatDurationMs(ms: number): string {
   if (ms % 1000 !== 0) return `${ms}ms`;
   const s = ms / 1000;
   if (s < 120 || s % 60 !== 0) return `${s}s`;
@@ -123,8 +123,8 @@ export function parseNumber(raw: string | number, expected: string, check: (n: n
 export function parseDurationIn(raw: string | number, bounds: { min: number; max: number }): number {
   const ms = typeof raw === 'number' ? (Number.isFinite(raw) ? Math.round(raw * 1000) : Number.NaN) : parseDuration(raw);
   if (Number.isNaN(ms)) throw new Error(`${show(raw)} is not a duration ${DURATION_EXPECTED}`);
-  if (ms < bounds.min) throw new Error(`${show(raw)} is too short (at least ${formatDuration(bounds.min)})`);
-  if (ms > bounds.max) throw new Error(`${show(raw)} is too long (at most ${formatDuration(bounds.max)})`);
+  if (ms < bounds.min) throw new Error(`${show(raw)} is too short (at least ${formatDurationMs(bounds.min)})`);
+  if (ms > bounds.max) throw new Error(`${show(raw)} is too long (at most ${formatDurationMs(bounds.max)})`);
   return ms;
 }
 

@@ -21,7 +21,7 @@ import type { Logger } from '../lib/logger.js';
  * pre-connection is used within seconds or dropped), short enough that silent connections cannot
  * pile up: at the default cap of 512, one a second from an attacker never fills it.
  */
-export const FIRST_REQUEST_TIMEOUT_MS = 10_000;
+const FIRST_REQUEST_TIMEOUT_MS = 10_000;
 /** Dropped connections are logged at warn level at most this often, with the count since. */
 const DROP_WARNING_INTERVAL_MS = 60_000;
 

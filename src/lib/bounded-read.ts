@@ -77,7 +77,7 @@ export function readBytesBounded(path: string, maxBytes = FILE_CAP_BYTES): Buffe
 }
 
 /** Reads a regular file of at most `maxBytes` without blocking the event loop. */
-export async function readBytesBoundedAsync(path: string, maxBytes = FILE_CAP_BYTES): Promise<Buffer> {
+async function readBytesBoundedAsync(path: string, maxBytes = FILE_CAP_BYTES): Promise<Buffer> {
   const handle = await open(path, OPEN_FLAGS);
   try {
     const stat = await handle.stat();

@@ -1,13 +1,13 @@
 /**
  * Redaction of secrets from text that leaves the process (log lines, error messages, the status
- * page), in one place. Two rules: every 8-character slice of a key we know is struck
- * (`redactKeys`, `withoutKeys`: config errors, and whatever the API echoes), and tokens that look
- * like a key we do not know are hidden (`withoutLikelyKeys`: config errors). Log records are
- * censored by field name as well (logger.ts).
+ * page), in one place. Two rules: every 8-character slice of a key we know is struck from config
+ * errors (`withoutKeys`) and refuses an API answer that holds it (`containsKeySlice`), and tokens
+ * that look like a key we do not know are hidden (`withoutLikelyKeys`: config errors). Log records
+ * are censored by field name as well (logger.ts).
  */
 
 /** The redaction rule: any 8 consecutive characters of a key are a secret; shorter "keys" are not real keys. */
-export const KEY_SLICE_CHARS = 8;
+const KEY_SLICE_CHARS = 8;
 
 /**
  * Characters that are skipped when matching, so that a key with a zero-width space, a control
@@ -72,7 +72,7 @@ export function containsKeySlice(text: string, slices: ReadonlySet<string>): boo
  * Strikes from `text` every run that holds a slice of a key, case-insensitively and across
  * skipped characters. Each struck run becomes one `[REDACTED]`, so no tail of a key survives.
  */
-export function redactSlices(text: string, slices: ReadonlySet<string>): string {
+function redactSlices(text: string, slices: ReadonlySet<string>): string {
   const hit = sliceHits(text, slices);
   if (hit === undefined) return text;
   let out = '';
@@ -81,11 +81,6 @@ export function redactSlices(text: string, slices: ReadonlySet<string>): string 
     else if (i === 0 || hit[i - 1] === 0) out += '[REDACTED]';
   }
   return out;
-}
-
-/** redactSlices for one text and the keys it may hold. */
-export function redactKeys(text: string, keys: readonly string[]): string {
-  return redactSlices(text, keySlices(keys));
 }
 
 /**
@@ -101,7 +96,7 @@ export function withoutKeys(problems: readonly string[], keys: readonly string[]
 const TOKEN = /[A-Za-z0-9_+=-]{8,}/g;
 
 /** Whether a token looks like an API key rather than a word, a name or a number. */
-export function looksLikeKey(token: string): boolean {
+function looksLikeKey(token: string): boolean {
   if (/^zx_/i.test(token)) return true;
   // Our own variable names (ZEXA_API_KEY_staging) are named in messages on purpose.
   if (token.length < 20 || token.startsWith('ZEXA_')) return false;

@@ -37,7 +37,7 @@ const YAML_ERRORS: Partial<Record<ErrorCode, string>> = {
 /** yaml reports a parser stack overflow as RESOURCE_EXHAUSTION, the code it also uses for alias expansion. */
 const TOO_DEEP = 'nested too deeply (a structure inside a structure, hundreds of levels down)';
 
-export interface YamlProblem {
+interface YamlProblem {
   line: number;
   col: number;
   /** Safe to print: never holds any of the source. */

@@ -13,7 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { AccountStatus, AccountStore } from '../state/account-store.js';
 
-export type MetricType = 'gauge' | 'counter' | 'histogram';
+type MetricType = 'gauge' | 'counter' | 'histogram';
 
 export interface MetricDefinition {
   name: string;
@@ -67,7 +67,7 @@ export const METRICS = {
 } as const;
 
 /** Buckets for one request to the API: sub-second is normal, the timeout caps the top. */
-export const DURATION_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+const DURATION_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 

@@ -37,7 +37,7 @@ export interface KeyTrackerOptions {
 }
 
 /** Clock skew between a file server and this host that is not yet "the future". */
-export const FUTURE_MTIME_TOLERANCE_MS = 60_000;
+const FUTURE_MTIME_TOLERANCE_MS = 60_000;
 
 export type TrackedAccount = Pick<AccountConfig, 'name' | 'key'>;
 

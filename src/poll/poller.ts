@@ -15,13 +15,13 @@
  */
 import { abortReason, type Clock } from '../lib/clock.js';
 import { RatePacer, Semaphore } from './concurrency.js';
-import { KeyUnavailableError, NetworkError, TooManyOpenFilesError, ZexaApiError, type FailureReason } from '../zexa/errors.js';
+import { KeyUnavailableError, NetworkError, PollError, type PollErrorReason } from '../zexa/errors.js';
 import type { RetryPolicy } from './retry.js';
 import { withRetries } from './retry.js';
 import type { Credits, ZexaClient } from '../zexa/client.js';
 
 /** The longest the first round's start times are spread over; the limits may stretch it further. */
-export const FIRST_ROUND_MS = 1_000;
+const FIRST_ROUND_MS = 1_000;
 
 /** Fewest polls allowed to wait for a request slot at once, however low the request concurrency. */
 export const MIN_POLLS_WAITING = 16;
@@ -35,9 +35,9 @@ export type PollResult =
   | {
       account: string;
       ok: false;
-      reason: FailureReason;
+      reason: PollErrorReason;
       /** What failed: the API's answer (with its status and request id) or the key. */
-      error: ZexaApiError | KeyUnavailableError | TooManyOpenFilesError;
+      error: PollError;
       attempts: number;
       atMs: number;
     };
@@ -121,8 +121,8 @@ class DueQueue<A> {
 }
 
 /** The client throws only these; anything else is a transport failure nobody classified. */
-function asPollError(error: unknown): ZexaApiError | KeyUnavailableError {
-  if (error instanceof ZexaApiError || error instanceof KeyUnavailableError) return error;
+function asPollError(error: unknown): PollError {
+  if (error instanceof PollError) return error;
   return new NetworkError('the request failed', { cause: error });
 }
 
@@ -303,8 +303,7 @@ export class Poller<A extends PolledAccount> {
       key = await this.options.readKey(account);
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
-      const failure =
-        error instanceof KeyUnavailableError || error instanceof TooManyOpenFilesError ? error : new KeyUnavailableError('the key could not be read', { cause: error });
+      const failure = error instanceof PollError ? error : new KeyUnavailableError('the key could not be read', { cause: error });
       this.options.onResult({ account: account.name, ok: false, reason: failure.reason, error: failure, attempts: 0, atMs: clock.now() });
       return;
     }

@@ -6,7 +6,7 @@
  */
 import pRetry, { AbortError } from 'p-retry';
 import { abortReason, type Clock } from '../lib/clock.js';
-import type { FailureReason } from '../zexa/errors.js';
+import type { PollErrorReason } from '../zexa/errors.js';
 
 export interface RetryPolicy {
   /** Attempts per poll, the first included. */
@@ -24,7 +24,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
 });
 
 /** The failures for which asking again may get another answer; every other one is final. */
-const RETRYABLE_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>([
+const RETRYABLE_REASONS: ReadonlySet<PollErrorReason> = new Set<PollErrorReason>([
   'timeout',
   'network',
   'server_error',
@@ -38,11 +38,11 @@ const RETRYABLE_REASONS: ReadonlySet<FailureReason> = new Set<FailureReason>([
 export function isRetryable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const reason = (error as { reason?: unknown }).reason;
-  return typeof reason === 'string' && RETRYABLE_REASONS.has(reason as FailureReason);
+  return typeof reason === 'string' && RETRYABLE_REASONS.has(reason as PollErrorReason);
 }
 
 /** Throws a RangeError naming the first field that is not usable. */
-export function assertRetryPolicy(policy: RetryPolicy): void {
+function assertRetryPolicy(policy: RetryPolicy): void {
   if (!Number.isSafeInteger(policy.maxAttempts) || policy.maxAttempts < 1) {
     throw new RangeError(`retry policy: maxAttempts must be an integer >= 1, got ${String(policy.maxAttempts)}`);
   }

@@ -52,7 +52,7 @@ export interface ExporterDeps {
 }
 
 /** The accounts this replica polls: all of them, or its shard's share. */
-export type AccountFilter = (account: AccountConfig, config: Config) => boolean;
+type AccountFilter = (account: AccountConfig, config: Config) => boolean;
 
 /** What asked for a reload, for the log. */
 export type ReloadSource = 'SIGHUP' | 'http' | 'api';

@@ -3,18 +3,14 @@
  * faults, for `npm run demo`, the integration and end-to-end tests, and the benchmarks.
  */
 export { startSimulator } from './server.js';
-export { demoAccounts, generateAccounts, generatedKey, type GenerateAccountsOptions } from './fixtures.js';
+export { demoAccounts, generateAccounts, generatedKey } from './fixtures.js';
 export { SimulatorUsageError } from './errors.js';
-export { CREDITS_PATH } from './answer.js';
 export { HUGE_BODY_MIN_BYTES } from './responses.js';
 export {
   MAX_REQUEST_RECORDS,
   type SimAccountSpec,
-  type SimAuthorization,
   type SimFault,
-  type SimFaultKind,
   type SimRequestRecord,
-  type SimServerErrorStatus,
   type SimulatorOptions,
   type ZexaSimulator,
 } from './types.js';

@@ -29,7 +29,7 @@ export interface SimAccountSpec {
 }
 
 /** Status codes a `server_error` or `flaky` fault may answer with. */
-export type SimServerErrorStatus = 500 | 502 | 503 | 504;
+type SimServerErrorStatus = 500 | 502 | 503 | 504;
 
 /**
  * Misbehaviour to inject. `times` limits a fault to the next N requests it applies to, after
@@ -49,8 +49,6 @@ export type SimFault =
   | { kind: 'bad_request'; status?: 400 | 404 | 422; times?: number }
   /** Every `every`-th request it applies to (the `every`-th, `2*every`-th, …) gets a server error (default 503). */
   | { kind: 'flaky'; every: number; status?: SimServerErrorStatus };
-
-export type SimFaultKind = SimFault['kind'];
 
 /**
  * How the simulator read the `Authorization` header. `ok` means the key named an account, even

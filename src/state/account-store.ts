@@ -7,13 +7,14 @@
  * what they derived from an account until it changes (the scrape path depends on that).
  */
 import type { AccountConfig, Thresholds } from '../config/types.js';
-import type { FailureReason } from '../zexa/errors.js';
+import type { PollErrorReason } from '../zexa/errors.js';
 import { BalanceHistory } from './history.js';
 
-export type AccountHealth = 'PENDING' | 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
+/** An account's state in one word: the status page's badge, the JSON API's `state` and the check's column. */
+export type AccountState = 'PENDING' | 'OK' | 'LOW' | 'CRITICAL' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'ERROR';
 
-export interface LastError {
-  reason: FailureReason;
+interface LastError {
+  reason: PollErrorReason;
   message: string;
   status: number | undefined;
   requestId: string | undefined;
@@ -54,7 +55,7 @@ export interface AccountStatus {
   lastError: LastError | undefined;
   authErrors: { '401': number; '403': number };
   /** Failed polls by reason; shared and empty until the first failure (most accounts never fail). */
-  pollErrors: ReadonlyMap<FailureReason, number>;
+  pollErrors: ReadonlyMap<PollErrorReason, number>;
   consumedTotal: number;
   addedTotal: number;
   /** The key of the latest poll that could read one (see poll/key-tracker.ts). */
@@ -69,7 +70,7 @@ export interface PollSuccess {
 }
 
 export interface PollFailure {
-  reason: FailureReason;
+  reason: PollErrorReason;
   message: string;
   status: number | undefined;
   requestId: string | undefined;
@@ -78,7 +79,7 @@ export interface PollFailure {
 }
 
 /** What the status page shows for an account, derived from its status. */
-export function healthOf(status: AccountStatus): AccountHealth {
+export function stateOf(status: AccountStatus): AccountState {
   if (!status.polled) return 'PENDING';
   if (!status.up) {
     if (status.lastError?.reason === 'unauthorized') return 'UNAUTHORIZED';
@@ -216,7 +217,7 @@ export class AccountStore {
   }
 }
 
-const NO_POLL_ERRORS: ReadonlyMap<FailureReason, number> = new Map();
+const NO_POLL_ERRORS: ReadonlyMap<PollErrorReason, number> = new Map();
 
 function newStatus(name: string, thresholds: Thresholds): AccountStatus {
   return {

@@ -17,7 +17,7 @@ import type { BalanceHistory, WindowSums } from './history.js';
 export const RATE_WINDOW_MS = 6 * 3600_000;
 export const MIN_FORECAST_HISTORY_MS = 3600_000;
 /** The rate is never divided by less: a few minutes of polls would read a burst as a trend. */
-export const MIN_RATE_DIVISOR_MS = 30 * 60_000;
+const MIN_RATE_DIVISOR_MS = 30 * 60_000;
 
 export interface Consumption {
   /** Credits consumed per hour over the window; 0 when nothing was consumed. */
@@ -32,7 +32,7 @@ export interface Consumption {
 }
 
 /** Pure: the rate and time to empty from the window's sums and the current balance. */
-export function consumptionFrom(sums: WindowSums, balance: number): Consumption {
+function consumptionFrom(sums: WindowSums, balance: number): Consumption {
   const perHour = sums.consumed > 0 ? (sums.consumed / Math.max(sums.coveredMs, MIN_RATE_DIVISOR_MS)) * 3600_000 : 0;
   const topUps = { count: sums.topUps, credits: sums.added };
   if (perHour <= 0) return { perHour: 0, secondsToEmpty: undefined, forecast: 'not_draining', topUps, historyMs: sums.historyMs };

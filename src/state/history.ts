@@ -29,7 +29,7 @@ const CHUNK_BITS = 8;
 const CHUNK = 1 << CHUNK_BITS;
 
 /** What the polls of one bucket saw. Times are wall-clock ms. */
-export interface HistoryBucket {
+interface HistoryBucket {
   startMs: number;
   endMs: number;
   consumed: number;

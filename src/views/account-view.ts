@@ -2,13 +2,13 @@
  * Everything the page and the JSON API say about one account, derived from its status and its
  * balance history at one instant. Built only for the accounts a response shows.
  */
-import { healthOf, type AccountHealth, type AccountStatus } from '../state/account-store.js';
+import { stateOf, type AccountState, type AccountStatus } from '../state/account-store.js';
 import { consumptionOf, type Consumption } from '../state/consumption.js';
 import type { BalanceHistory, HistorySeries } from '../state/history.js';
 
 export interface AccountView {
   status: AccountStatus;
-  health: AccountHealth;
+  state: AccountState;
   /** Undefined before the first successful poll. */
   consumption: Consumption | undefined;
   series: HistorySeries | undefined;
@@ -24,7 +24,7 @@ export function viewOf(status: AccountStatus, history: BalanceHistory, nowMs: nu
   const balance = status.balance?.credits;
   return {
     status,
-    health: healthOf(status),
+    state: stateOf(status),
     consumption: balance === undefined ? undefined : consumptionOf(history, status.name, balance, nowMs),
     series: history.series(status.name),
     sharedWith: status.key?.shared === true && sharedWith !== undefined ? sharedWith(status.name) : [],

@@ -10,7 +10,7 @@ import { keyJson, type KeyJson } from './key-columns.js';
 import { formatTimestamp } from './format.js';
 import type { Selection } from './selection.js';
 
-export interface AccountJson {
+interface AccountJson {
   name: string;
   state: string;
   balance: number | null;
@@ -29,7 +29,7 @@ export interface AccountJson {
   key: KeyJson | null;
 }
 
-export interface HistoryPointJson {
+interface HistoryPointJson {
   at: string;
   balance: number;
   /** Credits consumed and added since the previous point. */
@@ -39,12 +39,12 @@ export interface HistoryPointJson {
 
 const round2 = (value: number): number => Math.round(value * 100) / 100;
 
-export function accountJson(view: AccountView): AccountJson {
+function accountJson(view: AccountView): AccountJson {
   const { status, consumption } = view;
   const error = status.lastError;
   return {
     name: status.name,
-    state: view.health,
+    state: view.state,
     balance: status.balance?.credits ?? null,
     currency: status.balance?.currency ?? null,
     thresholds: { warning: status.thresholds.warning, critical: status.thresholds.critical },
@@ -62,7 +62,7 @@ export function accountJson(view: AccountView): AccountJson {
 }
 
 /** The history as points, oldest first: where it starts, then the end of each bucket with a poll. */
-export function historyJson(view: AccountView): { bucketSeconds: number | null; history: HistoryPointJson[] } {
+function historyJson(view: AccountView): { bucketSeconds: number | null; history: HistoryPointJson[] } {
   const series = view.series;
   if (series === undefined) return { bucketSeconds: null, history: [] };
   const points: HistoryPointJson[] = [{ at: formatTimestamp(series.sinceMs), balance: round2(series.startBalance), consumed: 0, added: 0 }];

@@ -10,7 +10,7 @@
  */
 import { escapeHtml } from './escape.js';
 import type { AccountView } from './account-view.js';
-import { formatAge, formatBurn, formatDuration, formatNumber, formatTimestamp } from './format.js';
+import { formatAge, formatBurn, formatDurationSeconds, formatNumber, formatTimestamp } from './format.js';
 import { fingerprintCell, KEY_AGE_TITLE, KEY_TITLE, keyAgeCell } from './key-columns.js';
 import { noHistory, sparkline } from './sparkline.js';
 
@@ -48,8 +48,8 @@ function balanceCell({ status }: AccountView): string {
   return `${escapeHtml(formatNumber(status.balance.credits))} <small>${escapeHtml(status.balance.currency)}</small>`;
 }
 
-function historyCell({ series, status, health }: AccountView): string {
-  return series === undefined ? noHistory(health) : sparkline(series, status.thresholds, status.balance?.currency);
+function historyCell({ series, status, state }: AccountView): string {
+  return series === undefined ? noHistory(state) : sparkline(series, status.thresholds, status.balance?.currency);
 }
 
 function runsOutCell({ consumption }: AccountView): string {
@@ -63,7 +63,7 @@ function runsOutCell({ consumption }: AccountView): string {
       const seconds = consumption.secondsToEmpty ?? 0;
       if (seconds <= 0) return '<strong>empty</strong>';
       // "~" marks an estimate; "under 1 min" already says it is not exact.
-      const when = formatDuration(seconds);
+      const when = formatDurationSeconds(seconds);
       return `runs out in <strong>${when.startsWith('under') ? '' : '~'}${when}</strong>`;
     }
   }
@@ -99,7 +99,7 @@ const SMALL_BELOW = '& small{display:block}';
 
 export const COLUMNS: readonly Column[] = [
   { header: 'Account', css: '&{white-space:nowrap}tbody &{font-weight:600}', rowHeader: true, cell: ({ status }) => escapeHtml(status.name) },
-  { header: 'State', cell: ({ health }) => stateBadge(health) },
+  { header: 'State', cell: ({ state }) => stateBadge(state) },
   { header: 'Balance', css: '&{text-align:right;white-space:nowrap}& small{white-space:normal}', cell: balanceCell },
   { header: 'History', cell: historyCell },
   { header: 'Burn', css: SMALL_BELOW, cell: burnCell },
@@ -126,6 +126,6 @@ export function row(view: AccountView, columns: readonly Column[] = COLUMNS): st
   const cells = columns.map((c) => (c.rowHeader === true ? `<th scope="row">${c.cell(view)}</th>` : `<td>${c.cell(view)}</td>`));
   // Only a state with a colour bar marks its row: most rows are OK and need no class. (Not
   // `tr:has(.b-low)`: :has() made Chromium's load of 500 rows ~40% slower, measured.)
-  const barred = view.health !== 'OK' && view.health !== 'PENDING';
-  return `<tr${barred ? ` class="s-${view.health.toLowerCase()}"` : ''}>${cells.join('')}</tr>`;
+  const barred = view.state !== 'OK' && view.state !== 'PENDING';
+  return `<tr${barred ? ` class="s-${view.state.toLowerCase()}"` : ''}>${cells.join('')}</tr>`;
 }

@@ -49,7 +49,7 @@ export function formatAge(nowMs: number, atMs: number): string {
 }
 
 /** A coarse duration for people: `3 d 4 h`, `5 h 20 min`, `12 min`, `under 1 min`. */
-export function formatDuration(seconds: number): string {
+export function formatDurationSeconds(seconds: number): string {
   const minutes = Math.floor(seconds / 60);
   if (minutes < 1) return 'under 1 min';
   const days = Math.floor(minutes / 1440);

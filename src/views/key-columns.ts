@@ -9,10 +9,10 @@
 import type { KeyInfo } from '../state/account-store.js';
 import type { AccountView } from './account-view.js';
 import { escapeHtml } from './escape.js';
-import { formatDuration, formatTimestamp } from './format.js';
+import { formatDurationSeconds, formatTimestamp } from './format.js';
 
 /** The default of the ZexaApiKeyRotationDue alert: Zexa suggests rotating every quarter. */
-export const ROTATION_LIMIT_DAYS = 90;
+const ROTATION_LIMIT_DAYS = 90;
 const DAY_MS = 86_400_000;
 /** Other accounts named in a shared-key cell; the rest are counted. */
 const NAMED_SHARERS = 2;
@@ -32,7 +32,7 @@ export function keyFacts(key: KeyInfo, nowMs: number): KeyFacts {
 
 /** `93 d` from a day on (a key's age is counted in days), `5 h 20 min` or `12 min` before. */
 export function formatKeyAge(seconds: number): string {
-  return seconds >= 86_400 ? `${Math.floor(seconds / 86_400)} d` : formatDuration(seconds);
+  return seconds >= 86_400 ? `${Math.floor(seconds / 86_400)} d` : formatDurationSeconds(seconds);
 }
 
 /** `staging`, `a, b`, `a, b and 3 more`. */

@@ -4,18 +4,18 @@
  * on, and the page slicing. Bad values are refused with a message naming the parameter;
  * parameters this page does not know are ignored, as a cache-busting `?_=…` should be.
  */
-import type { AccountHealth } from '../state/account-store.js';
+import type { AccountState } from '../state/account-store.js';
 
 /** Rows per page of `/` and of `/api/v1/accounts`. */
 export const PAGE_SIZE = 500;
 /** Longer than any account name (64), short enough to bound the work of a search. */
-export const MAX_SEARCH_LENGTH = 100;
+const MAX_SEARCH_LENGTH = 100;
 
 /** Worst first: the order of the page, and of the summary. */
-export const STATE_ORDER: readonly AccountHealth[] = ['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'LOW', 'PENDING', 'OK'];
+export const STATE_ORDER: readonly AccountState[] = ['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'LOW', 'PENDING', 'OK'];
 
 export interface AccountQuery {
-  state: AccountHealth | undefined;
+  state: AccountState | undefined;
   /** Lower-cased; '' when not searching. */
   q: string;
   page: number;
@@ -38,7 +38,7 @@ export function parseAccountQuery(raw: Record<string, unknown>): ParsedQuery {
   const query: AccountQuery = { state: undefined, q: '', page: 1 };
   const state = single(raw, 'state', problems);
   if (state !== undefined && state !== '') {
-    const upper = state.toUpperCase() as AccountHealth;
+    const upper = state.toUpperCase() as AccountState;
     if (STATE_ORDER.includes(upper)) query.state = upper;
     else problems.push(`state: must be one of ${STATE_ORDER.map((s) => s.toLowerCase()).join(', ')}`);
   }

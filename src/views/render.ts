@@ -6,7 +6,7 @@
  * everything works without JavaScript; `<meta http-equiv="refresh">` reloads the same URL, so
  * the filter and the page survive the refresh.
  */
-import type { AccountHealth } from '../state/account-store.js';
+import type { AccountState } from '../state/account-store.js';
 import type { AccountView } from './account-view.js';
 import { COLUMNS, headerRow, row, stateBadge, STATE_TEXT } from './columns.js';
 import { escapeHtml } from './escape.js';
@@ -30,7 +30,7 @@ function href(query: AccountQuery): string {
 
 function stateLinks(selection: Selection, query: AccountQuery): string {
   const all = `<a class="all" href="${href({ ...query, state: undefined, page: 1 })}"${query.state === undefined ? ' aria-current="page"' : ''}>All <strong>${formatNumber(selection.searched)}</strong></a>`;
-  const links = STATE_ORDER.filter((s) => selection.counts.has(s) || s === query.state).map((state: AccountHealth) => {
+  const links = STATE_ORDER.filter((s) => selection.counts.has(s) || s === query.state).map((state: AccountState) => {
     const current = state === query.state ? ' aria-current="page"' : '';
     return `<a href="${href({ ...query, state, page: 1 })}" title="${escapeHtml(STATE_TEXT[state] ?? '')}"${current}>${stateBadge(state)}<strong>${formatNumber(selection.counts.get(state) ?? 0)}</strong></a>`;
   });

@@ -4,13 +4,13 @@
  * Done per request in one pass over the accounts, which are put in natural order only when the
  * set of accounts changes.
  */
-import { healthOf, type AccountHealth, type AccountStatus } from '../state/account-store.js';
+import { stateOf, type AccountState, type AccountStatus } from '../state/account-store.js';
 import { naturalCompare } from './natural-sort.js';
 import { paginate, STATE_ORDER, type AccountQuery, type PageSlice } from './query.js';
 
 export interface Selection extends PageSlice<AccountStatus> {
   /** Accounts of each state among those the search matches (every state filter's count). */
-  counts: ReadonlyMap<AccountHealth, number>;
+  counts: ReadonlyMap<AccountState, number>;
   /** Accounts the search matches, in every state. */
   searched: number;
   total: number;
@@ -19,7 +19,7 @@ export interface Selection extends PageSlice<AccountStatus> {
 const naturalOrders = new WeakMap<readonly AccountStatus[], readonly AccountStatus[]>();
 
 /** `list` in natural order of names; computed once per list (the store keeps one until the accounts change). */
-export function inNaturalOrder(list: readonly AccountStatus[]): readonly AccountStatus[] {
+function inNaturalOrder(list: readonly AccountStatus[]): readonly AccountStatus[] {
   let sorted = naturalOrders.get(list);
   if (sorted === undefined) {
     sorted = [...list].sort((a, b) => naturalCompare(a.name, b.name));
@@ -29,15 +29,15 @@ export function inNaturalOrder(list: readonly AccountStatus[]): readonly Account
 }
 
 export function selectAccounts(list: readonly AccountStatus[], query: AccountQuery): Selection {
-  const byState = new Map<AccountHealth, AccountStatus[]>(STATE_ORDER.map((s) => [s, []]));
-  const counts = new Map<AccountHealth, number>();
+  const byState = new Map<AccountState, AccountStatus[]>(STATE_ORDER.map((s) => [s, []]));
+  const counts = new Map<AccountState, number>();
   let searched = 0;
   for (const status of inNaturalOrder(list)) {
     if (query.q !== '' && !status.name.toLowerCase().includes(query.q)) continue;
     searched++;
-    const health = healthOf(status);
-    counts.set(health, (counts.get(health) ?? 0) + 1);
-    if (query.state === undefined || query.state === health) byState.get(health)?.push(status);
+    const state = stateOf(status);
+    counts.set(state, (counts.get(state) ?? 0) + 1);
+    if (query.state === undefined || query.state === state) byState.get(state)?.push(status);
   }
   const ordered = STATE_ORDER.flatMap((s) => byState.get(s) ?? []);
   return { ...paginate(ordered, query.page), counts, searched, total: list.length };

@@ -6,10 +6,10 @@
  * the latest balance's dot a marker defined once per page): 500 rows of it go into one page.
  */
 import type { Thresholds } from '../config/types.js';
-import type { AccountHealth } from '../state/account-store.js';
+import type { AccountState } from '../state/account-store.js';
 import type { HistorySeries } from '../state/history.js';
 import { escapeHtml } from './escape.js';
-import { formatDuration, formatNumber } from './format.js';
+import { formatDurationSeconds, formatNumber } from './format.js';
 
 /**
  * Drawing size: the size in CSS pixels it is shown at (style.ts), so an integer coordinate is a
@@ -109,7 +109,7 @@ export function pathData(points: readonly Point[]): string {
 export const SPARKLINE_DEFS = '<svg class="defs" aria-hidden="true"><marker id="end" viewBox="-1 -1 2 2" markerWidth="2" markerHeight="2"><circle r="1"/></marker></svg>';
 
 /** Why an account has no balance to draw, by its state: shown instead of an empty chart. */
-const NO_HISTORY: Partial<Record<AccountHealth, string>> = {
+const NO_HISTORY: Partial<Record<AccountState, string>> = {
   UNAUTHORIZED: 'no data — key rejected (401)',
   FORBIDDEN: 'no data — plan forbids reading credits (403)',
   ERROR: 'no data — every poll failed so far',
@@ -121,8 +121,8 @@ const NO_HISTORY: Partial<Record<AccountHealth, string>> = {
  * poll, say): a line of text saying why, in the sparkline's place, rather than a chart frame with
  * nothing in it. An account that had a balance before its key was rejected keeps its sparkline.
  */
-export function noHistory(health: AccountHealth): string {
-  return `<span class="nodata">${escapeHtml(NO_HISTORY[health] ?? 'no data yet')}</span>`;
+export function noHistory(state: AccountState): string {
+  return `<span class="nodata">${escapeHtml(NO_HISTORY[state] ?? 'no data yet')}</span>`;
 }
 
 export function sparkline(series: HistorySeries, thresholds: Thresholds, currency: string | undefined): string {
@@ -149,7 +149,7 @@ export function sparkline(series: HistorySeries, thresholds: Thresholds, currenc
   if (end.x === 0) xy = [{ x: 0, y: end.y }, { x: WIDTH, y: end.y }];
   const line = `<path class="bl" d="${pathData(drawn(xy))}"/>`;
   const unit = currency === undefined ? '' : ` ${currency}`;
-  const title = `${formatNumber(Math.round(first[1]))} → ${formatNumber(Math.round(last[1]))}${unit}, ${formatDuration((last[0] - first[0]) / 1000)}`;
+  const title = `${formatNumber(Math.round(first[1]))} → ${formatNumber(Math.round(last[1]))}${unit}, ${formatDurationSeconds((last[0] - first[0]) / 1000)}`;
   // No viewBox: style.ts shows it at WIDTH × HEIGHT CSS pixels, so its units are already those
   // pixels, and 500 rows save 11 KB.
   return `<svg role="img"><title>${escapeHtml(title)}; warning ${formatNumber(thresholds.warning)}, critical ${formatNumber(thresholds.critical)}</title>${lines}${line}</svg>`;

@@ -1,7 +1,7 @@
 /**
  * The page's one stylesheet (inline: the CSP allows inline styles and nothing else). Light and
  * dark through `prefers-color-scheme`; every text colour meets WCAG AA (4.5:1) on its background,
- * checked in test/unit/status-page-style.test.ts, and no state is told by colour alone (the badge
+ * checked in test/unit/views/style.test.ts, and no state is told by colour alone (the badge
  * says it in words; the threshold lines differ by dash pattern too).
  */
 import { columnStyles } from './columns.js';

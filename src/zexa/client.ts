@@ -70,7 +70,7 @@ export interface ZexaClient {
   fetchCredits(key: string, signal?: AbortSignal): Promise<Credits>;
 }
 
-export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 const CREDITS_PATH = '/v1/credits';
 const MESSAGE_EXCERPT_CHARS = 200;
 const REQUEST_ID_CHARS = 128;
@@ -319,10 +319,10 @@ function toZexaError(error: unknown, host: string): ZexaApiError {
  * broken upstream or a hostile proxy) would otherwise be counted into
  * `zexa_credits_added_total`/`zexa_credits_consumed_total` and pin them at 1e308 or +Inf for good.
  */
-export const MAX_ABS_CREDITS = 1e15;
+const MAX_ABS_CREDITS = 1e15;
 
 /** A currency code, as Zexa sends it (USD): nothing else can ride in this field into a label. */
-export const CURRENCY = /^[A-Za-z0-9]{3,8}$/;
+const CURRENCY = /^[A-Za-z0-9]{3,8}$/;
 
 const creditsBody = z.object({
   credits: z

@@ -1,21 +1,32 @@
 /**
- * One class per way a poll of `/v1/credits` can fail. Each maps to exactly one `reason`, the
- * value of the `reason` label of `zexa_poll_errors_total` and the word the status page and the
- * logs use. Messages never contain an API key: they are built from status codes, request ids
- * and fixed text only.
+ * One class per way a poll of `/v1/credits` can fail, all extending PollError. Each maps to
+ * exactly one `reason`, the value of the `reason` label of `zexa_poll_errors_total` and the word
+ * the status page and the logs use. Messages never contain an API key: they are built from status
+ * codes, request ids and fixed text only.
  */
-export const POLL_ERROR_REASONS = [
-  'unauthorized',
-  'forbidden',
-  'rate_limited',
-  'server_error',
-  'client_error',
-  'timeout',
-  'network',
-  'invalid_response',
-] as const;
 
-export type PollErrorReason = (typeof POLL_ERROR_REASONS)[number];
+/** The reasons the API's answer (or the way to it) gives. */
+export type ApiErrorReason =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rate_limited'
+  | 'server_error'
+  | 'client_error'
+  | 'timeout'
+  | 'network'
+  | 'invalid_response';
+
+/** Every value of the `reason` label: the API's outcomes plus the local `key_unavailable` and `too_many_open_files`. */
+export type PollErrorReason = ApiErrorReason | 'key_unavailable' | 'too_many_open_files';
+
+/**
+ * Base class: any failure of one poll, whether the request failed (ZexaApiError) or the key could
+ * not be read before it (KeyUnavailableError, TooManyOpenFilesError). A caller catches this one
+ * type and reads `reason`.
+ */
+export abstract class PollError extends Error {
+  abstract readonly reason: PollErrorReason;
+}
 
 export interface ZexaErrorDetails {
   /** HTTP status, when a response arrived. */
@@ -28,8 +39,8 @@ export interface ZexaErrorDetails {
 }
 
 /** Base class: any failure of one request to the Zexa API. */
-export abstract class ZexaApiError extends Error {
-  abstract readonly reason: PollErrorReason;
+export abstract class ZexaApiError extends PollError {
+  abstract override readonly reason: ApiErrorReason;
   readonly status: number | undefined;
   readonly requestId: string | undefined;
   readonly retryAfterMs: number | undefined;
@@ -91,7 +102,7 @@ export class InvalidResponseError extends ZexaApiError {
  * became unreadable or empty after start, or holds whitespace inside the key. Nothing is sent to
  * the API; the poll fails with reason `key_unavailable` (a reason of our own, next to the API's).
  */
-export class KeyUnavailableError extends Error {
+export class KeyUnavailableError extends PollError {
   readonly reason = 'key_unavailable' as const;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -105,13 +116,10 @@ export class KeyUnavailableError extends Error {
  * Usually too many open connections; see `--web.max-connections`. The poll fails with reason
  * `too_many_open_files`, the last balance is kept, and the next poll tries again.
  */
-export class TooManyOpenFilesError extends Error {
+export class TooManyOpenFilesError extends PollError {
   readonly reason = 'too_many_open_files' as const;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TooManyOpenFilesError';
   }
 }
-
-/** Every value of the `reason` label: the API's outcomes plus the local `key_unavailable` and `too_many_open_files`. */
-export type FailureReason = PollErrorReason | 'key_unavailable' | 'too_many_open_files';

@@ -23,7 +23,7 @@ export interface GrafanaTime {
 }
 
 /** Duration text as Grafana writes it in a query: `1s`, `15s`, `2m`, `1h`; sub-second as `ms`. */
-export function grafanaDuration(seconds: number): string {
+function grafanaDuration(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)}ms`;
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds % 60 === 0) return `${seconds / 60}m`;

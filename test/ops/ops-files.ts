@@ -11,7 +11,7 @@ export function readRepoFile(path: string): string {
   return readFileSync(join(REPO_ROOT, path), 'utf8');
 }
 
-export interface DashboardTarget { refId: string; expr: string; datasource?: { type?: string; uid?: string } }
+interface DashboardTarget { refId: string; expr: string; datasource?: { type?: string; uid?: string } }
 export interface DashboardPanel {
   id: number;
   type: string;
@@ -37,7 +37,7 @@ export function allPanels(d: Dashboard): DashboardPanel[] {
   return d.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
 }
 
-export interface GrafanaAlertRule {
+interface GrafanaAlertRule {
   uid: string;
   title: string;
   condition: string;

@@ -26,7 +26,7 @@ import { until } from './wait.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** One alert as Alertmanager's webhook (payload version 4) reports it. */
-export interface WebhookAlert {
+interface WebhookAlert {
   status: 'firing' | 'resolved';
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -42,7 +42,7 @@ export interface WebhookNotification {
   alerts: WebhookAlert[];
 }
 
-export interface WebhookRecorder {
+interface WebhookRecorder {
   readonly url: string;
   readonly notifications: readonly WebhookNotification[];
   /**
@@ -61,7 +61,7 @@ export function hasAlert(alertname: string, account: string, status: 'firing' | 
     );
 }
 
-export async function startWebhookRecorder(): Promise<WebhookRecorder> {
+async function startWebhookRecorder(): Promise<WebhookRecorder> {
   const notifications: WebhookNotification[] = [];
   const waiters = new Set<{ predicate: (n: WebhookNotification) => boolean; resolve: (n: WebhookNotification) => void }>();
   const server: Server = createServer((req, res) => {
@@ -131,7 +131,7 @@ export async function startWebhookRecorder(): Promise<WebhookRecorder> {
  * The shipped rules with every `for:` set to `forDuration` (rules with no `for:` keep none).
  * Nothing else changes, so the expressions under test are the ones users run.
  */
-export function shortenRuleDurations(rulesYaml: string, forDuration: string, byAlert: Record<string, string> = {}): string {
+function shortenRuleDurations(rulesYaml: string, forDuration: string, byAlert: Record<string, string> = {}): string {
   const doc = parse(rulesYaml) as { groups: Array<{ rules: Array<Record<string, unknown>> }> };
   for (const group of doc.groups) {
     for (const rule of group.rules) {
@@ -202,7 +202,7 @@ async function waitReady(url: string, m: Managed, name: string, timeoutMs: numbe
   }
 }
 
-export interface PromSample {
+interface PromSample {
   metric: Record<string, string>;
   value: [number, string];
 }

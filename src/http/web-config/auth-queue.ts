@@ -40,7 +40,7 @@ export interface AuthQueueLimits {
  * 8 per address leave room for four addresses at once. 2 s of waiting plus one check stays well
  * inside Prometheus' default 10 s scrape timeout.
  */
-export const DEFAULT_AUTH_QUEUE_LIMITS: AuthQueueLimits = { maxQueued: 32, maxQueuedPerClient: 8, maxWaitMs: 2000 };
+const DEFAULT_AUTH_QUEUE_LIMITS: AuthQueueLimits = { maxQueued: 32, maxQueuedPerClient: 8, maxWaitMs: 2000 };
 
 interface Waiting {
   client: string;

@@ -12,7 +12,7 @@ import type { Logger } from '../../lib/logger.js';
 import type { WebConfig } from './parse.js';
 import { asSource, type WebConfigSource } from './source.js';
 
-export const BASIC_AUTH_REALM = 'zexa-exporter';
+const BASIC_AUTH_REALM = 'zexa-exporter';
 
 /**
  * Compared against for an unknown user, so that a wrong user name costs as much time as a wrong

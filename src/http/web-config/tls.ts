@@ -10,7 +10,7 @@ import tls from 'node:tls';
 import { fileReadDefect } from '../../lib/errno.js';
 import { oneOf, optionalBoolean, optionalString, optionalStringList, rejectUnknown, type Problems } from './fields.js';
 
-export const CLIENT_AUTH_TYPES = [
+const CLIENT_AUTH_TYPES = [
   'NoClientCert',
   'RequestClientCert',
   'RequireAnyClientCert',
@@ -20,7 +20,7 @@ export const CLIENT_AUTH_TYPES = [
 export type ClientAuthType = (typeof CLIENT_AUTH_TYPES)[number];
 
 const TLS_VERSIONS = { TLS10: 'TLSv1', TLS11: 'TLSv1.1', TLS12: 'TLSv1.2', TLS13: 'TLSv1.3' } as const;
-export type TlsVersionName = keyof typeof TLS_VERSIONS;
+type TlsVersionName = keyof typeof TLS_VERSIONS;
 
 /**
  * Go's `tls.CipherSuites()` names (what exporter-toolkit accepts) → OpenSSL names. `null` marks

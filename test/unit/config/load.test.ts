@@ -8,7 +8,7 @@ import { helpOrVersion, usage } from '../../../src/config/cli.js';
 import { DEFAULTS } from '../../../src/config/defaults.js';
 import { loadConfig, nodeConfigSources } from '../../../src/config/load.js';
 import type { AccountConfig, Config, ConfigSources } from '../../../src/config/types.js';
-import { formatDuration, parseDuration, parseListenAddress, parseShard } from '../../../src/config/values.js';
+import { formatDurationMs, parseDuration, parseListenAddress, parseShard } from '../../../src/config/values.js';
 import { keyFingerprint, readAccountKey } from '../../../src/config/keys.js';
 import { readFileBounded } from '../../../src/lib/bounded-read.js';
 import { KeyUnavailableError } from '../../../src/zexa/errors.js';
@@ -725,8 +725,8 @@ describe('value parsers', () => {
     expect(() => parseDuration(`${'9'.repeat(400)}`)).toThrow('is too long a duration');
   });
 
-  it('formatDuration writes the unit a person would', () => {
-    expect([500, 1_000, 10_000, 60_000, 90_000, 300_000, 5_400_000, 86_400_000].map(formatDuration)).toEqual(['500ms', '1s', '10s', '60s', '90s', '5m', '90m', '24h']);
+  it('formatDurationMs writes the unit a person would', () => {
+    expect([500, 1_000, 10_000, 60_000, 90_000, 300_000, 5_400_000, 86_400_000].map(formatDurationMs)).toEqual(['500ms', '1s', '10s', '60s', '90s', '5m', '90m', '24h']);
   });
 
   it('parseListenAddress', () => {

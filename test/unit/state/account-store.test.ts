@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { FailureReason } from '../../../src/zexa/errors.js';
-import { AccountStore, healthOf } from '../../../src/state/account-store.js';
+import type { PollErrorReason } from '../../../src/zexa/errors.js';
+import { AccountStore, stateOf } from '../../../src/state/account-store.js';
 
 const thresholds = { warning: 1000, critical: 100 };
 
@@ -10,7 +10,7 @@ function storeWith(...names: string[]): AccountStore {
   return store;
 }
 
-function failure(reason: FailureReason, atMs = 2000) {
+function failure(reason: PollErrorReason, atMs = 2000) {
   return { reason, message: `failed: ${reason}`, status: reason === 'timeout' ? undefined : 401, requestId: 'req_1', attempts: 1, atMs };
 }
 
@@ -97,23 +97,23 @@ describe('AccountStore', () => {
     expect(store.recordSuccess('a', { credits: 1, currency: 'USD', atMs: 4 }).recovered).toBe(false);
   });
 
-  it('derives the health shown on the status page', () => {
+  it('derives the state shown on the status page', () => {
     const store = storeWith('a');
     const a = store.get('a');
     if (a === undefined) throw new Error('missing');
-    expect(healthOf(a)).toBe('PENDING');
+    expect(stateOf(a)).toBe('PENDING');
     store.recordSuccess('a', { credits: 5000, currency: 'USD', atMs: 1 });
-    expect(healthOf(a)).toBe('OK');
+    expect(stateOf(a)).toBe('OK');
     store.recordSuccess('a', { credits: 1000, currency: 'USD', atMs: 2 });
-    expect(healthOf(a)).toBe('LOW');
+    expect(stateOf(a)).toBe('LOW');
     store.recordSuccess('a', { credits: 100, currency: 'USD', atMs: 3 });
-    expect(healthOf(a)).toBe('CRITICAL');
+    expect(stateOf(a)).toBe('CRITICAL');
     store.recordFailure('a', failure('unauthorized'));
-    expect(healthOf(a)).toBe('UNAUTHORIZED');
+    expect(stateOf(a)).toBe('UNAUTHORIZED');
     store.recordFailure('a', failure('forbidden'));
-    expect(healthOf(a)).toBe('FORBIDDEN');
+    expect(stateOf(a)).toBe('FORBIDDEN');
     store.recordFailure('a', failure('timeout'));
-    expect(healthOf(a)).toBe('ERROR');
+    expect(stateOf(a)).toBe('ERROR');
   });
 
   it('adds, removes and re-thresholds accounts on configure, bumping versions', () => {

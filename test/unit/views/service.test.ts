@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AccountStore } from '../../../src/state/account-store.js';
 import { escapeHtml } from '../../../src/views/escape.js';
-import { formatBurn, formatDuration } from '../../../src/views/format.js';
+import { formatBurn, formatDurationSeconds } from '../../../src/views/format.js';
 import { naturalCompare } from '../../../src/views/natural-sort.js';
 import { paginate, parseAccountQuery, queryString, PAGE_SIZE } from '../../../src/views/query.js';
 import { selectAccounts } from '../../../src/views/selection.js';
@@ -229,11 +229,11 @@ describe('pagination', () => {
 
 describe('formats', () => {
   it('writes durations and burn rates for people', () => {
-    expect(formatDuration(30)).toBe('under 1 min');
-    expect(formatDuration(12 * 60 + 5)).toBe('12 min');
-    expect(formatDuration(5 * 3600 + 20 * 60)).toBe('5 h 20 min');
-    expect(formatDuration(3 * 86400 + 4 * 3600 + 59)).toBe('3 d 4 h');
-    expect(formatDuration(2 * 86400)).toBe('2 d');
+    expect(formatDurationSeconds(30)).toBe('under 1 min');
+    expect(formatDurationSeconds(12 * 60 + 5)).toBe('12 min');
+    expect(formatDurationSeconds(5 * 3600 + 20 * 60)).toBe('5 h 20 min');
+    expect(formatDurationSeconds(3 * 86400 + 4 * 3600 + 59)).toBe('3 d 4 h');
+    expect(formatDurationSeconds(2 * 86400)).toBe('2 d');
     expect(formatBurn(1800)).toBe('1,800/h');
     expect(formatBurn(2)).toBe('48/day');
     expect(formatBurn(0.01)).toBe('0.2/day');

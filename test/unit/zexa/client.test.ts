@@ -11,7 +11,7 @@ import {
   NetworkError,
   TimeoutError,
   ZexaApiError,
-  type PollErrorReason,
+  type ApiErrorReason,
 } from '../../../src/zexa/errors.js';
 import {
   createDispatcher,
@@ -169,7 +169,7 @@ describe('parseCreditsResponse', () => {
     expect(fail(400, json({ debug: echo, error: { code: echo } })).message).not.toContain(echo);
   });
 
-  it.each<[number, PollErrorReason]>([
+  it.each<[number, ApiErrorReason]>([
     [400, 'client_error'],
     [401, 'unauthorized'],
     [403, 'forbidden'],
@@ -364,7 +364,7 @@ describe('createZexaClient over a MockAgent', () => {
     expect(seen[0]?.path).toBe('/zexa/api/v1/credits');
   });
 
-  it.each<[number, PollErrorReason]>([
+  it.each<[number, ApiErrorReason]>([
     [401, 'unauthorized'],
     [403, 'forbidden'],
     [429, 'rate_limited'],
