@@ -8,7 +8,7 @@ import { DEFAULTS, KEY_ENV_PREFIX, LIMITS } from './defaults.js';
 import { LOG_LEVELS } from './types.js';
 import { formatDurationMs } from './values.js';
 
-export type FlagName = 'web.listen-address' | 'web.config.file' | 'web.max-connections' | 'log.level' | 'config.file' | 'shard';
+export type FlagName = 'web.listen-address' | 'web.config.file' | 'web.max-connections' | 'web.max-connections-per-address' | 'log.level' | 'config.file' | 'shard';
 
 interface FlagSpec {
   name: FlagName;
@@ -22,6 +22,7 @@ const FLAGS: readonly FlagSpec[] = [
   { name: 'web.listen-address', env: 'ZEXA_EXPORTER_LISTEN_ADDRESS', help: 'Address to serve /metrics and the status page on: [host]:port.', defaultText: DEFAULTS.web.listenAddress },
   { name: 'web.config.file', env: 'ZEXA_EXPORTER_WEB_CONFIG', help: 'exporter-toolkit web config file (TLS, basic auth).', defaultText: 'none' },
   { name: 'web.max-connections', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS', help: `Open client connections at most (${LIMITS.maxConnections.min}-${LIMITS.maxConnections.max}); further ones are closed at once. Keep it well below ulimit -n.`, defaultText: String(DEFAULTS.web.maxConnections) },
+  { name: 'web.max-connections-per-address', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS_PER_ADDRESS', help: 'Open client connections from one remote address at most; further ones from it are closed at once, so one client cannot hold the whole cap.', defaultText: String(DEFAULTS.web.maxConnectionsPerAddress) },
   { name: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', help: `Log level: ${LOG_LEVELS.join(', ')}.`, defaultText: DEFAULTS.log.level },
   { name: 'config.file', env: 'ZEXA_EXPORTER_CONFIG', help: 'YAML config file (accounts, per-account thresholds); reloaded on SIGHUP and POST /-/reload.', defaultText: 'none' },
   { name: 'shard', env: 'ZEXA_SHARD', help: 'Poll only the accounts of shard INDEX/COUNT (0-based, e.g. 1/2).', defaultText: 'none' },

@@ -14,7 +14,7 @@ export const DEFAULTS = {
    * of the common `ulimit -n` of 1024, which leaves the other half for polls (ZEXA_MAX_CONCURRENCY
    * sockets), key files and Node's own descriptors.
    */
-  web: { listenAddress: ':10025', configFile: undefined, maxConnections: 512 },
+  web: { listenAddress: ':10025', configFile: undefined, maxConnections: 512, maxConnectionsPerAddress: 64 },
   log: { level: 'info' },
   shard: undefined,
   configFile: undefined,
@@ -24,7 +24,7 @@ export const DEFAULTS = {
   api: Config['api'];
   poll: Config['poll'];
   thresholds: Thresholds;
-  web: Pick<Config['web'], 'listenAddress' | 'configFile' | 'maxConnections'>;
+  web: Pick<Config['web'], 'listenAddress' | 'configFile' | 'maxConnections' | 'maxConnectionsPerAddress'>;
   log: Config['log'];
   shard: Config['shard'];
   configFile: Config['configFile'];

@@ -87,7 +87,12 @@ const pollShape = {
   maxAttempts: schemas.maxAttempts.optional(),
   maxRequestsPerSecond: schemas.maxRequestsPerSecond.optional(),
 };
-const webShape = { listenAddress: schemas.listenAddress.optional(), configFile: schemas.path.optional(), maxConnections: schemas.maxConnections.optional() };
+const webShape = {
+  listenAddress: schemas.listenAddress.optional(),
+  configFile: schemas.path.optional(),
+  maxConnections: schemas.maxConnections.optional(),
+  maxConnectionsPerAddress: schemas.maxConnections.optional(),
+};
 const logShape = { level: schemas.logLevel.optional() };
 
 const accountEntrySchema = z.strictObject(accountShape).superRefine((entry, ctx) => {

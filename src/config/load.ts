@@ -118,6 +118,12 @@ function resolveSettings(ctx: LoadContext) {
       schemas.maxConnections,
       DEFAULTS.web.maxConnections,
     ),
+    maxConnectionsPerAddress: resolveSetting(
+      ctx,
+      { flag: 'web.max-connections-per-address', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS_PER_ADDRESS', yaml: ['web', 'maxConnectionsPerAddress'] },
+      schemas.maxConnections,
+      DEFAULTS.web.maxConnectionsPerAddress,
+    ),
     logLevel: resolveSetting<LogLevel>(ctx, { flag: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', yaml: ['log', 'level'] }, schemas.logLevel, DEFAULTS.log.level),
     shard: resolveSetting<Config['shard']>(ctx, { flag: 'shard', env: 'ZEXA_SHARD', yaml: ['shard'] }, schemas.shard, DEFAULTS.shard),
   };
@@ -220,8 +226,16 @@ function webConfigPath(ctx: LoadContext, webConfig: Resolved<string | undefined>
   return resolvePath(dirname(ctx.file.path), webConfig.value);
 }
 
-function webSettings(ctx: LoadContext, s: Pick<Settings, 'listen' | 'webConfig' | 'maxConnections'>): Config['web'] {
-  return { listenAddress: s.listen.value.text, host: s.listen.value.host, port: s.listen.value.port, configFile: webConfigPath(ctx, s.webConfig), maxConnections: s.maxConnections.value };
+function webSettings(ctx: LoadContext, s: Pick<Settings, 'listen' | 'webConfig' | 'maxConnections' | 'maxConnectionsPerAddress'>): Config['web'] {
+  const { listen, maxConnections, maxConnectionsPerAddress } = s;
+  return {
+    listenAddress: listen.value.text,
+    host: listen.value.host,
+    port: listen.value.port,
+    configFile: webConfigPath(ctx, s.webConfig),
+    maxConnections: maxConnections.value,
+    maxConnectionsPerAddress: maxConnectionsPerAddress.value,
+  };
 }
 
 function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], thresholds: Thresholds, configFile: string | undefined): Config {

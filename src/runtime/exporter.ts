@@ -229,7 +229,7 @@ export class Exporter {
       onClientError: (status, error) => this.clientError(status, error),
     });
     const server = createHttpServer(web, app, { logger });
-    limitConnections(server, { maxConnections: config.web.maxConnections, logger, clock });
+    limitConnections(server, { maxConnections: config.web.maxConnections, maxConnectionsPerAddress: config.web.maxConnectionsPerAddress, logger, clock });
     this.listener = await HttpListener.listen(server, config.web, web?.current().tls === undefined ? 'http' : 'https');
 
     const accounts = this.polledAccounts(config);
@@ -274,8 +274,8 @@ export class Exporter {
     this.metrics.setShard(next.shard);
     await this.polling.apply(next, accounts);
     if (next.log.level !== previous.log.level) this.logger.level = next.log.level;
-    if (next.web.listenAddress !== previous.web.listenAddress || next.web.configFile !== previous.web.configFile || next.web.maxConnections !== previous.web.maxConnections) {
-      this.logger.warn('web.listenAddress, web.configFile and web.maxConnections take effect at the next restart');
+    if (next.web.listenAddress !== previous.web.listenAddress || next.web.configFile !== previous.web.configFile || next.web.maxConnections !== previous.web.maxConnections || next.web.maxConnectionsPerAddress !== previous.web.maxConnectionsPerAddress) {
+      this.logger.warn('web.listenAddress, web.configFile, web.maxConnections and web.maxConnectionsPerAddress take effect at the next restart');
     }
     this.metrics.setReloadResult(true, clock.now());
     // Once per change: a reload that keeps the URL was warned about when it came.

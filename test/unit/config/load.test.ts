@@ -431,7 +431,7 @@ describe('loadConfig builds the Config', () => {
       poll: { intervalMs: 60_000, maxConcurrency: 8, maxAttempts: 3, maxRequestsPerSecond: undefined },
       thresholds: { warning: 1000, critical: 100 },
       accounts: [{ name: 'default', key: { kind: 'env', variable: 'ZEXA_API_KEY' }, thresholds: { warning: 1000, critical: 100 } }],
-      web: { listenAddress: ':10025', host: undefined, port: 10025, configFile: undefined, maxConnections: 512 },
+      web: { listenAddress: ':10025', host: undefined, port: 10025, configFile: undefined, maxConnections: 512, maxConnectionsPerAddress: 64 },
       log: { level: 'info' },
       shard: undefined,
       configFile: undefined,
@@ -461,7 +461,7 @@ describe('loadConfig builds the Config', () => {
         { name: 'alpha', key: { kind: 'file', path: join(KEYS, 'dir', 'alpha'), origin: `accounts[2].fromDirectory in ${file}` }, thresholds: { warning: 2000, critical: 300 } },
         { name: 'beta', key: { kind: 'file', path: join(KEYS, 'dir', 'beta'), origin: `accounts[2].fromDirectory in ${file}` }, thresholds: { warning: 2000, critical: 300 } },
       ],
-      web: { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: join(GOOD, 'web.yml'), maxConnections: 100 },
+      web: { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: join(GOOD, 'web.yml'), maxConnections: 100, maxConnectionsPerAddress: 64 },
       log: { level: 'debug' },
       shard: { index: 1, count: 3 },
       configFile: file,
@@ -486,7 +486,7 @@ describe('loadConfig builds the Config', () => {
       ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: '30',
     });
     expect(withFlag.log.level).toBe('error');
-    expect(withFlag.web).toEqual({ listenAddress: '[::1]:9100', host: '::1', port: 9100, configFile: '/etc/w.yml', maxConnections: 20 });
+    expect(withFlag.web).toEqual({ listenAddress: '[::1]:9100', host: '::1', port: 9100, configFile: '/etc/w.yml', maxConnections: 20, maxConnectionsPerAddress: 64 });
     expect(withFlag.shard).toEqual({ index: 0, count: 2 });
 
     const withEnv = load(['--config.file', file], {
