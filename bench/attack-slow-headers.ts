@@ -16,7 +16,7 @@ export interface AttackFigures {
   attack: PhaseFigures;
 }
 
-export interface PhaseFigures {
+interface PhaseFigures {
   probes: number;
   failed: number;
   p50Ms: number;
