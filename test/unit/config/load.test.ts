@@ -416,6 +416,20 @@ describe('loadConfig rejects bad configurations with one exact line per problem'
     expect(problems).toEqual([expect.stringMatching(/^\/deep\.yml:1:\d+: invalid YAML: nested too deeply/)]);
   });
 
+  it('refuses a 600 KB accounts: [[[…]]] at the 65th level, before parsing it', () => {
+    // The parser took 3.8 s of event loop to give up on this; the scan stops at the 65th bracket.
+    const deep = `accounts: ${'['.repeat(300_000)}${']'.repeat(300_000)}\n`;
+    const problems = problemsOf(['--config.file=/deep.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/deep.yml': deep }));
+    expect(problems).toEqual([`/deep.yml:1:${'accounts: '.length + 65}: invalid YAML: nested too deeply (more than 64 levels)`]);
+    const indented = Array.from({ length: 200 }, (_, i) => `${' '.repeat(i * 2)}a:`).join('\n');
+    expect(problemsOf(['--config.file=/i.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/i.yml': indented }))).toEqual([
+      '/i.yml:66:129: invalid YAML: nested too deeply (more than 64 levels)',
+    ]);
+    // Brackets inside quotes and comments are text, not nesting.
+    const quoted = `# ${'['.repeat(100)}\naccounts:\n  - name: "${'['.repeat(100)}"\n`;
+    expect(problemsOf(['--config.file=/q.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/q.yml': quoted })).join('\n')).not.toMatch(/nested too deeply/);
+  });
+
   it('refuses YAML tags that build objects no setting expects', () => {
     const files = memoryFiles({ '/c.yml': 'log: !!binary aGVsbG8=\n', '/d.yml': 'log: !!set { info }\n' });
     expect(problemsOf(['--config.file=/c.yml'], { ZEXA_API_KEY: KEY }, files)).toEqual(['/c.yml:1:6: invalid YAML: unknown tag']);
