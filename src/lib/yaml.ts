@@ -40,7 +40,7 @@ const YAML_ERRORS: Partial<Record<ErrorCode, string>> = {
  * Levels of flow collections (`[`, `{`) or of block indentation a file may nest. A config file
  * needs 4 (accounts, an entry, thresholds); a web config about 5.
  */
-export const MAX_NESTING_DEPTH = 64;
+const MAX_NESTING_DEPTH = 64;
 /** Columns of indentation that mean more than MAX_NESTING_DEPTH block levels at 2 spaces each. */
 const MAX_INDENT_COLUMNS = MAX_NESTING_DEPTH * 2;
 
