@@ -1,13 +1,57 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The test tiers, one vitest project each (DEVELOPERS.md "Test tiers"):
+ *
+ * - unit: one module at a time, in process, against loopback servers at most. Needs no build.
+ * - integration: the exporter as a whole, often the real `dist/` process, against the simulator.
+ * - ops: the files operators run (Dockerfile, compose, Kubernetes, Prometheus rules, Grafana),
+ *   the installs, the supply chain and the bench tooling, with the outside programs they need.
+ * - browser: the status page in a real Chromium.
+ *
+ * Tiers that start `dist/` build it once first (test/global-setup.ts). The image test
+ * (test/image/, in no tier here) builds and runs the container image: `npm run test:image`, which CI
+ * runs once on the image's Node.js, not once per major (vitest.image.config.ts).
+ */
+const BUILD = ['test/global-setup.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     // Integration tests start real servers and child processes; a busy 2-core machine needs slack.
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // Unit files share their workers' module cache instead of importing src/ afresh for each
+          // file: a third of the tier's time went to imports. A unit test that changes process
+          // state (env, prototypes, timers) restores it, which the tier running green in one
+          // worker shows.
+          isolate: false,
+        },
+      },
+      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: BUILD } },
+      {
+        extends: true,
+        test: {
+          name: 'ops',
+          include: ['test/ops/**/*.test.ts', 'test/bench/**/*.test.ts', 'test/*.test.ts'],
+          globalSetup: BUILD,
+          // promtool, kubectl, tsc and a bench run are CPU-bound; at a load average of 25 on two
+          // cores single tests took 30-70 s. The timeout only guards against a hang.
+          testTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        // A page of 10,000 accounts rendered and walked in Chromium is CPU-bound like the ops tier.
+        test: { name: 'browser', include: ['test/browser/**/*.test.ts'], globalSetup: BUILD, testTimeout: 120_000 },
+      },
+    ],
   },
 });

@@ -17,6 +17,15 @@
  *   `$value` becomes `$values.B.Value`, and each `query` of a description becomes one more
  *   instant query (VALUE_QUERIES below) whose value the description shows as `$values.V<n>`.
  *   Those queries return the alert's own labels, so Grafana can pair them with each alert.
+ * - Recording rules: Grafana-managed rules cannot record (Grafana 11's provisioning file has
+ *   alert rules only), so the Grafana rules read the series that Prometheus records from the
+ *   same alerts.yml (groups zexa-recording and zexa-recording-5m), as the Prometheus alerts do.
+ *   Keeping expressions of their own is not possible for the balance carried through an outage,
+ *   which reads its own previous value (only a recording rule can), and would recompute the
+ *   6-hour rate every minute in every rule, the cost the recorded series remove. Every shipped
+ *   setup (Compose, the plain install, the PrometheusRule) loads alerts.yml into the Prometheus
+ *   that Grafana's data source queries; a Prometheus without those groups gives these rules no
+ *   series, so they stay silent (README says to load the whole file).
  *
  * Written without Grafana's typed builders (issue 15). The alerting builders of
  * @grafana/grafana-foundation-sdk (11.6.0-cogv0.0.x.1769699379, which builds the dashboard, and
@@ -35,7 +44,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Document, parse } from 'yaml';
-import { balance, consumptionRate } from './consumption-rate.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const PROMETHEUS_RULES_PATH = 'prometheus/alerts.yml';
@@ -60,30 +68,37 @@ export interface PromRule {
   annotations: Record<string, string>;
 }
 
-/** The Prometheus alerting rules in file order, with the group each belongs to. */
+/** The Prometheus alerting rules in file order, with the group each belongs to; recording rules are Prometheus' own. */
 export function loadPrometheusRules(text = readFileSync(`${ROOT}${PROMETHEUS_RULES_PATH}`, 'utf8')): PromRule[] {
   const doc = parse(text) as { groups?: Array<{ name: string; rules?: Array<Omit<PromRule, 'group'> & { record?: string }> }> };
   return (doc.groups ?? []).flatMap((g) =>
-    (g.rules ?? []).map((r) => {
-      if (r.record !== undefined || r.alert === undefined) {
-        throw new RuleSourceError(`${PROMETHEUS_RULES_PATH}: group ${g.name} has a recording rule; Grafana-managed rules cannot use its output without Prometheus, so inline it`);
-      }
-      return { group: g.name, alert: r.alert, expr: r.expr, for: r.for, labels: r.labels ?? {}, annotations: r.annotations ?? {} };
-    }),
+    (g.rules ?? [])
+      .filter((r) => r.record === undefined)
+      .map((r) => {
+        if (r.alert === undefined) throw new RuleSourceError(`${PROMETHEUS_RULES_PATH}: group ${g.name} has a rule that neither records nor alerts`);
+        return { group: g.name, alert: r.alert, expr: r.expr, for: r.for, labels: r.labels ?? {}, annotations: r.annotations ?? {} };
+      }),
   );
+}
+
+/** The names of the series alerts.yml records (`record:`), which the Grafana rules may read. */
+export function recordedSeries(text = readFileSync(`${ROOT}${PROMETHEUS_RULES_PATH}`, 'utf8')): string[] {
+  const doc = parse(text) as { groups?: Array<{ rules?: Array<{ record?: string }> }> };
+  return (doc.groups ?? []).flatMap((g) => (g.rules ?? []).flatMap((r) => (r.record === undefined ? [] : [r.record])));
 }
 
 /**
  * For each `query` in an alert's description, in order: PromQL returning that value for every
  * alert of the rule, with exactly the alert's labels. Add one when a description gains a query.
  */
-const onBalance = (value: string): string => `${balance()} * 0 + on(account) group_left() (${value})`;
-const threshold = (severity: string): string => `max by (account) (last_over_time(zexa_credits_threshold{severity="${severity}"}[15m]))`;
+const threshold = (severity: string): string =>
+  `account:zexa_credits_remaining:latest * 0 + on(account) group_left() account:zexa_credits_threshold:max{severity="${severity}"}`;
 export const VALUE_QUERIES: Record<string, string[]> = {
-  ZexaCreditsLow: [onBalance(threshold('warning')), onBalance(threshold('critical'))],
-  ZexaCreditsCritical: [onBalance(threshold('critical'))],
-  ZexaCreditsExhaustionForecast: [onBalance(`(${consumptionRate()}) * 3600`)],
-  ZexaCreditsStale: ['max by (account) (last_over_time(zexa_last_success_timestamp_seconds[1h]))'],
+  ZexaCreditsLow: [threshold('warning'), threshold('critical')],
+  ZexaCreditsCritical: [threshold('critical')],
+  ZexaCreditsExhaustionForecast: ['last_over_time(account:zexa_credits_consumption_rate:6h[10m]) * 3600'],
+  ZexaCreditsExhaustionImminent: ['account:zexa_credits_consumption_rate:5m * 3600'],
+  ZexaCreditsStale: ['account:zexa_last_success_timestamp_seconds:max'],
 };
 
 /** Uids are the kebab-case alert name; the forecast keeps the uid it was first provisioned with. */
@@ -158,6 +173,9 @@ const RULE_COMMENT =
   ' Generated from prometheus/alerts.yml. Query A is its expression verbatim; B and C turn\n' +
   ' "returns series" into a Grafana condition; noDataState OK because no series means no account\n' +
   ' in trouble (see scripts/generate-grafana-alerts.ts for every difference and why).';
+const RECORDED_COMMENT =
+  ' The account:* series are recorded by Prometheus from the same alerts.yml (groups\n' +
+  ' zexa-recording and zexa-recording-5m): Grafana-managed rules cannot record.';
 const EXTRA_COMMENTS: Record<string, string> = {
   ZexaExporterDown:
     ' absent(up{job="zexa"}) returns a series when the job is gone altogether, so noDataState OK\n' +
@@ -181,7 +199,9 @@ export function buildGrafanaAlerts(rules = loadPrometheusRules()): Document {
     for (const [i, rule] of group.rules.entries()) {
       const node = doc.getIn(['groups', g, 'rules', i], true) as { commentBefore?: string };
       const title = String(rule.title);
-      node.commentBefore = RULE_COMMENT + (EXTRA_COMMENTS[title] === undefined ? '' : `\n${EXTRA_COMMENTS[title]}`);
+      const readsRecorded = /\baccount:/.test(rules.find((r) => r.alert === title)?.expr ?? '');
+      const extra = [...(readsRecorded ? [RECORDED_COMMENT] : []), ...(EXTRA_COMMENTS[title] === undefined ? [] : [EXTRA_COMMENTS[title]])];
+      node.commentBefore = [RULE_COMMENT, ...extra].join('\n');
     }
   }
   return doc;

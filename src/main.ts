@@ -53,8 +53,8 @@ async function loadStartupConfig(sources: ConfigSources, loadConfig: (sources: C
     const config = loadConfig(sources);
     // The web config is checked here too, before the HTTP, metrics and API client modules are
     // imported: a refused file (a FIFO, a device, an over-cap file) then ends the process at the
-    // configuration loader's memory floor, ~50 MB below the running exporter's, on every Node.js
-    // version (issue 12 D3; the exporter re-reads the file when it starts and on every change).
+    // configuration loader's memory floor, well below the running exporter's (BENCHMARKS.md), on
+    // every Node.js version (the exporter re-reads the file when it starts and on every change).
     if (config.web.configFile !== undefined) (await import('./http/web-config/parse.js')).loadWebConfig(config.web.configFile);
     return config;
   } catch (error) {
@@ -70,7 +70,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   const other = await runOtherCommand(argv, env);
   if (other !== undefined) return other;
   // The configuration loader (zod, yaml) is imported only now, so `--version` and `--help` peak
-  // near Node.js's own floor: 45 MB on Node.js 20 and 51 MB on 24, against 60 and 70 MB with it.
+  // near Node.js's own memory floor (BENCHMARKS.md, "Start-up commands").
   const { loadConfig, loadConfigAsync, nodeAsyncConfigSources, nodeConfigSources } = await import('./config/load.js');
   const sources = nodeConfigSources(argv, env);
   const config = await loadStartupConfig(sources, loadConfig);
@@ -147,22 +147,20 @@ function isEntryPoint(): boolean {
 /**
  * V8 settings of the exporter process, set before its first request. undici parses HTTP with
  * llhttp compiled to WebAssembly; V8 first compiles it with its baseline compiler (Liftoff), then
- * recompiles it with TurboFan in the background, which costs ~35 MB of transient and ~9 MB of
- * lasting RSS (measured on Node.js 20: peak RSS at 10 accounts 118 → 80 MB). Parsing one small
- * response per poll gains nothing measurable from the optimised code, so the baseline stays.
+ * recompiles it with TurboFan in the background, which costs tens of MB of transient RSS for no
+ * gain: parsing one small response per poll gains nothing measurable from the optimised code, so
+ * the baseline stays.
  *
  * `--optimize-for-size` makes V8's heap sizing favour memory over throughput: the old generation
  * grows by a smaller factor before the next full GC, and full GCs compact and give pages back.
  * Without it, the garbage of loading 10,000 accounts (the YAML of a large config file, key
- * reads) and of the first poll round piled up for half a minute before the first full GC, with a
- * live heap of ~45 MB: at 10,000 accounts peak RSS 183–246 MB and steady 165–208 MB, against
- * 137–145 MB and 128–140 MB with the flag (issue 11; the exporter's CPU time over the same 70 s
- * run was the same, 17–21 s). The price is CPU in bursts of allocation: V8 keeps the young
- * generation small and collects more often, so re-rendering every /metrics block of 10,000
- * accounts at once takes 2–3× as long (~210 instead of ~85 ms), and 1,000 accounts polled every
- * 15 s used ~20 % more CPU. `node --no-optimize-for-size dist/main.js` trades the memory back
- * (NODE_OPTIONS does not take V8 flags like this one). Both flags exist in the V8 of Node.js 20, 22 and 24 and take effect when set
- * at run time, before the config is loaded.
+ * reads) and of the first poll round piled up for half a minute before the first full GC. The
+ * price is CPU in bursts of allocation: V8 keeps the young generation small and collects more
+ * often, so re-rendering every /metrics block at once takes longer. BENCHMARKS.md ("Memory") has
+ * the measured peak and steady RSS and the CPU cost with and without both flags.
+ * `node --no-optimize-for-size dist/main.js` trades the memory back (NODE_OPTIONS does not take
+ * V8 flags like this one). Both flags exist in the V8 of Node.js 20, 22 and 24 and take effect
+ * when set at run time, before the config is loaded.
  */
 export function tuneV8(execArgv: readonly string[] = process.execArgv): void {
   setFlagsFromString('--liftoff-only');

@@ -1,17 +1,17 @@
 /**
- * Supply chain (issue 4 §8): what ships is what was reviewed. The production dependency tree has
- * no known high or critical advisory, the lockfile that pins it is committed and matches
- * package.json, and no development tool leaks into a production install.
+ * Supply chain: what ships is what was reviewed. The lockfile that pins the production
+ * dependency tree is committed and matches package.json, and no development tool leaks into a
+ * production install. These checks need no network.
  *
- * `npm audit` needs the registry's advisory endpoint. When that cannot be reached (offline, or a
- * mirror that does not serve it), the audit test skips with a loud notice. Under CI=true an
- * endpoint that did not answer is a failure; one that refused with a 4xx (as this workplace's
- * registry does, 405) is final for every run, so it skips there too, loudly.
+ * The advisory audit (`npm audit`) asks the registry over the network, so it is not part of the
+ * suite: `npm run audit` (scripts/audit.ts) runs it, and CI may call it. Here only its reading of
+ * npm's answers is tested.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { judgeAudit, readAudit } from '../scripts/audit.js';
 import { requireProgram } from './support/external.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -65,87 +65,19 @@ interface Lockfile {
   packages: Record<string, LockEntry>;
 }
 
+let productionLs: Promise<Run> | undefined;
+/** `npm ls` of the production tree, run once for the tests that read it (it takes seconds). */
+function productionTree(): Promise<Run> {
+  productionLs ??= run('npm', ['ls', '--omit=dev', '--all', '--json']);
+  return productionLs;
+}
+
 const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as PackageJson;
 const devNames = Object.keys(pkg.devDependencies ?? {});
 
-// --- npm audit -----------------------------------------------------------------------------------
+// --- npm audit (run by `npm run audit`) -------------------------------------------------------------
 
-type Severity = 'info' | 'low' | 'moderate' | 'high' | 'critical';
-
-interface AuditVulnerability {
-  name: string;
-  severity: Severity;
-  via: (string | { title?: string; url?: string; severity?: Severity })[];
-  range?: string;
-  fixAvailable?: unknown;
-}
-
-type AuditOutcome =
-  | { kind: 'report'; counts: Record<Severity, number>; vulnerabilities: AuditVulnerability[] }
-  | { kind: 'unavailable'; why: string };
-
-/**
- * Reads `npm audit --json`. A report has `metadata.vulnerabilities`; an endpoint that could not
- * be asked gives an error object instead (network codes, or an HTTP status from a registry that
- * does not serve the advisory API). Anything else is a broken audit and throws.
- */
-function readAudit(stdout: string): AuditOutcome {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(stdout);
-  } catch {
-    throw new Error(`npm audit printed no JSON; its output began with: ${JSON.stringify(stdout.slice(0, 200))}`);
-  }
-  const value = parsed as {
-    metadata?: { vulnerabilities?: Partial<Record<Severity, number>> };
-    vulnerabilities?: Record<string, AuditVulnerability>;
-    error?: { code?: string; summary?: string; detail?: string };
-    message?: string;
-    statusCode?: number;
-    uri?: string;
-  };
-  const counts = value.metadata?.vulnerabilities;
-  if (counts !== undefined) {
-    return {
-      kind: 'report',
-      counts: { info: 0, low: 0, moderate: 0, high: 0, critical: 0, ...counts },
-      vulnerabilities: Object.values(value.vulnerabilities ?? {}),
-    };
-  }
-  if (value.error !== undefined || value.statusCode !== undefined) {
-    const what = [value.error?.code, value.message, value.error?.summary].filter((part) => part !== undefined && part !== '');
-    return { kind: 'unavailable', why: what.join(': ') || 'the audit endpoint returned an error' };
-  }
-  throw new Error(`npm audit printed JSON without metadata.vulnerabilities or error: ${stdout.slice(0, 200)}`);
-}
-
-function describeVulnerability(v: AuditVulnerability): string {
-  const advisories = v.via
-    .map((via) => (typeof via === 'string' ? `via ${via}` : `${via.title ?? 'advisory'}${via.url === undefined ? '' : ` (${via.url})`}`))
-    .join('; ');
-  return `${v.name} ${v.range ?? ''} [${v.severity}]: ${advisories}`;
-}
-
-describe('npm audit of the production dependencies', () => {
-  it('reports no high or critical advisory', async (ctx) => {
-    const audit = await run('npm', ['audit', '--omit=dev', '--json']);
-    const outcome = readAudit(audit.stdout);
-    if (outcome.kind === 'unavailable') {
-      const message = `npm audit could not ask the registry's advisory endpoint (${outcome.why}); nothing was audited`;
-      // A registry that answers the advisory endpoint with a 4xx (this workplace's answers 405)
-      // has said no for good: no run, CI or not, can audit against it, and failing CI for it
-      // would block every change. Anything else (no answer at all) is a broken step in CI.
-      const refused = /\b4\d\d\b/.test(outcome.why);
-      if (process.env.CI === 'true' && !refused) throw new Error(`CI=true and ${message}`);
-      console.error(`\n*** SKIPPING TEST: ${message} ***\n`);
-      ctx.skip(message);
-      return;
-    }
-    const serious = outcome.vulnerabilities.filter((v) => v.severity === 'high' || v.severity === 'critical');
-    expect(serious.map(describeVulnerability), 'production dependencies with high or critical advisories').toEqual([]);
-    expect(outcome.counts.high + outcome.counts.critical).toBe(0);
-  });
-
+describe('npm run audit', () => {
   it('tells a report from an unreachable endpoint from garbage', () => {
     expect(readAudit('{"auditReportVersion":2,"vulnerabilities":{},"metadata":{"vulnerabilities":{"info":0,"low":0,"moderate":1,"high":0,"critical":0,"total":1}}}')).toMatchObject({
       kind: 'report',
@@ -161,6 +93,26 @@ describe('npm audit of the production dependencies', () => {
     });
     expect(() => readAudit('npm ERR! something')).toThrow(/no JSON/);
     expect(() => readAudit('{"unexpected":true}')).toThrow(/without metadata.vulnerabilities/);
+  });
+
+  it('fails on a high or critical advisory, names it, and passes a moderate one', () => {
+    const counts = { info: 0, low: 0, moderate: 1, high: 1, critical: 0 };
+    const high = { name: 'left-pad', severity: 'high' as const, range: '<1.3.0', via: [{ title: 'Prototype pollution', url: 'https://github.com/advisories/GHSA-xxxx' }] };
+    const moderate = { name: 'other', severity: 'moderate' as const, via: ['left-pad'] };
+    const failing = judgeAudit({ kind: 'report', counts, vulnerabilities: [high, moderate] }, false);
+    expect(failing.code).toBe(1);
+    expect(failing.lines).toContain('left-pad <1.3.0 [high]: Prototype pollution (https://github.com/advisories/GHSA-xxxx)');
+    expect(failing.lines.join('\n')).not.toContain('other');
+    const passing = judgeAudit({ kind: 'report', counts: { ...counts, high: 0 }, vulnerabilities: [moderate] }, true);
+    expect(passing).toEqual({ code: 0, lines: ['audit: production dependencies: 0 critical, 0 high, 1 moderate, 0 low'] });
+  });
+
+  it('skips loudly when the endpoint refuses, and fails under CI when it does not answer', () => {
+    const refused = { kind: 'unavailable' as const, why: '405 Method Not Allowed' };
+    const silent = { kind: 'unavailable' as const, why: 'ENOTFOUND: request to https://registry.npmjs.org failed' };
+    expect(judgeAudit(refused, true)).toMatchObject({ code: 0, lines: [expect.stringMatching(/^\*\*\* SKIPPING AUDIT: .*405/)] });
+    expect(judgeAudit(silent, false)).toMatchObject({ code: 0, lines: [expect.stringMatching(/^\*\*\* SKIPPING AUDIT/)] });
+    expect(judgeAudit(silent, true)).toMatchObject({ code: 2, lines: [expect.stringMatching(/^audit: CI=true and npm audit could not ask/)] });
   });
 });
 
@@ -194,7 +146,7 @@ describe('package-lock.json', () => {
   });
 
   it('is what node_modules holds: npm ls of the production tree finds nothing missing or invalid', async () => {
-    const ls = await run('npm', ['ls', '--omit=dev', '--all', '--json']);
+    const ls = await productionTree();
     const tree = JSON.parse(ls.stdout) as { problems?: string[] };
     expect(tree.problems ?? []).toEqual([]);
     expect(ls.code).toBe(0);
@@ -223,7 +175,7 @@ describe('the production install', () => {
   });
 
   it('contains none of the devDependencies (npm ls --omit=dev)', async () => {
-    const ls = await run('npm', ['ls', '--omit=dev', '--all', '--json']);
+    const ls = await productionTree();
     const names = namesIn(JSON.parse(ls.stdout) as LsNode);
     expect(names.size).toBeGreaterThan(Object.keys(pkg.dependencies ?? {}).length);
     for (const runtime of Object.keys(pkg.dependencies ?? {})) expect(names).toContain(runtime);

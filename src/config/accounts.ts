@@ -5,7 +5,7 @@
  */
 import { dirname, resolve as resolvePath, sep } from 'node:path';
 import { errorCode, fileReadDefect } from '../lib/errno.js';
-import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX } from './defaults.js';
+import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, DEFAULT_ACCOUNT_NAME, FILE_SUFFIX, KEY_ENV_PREFIX } from './limits.js';
 import type { AccountEntry, LoadedFile } from './file.js';
 import { ENTRIES_PER_TURN, readDir, ReadFailure, readFiles, turn, type ReadOutcome, type Steps } from './read-steps.js';
 import type { AccountConfig, ConfigSources, Thresholds } from './types.js';
@@ -46,11 +46,11 @@ export function envAccounts(ctx: Discovery, variables: readonly string[], thresh
     }
     const isFile = rest.endsWith(FILE_SUFFIX);
     const base = isFile ? rest.slice(0, -FILE_SUFFIX.length) : rest;
-    const name = base === '' ? DEFAULTS.accountName : base.slice(1).toLowerCase();
+    const name = base === '' ? DEFAULT_ACCOUNT_NAME : base.slice(1).toLowerCase();
     if (base !== '' && name === 'file') {
       ctx.problems.push(
         `${variable}: an account cannot be named "file" through the environment ` +
-          `(${KEY_ENV_PREFIX}_FILE is the key file of account "${DEFAULTS.accountName}"); name it in a config file`,
+          `(${KEY_ENV_PREFIX}_FILE is the key file of account "${DEFAULT_ACCOUNT_NAME}"); name it in a config file`,
       );
       continue;
     }
@@ -79,7 +79,7 @@ export function envAccounts(ctx: Discovery, variables: readonly string[], thresh
     }
   }
   // `default` first, then by name: a stable order for logs and the status page.
-  const rank = (c: AccountCandidate): string => (c.account.name === DEFAULTS.accountName ? '' : c.account.name);
+  const rank = (c: AccountCandidate): string => (c.account.name === DEFAULT_ACCOUNT_NAME ? '' : c.account.name);
   return out.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
 }
 

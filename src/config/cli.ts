@@ -4,41 +4,12 @@
  * usage text. Keys have no flag, on purpose: command lines show in ps and shell history.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULTS, KEY_ENV_PREFIX, LIMITS } from './defaults.js';
-import { LOG_LEVELS } from './types.js';
-import { formatDurationMs } from './values.js';
+import { defaultText, fileFields, KEY_VARIABLES, SETTING_LIST, type AnySetting, type FlagName, type ListedSetting } from './settings.js';
 
-export type FlagName = 'web.listen-address' | 'web.config.file' | 'web.max-connections' | 'web.max-connections-per-address' | 'log.level' | 'config.file' | 'shard';
+type FlagSpec = ListedSetting & { flag: FlagName };
 
-interface FlagSpec {
-  name: FlagName;
-  env: string;
-  help: string;
-  defaultText: string;
-}
-
-/** Every flag; each also has an environment variable. Keys have none, on purpose. */
-const FLAGS: readonly FlagSpec[] = [
-  { name: 'web.listen-address', env: 'ZEXA_EXPORTER_LISTEN_ADDRESS', help: 'Address to serve /metrics and the status page on: [host]:port.', defaultText: DEFAULTS.web.listenAddress },
-  { name: 'web.config.file', env: 'ZEXA_EXPORTER_WEB_CONFIG', help: 'exporter-toolkit web config file (TLS, basic auth).', defaultText: 'none' },
-  { name: 'web.max-connections', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS', help: `Open client connections at most (${LIMITS.maxConnections.min}-${LIMITS.maxConnections.max}); further ones are closed at once. Keep it well below ulimit -n.`, defaultText: String(DEFAULTS.web.maxConnections) },
-  { name: 'web.max-connections-per-address', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS_PER_ADDRESS', help: 'Open client connections from one remote address at most; further ones from it are closed at once, so one client cannot hold the whole cap.', defaultText: String(DEFAULTS.web.maxConnectionsPerAddress) },
-  { name: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', help: `Log level: ${LOG_LEVELS.join(', ')}.`, defaultText: DEFAULTS.log.level },
-  { name: 'config.file', env: 'ZEXA_EXPORTER_CONFIG', help: 'YAML config file (accounts, per-account thresholds); reloaded on SIGHUP and POST /-/reload.', defaultText: 'none' },
-  { name: 'shard', env: 'ZEXA_SHARD', help: 'Poll only the accounts of shard INDEX/COUNT (0-based, e.g. 1/2).', defaultText: 'none' },
-];
-
-/** Environment-only settings, in the order usage() lists them. */
-const ENV_SETTINGS: readonly { env: string; help: string; defaultText: string }[] = [
-  { env: 'ZEXA_API_URL', help: 'Base URL of the Zexa API (http or https).', defaultText: DEFAULTS.api.url },
-  { env: 'ZEXA_POLL_INTERVAL', help: `How often each account is polled (90, 30s, 5m; ${formatDurationMs(LIMITS.intervalMs.min)} to ${formatDurationMs(LIMITS.intervalMs.max)}).`, defaultText: formatDurationMs(DEFAULTS.poll.intervalMs) },
-  { env: 'ZEXA_REQUEST_TIMEOUT', help: `Timeout of one request (${formatDurationMs(LIMITS.timeoutMs.min)} to ${formatDurationMs(LIMITS.timeoutMs.max)}, at most the interval).`, defaultText: formatDurationMs(DEFAULTS.api.timeoutMs) },
-  { env: 'ZEXA_MAX_ATTEMPTS', help: `Attempts per poll, the first included (${LIMITS.maxAttempts.min}-${LIMITS.maxAttempts.max}).`, defaultText: String(DEFAULTS.poll.maxAttempts) },
-  { env: 'ZEXA_MAX_CONCURRENCY', help: `Requests in flight across all accounts (${LIMITS.maxConcurrency.min}-${LIMITS.maxConcurrency.max}).`, defaultText: String(DEFAULTS.poll.maxConcurrency) },
-  { env: 'ZEXA_MAX_REQUESTS_PER_SECOND', help: 'Cap on requests per second to the API, all accounts together.', defaultText: 'none' },
-  { env: 'ZEXA_CREDITS_WARNING_THRESHOLD', help: 'Warning threshold in credits, for every account that sets none (state LOW).', defaultText: String(DEFAULTS.thresholds.warning) },
-  { env: 'ZEXA_CREDITS_CRITICAL_THRESHOLD', help: 'Critical threshold in credits, at most the warning threshold (state CRITICAL).', defaultText: String(DEFAULTS.thresholds.critical) },
-];
+/** Every flag, from the settings table; each also has an environment variable. Keys have none, on purpose. */
+const FLAGS: readonly FlagSpec[] = SETTING_LIST.filter((s): s is FlagSpec => s.flag !== undefined);
 
 /** Flag names that look like an attempt to pass a key on the command line. */
 const KEY_FLAG = /(^|[.\-_])(api[.\-_]?)?(key|keys|token|secret|password|bearer)($|[.\-_])/i;
@@ -124,11 +95,11 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
       continue;
     }
     if (inline === undefined) values += 1;
-    if (flags.has(spec.name)) {
+    if (flags.has(spec.flag)) {
       problems.push(`--${name} is given more than once`);
       continue;
     }
-    flags.set(spec.name, { value, where: `--${name}` });
+    flags.set(spec.flag, { value, where: `--${name}` });
   }
   const extra = positionals - values;
   if (extra > 0) {
@@ -149,9 +120,9 @@ function ownFlag({ name, doubleDash }: OptionArg): FlagSpec | string {
       'set ZEXA_API_KEY or ZEXA_API_KEY_FILE (ZEXA_API_KEY_<NAME>[_FILE] for more accounts) instead'
     );
   }
-  const spec = FLAGS.find((f) => f.name === name);
+  const spec = FLAGS.find((f) => f.flag === name);
   if (spec !== undefined && doubleDash) return spec;
-  const hint = spec !== undefined ? ` (flags start with two dashes: --${spec.name})` : ' (see --help)';
+  const hint = spec !== undefined ? ` (flags start with two dashes: --${spec.flag})` : ' (see --help)';
   return `unknown flag ${shown}${hint}`;
 }
 
@@ -166,7 +137,15 @@ export function helpOrVersion(argv: readonly string[]): 'help' | 'version' | und
   return undefined;
 }
 
-/** The --help text: every flag and environment variable with its default. */
+/** A setting's entry in --help: its help, then where else it is read from and its default. */
+function usageEntry(setting: AnySetting, first: string): string[] {
+  const fields = fileFields(setting);
+  const file = fields.length === 0 ? '' : `; config file ${fields.join(', ')}`;
+  const env = setting.flag === undefined ? '' : `env ${setting.env}; `;
+  return [`  ${first}`, `      ${setting.help}`, `      ${env}default ${defaultText(setting)}${file}`];
+}
+
+/** The --help text: every setting of the table with its flag, variable, config-file field and default. */
 export function usage(): string {
   const lines = [
     'Usage: zexa-exporter [flags]',
@@ -177,18 +156,14 @@ export function usage(): string {
     '',
     'Flags (each also read from the environment variable shown):',
   ];
-  for (const flag of FLAGS) {
-    lines.push(`  --${flag.name}=VALUE`, `      ${flag.help}`, `      env ${flag.env}; default ${flag.defaultText}`);
-  }
+  for (const flag of FLAGS) lines.push(...usageEntry(flag, `--${flag.flag}=VALUE`));
   lines.push('  -h, --help', '      Show this help and exit.', '  --version', '      Show the version and exit.', '', 'Environment variables:');
-  for (const setting of ENV_SETTINGS) lines.push(`  ${setting.env}`, `      ${setting.help}`, `      default ${setting.defaultText}`);
+  for (const setting of SETTING_LIST) if (setting.flag === undefined) lines.push(...usageEntry(setting, setting.env));
+  const width = Math.max(...KEY_VARIABLES.map((k) => k.env.length)) + 2;
   lines.push(
     '',
     'Keys (never on the command line: command lines show in ps):',
-    `  ${KEY_ENV_PREFIX}                  key of account "${DEFAULTS.accountName}"`,
-    `  ${KEY_ENV_PREFIX}_FILE             file holding that key (re-read at every poll)`,
-    `  ${KEY_ENV_PREFIX}_<NAME>           key of account <name> (lower-cased), e.g. ${KEY_ENV_PREFIX}_STAGING_BACKEND`,
-    `  ${KEY_ENV_PREFIX}_<NAME>_FILE      file holding it`,
+    ...KEY_VARIABLES.map((k) => `  ${k.env.padEnd(width)}${k.help}`),
     '  Config file accounts name apiKeyFile, apiKeyEnv, or fromDirectory (one key file per account).',
     '',
     'Without a key, `npm run demo` shows the exporter against a built-in API simulator.',

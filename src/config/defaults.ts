@@ -1,25 +1,29 @@
-/** Every default and every bound, in one place. */
+/**
+ * Every default, in the shape of a Config, read from the settings table (settings.ts): the table
+ * is where a default is set, this is where code and tests read it by its place in a Config.
+ */
+import { SETTINGS } from './settings.js';
+import { DEFAULT_ACCOUNT_NAME } from './limits.js';
 import type { Config, Thresholds } from './types.js';
 
-/** Largest shard count accepted; far beyond any sensible replica count, it bounds the loop. */
-export const MAX_SHARD_COUNT = 1024;
+// The bounds live in limits.ts; existing importers still find these here.
+export { LIMITS, MAX_SHARD_COUNT, type PollLimits } from './limits.js';
 
 /** Every default, in one place. */
 export const DEFAULTS = {
-  api: { url: 'https://api.zexa.ao', timeoutMs: 10_000 },
-  poll: { intervalMs: 60_000, maxConcurrency: 8, maxAttempts: 3, maxRequestsPerSecond: undefined },
-  thresholds: { warning: 1000, critical: 100 },
-  /**
-   * 512 connections: far more than the scrapers, probes and browsers an exporter serves, and half
-   * of the common `ulimit -n` of 1024, which leaves the other half for polls (ZEXA_MAX_CONCURRENCY
-   * sockets), key files and Node's own descriptors.
-   */
-  web: { listenAddress: ':10025', configFile: undefined, maxConnections: 512, maxConnectionsPerAddress: 64 },
-  log: { level: 'info' },
-  shard: undefined,
-  configFile: undefined,
-  /** The account that ZEXA_API_KEY / ZEXA_API_KEY_FILE configure. */
-  accountName: 'default',
+  api: { url: SETTINGS.url.default, timeoutMs: SETTINGS.timeout.default },
+  poll: {
+    intervalMs: SETTINGS.interval.default,
+    maxConcurrency: SETTINGS.maxConcurrency.default,
+    maxAttempts: SETTINGS.maxAttempts.default,
+    maxRequestsPerSecond: SETTINGS.maxRequestsPerSecond.default,
+  },
+  thresholds: { warning: SETTINGS.warning.default, critical: SETTINGS.critical.default },
+  web: { listenAddress: SETTINGS.listenAddress.default.text, configFile: SETTINGS.webConfigFile.default, maxConnections: SETTINGS.maxConnections.default, maxConnectionsPerAddress: SETTINGS.maxConnectionsPerAddress.default },
+  log: { level: SETTINGS.logLevel.default },
+  shard: SETTINGS.shard.default,
+  configFile: SETTINGS.configFile.default,
+  accountName: DEFAULT_ACCOUNT_NAME,
 } as const satisfies {
   api: Config['api'];
   poll: Config['poll'];
@@ -30,40 +34,3 @@ export const DEFAULTS = {
   configFile: Config['configFile'];
   accountName: string;
 };
-
-/**
- * The bounds of the poll interval and the request timeout, and how long a timeout may be against
- * the interval: the ones a loader can be given (`loadConfig(sources, { limits })`). The exporter
- * always loads with LIMITS; tests that poll faster than every 5 s pass lower ones, so they never
- * change a loaded Config behind the loader's back.
- */
-export interface PollLimits {
-  intervalMs: { readonly min: number; readonly max: number };
-  timeoutMs: { readonly min: number; readonly max: number };
-  /** A request timeout someone sets is at most this many poll intervals. */
-  timeoutIntervals: number;
-}
-
-/** The bounds every value is checked against. */
-export const LIMITS = {
-  intervalMs: { min: 5_000, max: 86_400_000 },
-  timeoutMs: { min: 1_000, max: 300_000 },
-  timeoutIntervals: 1,
-  maxConcurrency: { min: 1, max: 1024 },
-  maxAttempts: { min: 1, max: 10 },
-  maxConnections: { min: 1, max: 65_536 },
-  maxRequestsPerSecond: { max: 100_000 },
-  threshold: { max: Number.MAX_SAFE_INTEGER },
-  shardCount: { max: MAX_SHARD_COUNT },
-  /** Config files and key files larger than this are refused before they are parsed. */
-  fileBytes: 1024 * 1024,
-  /** Far above any real API key; a bigger "key file" is the wrong file. */
-  keyChars: 4096,
-  /** Longest value echoed back in a message. */
-  echoChars: 64,
-} as const satisfies PollLimits & Record<string, unknown>;
-
-export const ACCOUNT_NAME = /^[a-z0-9_]{1,64}$/;
-export const ACCOUNT_NAME_RULE = '1 to 64 characters of a-z, 0-9 and _';
-export const KEY_ENV_PREFIX = 'ZEXA_API_KEY';
-export const FILE_SUFFIX = '_FILE';

@@ -1,24 +1,23 @@
 /**
- * The YAML config file: one zod schema per setting (shared with the environment and the flags),
- * the file's schema, and loading a file into settings plus a way to name `file:line` of any
- * field. Messages never quote the file's source: a wrong path may name a key file.
+ * The YAML config file: its schema, built from the settings table (settings.ts) plus the account
+ * entries, and loading a file into settings plus a way to name `file:line` of any field. Messages
+ * never quote the file's source: a wrong path may name a key file.
  */
 import { isMap, isScalar, type Document } from 'yaml';
 import { z } from 'zod';
 import { fileReadDefect } from '../lib/errno.js';
 import { loadYaml } from '../lib/yaml.js';
-import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, LIMITS, type PollLimits } from './defaults.js';
-import type { ConfigSources } from './types.js';
-import { kindOf, parseApiUrl, parseDurationIn, parseInteger, parseListenAddress, parseLogLevel, parseNumber, parsePath, parseShard, quote } from './values.js';
-
-// zod schemas: one per setting, shared by the YAML file, the environment and the flags.
+import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, LIMITS, type PollLimits } from './limits.js';
+import { SETTING_LIST, type ListedSetting, type SettingKey } from './settings.js';
+import type { ConfigSources, Thresholds } from './types.js';
+import { kindOf, parsePath, quote } from './values.js';
 
 /**
  * A leaf setting: accepts a string (environment, flags, quoted YAML) or a number (YAML), parses
  * it with `parse`, whose Error message becomes the problem line. Anything else (a mapping, a
  * list, an empty value) is named by kind, never echoed.
  */
-function leaf<T>(parse: (raw: string | number) => T, expected: string) {
+function leaf<T>(parse: (raw: string | number) => T, expected: string): z.ZodType<T> {
   return z.unknown().transform((raw, ctx): T => {
     if (typeof raw !== 'string' && typeof raw !== 'number') {
       ctx.addIssue({ code: 'custom', message: `must be ${expected} (got ${kindOf(raw)})` });
@@ -33,127 +32,136 @@ function leaf<T>(parse: (raw: string | number) => T, expected: string) {
   });
 }
 
-/** The two settings whose bounds a loader can be given (PollLimits). */
-function pollSchemas(limits: PollLimits) {
-  return {
-    timeout: leaf((raw) => parseDurationIn(raw, limits.timeoutMs), 'a duration'),
-    interval: leaf((raw) => parseDurationIn(raw, limits.intervalMs), 'a duration'),
+/** The zod schema of a setting of the table, under `limits`. */
+function settingSchema(setting: ListedSetting, limits: PollLimits): z.ZodType {
+  return leaf((raw) => setting.parse(raw, limits), setting.expected);
+}
+
+const pathSchema = leaf(parsePath, 'a file path');
+
+const accountName = leaf((raw) => {
+  const text = String(raw);
+  if (!ACCOUNT_NAME.test(text)) throw new Error(`${quote(text)} is not a valid account name (expected ${ACCOUNT_NAME_RULE})`);
+  return text;
+}, 'an account name');
+const envName = leaf((raw) => {
+  const text = String(raw);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(text)) throw new Error(`${quote(text)} is not an environment variable name`);
+  return text;
+}, 'an environment variable name');
+
+/** The table's settings that the file may hold, with their place in it. */
+const FILE_SETTINGS = SETTING_LIST.flatMap((s) => (s.file === undefined ? [] : [{ ...s, file: s.file }]));
+
+/** A setting's field name in its section (or at the top level). */
+const fieldName = (path: readonly string[]): string => path[path.length - 1] as string;
+
+/** What an account entry may set for itself: the per-account settings (the thresholds), by field name. */
+function accountThresholdsSchema(limits: PollLimits) {
+  const shape = Object.fromEntries(FILE_SETTINGS.filter((s) => s.perAccount === true).map((s) => [fieldName(s.file), settingSchema(s, limits).optional()]));
+  return z.strictObject(shape);
+}
+
+function accountEntrySchemaWith(limits: PollLimits) {
+  const shape = {
+    name: accountName.optional(),
+    apiKeyFile: pathSchema.optional(),
+    apiKeyEnv: envName.optional(),
+    fromDirectory: pathSchema.optional(),
+    thresholds: accountThresholdsSchema(limits).optional(),
   };
-}
-
-const thresholdExpected = '(expected a number of credits >= 0)';
-export const schemas = {
-  url: leaf(parseApiUrl, 'a URL'),
-  ...pollSchemas(LIMITS),
-  maxConcurrency: leaf((raw) => parseInteger(raw, LIMITS.maxConcurrency.min, LIMITS.maxConcurrency.max), 'an integer'),
-  maxAttempts: leaf((raw) => parseInteger(raw, LIMITS.maxAttempts.min, LIMITS.maxAttempts.max), 'an integer'),
-  maxConnections: leaf((raw) => parseInteger(raw, LIMITS.maxConnections.min, LIMITS.maxConnections.max), 'an integer'),
-  maxRequestsPerSecond: leaf(
-    (raw) => parseNumber(raw, `(expected a number above 0, at most ${LIMITS.maxRequestsPerSecond.max})`, (n) => n > 0 && n <= LIMITS.maxRequestsPerSecond.max),
-    'a number',
-  ),
-  threshold: leaf((raw) => parseNumber(raw, thresholdExpected, (n) => n >= 0 && n <= LIMITS.threshold.max), 'a number'),
-  listenAddress: leaf((raw) => {
-    const text = String(raw);
-    return { text, ...parseListenAddress(text) };
-  }, 'a listen address'),
-  path: leaf(parsePath, 'a file path'),
-  logLevel: leaf(parseLogLevel, 'a log level'),
-  shard: leaf((raw) => parseShard(String(raw)), 'a shard like 1/2'),
-  accountName: leaf((raw) => {
-    const text = String(raw);
-    if (!ACCOUNT_NAME.test(text)) throw new Error(`${quote(text)} is not a valid account name (expected ${ACCOUNT_NAME_RULE})`);
-    return text;
-  }, 'an account name'),
-  envName: leaf((raw) => {
-    const text = String(raw);
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(text)) throw new Error(`${quote(text)} is not an environment variable name`);
-    return text;
-  }, 'an environment variable name'),
-};
-
-const thresholdsShape = { warning: schemas.threshold.optional(), critical: schemas.threshold.optional() };
-const accountShape = {
-  name: schemas.accountName.optional(),
-  apiKeyFile: schemas.path.optional(),
-  apiKeyEnv: schemas.envName.optional(),
-  fromDirectory: schemas.path.optional(),
-  thresholds: z.strictObject(thresholdsShape).optional(),
-};
-const apiShape = { url: schemas.url.optional(), timeout: schemas.timeout.optional() };
-const pollShape = {
-  interval: schemas.interval.optional(),
-  maxConcurrency: schemas.maxConcurrency.optional(),
-  maxAttempts: schemas.maxAttempts.optional(),
-  maxRequestsPerSecond: schemas.maxRequestsPerSecond.optional(),
-};
-const webShape = {
-  listenAddress: schemas.listenAddress.optional(),
-  configFile: schemas.path.optional(),
-  maxConnections: schemas.maxConnections.optional(),
-  maxConnectionsPerAddress: schemas.maxConnections.optional(),
-};
-const logShape = { level: schemas.logLevel.optional() };
-
-const accountEntrySchema = z.strictObject(accountShape).superRefine((entry, ctx) => {
-  const keyFields = [entry.apiKeyFile, entry.apiKeyEnv].filter((v) => v !== undefined).length;
-  if (entry.fromDirectory !== undefined) {
-    if (entry.name !== undefined || keyFields > 0) {
-      ctx.addIssue({ code: 'custom', message: 'fromDirectory cannot be combined with name, apiKeyFile or apiKeyEnv (each file in the directory is one account, named after the file)' });
+  const schema = z.strictObject(shape).superRefine((entry, ctx) => {
+    const keyFields = [entry.apiKeyFile, entry.apiKeyEnv].filter((v) => v !== undefined).length;
+    if (entry.fromDirectory !== undefined) {
+      if (entry.name !== undefined || keyFields > 0) {
+        ctx.addIssue({ code: 'custom', message: 'fromDirectory cannot be combined with name, apiKeyFile or apiKeyEnv (each file in the directory is one account, named after the file)' });
+      }
+      return;
     }
-    return;
-  }
-  if (entry.name === undefined) ctx.addIssue({ code: 'custom', message: 'needs a name (or fromDirectory: a directory with one key file per account)' });
-  if (keyFields === 0) ctx.addIssue({ code: 'custom', message: 'needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)' });
-  if (keyFields > 1) ctx.addIssue({ code: 'custom', message: 'has both apiKeyFile and apiKeyEnv; set only one' });
-});
-
-function fileSchemaWith(poll: ReturnType<typeof pollSchemas>) {
-  return z.strictObject({
-    api: z.strictObject({ ...apiShape, timeout: poll.timeout.optional() }).optional(),
-    poll: z.strictObject({ ...pollShape, interval: poll.interval.optional() }).optional(),
-    thresholds: z.strictObject(thresholdsShape).optional(),
-    accounts: z.array(accountEntrySchema).optional(),
-    web: z.strictObject(webShape).optional(),
-    log: z.strictObject(logShape).optional(),
-    shard: schemas.shard.optional(),
+    if (entry.name === undefined) ctx.addIssue({ code: 'custom', message: 'needs a name (or fromDirectory: a directory with one key file per account)' });
+    if (keyFields === 0) ctx.addIssue({ code: 'custom', message: 'needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)' });
+    if (keyFields > 1) ctx.addIssue({ code: 'custom', message: 'has both apiKeyFile and apiKeyEnv; set only one' });
   });
+  return { shape, schema };
 }
-const fileSchema = fileSchemaWith(schemas);
-type FileSettings = z.output<typeof fileSchema>;
-export type AccountEntry = z.output<typeof accountEntrySchema>;
 
+/**
+ * The file's top level: one field per section of the table's settings (`api`, `poll`, ...) or
+ * per top-level setting (`shard`), in the table's order, with `accounts` after the `thresholds`
+ * its entries override. The order is that of the problem lines and the "expected one of" lists.
+ */
+function topLevel(limits: PollLimits, accounts: z.ZodType): [string, z.ZodType][] {
+  const sections = new Map<string, z.ZodType | Record<string, z.ZodType>>();
+  for (const s of FILE_SETTINGS) {
+    const schema = settingSchema(s, limits).optional();
+    if (s.file.length === 1) {
+      sections.set(fieldName(s.file), schema);
+      continue;
+    }
+    const [section] = s.file as [string, string];
+    const fields = sections.get(section) ?? {};
+    sections.set(section, { ...(fields as Record<string, z.ZodType>), [fieldName(s.file)]: schema });
+  }
+  const entries = [...sections].map(([name, value]): [string, z.ZodType] => [name, value instanceof z.ZodType ? value : z.strictObject(value).optional()]);
+  const after = entries.findIndex(([name]) => name === 'thresholds') + 1;
+  entries.splice(after, 0, ['accounts', z.array(accounts).optional()]);
+  return entries;
+}
+
+function fileSchemaWith(limits: PollLimits) {
+  return z.strictObject(Object.fromEntries(topLevel(limits, accountEntrySchemaWith(limits).schema)));
+}
+
+type FileSchema = ReturnType<typeof fileSchemaWith>;
+
+/** One entry of the file's `accounts`. */
+export interface AccountEntry {
+  name?: string | undefined;
+  apiKeyFile?: string | undefined;
+  apiKeyEnv?: string | undefined;
+  fromDirectory?: string | undefined;
+  thresholds?: Partial<Thresholds> | undefined;
+}
+
+/** What a valid file sets: its account entries, and the table's settings at their paths (read with valueAt). */
+type FileSettings = { accounts?: AccountEntry[] | undefined } & Record<string, unknown>;
+
+/** The schemas that depend on PollLimits: each setting's, and the file's. */
 export interface LimitedSchemas {
-  timeout: typeof schemas.timeout;
-  interval: typeof schemas.interval;
-  file: typeof fileSchema;
+  settings: Readonly<Record<SettingKey, z.ZodType>>;
+  file: FileSchema;
+}
+
+function buildSchemas(limits: PollLimits): LimitedSchemas {
+  const settings = Object.fromEntries(SETTING_LIST.map((s) => [s.key, settingSchema(s, limits)])) as Record<SettingKey, z.ZodType>;
+  return { settings, file: fileSchemaWith(limits) };
 }
 
 const limitedSchemas = new WeakMap<PollLimits, LimitedSchemas>();
 
-/** The schemas that depend on PollLimits: the product's for LIMITS, else built once per limits object. */
+/** The schemas for `limits`, built once per limits object (the product's LIMITS, or a test's). */
 export function schemasFor(limits: PollLimits): LimitedSchemas {
-  if (limits === LIMITS) return { timeout: schemas.timeout, interval: schemas.interval, file: fileSchema };
   let limited = limitedSchemas.get(limits);
   if (limited === undefined) {
-    const poll = pollSchemas(limits);
-    limited = { ...poll, file: fileSchemaWith(poll) };
+    limited = buildSchemas(limits);
     limitedSchemas.set(limits, limited);
   }
   return limited;
 }
 
 /** Known fields per YAML path pattern (list indexes as []), for "unknown field" messages. */
-const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  '': Object.keys(fileSchema.shape),
-  api: Object.keys(apiShape),
-  poll: Object.keys(pollShape),
-  thresholds: Object.keys(thresholdsShape),
-  'accounts[]': Object.keys(accountShape),
-  'accounts[].thresholds': Object.keys(thresholdsShape),
-  web: Object.keys(webShape),
-  log: Object.keys(logShape),
-};
+const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = (() => {
+  const top = topLevel(LIMITS, z.unknown());
+  const known: Record<string, readonly string[]> = { '': top.map(([name]) => name) };
+  for (const [name, schema] of top) {
+    const inner = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
+    if (inner instanceof z.ZodObject) known[name] = Object.keys(inner.shape);
+  }
+  const account = accountEntrySchemaWith(LIMITS).shape;
+  known['accounts[]'] = Object.keys(account);
+  known['accounts[].thresholds'] = Object.keys(account.thresholds.unwrap().shape);
+  return known;
+})();
 
 /** Field names that mean someone tried to put a key into the file. */
 const SECRET_FIELD = /(key|keys|token|secret|password|passwd|bearer|credentials?)$/i;
@@ -222,7 +230,7 @@ export function loadFile(path: string, where: string, sources: Pick<ConfigSource
   if (parsed.success) return { path, settings: parsed.data, at, invalid: new Set() };
   for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));
   // Go on with the valid rest, so that the problems further on (accounts, keys, thresholds)
-  // are found in the same run: users fix a file once, not in stages (issue 15).
+  // are found in the same run: users fix a file once, not in stages.
   const rest = validRest(raw, parsed.error.issues, schema);
   return rest === undefined ? undefined : { path, ...rest, at };
 }
@@ -232,7 +240,7 @@ export function loadFile(path: string, where: string, sources: Pick<ConfigSource
  * left out whole, a bad setting is left out (and named in `invalid`, so that it is not taken for
  * unset and compared with defaults), an unknown field is dropped.
  */
-function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[], schema: typeof fileSchema): Pick<LoadedFile, 'settings' | 'invalid' | 'entryIndexes'> | undefined {
+function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[], schema: FileSchema): Pick<LoadedFile, 'settings' | 'invalid' | 'entryIndexes'> | undefined {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
   const copy = structuredClone(raw) as Record<string, unknown>;
   const invalid = new Set<string>();

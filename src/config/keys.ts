@@ -4,7 +4,7 @@
  * No message built here ever contains a key.
  */
 import { createHash } from 'node:crypto';
-import { LIMITS } from './defaults.js';
+import { LIMITS } from './limits.js';
 import type { AccountConfig, ConfigSources } from './types.js';
 import { KeyUnavailableError, TooManyOpenFilesError } from '../zexa/errors.js';
 import { fileReadDefect, outOfDescriptors } from '../lib/errno.js';

@@ -20,13 +20,13 @@ import { readAccountKey } from './keys.js';
 import { readFileBounded, readFileBoundedAsync } from '../lib/bounded-read.js';
 import { withoutKeys, withoutLikelyKeys } from '../lib/redact.js';
 import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from './accounts.js';
-import { parseCommandLine, type FlagName, type ParsedArgs } from './cli.js';
-import { DEFAULTS, FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './defaults.js';
-import { loadFile, schemas, schemasFor, valueAt, type LoadedFile } from './file.js';
+import { parseCommandLine, type ParsedArgs } from './cli.js';
+import { loadFile, schemasFor, valueAt, type LoadedFile } from './file.js';
+import { FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './limits.js';
 import { ENTRIES_PER_TURN, readFiles, replay, runAsync, runSync, turn, type ReadOutcome, type Steps } from './read-steps.js';
+import { SETTING_LIST, SETTINGS, type FlagName, type Setting, type SettingKey, type SettingValue } from './settings.js';
 import type { AccountConfig, AsyncConfigSources, Config, ConfigSources, Thresholds } from './types.js';
-import type { LogLevel } from '../lib/logger.js';
-import { formatDurationMs, parseListenAddress } from './values.js';
+import { formatDurationMs } from './values.js';
 
 /** Where a value came from when no source gave one, and when every source given was bad. */
 const DEFAULT_ORIGIN = 'default';
@@ -52,17 +52,12 @@ interface LoadContext {
 }
 
 /** A setting's value by precedence flag > env > file > default; bad flag or env values become problems. */
-function resolveSetting<T>(
-  ctx: LoadContext,
-  spec: { flag?: FlagName; env: string; yaml?: readonly string[] },
-  schema: z.ZodType<T>,
-  fallback: T,
-): Resolved<T> {
+function resolveSetting<T>(ctx: LoadContext, setting: Setting<T>, schema: z.ZodType<T>): Resolved<T> {
   const candidates: { text: string; where: string }[] = [];
-  const flag = spec.flag === undefined ? undefined : ctx.args.flags.get(spec.flag);
+  const flag = setting.flag === undefined ? undefined : ctx.args.flags.get(setting.flag as FlagName);
   if (flag !== undefined) candidates.push({ text: flag.value, where: flag.where });
-  const envValue = ctx.sources.env[spec.env];
-  if (envValue !== undefined) candidates.push({ text: envValue, where: spec.env });
+  const envValue = ctx.sources.env[setting.env];
+  if (envValue !== undefined) candidates.push({ text: envValue, where: setting.env });
   let result: Resolved<T> | undefined;
   // Every given value is checked, even one a higher source overrides: a bad value waits to bite.
   for (const candidate of candidates) {
@@ -78,58 +73,29 @@ function resolveSetting<T>(
     result ??= { value: parsed.data, where: candidate.where };
   }
   if (result !== undefined) return result;
+  const fallback = setting.default;
   if (candidates.length > 0) return { value: fallback, where: INVALID_ORIGIN };
-  if (ctx.file !== undefined && spec.yaml !== undefined) {
-    if (ctx.file.invalid.has(spec.yaml.join('.'))) return { value: fallback, where: INVALID_ORIGIN };
-    const fromFile = valueAt(ctx.file.settings, spec.yaml);
-    if (fromFile !== undefined) return { value: fromFile as T, where: ctx.file.at(spec.yaml) };
+  if (ctx.file !== undefined && setting.file !== undefined) {
+    if (ctx.file.invalid.has(setting.file.join('.'))) return { value: fallback, where: INVALID_ORIGIN };
+    const fromFile = valueAt(ctx.file.settings, setting.file);
+    if (fromFile !== undefined) return { value: fromFile as T, where: ctx.file.at(setting.file) };
   }
   return { value: fallback, where: DEFAULT_ORIGIN };
 }
 
-/** Every setting but the config file and the accounts, resolved with its origin. */
-function resolveSettings(ctx: LoadContext) {
-  const listenDefault = { text: DEFAULTS.web.listenAddress, ...parseListenAddress(DEFAULTS.web.listenAddress) };
-  const limited = schemasFor(ctx.limits);
-  return {
-    url: resolveSetting(ctx, { env: 'ZEXA_API_URL', yaml: ['api', 'url'] }, schemas.url, DEFAULTS.api.url),
-    timeout: resolveSetting(ctx, { env: 'ZEXA_REQUEST_TIMEOUT', yaml: ['api', 'timeout'] }, limited.timeout, DEFAULTS.api.timeoutMs),
-    interval: resolveSetting(ctx, { env: 'ZEXA_POLL_INTERVAL', yaml: ['poll', 'interval'] }, limited.interval, DEFAULTS.poll.intervalMs),
-    maxConcurrency: resolveSetting(ctx, { env: 'ZEXA_MAX_CONCURRENCY', yaml: ['poll', 'maxConcurrency'] }, schemas.maxConcurrency, DEFAULTS.poll.maxConcurrency),
-    maxAttempts: resolveSetting(ctx, { env: 'ZEXA_MAX_ATTEMPTS', yaml: ['poll', 'maxAttempts'] }, schemas.maxAttempts, DEFAULTS.poll.maxAttempts),
-    maxRps: resolveSetting<number | undefined>(
-      ctx,
-      { env: 'ZEXA_MAX_REQUESTS_PER_SECOND', yaml: ['poll', 'maxRequestsPerSecond'] },
-      schemas.maxRequestsPerSecond,
-      DEFAULTS.poll.maxRequestsPerSecond,
-    ),
-    warning: resolveSetting(ctx, { env: 'ZEXA_CREDITS_WARNING_THRESHOLD', yaml: ['thresholds', 'warning'] }, schemas.threshold, DEFAULTS.thresholds.warning),
-    critical: resolveSetting(ctx, { env: 'ZEXA_CREDITS_CRITICAL_THRESHOLD', yaml: ['thresholds', 'critical'] }, schemas.threshold, DEFAULTS.thresholds.critical),
-    listen: resolveSetting(ctx, { flag: 'web.listen-address', env: 'ZEXA_EXPORTER_LISTEN_ADDRESS', yaml: ['web', 'listenAddress'] }, schemas.listenAddress, listenDefault),
-    webConfig: resolveSetting<string | undefined>(
-      ctx,
-      { flag: 'web.config.file', env: 'ZEXA_EXPORTER_WEB_CONFIG', yaml: ['web', 'configFile'] },
-      schemas.path,
-      DEFAULTS.web.configFile,
-    ),
-    maxConnections: resolveSetting(
-      ctx,
-      { flag: 'web.max-connections', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS', yaml: ['web', 'maxConnections'] },
-      schemas.maxConnections,
-      DEFAULTS.web.maxConnections,
-    ),
-    maxConnectionsPerAddress: resolveSetting(
-      ctx,
-      { flag: 'web.max-connections-per-address', env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS_PER_ADDRESS', yaml: ['web', 'maxConnectionsPerAddress'] },
-      schemas.maxConnections,
-      DEFAULTS.web.maxConnectionsPerAddress,
-    ),
-    logLevel: resolveSetting<LogLevel>(ctx, { flag: 'log.level', env: 'ZEXA_EXPORTER_LOG_LEVEL', yaml: ['log', 'level'] }, schemas.logLevel, DEFAULTS.log.level),
-    shard: resolveSetting<Config['shard']>(ctx, { flag: 'shard', env: 'ZEXA_SHARD', yaml: ['shard'] }, schemas.shard, DEFAULTS.shard),
-  };
-}
+/** The settings resolved by resolveSettings: all but the config file, which is resolved first, to read the file. */
+type ResolvedKey = Exclude<SettingKey, 'configFile'>;
+type Settings = { [K in ResolvedKey]: Resolved<SettingValue<K>> };
 
-type Settings = ReturnType<typeof resolveSettings>;
+/** Every setting of the table but the config file, resolved with its origin, in the table's order. */
+function resolveSettings(ctx: LoadContext): Settings {
+  const schemas = schemasFor(ctx.limits).settings;
+  const resolved: Partial<Record<SettingKey, Resolved<unknown>>> = {};
+  for (const setting of SETTING_LIST) {
+    if (setting.key !== 'configFile') resolved[setting.key] = resolveSetting(ctx, setting, schemas[setting.key]);
+  }
+  return resolved as Settings;
+}
 
 function from(origin: { where: string }): string {
   return origin.where === DEFAULT_ORIGIN ? 'the default' : `from ${origin.where}`;
@@ -226,22 +192,22 @@ function webConfigPath(ctx: LoadContext, webConfig: Resolved<string | undefined>
   return resolvePath(dirname(ctx.file.path), webConfig.value);
 }
 
-function webSettings(ctx: LoadContext, s: Pick<Settings, 'listen' | 'webConfig' | 'maxConnections' | 'maxConnectionsPerAddress'>): Config['web'] {
-  const { listen, maxConnections, maxConnectionsPerAddress } = s;
+function webSettings(ctx: LoadContext, s: Pick<Settings, 'listenAddress' | 'webConfigFile' | 'maxConnections' | 'maxConnectionsPerAddress'>): Config['web'] {
+  const listen = s.listenAddress.value;
   return {
-    listenAddress: listen.value.text,
-    host: listen.value.host,
-    port: listen.value.port,
-    configFile: webConfigPath(ctx, s.webConfig),
-    maxConnections: maxConnections.value,
-    maxConnectionsPerAddress: maxConnectionsPerAddress.value,
+    listenAddress: listen.text,
+    host: listen.host,
+    port: listen.port,
+    configFile: webConfigPath(ctx, s.webConfigFile),
+    maxConnections: s.maxConnections.value,
+    maxConnectionsPerAddress: s.maxConnectionsPerAddress.value,
   };
 }
 
 function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], thresholds: Thresholds, configFile: string | undefined): Config {
   return {
     api: { url: s.url.value, timeoutMs: s.timeout.where === DEFAULT_ORIGIN ? Math.min(s.timeout.value, s.interval.value) : s.timeout.value },
-    poll: { intervalMs: s.interval.value, maxConcurrency: s.maxConcurrency.value, maxAttempts: s.maxAttempts.value, maxRequestsPerSecond: s.maxRps.value },
+    poll: { intervalMs: s.interval.value, maxConcurrency: s.maxConcurrency.value, maxAttempts: s.maxAttempts.value, maxRequestsPerSecond: s.maxRequestsPerSecond.value },
     thresholds,
     accounts,
     web: webSettings(ctx, s),
@@ -255,7 +221,7 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
 function* openContext(sources: LoadContext['sources'], limits: PollLimits = LIMITS): Steps<{ ctx: LoadContext; configFile: Resolved<string | undefined> }> {
   const ctx: LoadContext = { sources, limits, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
   ctx.problems.push(...ctx.args.problems);
-  const configFile = resolveSetting(ctx, { flag: 'config.file', env: 'ZEXA_EXPORTER_CONFIG' }, schemas.path, undefined as string | undefined);
+  const configFile = resolveSetting(ctx, SETTINGS.configFile, schemasFor(limits).settings.configFile as z.ZodType<string | undefined>);
   if (configFile.value !== undefined) {
     const [read] = yield* readFiles([configFile.value]);
     ctx.file = loadFile(configFile.value, configFile.where, { readFile: () => replay(read as ReadOutcome<string>) }, ctx.problems, limits);

@@ -5,7 +5,7 @@
  * after the other (start-up, `check`, the tests); `runAsync` answers with AsyncConfigSources, a
  * bounded number of reads at a time, and lets the event loop turn between steps (reloads: with
  * 50,000 key files in a `fromDirectory` folder, a synchronous reload blocked the event loop for
- * about 0.8 s and starved /healthz, issue 12 "Reload cost").
+ * long enough to starve /healthz; BENCHMARKS.md has the measured reload cost).
  */
 import type { AsyncConfigSources, ConfigSources } from './types.js';
 

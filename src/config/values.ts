@@ -4,7 +4,7 @@
  * after the `where:` prefix; no message quotes more than LIMITS.echoChars of a value.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { LIMITS } from './defaults.js';
+import { LIMITS } from './limits.js';
 import { LOG_LEVELS } from './types.js';
 import type { LogLevel } from '../lib/logger.js';
 

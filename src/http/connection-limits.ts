@@ -1,7 +1,7 @@
 /**
  * Limits on the exporter's incoming connections, so that idle or hostile clients cannot take the
  * file descriptors the polls need. Without a cap, 2,000 idle connections under `ulimit -n 1024`
- * made `/healthz` fail with ECONNRESET and every poll fail with EMFILE (issue 12).
+ * made `/healthz` fail with ECONNRESET and every poll fail with EMFILE.
  *
  * - `server.maxConnections`: a connection beyond the cap is closed by Node as soon as it is
  *   accepted, before any byte is read, so it holds a descriptor for microseconds only.

@@ -2,7 +2,7 @@
  * The one way the exporter reads a file (config, key, fromDirectory entry, web config, TLS
  * certificate, key and CA). Three rules, in this order:
  * 1. open with O_NONBLOCK, so a FIFO opens at once instead of waiting for a writer (a blocking
- *    open of a FIFO froze the whole process: issue 12 D1);
+ *    open of a FIFO froze the whole process);
  * 2. fstat the open descriptor and refuse anything but a regular file (FIFOs, devices such as
  *    /dev/zero, sockets) and any file larger than the cap, before reading a byte;
  * 3. read at most cap + 1 bytes, for a file that grows while it is read.

@@ -12,7 +12,7 @@ const KEY_SLICE_CHARS = 8;
 /**
  * Characters that are skipped when matching, so that a key with a zero-width space, a control
  * character or a line break inside is still found: matching runs on the text as it came, before
- * any character is mapped to something else (an upstream has echoed keys in each of these forms).
+ * any character is mapped to something else, so that no mapping can hide a key from the match.
  */
 const SKIPPED = /^[\p{Cc}\p{Cf}\p{Z}\s]$/u;
 

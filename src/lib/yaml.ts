@@ -6,7 +6,7 @@
  * - duplicate keys are errors;
  * - messages are our own words for the parser's error codes and NEVER quote the source: a wrong
  *   path may name a key file, and yaml's own messages echo tokens (an unknown directive, an
- *   unresolved alias), which printed a plain-text password from a web config (issue 12).
+ *   unresolved alias), which printed a plain-text password from a web config.
  * Nesting deeper than the parser's stack is reported as such, not as "too many aliases".
  * Nesting deeper than MAX_NESTING_DEPTH is refused by a linear scan BEFORE parsing: the parser
  * needed 3.8 s of event loop to give up on a 600 KB `accounts: [[[…]]]`.

@@ -19,7 +19,7 @@
  * ample for balancing; nothing here needs a cryptographic hash, since account names are not
  * secret and an attacker gains nothing by skewing which replica polls them.
  */
-import { MAX_SHARD_COUNT } from '../config/defaults.js';
+import { MAX_SHARD_COUNT } from '../config/limits.js';
 
 export interface Shard {
   /** 0-based. */

@@ -25,7 +25,7 @@ interface AccountJson {
   topUps: { count: number; credits: number } | null;
   /** How long the balance history is, in seconds. */
   historySeconds: number | null;
-  /** The key's fingerprint, age and hygiene (issue 13); null before the key was first read. */
+  /** The key's fingerprint, age and hygiene (rotation due, shared key); null before the key was first read. */
   key: KeyJson | null;
 }
 

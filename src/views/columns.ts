@@ -5,7 +5,7 @@
  * follow).
  *
  * The cells carry no class: 500 rows of `class="num"` and the like cost 25 KB of the 300 KB a
- * first page may weigh (issue 14), so each column's rules are written once, for its position
+ * first page may weigh (the page-size budget in BENCHMARKS.md), so each column's rules are written once, for its position
  * (`tr>:nth-child(3)`), by {@link columnStyles}.
  */
 import { escapeHtml } from './escape.js';

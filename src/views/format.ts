@@ -17,7 +17,7 @@ function plainDigits(abs: number): string {
 /**
  * `1,234,567` and `1,234.57`: what `Intl.NumberFormat('en-US', { maximumFractionDigits: 2 })`
  * writes, written by hand. Intl makes V8 load ICU's locale data, ~4 MB of RSS that nothing else in
- * the exporter touches (issue 11; measured at 10 accounts). Like ICU, it rounds the shortest
+ * the exporter touches (measured at 10 accounts, see BENCHMARKS.md). Like ICU, it rounds the shortest
  * decimal form of the number half away from zero; -0 and what rounds to it keep the sign.
  */
 export function formatNumber(value: number): string {

@@ -1,5 +1,5 @@
 /**
- * What the status page and the JSON API say about an account's key (issue 13): its fingerprint,
+ * What the status page and the JSON API say about an account's key: its fingerprint,
  * how old it is and where it comes from, whether it is due for rotation, and whether another
  * account polls with the same key. Never the key: only what poll/key-tracker.ts recorded.
  *

@@ -25,7 +25,7 @@ const TOLERANCE = 1;
 /**
  * Points drawn at most. A balance that jumps at every poll (heavy use with automatic top-ups)
  * would otherwise draw every sample it keeps (25 of 96 buckets): 500 such rows made the first page of
- * 10,000 accounts 340 KB, over its 300 KB budget (issue 14). Such a line is drawn with a coarser
+ * 10,000 accounts 340 KB, over its 300 KB budget (BENCHMARKS.md, page size). Such a line is drawn with a coarser
  * tolerance until it fits; a drain, a top-up or a steady balance needs far fewer points.
  */
 const MAX_DRAWN = 8;

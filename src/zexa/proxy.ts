@@ -1,5 +1,5 @@
 /**
- * Which proxy a request to the Zexa API goes through, by curl's and Go's rules (issue 15):
+ * Which proxy a request to the Zexa API goes through, by curl's and Go's rules, which users' other tools follow:
  * - an `https://` URL through HTTPS_PROXY only; with HTTP_PROXY alone it goes direct. (undici's
  *   EnvHttpProxyAgent falls back to HTTP_PROXY for https, unlike curl, Go and the users' tools.)
  * - an `http://` URL through HTTP_PROXY, forwarded as an absolute-URI request the way curl and Go

@@ -111,14 +111,13 @@ describe('shutdown under pressure', () => {
     try {
       const port = Number(new URL(h.exporter.url).port);
       const connection = await openRaw(port);
-      // One full exchange proves the connection is established and kept alive…
-      await connection.write('GET /healthz HTTP/1.1\r\nHost: exporter\r\n\r\n');
+      // One full exchange proves the connection is established and kept alive. The same write
+      // begins a second request (headers not finished): the server reads both in one go, so once
+      // the first answer is back it has begun the second and the connection is busy, not idle.
+      await connection.write('GET /healthz HTTP/1.1\r\nHost: exporter\r\n\r\nGET /metrics HTTP/1.1\r\nHost: exporter\r\n');
       await until(() => connection.received().includes('OK\n'), 10_000, 'the first answer');
       expect(parseRawResponse(connection.received()).headers.connection).toBe('keep-alive');
-      // …then a second request is begun (headers not finished), so the connection is busy, not idle.
       const before = connection.received().length;
-      await connection.write('GET /metrics HTTP/1.1\r\nHost: exporter\r\n');
-      await new Promise((r) => setTimeout(r, 300));
       const closed = h.exporter.close();
       await connection.write('Accept: text/plain\r\n\r\n');
       await connection.ended;

@@ -19,6 +19,7 @@ import { loadWebConfig, type WebConfig } from '../../src/http/web-config/parse.j
 import { openWebConfig, type WebConfigSource } from '../../src/http/web-config/source.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { requireProgram } from '../support/external.js';
+import { until } from '../support/wait.js';
 import { makeCerts, type TestCerts } from '../fixtures/web-config/make-certs.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../fixtures/web-config/good');
@@ -303,17 +304,24 @@ describe.skipIf(openssl.missing)('web config over real TLS', () => {
 
       interface Target { health: string; lastError: string; scrapeUrl: string }
       let target: Target | undefined;
-      for (let i = 0; i < 120 && target?.health !== 'up'; i++) {
-        await new Promise((r) => setTimeout(r, 500));
-        if (prom.exitCode !== null) throw new Error(`prometheus exited with ${prom.exitCode}:\n${output}`);
-        try {
-          const res = await get(`http://127.0.0.1:${promPort}/api/v1/targets`);
-          const body = JSON.parse(res.body) as { data?: { activeTargets?: Target[] } };
-          target = body.data?.activeTargets?.[0];
-        } catch {
-          // Not listening yet.
-        }
-      }
+      const promProcess = prom;
+      await until(
+        async () => {
+          if (promProcess.exitCode !== null) return true;
+          try {
+            const res = await get(`http://127.0.0.1:${promPort}/api/v1/targets`);
+            const body = JSON.parse(res.body) as { data?: { activeTargets?: Target[] } };
+            target = body.data?.activeTargets?.[0];
+          } catch {
+            // Not listening yet.
+          }
+          return target?.health === 'up';
+        },
+        60_000,
+        'prometheus to scrape the exporter over TLS',
+        500,
+      ).catch(() => undefined); // The expectation below says what was seen instead.
+      if (prom.exitCode !== null) throw new Error(`prometheus exited with ${prom.exitCode}:\n${output}`);
       expect(target, `prometheus output:\n${output}`).toMatchObject({ health: 'up', lastError: '', scrapeUrl: `https://127.0.0.1:${running.port}/metrics` });
       expect(running.metricsServed).toBeGreaterThan(0);
     });

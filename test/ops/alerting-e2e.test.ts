@@ -12,13 +12,20 @@
  *
  * Notifications (issue 10 §4): an account's warnings share one notification, critical and
  * warning never do, and an account's critical alert mutes its warnings.
+ *
+ * A 20-minute exporter outage runs on a second stack whose rules run 60 times faster
+ * (`compressRuleTime`: every duration and time constant divided by 60, so a minute of the rules
+ * lasts a second and the 20 minutes take 20 s). Real time would need 20 minutes; a backfill
+ * (promtool tsdb create-blocks-from) cannot show it either, because the outage bridge is
+ * recorded by the running rules from their own previous evaluations, which a backfill does not
+ * replay, and Alertmanager's notifications only follow live evaluations.
  */
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../support/external.js';
-import { freePort, hasAlert, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
+import { freePort, hasAlert, startPrometheusStack, type PrometheusStack, type WebhookAlert } from '../support/prometheus-stack.js';
 import { systemClock } from '../../src/lib/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
@@ -100,6 +107,10 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
       targets: [hostOf(exporter.url), hostOf(behind.url), hostOf(keys.url), `127.0.0.1:${await freePort()}`],
       prometheusBin: prometheus.path!,
       alertmanagerBin: alertmanager.path!,
+      // setCredits drops a balance at once, which the consumption counter reads as thousands of
+      // credits spent in a minute: a fast burn, whose page (promtool-tested) would mute the
+      // account's warnings and with them the resolved Low these tests wait for.
+      ruleForByAlert: { ZexaCreditsExhaustionImminent: '1h' },
     });
     await stack.waitForSeries('zexa_credits_remaining{account="healthy"}', 15_000);
   }, 60_000);
@@ -188,4 +199,83 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('alerting end to end
   it('a healthy account never alerts', () => {
     expect(stack.webhook.notifications.flatMap((n) => n.alerts).filter((a) => a.labels.account === 'healthy')).toEqual([]);
   });
+});
+
+describe.skipIf(prometheus.missing || alertmanager.missing)('a 20-minute exporter outage, the rules at 60 times speed', () => {
+  /** Seconds of the test per minute of the rules (`compressRuleTime(…, 60)`). */
+  const MINUTE_S = 1;
+  const accounts: SimAccountSpec[] = [
+    { name: 'low', key: 'zx_outage_low_1111', credits: 500 },
+    { name: 'crit', key: 'zx_outage_crit_2222', credits: 50 },
+  ];
+  const FIRING = [
+    { alertname: 'ZexaCreditsLow', account: 'low' },
+    { alertname: 'ZexaCreditsCritical', account: 'crit' },
+  ] as const;
+  let sim: ZexaSimulator;
+  let first: RunningExporter | undefined;
+  let second: RunningExporter | undefined;
+  let stack: PrometheusStack;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ accounts });
+    first = await exporterFor(sim, accounts);
+    stack = await startPrometheusStack({
+      targets: [hostOf(first.url)],
+      prometheusBin: prometheus.path!,
+      alertmanagerBin: alertmanager.path!,
+      fileSd: true,
+      timeScale: 60,
+    });
+    await stack.waitForSeries('zexa_credits_remaining{account="low"}', 15_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    await stack?.close();
+    await first?.close();
+    await second?.close();
+    await sim?.close();
+  });
+
+  it('keeps Low and Critical firing with no "resolved"; ZexaExporterDown and ZexaCreditsStale say the data is old', async () => {
+    for (const { alertname, account } of FIRING) await stack.webhook.waitFor(hasAlert(alertname, account, 'firing'), ALERT_TIMEOUT_MS);
+    const activeSince = async (): Promise<Record<string, string>> => {
+      const series = await stack.query('ALERTS_FOR_STATE{alertname=~"ZexaCreditsLow|ZexaCreditsCritical"}');
+      return Object.fromEntries(series.map((s) => [`${s.metric.alertname}/${s.metric.account}`, s.value[1]]));
+    };
+    const before = await activeSince();
+    expect(Object.keys(before).sort()).toEqual(FIRING.map((f) => `${f.alertname}/${f.account}`).sort());
+    const stillFiring = async (after: number): Promise<void> => {
+      for (const { alertname, account } of FIRING) {
+        await stack.waitForSeries(`timestamp(ALERTS{alertname="${alertname}",account="${account}",alertstate="firing"}) > ${after}`, ALERT_TIMEOUT_MS + 30_000);
+      }
+    };
+
+    // The exporter stops; its target stays in discovery (down), as a crashed pod's would.
+    await first!.close();
+    const [stopped] = await stack.query('vector(time())');
+    const stoppedAt = Number(stopped!.value[1]);
+    const isExporterDown = (n: { alerts: WebhookAlert[] }) => n.alerts.some((a) => a.status === 'firing' && a.labels.alertname === 'ZexaExporterDown');
+    await stack.webhook.waitFor(isExporterDown, ALERT_TIMEOUT_MS);
+    await stack.webhook.waitFor(hasAlert('ZexaCreditsStale', 'low', 'firing'), ALERT_TIMEOUT_MS + 15 * MINUTE_S * 1000);
+    // Still firing 20 minutes (of the rules) into the outage.
+    await stillFiring(stoppedAt + 20 * MINUTE_S);
+
+    // It comes back as a new pod on another address; the alerts go on, active since before.
+    second = await exporterFor(sim, accounts);
+    await stack.setTargets([hostOf(second.url)]);
+    await stack.waitForSeries(`zexa_credits_remaining{account="low",instance="${hostOf(second.url)}"}`, ALERT_TIMEOUT_MS);
+    const [back] = await stack.query('vector(time())');
+    await stillFiring(Number(back!.value[1]) + 5 * MINUTE_S);
+    // Newer data says the account is fresh again: ZexaCreditsStale resolves.
+    await stack.webhook.waitFor(hasAlert('ZexaCreditsStale', 'low', 'resolved'), ALERT_TIMEOUT_MS);
+
+    expect(await activeSince()).toEqual(before);
+    const received = stack.webhook.notifications.flatMap((n) => n.alerts);
+    for (const { alertname, account } of FIRING) {
+      const mine = received.filter((a) => a.labels.alertname === alertname && a.labels.account === account);
+      expect(mine.filter((a) => a.status === 'resolved'), `${alertname} for ${account} never resolved`).toEqual([]);
+      expect(new Set(mine.map((a) => a.startsAt)).size, `${alertname} for ${account} started once`).toBe(1);
+    }
+  }, 240_000);
 });

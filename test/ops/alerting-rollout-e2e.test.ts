@@ -7,8 +7,13 @@
  *
  * Through the replacement the alerts that were firing stay firing, with the same labels and the
  * same start, and no "resolved" notification reaches the webhook. The old exporter's series stay
- * inside the rules' 15-minute windows for the whole test, which is what used to break the rules
- * ("many-to-many matching not allowed") and resolve the alerts within seconds.
+ * in Prometheus for the whole test, which is what used to break the rules ("many-to-many
+ * matching not allowed") and resolve the alerts within seconds.
+ *
+ * Then a top-up right after the rollout resolves ZexaCreditsLow within 2 minutes (in seconds,
+ * at the new pod's next poll): the balance the rules read is the most recent successful poll's,
+ * not the lowest any exporter reported in 15 minutes, which held the old pod's balance and the
+ * alert for 15 minutes. Real time suffices here: the rules resolve at their next evaluation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../support/external.js';
@@ -20,6 +25,8 @@ const prometheus = requireProgram(['prometheus'], 'prometheus');
 const alertmanager = requireProgram(['prometheus-alertmanager', 'alertmanager'], 'prometheus-alertmanager');
 
 const ALERT_TIMEOUT_MS = 30_000;
+/** A top-up after a rollout must resolve its alert within this (the rules before took 15 minutes). */
+const TOP_UP_RESOLVES_MS = 120_000;
 /** How long after the old target is gone the alerts must still be firing (old rules fail in ~5 s). */
 const OBSERVE_SECONDS = 15;
 /** The alerts that fire before the rollout, by account. */
@@ -131,4 +138,18 @@ describe.skipIf(prometheus.missing || alertmanager.missing)('a rollout replaces 
     // The alerts name the account, never the exporter that happened to report it.
     for (const a of received) expect(a.labels.instance, a.labels.alertname).toBeUndefined();
   }, 180_000);
+
+  it('a top-up right after the rollout resolves ZexaCreditsLow within 2 minutes', async () => {
+    expect(newExporter, 'runs after the rollout above').toBeDefined();
+    // The old pod's last balance is still inside any 15-minute window.
+    const [old] = await stack.query(`last_over_time(zexa_credits_remaining{account="low",instance="${oldTarget}"}[15m])`);
+    expect(old?.value[1]).toBe('500');
+    const toppedUpAt = Date.now();
+    sim.topUp('low', 10_000);
+    const n = await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'low', 'resolved'), TOP_UP_RESOLVES_MS);
+    expect(Date.now() - toppedUpAt).toBeLessThan(TOP_UP_RESOLVES_MS);
+    expect(n.receiver).toBe('chat');
+    // Critical and Unauthorized (no top-up) are still firing.
+    expect(await stack.query('ALERTS{alertstate="firing",account=~"crit|revoked"}')).toHaveLength(2);
+  }, TOP_UP_RESOLVES_MS + 30_000);
 });

@@ -11,6 +11,7 @@ import {
   GRAFANA_ALERTS_PATH,
   grafanaDescription,
   loadPrometheusRules,
+  recordedSeries,
   renderGrafanaAlerts,
   RuleSourceError,
   type PromRule,
@@ -104,6 +105,26 @@ describe('Grafana-managed alert rules', () => {
     const low = rules.find((r) => r.title === 'ZexaCreditsLow')!;
     expect(low.annotations.description).toContain('has {{ printf "%.0f" $values.B.Value }} {{ $labels.currency }} credits left');
     expect(low.annotations.description).toContain('warning threshold of {{ if $values.V1.Labels }}{{ $values.V1.Value | printf "%.0f" }}{{ else }}(unknown){{ end }}');
+  });
+
+  it('reads only series that alerts.yml records (Grafana-managed rules cannot record), and leaves the recording to Prometheus', () => {
+    const recorded = recordedSeries();
+    expect(recorded).toEqual(
+      expect.arrayContaining([
+        'account:zexa_credits_remaining:latest',
+        'account:zexa_credits_threshold:max',
+        'account:zexa_last_success_timestamp_seconds:max',
+        'account:zexa_credits_consumption_rate:6h',
+        'account:zexa_credits_consumption_rate:1h',
+      ]),
+    );
+    const read = new Set(rules.flatMap((r) => r.data.flatMap((q) => String(q.model.expr ?? '').match(/\baccount:[a-z_]+:[a-z0-9_]+/g) ?? [])));
+    expect([...read].filter((name) => !recorded.includes(name))).toEqual([]);
+    expect(read.size).toBeGreaterThanOrEqual(5);
+    expect(rules.map((r) => r.title)).not.toEqual(expect.arrayContaining(recorded));
+    expect(grafana.groups.map((g) => g.name)).not.toContain('zexa-recording');
+    const text = readRepoFile(GRAFANA_ALERTS_PATH);
+    expect(text.match(/# The account:\* series are recorded by Prometheus/g)).toHaveLength(rules.filter((r) => /\baccount:/.test(String(r.data[0]!.model.expr))).length);
   });
 
   it('a description with a `query` that has no Grafana value query is refused with the rule named', () => {

@@ -20,6 +20,8 @@ export interface GrafanaTime {
   scrapeIntervalS: number;
   /** Max data points of the panel (its pixel width unless set); Grafana's default cap is 1000s of px. */
   maxDataPoints: number;
+  /** The panel's "Min interval" (`interval` in its JSON), seconds, if it has one. */
+  minIntervalS?: number;
 }
 
 /** Duration text as Grafana writes it in a query: `1s`, `15s`, `2m`, `1h`; sub-second as `ms`. */
@@ -34,7 +36,14 @@ function grafanaDuration(seconds: number): string {
 export function intervalSeconds(time: GrafanaTime): number {
   const raw = time.rangeS / time.maxDataPoints;
   const nice = NICE_INTERVALS_S.find((n) => n >= raw) ?? NICE_INTERVALS_S.at(-1)!;
-  return Math.max(nice, time.scrapeIntervalS);
+  return Math.max(nice, time.scrapeIntervalS, time.minIntervalS ?? 0);
+}
+
+/** A panel's `interval` (`5m`, `30s`, `1h`) in seconds, or undefined. */
+export function durationSeconds(text: string | undefined): number | undefined {
+  const match = /^(\d+)(s|m|h)$/.exec(text ?? '');
+  if (match === null) return undefined;
+  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as 's' | 'm' | 'h'];
 }
 
 function escapeRegex(value: string): string {
@@ -42,7 +51,7 @@ function escapeRegex(value: string): string {
 }
 
 /** A multi-value variable's text in a regex matcher: `(a|b)`, or the single value; "All" → allValue. */
-export function regexValue(values: readonly string[] | 'All', allValue: string | undefined): string {
+function regexValue(values: readonly string[] | 'All', allValue: string | undefined): string {
   if (values === 'All') {
     if (allValue !== undefined) return allValue;
     throw new Error('"All" without an allValue: Grafana would send every value, pass them instead');
@@ -78,4 +87,55 @@ export function substitute(expr: string, variables: Record<string, string>, time
 export function labelValuesQuery(query: string): { metric: string; label: string } | undefined {
   const match = /^label_values\(\s*([^,]+?)\s*,\s*(\w+)\s*\)$/.exec(query.trim());
   return match === null ? undefined : { metric: match[1]!, label: match[2]! };
+}
+
+/** A template variable as the dashboard JSON holds it (the fields the defaults depend on). */
+export interface TemplateVariable {
+  name: string;
+  type: string;
+  query?: unknown;
+  current?: { text?: unknown; value?: unknown };
+  allValue?: string;
+  sort?: number;
+  multi?: boolean;
+  includeAll?: boolean;
+}
+
+/** Grafana regex-escapes the value of a multi-value or All variable only; a single value goes in as it is. */
+function single(v: TemplateVariable): boolean {
+  return v.multi !== true && v.includeAll !== true;
+}
+
+/**
+ * The text each query and custom variable has when the dashboard opens, as Grafana works it out:
+ * the saved current value; "All" as the variable's allValue; a query variable without a current
+ * value takes the first value of its (sorted) list. `labelValues` answers `label_values(metric,
+ * label)`, as the Prometheus data source asks it.
+ */
+export async function defaultVariables(
+  variables: readonly TemplateVariable[],
+  labelValues: (metric: string, label: string) => Promise<string[]>,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const v of variables) {
+    if (v.type !== 'query' && v.type !== 'custom') continue;
+    const current = v.current?.value;
+    const values = Array.isArray(current) ? current.map(String) : current === undefined ? [] : [String(current)];
+    if (values.includes('$__all')) {
+      out[v.name] = regexValue('All', v.allValue);
+    } else if (values.length > 0) {
+      out[v.name] = single(v) ? values[0]! : regexValue(values, undefined);
+    } else if (v.type === 'custom') {
+      out[v.name] = String(v.query).split(',')[0]!.trim();
+    } else {
+      const lv = labelValuesQuery(String(v.query));
+      if (lv === undefined) throw new Error(`variable ${v.name}: only label_values(metric, label) queries are supported, not ${String(v.query)}`);
+      const list = await labelValues(lv.metric, lv.label);
+      // sort 1: alphabetical ascending, Grafana's order for the list and so for its first value.
+      const sorted = v.sort === 1 ? [...list].sort() : list;
+      if (sorted[0] === undefined) throw new Error(`variable ${v.name}: ${String(v.query)} has no values`);
+      out[v.name] = single(v) ? sorted[0] : regexValue([sorted[0]], undefined);
+    }
+  }
+  return out;
 }

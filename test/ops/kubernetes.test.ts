@@ -104,6 +104,12 @@ function labelled(objects: readonly K8sObject[], from?: string): Labelled[] {
  * at every depth. The JSON schemas alone accept unknown fields (Kubernetes' OpenAPI does not
  * forbid them), and a misspelt `readOnlyRootFileSystem` would otherwise pass silently.
  */
+/**
+ * The library and kubernetes-models declaration files, parsed once for every program this file
+ * builds (the compiler options never change): parsing them again was most of each check's time.
+ */
+const declarationFiles = new Map<string, ts.SourceFile>();
+
 function unknownFieldProblems(objects: readonly Labelled[]): string[] {
   const fileName = join(REPO_ROOT, 'test', 'ops', '__kubernetes_strict_fields__.ts');
   const used = [...new Set(objects.map(({ object: o }) => `${o.apiVersion}/${o.kind}`))];
@@ -127,8 +133,15 @@ function unknownFieldProblems(objects: readonly Labelled[]): string[] {
   };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, fileExists, readFile } = host;
-  host.getSourceFile = (name, language, ...rest) =>
-    name === fileName ? ts.createSourceFile(name, text, language, true) : getSourceFile.call(host, name, language, ...rest);
+  host.getSourceFile = (name, language, ...rest) => {
+    if (name === fileName) return ts.createSourceFile(name, text, language, true);
+    let parsed = declarationFiles.get(name);
+    if (parsed === undefined) {
+      parsed = getSourceFile.call(host, name, language, ...rest);
+      if (parsed !== undefined) declarationFiles.set(name, parsed);
+    }
+    return parsed;
+  };
   host.fileExists = (name) => name === fileName || fileExists.call(host, name);
   host.readFile = (name) => (name === fileName ? text : readFile.call(host, name));
   const program = ts.createProgram([fileName], options, host);

@@ -39,6 +39,14 @@ describe('supported Node.js versions', () => {
     const image = /^ARG NODE_IMAGE=node:(\d+)-/m.exec(readRepoFile('Dockerfile'))?.[1];
     expect(ciMajors).toContain(Number(image));
   });
+
+  it("the image test runs on the Dockerfile's major, and its stand-in base holds that major", () => {
+    const image = /^ARG NODE_IMAGE=node:(\d+)-(\w+)-slim$/m.exec(readRepoFile('Dockerfile'));
+    expect(/^IMAGE_MAJOR=(\d+)$/m.exec(readRepoFile('.ci/run'))?.[1]).toBe(image?.[1]);
+    const base = readRepoFile('scripts/image-base.sh');
+    expect(/^NODE_MAJOR=(\d+)$/m.exec(base)?.[1]).toBe(image?.[1]);
+    expect(/^SUITE=(\w+)$/m.exec(base)?.[1]).toBe(image?.[2]);
+  });
 });
 
 describe('the Node.js this run is on', () => {

@@ -17,6 +17,7 @@ export interface DashboardPanel {
   type: string;
   title: string;
   gridPos: { x: number; y: number; w: number; h: number };
+  interval?: string;
   datasource?: { type?: string; uid?: string };
   targets?: DashboardTarget[];
   panels?: DashboardPanel[];
@@ -30,6 +31,26 @@ export interface Dashboard {
 
 export function loadDashboard(): Dashboard {
   return JSON.parse(readRepoFile('grafana/dashboards/zexa-credits.json')) as Dashboard;
+}
+
+/** One query of a panel, as Grafana sends it: a range query unless the target is instant only. */
+export interface PanelQuery {
+  /** `<panel title> <refId>`. */
+  key: string;
+  expr: string;
+  kind: 'range' | 'instant';
+  /** The panel's "Min interval", e.g. `5m`: no step is shorter. */
+  interval?: string;
+}
+
+export function panelQueries(d: Dashboard): PanelQuery[] {
+  return allPanels(d).flatMap((p) =>
+    (p.targets ?? []).map((t) => {
+      const target = t as typeof t & { instant?: boolean; range?: boolean };
+      const kind = target.instant === true && target.range !== true ? ('instant' as const) : ('range' as const);
+      return { key: `${p.title} ${t.refId}`, expr: t.expr, kind, ...(p.interval === undefined ? {} : { interval: p.interval }) };
+    }),
+  );
 }
 
 /** Panels including those nested in collapsed rows. */
@@ -51,6 +72,12 @@ interface GrafanaAlertRule {
 export interface GrafanaAlertFile {
   apiVersion: number;
   groups: Array<{ orgId: number; name: string; folder: string; interval: string; rules: GrafanaAlertRule[] }>;
+}
+
+/** The series prometheus/alerts.yml records (`record:` of every group), e.g. `account:zexa_credits_remaining:latest`. */
+export function recordedNames(rulesYaml = readRepoFile('prometheus/alerts.yml')): Set<string> {
+  const doc = parse(rulesYaml) as { groups?: Array<{ rules?: Array<{ record?: string }> }> };
+  return new Set((doc.groups ?? []).flatMap((g) => (g.rules ?? []).flatMap((r) => (r.record === undefined ? [] : [r.record]))));
 }
 
 export function loadGrafanaAlerts(): GrafanaAlertFile {
@@ -77,7 +104,7 @@ export function grafanaAlertExpressions(f: GrafanaAlertFile): Array<{ where: str
 const PROMQL_WORDS = new Set([
   'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset',
   'sum', 'max', 'min', 'avg', 'count', 'rate', 'increase', 'irate', 'time', 'histogram_quantile', 'last_over_time',
-  'max_over_time', 'min_over_time', 'sum_over_time', 'count_over_time', 'absent', 'label_values', 'vector', 'scalar', 'abs', 'clamp_min', 'topk',
+  'max_over_time', 'min_over_time', 'sum_over_time', 'count_over_time', 'absent', 'label_values', 'vector', 'scalar', 'abs', 'clamp_min', 'topk', 'bottomk',
   'le', 'account', 'currency', 'severity', 'code', 'reason', 'job', 'instance', 'version', 'nodejs_version', 'inf',
 ]);
 

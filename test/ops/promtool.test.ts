@@ -24,10 +24,28 @@ function run(bin: string, args: string[], cwd = REPO_ROOT): string {
   }
 }
 
+const PROMTOOL_TEST_MS = 240_000;
+
+/** promtool's report of prometheus/alerts.test.yml run against `rulesText` instead of the shipped rules ('' when all pass). */
+function unitTestFailures(rulesText: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'zexa-rules-'));
+  try {
+    writeFileSync(join(dir, 'alerts.yml'), rulesText);
+    writeFileSync(join(dir, 'alerts.test.yml'), readRepoFile('prometheus/alerts.test.yml'));
+    run(promtool.path!, ['test', 'rules', 'alerts.test.yml'], dir);
+    return '';
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const ALERTS = [
   'ZexaCreditsLow',
   'ZexaCreditsCritical',
   'ZexaCreditsExhaustionForecast',
+  'ZexaCreditsExhaustionImminent',
   'ZexaApiKeyUnauthorized',
   'ZexaApiKeyForbidden',
   'ZexaApiKeyShared',
@@ -40,14 +58,16 @@ describe.skipIf(promtool.missing)('promtool', () => {
   it('check config prometheus.yml (from the repository root, rule file included)', () => {
     const out = run(promtool.path!, ['check', 'config', 'prometheus.yml']);
     expect(out).toContain('SUCCESS: 1 rule files found');
-    expect(out).toContain('SUCCESS: 9 rules found');
+    expect(out).toContain('SUCCESS: 18 rules found');
   });
 
   it('check rules prometheus/alerts.yml', () => {
-    expect(run(promtool.path!, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 9 rules found');
+    expect(run(promtool.path!, ['check', 'rules', 'prometheus/alerts.yml'])).toContain('SUCCESS: 18 rules found');
   });
 
-  it('test rules prometheus/alerts.test.yml', () => {
+  // promtool evaluates every group at every step of every test (hours of series): a minute of
+  // CPU time on a busy machine.
+  it('test rules prometheus/alerts.test.yml', { timeout: PROMTOOL_TEST_MS }, () => {
     expect(run(promtool.path!, ['test', 'rules', 'prometheus/alerts.test.yml'])).toContain('SUCCESS');
   });
 
@@ -63,52 +83,58 @@ describe.skipIf(promtool.missing)('promtool', () => {
     }
   });
 
-  it('the unit tests have teeth: a rule without the outage window fails them', () => {
-    // Without last_over_time, a scrape gap resolves ZexaCreditsLow and restarts its `for:`.
-    const dir = mkdtempSync(join(tmpdir(), 'zexa-rules-'));
-    try {
-      writeFileSync(join(dir, 'alerts.yml'), readRepoFile('prometheus/alerts.yml').replaceAll('last_over_time(zexa_credits_remaining[15m])', 'zexa_credits_remaining'));
-      writeFileSync(join(dir, 'alerts.test.yml'), readRepoFile('prometheus/alerts.test.yml'));
-      expect(() => run(promtool.path!, ['test', 'rules', 'alerts.test.yml'], dir)).toThrow(/ZexaCreditsLow, time: 27m/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('the unit tests have teeth: recorded series that are not carried through a gap fail them', { timeout: PROMTOOL_TEST_MS }, () => {
+    // Without `or last_over_time(<itself>[10m])`, a scrape gap resolves ZexaCreditsLow and restarts its `for:`.
+    const rulesText = readRepoFile('prometheus/alerts.yml');
+    const carry = /\n\s*or\n\s*\(last_over_time\(account:[^\n]*\n/g;
+    expect(rulesText.match(carry)).toHaveLength(6);
+    expect(unitTestFailures(rulesText.replace(carry, '\n'))).toMatch(/ZexaCreditsLow, time: 27m/);
   });
 
-  it('the unit tests catch the rules before issue 10: rollout, HA pair, shards, fresh install, bursts', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'zexa-rules-'));
-    try {
-      writeFileSync(join(dir, 'alerts.yml'), readRepoFile('test/fixtures/prometheus/alerts-before-issue-10.yml'));
-      writeFileSync(join(dir, 'alerts.test.yml'), readRepoFile('prometheus/alerts.test.yml'));
-      let output = '';
-      try {
-        run(promtool.path!, ['test', 'rules', 'alerts.test.yml'], dir);
-      } catch (err) {
-        output = (err as Error).message;
-      }
-      // (a) rollout and (c) reshard: two series per account inside the windows.
-      // Which account promtool names first varies between runs (Go map order): either has two series.
-      expect(output).toMatch(/rule: ZexaCreditsLow, time: 3h2m0s, err: found duplicate series for the match group \{account="(low|crit)"\}/);
-      expect(output).toMatch(/rule: ZexaCreditsLow, time: 22m0s, err: found duplicate series for the match group \{account="moving"\}/);
-      // (b) HA pair: two exporters of the same account from the start.
-      expect(output).toMatch(/rule: ZexaCreditsLow, time: 0s, err: found duplicate series for the match group \{account="low"\}.*instance="a:10025"/);
-      // Alerts that carried `instance`, so a rollout changed their identity.
-      expect(output).toMatch(/alertname: ZexaApiKeyUnauthorized, time: 3h1m/);
-      expect(output).toMatch(/alertname: ZexaCreditsStale, time: 3h1m/);
-      // Fresh install (rate over 6 h said 50/h instead of 600/h) and a one-off burst.
-      expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 1h45m/);
-      expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 4h,/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  it('the unit tests catch the rules before the outage, rollout and fast-burn cases were handled', { timeout: PROMTOOL_TEST_MS }, () => {
+    // The old runbook links, brought up to date, so that only behaviour fails.
+    const before = readRepoFile('test/fixtures/prometheus/alerts-before-issue-18.yml').replaceAll('blob/main/README.md#', 'blob/main/docs/runbook.md#');
+    const output = unitTestFailures(before);
+    // 1. A one-hour outage resolved the balance alerts after 15 minutes.
+    expect(output).toMatch(/alertname: ZexaCreditsCritical, time: 50m/);
+    expect(output).toMatch(/alertname: ZexaCreditsLow, time: 50m/);
+    // 2. ZexaCreditsStale never fired for a stopped exporter.
+    expect(output).toMatch(/alertname: ZexaCreditsStale, time: 26m/);
+    expect(output).toMatch(/alertname: ZexaCreditsStale, time: 1h11m/);
+    // 3. A top-up right after a rollout (and in an HA pair) stayed alerted.
+    expect(output).toMatch(/alertname: ZexaCreditsLow, time: 1h2m/);
+    // 4. The forecast across a rollout under-counted the step spanning it.
+    expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 1h45m/);
+    expect(output).toMatch(/of 586 credits per hour, account roll/);
+    // 5. No fast page at all.
+    expect(output).toMatch(/alertname: ZexaCreditsExhaustionImminent, time: 17m/);
+    // The alerts that were right before still are: no other alert test fails.
+    const failed = [...output.matchAll(/alertname: (\w+), time: (\w+),/g)].map((m) => `${m[1]} ${m[2]}`);
+    expect(failed.filter((f) => !/^(ZexaCreditsLow|ZexaCreditsCritical|ZexaCreditsStale|ZexaCreditsExhaustionForecast|ZexaCreditsExhaustionImminent) /.test(f))).toEqual([]);
+  });
+
+  it('the unit tests catch the rules before issue 10: rollout, HA pair, shards, fresh install, bursts', { timeout: PROMTOOL_TEST_MS }, () => {
+    const output = unitTestFailures(readRepoFile('test/fixtures/prometheus/alerts-before-issue-10.yml'));
+    // (a) rollout and (c) reshard: two series per account inside the windows.
+    // Which account promtool names first varies between runs (Go map order): either has two series.
+    expect(output).toMatch(/rule: ZexaCreditsLow, time: 3h2m0s, err: found duplicate series for the match group \{account="(low|crit)"\}/);
+    expect(output).toMatch(/rule: ZexaCreditsLow, time: 22m0s, err: found duplicate series for the match group \{account="moving"\}/);
+    // (b) HA pair: two exporters of the same account from the start.
+    expect(output).toMatch(/rule: ZexaCreditsLow, time: 0s, err: found duplicate series for the match group \{account="low"\}.*instance="a:10025"/);
+    // Alerts that carried `instance`, so a rollout changed their identity.
+    expect(output).toMatch(/alertname: ZexaApiKeyUnauthorized, time: 3h1m/);
+    expect(output).toMatch(/alertname: ZexaCreditsStale, time: 3h1m/);
+    // Fresh install (rate over 6 h said 50/h instead of 600/h) and a one-off burst.
+    expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 1h45m/);
+    expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 4h,/);
   });
 });
 
 describe('alert rules content', () => {
   const doc = parse(readRepoFile('prometheus/alerts.yml')) as {
-    groups: Array<{ rules: Array<{ alert: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> }> }>;
+    groups: Array<{ name: string; interval?: string; rules: Array<{ alert: string; record?: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> }> }>;
   };
-  const rules = doc.groups.flatMap((g) => g.rules);
+  const rules = doc.groups.flatMap((g) => g.rules).filter((r) => r.record === undefined);
 
   it('has exactly the alerts of the issue, each with severity, summary, description and its runbook anchor', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([...ALERTS].sort());
@@ -120,10 +146,37 @@ describe('alert rules content', () => {
     }
   });
 
+  it('records one series per account under the names the dashboard and the Grafana rules read', () => {
+    const recorded = Object.fromEntries(doc.groups.map((g) => [g.name, { interval: g.interval, records: g.rules.flatMap((r) => (r.record === undefined ? [] : [r.record])) }]));
+    expect(recorded['zexa-recording']).toEqual({
+      interval: '30s',
+      records: expect.arrayContaining([
+        'account:zexa_credits_remaining:latest',
+        'account:zexa_credits_threshold:max',
+        'account:zexa_last_success_timestamp_seconds:max',
+      ]) as unknown,
+    });
+    expect(recorded['zexa-recording-5m']).toEqual({
+      interval: '5m',
+      records: ['account:zexa_credits_consumed:increase5m', 'account:zexa_credits_consumption_rate:6h', 'account:zexa_credits_consumption_rate:1h'],
+    });
+    for (const { records } of Object.values(recorded)) {
+      // level:metric:operations, aggregated to the account (so no `instance` survives).
+      for (const name of records) expect(name).toMatch(/^account:zexa_[a-z_]+:[a-z0-9_]+$/);
+    }
+    // The balance alerts read recorded series, and each query of their annotations is one lookup of a recorded series.
+    for (const r of rules.filter((x) => x.alert.startsWith('ZexaCredits'))) {
+      expect(r.expr, r.alert).toMatch(/account:/);
+      for (const [, q] of r.annotations.description!.matchAll(/printf "([^"]*)" \$labels\.account \| query/g)) {
+        expect(q, r.alert).toMatch(/^(last_over_time\()?account:zexa_[a-z_]+:[a-z0-9_]+\{account='%s'[^}]*\}(\[10m\]\))?( \* 3600)?$/);
+      }
+    }
+  });
+
   it('matches thresholds per account instead of hard-coding them', () => {
     for (const name of ['ZexaCreditsLow', 'ZexaCreditsCritical']) {
       const r = rules.find((x) => x.alert === name)!;
-      expect(r.expr).toContain('zexa_credits_threshold{severity=');
+      expect(r.expr).toContain('account:zexa_credits_threshold:max{severity=');
       expect(r.expr).toContain('on(account)');
       expect(r.expr).not.toMatch(/[<>]=?\s*\d/);
     }

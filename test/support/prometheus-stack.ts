@@ -26,7 +26,7 @@ import { until } from './wait.js';
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** One alert as Alertmanager's webhook (payload version 4) reports it. */
-interface WebhookAlert {
+export interface WebhookAlert {
   status: 'firing' | 'resolved';
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -128,14 +128,58 @@ async function startWebhookRecorder(): Promise<WebhookRecorder> {
 }
 
 /**
- * The shipped rules with every `for:` set to `forDuration` (rules with no `for:` keep none).
- * Nothing else changes, so the expressions under test are the ones users run.
+ * The shipped rules with every `for:` set to `forDuration` (rules with no `for:` keep none), and
+ * every group with an `interval` of its own (the recording groups) evaluated every second, as
+ * the stack evaluates the others. Expressions are unchanged, so they are the ones users run.
  */
-function shortenRuleDurations(rulesYaml: string, forDuration: string, byAlert: Record<string, string> = {}): string {
-  const doc = parse(rulesYaml) as { groups: Array<{ rules: Array<Record<string, unknown>> }> };
+export function shortenRuleDurations(rulesYaml: string, forDuration: string, byAlert: Record<string, string> = {}): string {
+  const doc = parse(rulesYaml) as { groups: Array<{ interval?: string; rules: Array<Record<string, unknown>> }> };
   for (const group of doc.groups) {
+    if (group.interval !== undefined) group.interval = '1s';
     for (const rule of group.rules) {
       if (rule.for !== undefined) rule.for = byAlert[String(rule.alert)] ?? forDuration;
+    }
+  }
+  return stringify(doc);
+}
+
+const DURATION_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+
+/** A Prometheus duration (`1h15m`, `30s`) divided by `factor`, written in milliseconds. */
+function compressDuration(duration: string, factor: number): string {
+  let ms = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)) ms += Number(n) * DURATION_MS[unit!]!;
+  return `${Math.max(1, Math.round(ms / factor))}ms`;
+}
+
+/**
+ * The shipped rules with time running `factor` times faster: every duration (ranges, subquery
+ * steps, `offset`, `for:`, group `interval`) and every time constant of the expressions (integer
+ * seconds, which in these rules are the multiples of 60: 900, 7200, `72 * 3600`...) divided by
+ * `factor`. With 60, a minute of the rules lasts a second, so a test can show a 20-minute outage
+ * in 20 seconds with the expressions' shape unchanged. Quoted label values and annotations are
+ * left alone.
+ */
+export function compressRuleTime(rulesYaml: string, factor: number): string {
+  const doc = parse(rulesYaml) as { groups: Array<{ interval?: string; rules: Array<Record<string, unknown>> }> };
+  const compressExpr = (expr: string): string =>
+    expr
+      .split(/("(?:[^"\\]|\\.)*")/)
+      .map((part, i) =>
+        i % 2 === 1
+          ? part
+          : part.replace(/(?<![\w:.])((?:\d+(?:ms|s|m|h|d|w|y))+)\b|(?<![\w:.])(\d+)\b(?![.\d])/g, (match, duration: string | undefined, seconds: string | undefined) => {
+              if (duration !== undefined) return compressDuration(duration, factor);
+              const n = Number(seconds);
+              return n % 60 === 0 ? String(n / factor) : match;
+            }),
+      )
+      .join('');
+  for (const group of doc.groups) {
+    if (group.interval !== undefined) group.interval = compressDuration(group.interval, factor);
+    for (const rule of group.rules) {
+      rule.expr = compressExpr(String(rule.expr));
+      if (rule.for !== undefined) rule.for = compressDuration(String(rule.for), factor);
     }
   }
   return stringify(doc);
@@ -150,12 +194,12 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-interface Managed {
+export interface Managed {
   child: ChildProcess;
   output: string[];
 }
 
-function startProcess(command: string, args: string[]): Managed {
+export function startProcess(command: string, args: string[]): Managed {
   // detached: own process group, so close() can signal it and anything it started.
   const child = spawn(command, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
@@ -168,7 +212,7 @@ function startProcess(command: string, args: string[]): Managed {
   return { child, output };
 }
 
-async function stopProcess(m: Managed): Promise<void> {
+export async function stopProcess(m: Managed): Promise<void> {
   const { child } = m;
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -185,21 +229,27 @@ async function stopProcess(m: Managed): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitReady(url: string, m: Managed, name: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (m.child.exitCode !== null) {
-      throw new Error(`${name} exited with code ${m.child.exitCode}:\n${m.output.join('')}`);
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-      if (res.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`${name} not ready at ${url} within ${timeoutMs} ms:\n${m.output.join('')}`);
-    await new Promise((r) => setTimeout(r, 100));
+export async function waitReady(url: string, m: Managed, name: string, timeoutMs: number): Promise<void> {
+  let exitCode: number | null = null;
+  try {
+    await until(
+      async () => {
+        exitCode = m.child.exitCode;
+        if (exitCode !== null) return true;
+        try {
+          return (await fetch(url, { signal: AbortSignal.timeout(1_000) })).ok;
+        } catch {
+          return false; // Not listening yet.
+        }
+      },
+      timeoutMs,
+      `${name} to be ready at ${url}`,
+      100,
+    );
+  } catch (error) {
+    throw new Error(`${name} not ready at ${url} within ${timeoutMs} ms:\n${m.output.join('')}`, { cause: error });
   }
+  if (exitCode !== null) throw new Error(`${name} exited with code ${exitCode}:\n${m.output.join('')}`);
 }
 
 interface PromSample {
@@ -235,6 +285,12 @@ export interface StackOptions {
   ruleForByAlert?: Record<string, string>;
   /** Rules file to load, relative to the repository; default the shipped prometheus/alerts.yml. */
   rulesFile?: string;
+  /**
+   * Run the rules `timeScale` times faster (`compressRuleTime`) instead of shortening their
+   * `for:`: every duration and time constant is divided by it, so every `for:` keeps its
+   * proportion to the windows. `ruleFor` and `ruleForByAlert` are then ignored.
+   */
+  timeScale?: number;
   /** Discover the `zexa` targets from a file (file_sd_configs) so `setTargets` can change them. */
   fileSd?: boolean;
 }
@@ -270,7 +326,12 @@ export async function startPrometheusStack(options: StackOptions): Promise<Prome
 
     const rulesPath = join(dir, 'alerts.yml');
     const shippedRules = await readFile(join(REPO_ROOT, options.rulesFile ?? 'prometheus/alerts.yml'), 'utf8');
-    await writeFile(rulesPath, shortenRuleDurations(shippedRules, options.ruleFor ?? '1s', options.ruleForByAlert));
+    await writeFile(
+      rulesPath,
+      options.timeScale === undefined
+        ? shortenRuleDurations(shippedRules, options.ruleFor ?? '1s', options.ruleForByAlert)
+        : compressRuleTime(shippedRules, options.timeScale),
+    );
 
     const promConfig = parse(await readFile(join(REPO_ROOT, 'prometheus.yml'), 'utf8')) as {
       global: Record<string, unknown>;

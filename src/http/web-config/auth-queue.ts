@@ -2,7 +2,7 @@
  * The waiting room in front of bcrypt for basic auth. bcrypt is slow on purpose (about 70 ms at
  * cost 10 here, and bcryptjs runs on the main thread), so checks run one at a time; this queue
  * bounds what may wait for a turn. Unbounded, 200 wrong-password requests made a valid login wait
- * 14.9 s, past Prometheus' default 10 s scrape timeout (issue 12).
+ * 14.9 s, past Prometheus' default 10 s scrape timeout.
  *
  * - At most `maxQueued` checks wait, and at most `maxQueuedPerClient` of them from one client
  *   address; beyond that a check is refused at once with AuthBusyError (the caller answers 503).

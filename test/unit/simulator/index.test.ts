@@ -6,10 +6,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { Agent, get as httpGet, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, get as httpGet, request as httpRequest, ServerResponse, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { maskKey, parseSimulatorArgs } from '../../../src/simulator/cli-args.js';
 import {
   demoAccounts,
@@ -338,7 +338,13 @@ describe('faults', () => {
   it('gives up on a slow answer whose client went away, without disturbing the next one', async () => {
     const sim = await start();
     sim.setFault('alpha', { kind: 'slow', delayMs: 60_000, times: 1 });
-    await expect(credits(sim, `Bearer ${KEY}`, { signal: AbortSignal.timeout(100) })).rejects.toThrow();
+    // The client goes away once the slow request has arrived (a fixed 100 ms abort could fire
+    // before it did on a busy machine, and leave the slow fault to the next request).
+    const controller = new AbortController();
+    const gone = expect(credits(sim, `Bearer ${KEY}`, { signal: controller.signal })).rejects.toThrow();
+    await waitUntil(() => sim.requestCount('alpha') === 1, 'the slow request to arrive');
+    controller.abort();
+    await gone;
     expect((await credits(sim)).status).toBe(200);
   });
 
@@ -435,20 +441,28 @@ describe('huge bodies', () => {
     const sim = await start();
     const bytes = 64 * 1024 * 1024;
     sim.setFault('alpha', { kind: 'huge_body', bytes });
+    // The simulator runs in this process: note the responses it writes to.
+    const responses = new Set<ServerResponse>();
+    const originalWrite = ServerResponse.prototype.write as (...args: unknown[]) => boolean;
+    const spy = vi.spyOn(ServerResponse.prototype, 'write').mockImplementation(function (this: ServerResponse, ...args: unknown[]) {
+      responses.add(this);
+      return originalWrite.apply(this, args);
+    });
     const before = process.memoryUsage().arrayBuffers;
     const req = httpGet(`${sim.url}/v1/credits`, { headers: { authorization: `Bearer ${KEY}` } });
     req.on('error', () => undefined);
-    const [res] = (await once(req, 'response')) as [IncomingMessage];
-    res.pause();
-    expect(res.headers['content-length']).toBe(String(bytes));
-    // Give the server time to write as much as it would if it ignored backpressure.
-    let peak = 0;
-    for (let i = 0; i < 10; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      peak = Math.max(peak, process.memoryUsage().arrayBuffers - before);
+    try {
+      const [res] = (await once(req, 'response')) as [IncomingMessage];
+      res.pause();
+      expect(res.headers['content-length']).toBe(String(bytes));
+      // With the client paused, a server that honours backpressure fills the socket's buffers,
+      // then stops and waits for 'drain'; one that ignored it would go on writing, never wait.
+      await until(() => [...responses].some((r) => r.listenerCount('drain') > 0), 15_000, 'the simulator to wait for drain');
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      spy.mockRestore();
+      req.destroy();
     }
-    expect(peak).toBeLessThan(16 * 1024 * 1024);
-    req.destroy();
     sim.setFault('alpha', undefined);
     expect((await credits(sim)).status).toBe(200);
   });

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import diagnostics from 'node:diagnostics_channel';
 import { getEventListeners } from 'node:events';
 import { inspect } from 'node:util';
 import { MockAgent, type Dispatcher } from 'undici';
@@ -530,9 +531,10 @@ describe('createZexaClient over real loopback HTTP', () => {
     const { client, attempts } = realClient(srv.url, 5000);
     await expect(client.fetchCredits(KEY)).resolves.toEqual({ credits: 4250, currency: 'USD', requestId: undefined });
     for (let i = 0; i < 3; i++) {
-      // Polls are seconds apart; right after a response undici may not have marked the connection
-      // idle yet and would open a second one.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Polls are seconds apart. undici hands a kept-alive socket back to its pool one event-loop
+      // turn after the response ended (a setImmediate in its HTTP/1.1 client, queued before the
+      // body's end reached us); a request sent sooner would open a second connection.
+      await new Promise((resolve) => setImmediate(resolve));
       await expect(client.fetchCredits(KEY)).resolves.toMatchObject({ credits: 4250 });
     }
     expect(srv.connections).toBe(1);
@@ -702,10 +704,18 @@ describe('createZexaClient over real loopback HTTP', () => {
       res.write('{"credits":', () => headersSent());
     });
     const { client } = realClient(srv.url, 20_000);
+    // The client is reading the body once undici reports the first chunk of it received.
+    const chunkReceived = new Promise<void>((resolve) => {
+      const onChunk = (): void => {
+        diagnostics.unsubscribe('undici:request:bodyChunkReceived', onChunk);
+        resolve();
+      };
+      diagnostics.subscribe('undici:request:bodyChunkReceived', onChunk);
+    });
     const controller = new AbortController();
     const pending = failure(client.fetchCredits(KEY, controller.signal));
     await sent;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await chunkReceived;
     const shutdown = new Error('shutdown during body');
     controller.abort(shutdown);
     expect(await pending).toBe(shutdown);
