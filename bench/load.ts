@@ -21,6 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { DEFAULTS } from '../src/config/defaults.js';
 import { generateAccounts, MAX_REQUEST_RECORDS, startSimulator, type SimRequestRecord } from '../src/simulator/index.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory } from './exporter-process.js';
+import { attackReport, slowHeadersAttack } from './attack-slow-headers.js';
 
 // The parts of autocannon's result used here (see its README, "API"); it ships no types.
 interface AutocannonHistogram {
@@ -324,7 +325,31 @@ export function report(f: LoadFigures): string {
   return lines.join('\n');
 }
 
-const USAGE = 'Usage: npm run load [-- --accounts 1000 --connections 50 --duration 30 --interval 10 --rate 0 --json --no-build]';
+const USAGE = 'Usage: npm run load [-- --accounts 1000 --connections 50 --duration 30 --interval 10 --rate 0 --json --no-build] [-- --scenario slow-headers --duration 20]';
+
+/**
+ * An attack scenario instead of the load: the exporter with `accounts` accounts, an idle
+ * baseline, then the attack, each `seconds` long; /healthz p99 and RSS of both.
+ */
+async function runScenario(accounts: number, seconds: number): Promise<string> {
+  const specs = generateAccounts(accounts);
+  const dir = mkdtempSync(join(tmpdir(), 'zexa-attack-'));
+  const sim = await startSimulator({ accounts: specs });
+  try {
+    writeKeyDirectory(join(dir, 'keys'), specs);
+    writeConfigFile(join(dir, 'config.yml'), { apiUrl: sim.url, keyDir: join(dir, 'keys'), intervalMs: 60_000, maxConcurrency: DEFAULTS.poll.maxConcurrency });
+    const exporter = await startExporterChild(join(dir, 'config.yml'));
+    try {
+      await waitUntilReady(exporter.url, 90_000);
+      return attackReport(await slowHeadersAttack(exporter, seconds));
+    } finally {
+      await exporter.stop();
+    }
+  } finally {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 function build(): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
@@ -347,8 +372,15 @@ async function main(argv: readonly string[]): Promise<number> {
         rate: { type: 'string', default: '0' },
         json: { type: 'boolean', default: false },
         'no-build': { type: 'boolean', default: false },
+        scenario: { type: 'string' },
       },
     });
+    if (values.scenario !== undefined) {
+      if (values.scenario !== 'slow-headers') throw new Error(`unknown scenario "${values.scenario}" (expected slow-headers)`);
+      if (!values['no-build']) build();
+      console.log(await runScenario(Number(values.accounts), Number(values.duration)));
+      return 0;
+    }
     options = {
       accounts: Number(values.accounts),
       connections: Number(values.connections),

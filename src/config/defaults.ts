@@ -19,7 +19,7 @@ export const DEFAULTS = {
     maxRequestsPerSecond: SETTINGS.maxRequestsPerSecond.default,
   },
   thresholds: { warning: SETTINGS.warning.default, critical: SETTINGS.critical.default },
-  web: { listenAddress: SETTINGS.listenAddress.default.text, configFile: SETTINGS.webConfigFile.default, maxConnections: SETTINGS.maxConnections.default },
+  web: { listenAddress: SETTINGS.listenAddress.default.text, configFile: SETTINGS.webConfigFile.default, maxConnections: SETTINGS.maxConnections.default, maxConnectionsPerAddress: SETTINGS.maxConnectionsPerAddress.default },
   log: { level: SETTINGS.logLevel.default },
   check: { timeoutMs: SETTINGS.checkTimeout.default },
   shard: SETTINGS.shard.default,
@@ -29,7 +29,7 @@ export const DEFAULTS = {
   api: Config['api'];
   poll: Config['poll'];
   thresholds: Thresholds;
-  web: Pick<Config['web'], 'listenAddress' | 'configFile' | 'maxConnections'>;
+  web: Pick<Config['web'], 'listenAddress' | 'configFile' | 'maxConnections' | 'maxConnectionsPerAddress'>;
   log: Config['log'];
   check: Config['check'];
   shard: Config['shard'];

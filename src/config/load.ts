@@ -192,9 +192,16 @@ function webConfigPath(ctx: LoadContext, webConfig: Resolved<string | undefined>
   return resolvePath(dirname(ctx.file.path), webConfig.value);
 }
 
-function webSettings(ctx: LoadContext, s: Pick<Settings, 'listenAddress' | 'webConfigFile' | 'maxConnections'>): Config['web'] {
+function webSettings(ctx: LoadContext, s: Pick<Settings, 'listenAddress' | 'webConfigFile' | 'maxConnections' | 'maxConnectionsPerAddress'>): Config['web'] {
   const listen = s.listenAddress.value;
-  return { listenAddress: listen.text, host: listen.host, port: listen.port, configFile: webConfigPath(ctx, s.webConfigFile), maxConnections: s.maxConnections.value };
+  return {
+    listenAddress: listen.text,
+    host: listen.host,
+    port: listen.port,
+    configFile: webConfigPath(ctx, s.webConfigFile),
+    maxConnections: s.maxConnections.value,
+    maxConnectionsPerAddress: s.maxConnectionsPerAddress.value,
+  };
 }
 
 function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], thresholds: Thresholds, configFile: string | undefined): Config {

@@ -195,6 +195,21 @@ export const SETTINGS = {
       `Open client connections at most (${LIMITS.maxConnections.min}-${LIMITS.maxConnections.max}); further ones are closed at once. ` +
       'Keep it well below ulimit -n.',
   }),
+  maxConnectionsPerAddress: setting({
+    env: 'ZEXA_EXPORTER_WEB_MAX_CONNECTIONS_PER_ADDRESS',
+    flag: 'web.max-connections-per-address',
+    file: ['web', 'maxConnectionsPerAddress'],
+    parse: integer(LIMITS.maxConnections),
+    expected: 'an integer',
+    // An eighth of the cap: a client (or the proxy in front of many) gets plenty, and one that
+    // opens connections without end cannot keep Prometheus and the liveness probe out.
+    default: 64,
+    unit: 'connections',
+    example: '128',
+    help:
+      'Open client connections from one remote address at most; further ones from it are closed at once, so one client cannot hold the whole cap. ' +
+      'Behind a proxy every client shares its address: raise it there.',
+  }),
   logLevel: setting<LogLevel, 'log.level'>({
     env: 'ZEXA_EXPORTER_LOG_LEVEL',
     flag: 'log.level',

@@ -55,6 +55,8 @@ export interface Config {
     configFile: string | undefined;
     /** Open client connections at most; further ones are closed at once (server.maxConnections). */
     maxConnections: number;
+    /** Open client connections from one remote address at most; further ones from it are closed at once. */
+    maxConnectionsPerAddress: number;
   };
   log: { level: LogLevel };
   /** `zexa-exporter check` only: how long it may take before it answers UNKNOWN. */

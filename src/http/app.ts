@@ -24,6 +24,8 @@ export interface ServerDeps {
   /** Extra middleware that runs first (authentication, configured headers). */
   before?: readonly RequestHandler[];
   onError?: (error: unknown) => void;
+  /** A request refused as the client's fault (4xx, e.g. a path that is not valid percent-encoding). */
+  onClientError?: (status: number, error: unknown) => void;
 }
 
 const READ_METHODS = ['GET', 'HEAD'];
@@ -138,9 +140,12 @@ function reloadHandler(deps: ServerDeps): RequestHandler {
 /** The last resort: a plain status line, never the error's own text. */
 function errorHandler(deps: ServerDeps): express.ErrorRequestHandler {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    deps.onError?.(error);
-    if (res.headersSent) return;
     const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+    // A client's mistake is not the exporter's error: an unauthenticated client could otherwise
+    // write error-level lines (quoting its own 15 KB path) as fast as it can send requests.
+    if (status >= 400 && status < 500) deps.onClientError?.(status, error);
+    else deps.onError?.(error);
+    if (res.headersSent) return;
     res.status(status >= 400 && status < 600 ? status : 500).type('text/plain').send(status === 500 ? 'Internal Server Error\n' : 'Bad Request\n');
   };
 }

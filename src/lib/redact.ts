@@ -1,9 +1,9 @@
 /**
  * Redaction of secrets from text that leaves the process (log lines, error messages, the status
- * page), in one place. Two rules: every 8-character slice of a key we know is struck
- * (`redactKeys`, `withoutKeys`: config errors, and whatever the API echoes), and tokens that look
- * like a key we do not know are hidden (`withoutLikelyKeys`: config errors). Log records are
- * censored by field name as well (logger.ts).
+ * page), in one place. Two rules: every 8-character slice of a key we know is struck from config
+ * errors (`withoutKeys`) and refuses an API answer that holds it (`containsKeySlice`), and tokens
+ * that look like a key we do not know are hidden (`withoutLikelyKeys`: config errors). Log records
+ * are censored by field name as well (logger.ts).
  */
 
 /** The redaction rule: any 8 consecutive characters of a key are a secret; shorter "keys" are not real keys. */
@@ -22,7 +22,7 @@ function asciiLower(text: string): string {
 }
 
 /** The set of lower-cased slices of `keys`, built once for many texts. */
-function keySlices(keys: readonly string[]): ReadonlySet<string> {
+export function keySlices(keys: readonly string[]): ReadonlySet<string> {
   const slices = new Set<string>();
   for (const key of keys) {
     const lower = asciiLower(key);
@@ -32,11 +32,11 @@ function keySlices(keys: readonly string[]): ReadonlySet<string> {
 }
 
 /**
- * Strikes from `text` every run that holds a slice of a key, case-insensitively and across
- * skipped characters. Each struck run becomes one `[REDACTED]`, so no tail of a key survives.
+ * Where each key slice lies in `text`: a mask over `text` (1 = inside a slice), matched
+ * case-insensitively and across skipped characters; undefined when there is none.
  */
-function redactSlices(text: string, slices: ReadonlySet<string>): string {
-  if (slices.size === 0 || text.length < KEY_SLICE_CHARS) return text;
+function sliceHits(text: string, slices: ReadonlySet<string>): Uint8Array | undefined {
+  if (slices.size === 0 || text.length < KEY_SLICE_CHARS) return undefined;
   // The text without skipped characters, and where each of its characters starts and ends in `text`.
   let skeleton = '';
   const starts: number[] = [];
@@ -51,25 +51,36 @@ function redactSlices(text: string, slices: ReadonlySet<string>): string {
     index += char.length;
   }
   const lower = asciiLower(skeleton);
-  const hit = new Uint8Array(text.length);
-  let found = false;
+  let hit: Uint8Array | undefined;
   for (let i = 0; i + KEY_SLICE_CHARS <= lower.length; i += 1) {
     if (!slices.has(lower.slice(i, i + KEY_SLICE_CHARS))) continue;
+    hit ??= new Uint8Array(text.length);
     hit.fill(1, starts[i], ends[i + KEY_SLICE_CHARS - 1]);
-    found = true;
   }
-  if (!found) return text;
+  return hit;
+}
+
+/**
+ * Whether `text` holds a slice of a key, by the same rule redaction strikes by. Text from the API
+ * that does is refused rather than stored (zexa-client.ts), so no field can carry a key onward.
+ */
+export function containsKeySlice(text: string, slices: ReadonlySet<string>): boolean {
+  return sliceHits(text, slices) !== undefined;
+}
+
+/**
+ * Strikes from `text` every run that holds a slice of a key, case-insensitively and across
+ * skipped characters. Each struck run becomes one `[REDACTED]`, so no tail of a key survives.
+ */
+function redactSlices(text: string, slices: ReadonlySet<string>): string {
+  const hit = sliceHits(text, slices);
+  if (hit === undefined) return text;
   let out = '';
   for (let i = 0; i < text.length; i += 1) {
     if (hit[i] === 0) out += text[i];
     else if (i === 0 || hit[i - 1] === 0) out += '[REDACTED]';
   }
   return out;
-}
-
-/** redactSlices for one text and the keys it may hold. */
-export function redactKeys(text: string, keys: readonly string[]): string {
-  return redactSlices(text, keySlices(keys));
 }
 
 /**

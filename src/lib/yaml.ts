@@ -8,6 +8,8 @@
  *   path may name a key file, and yaml's own messages echo tokens (an unknown directive, an
  *   unresolved alias), which printed a plain-text password from a web config.
  * Nesting deeper than the parser's stack is reported as such, not as "too many aliases".
+ * Nesting deeper than MAX_NESTING_DEPTH is refused by a linear scan BEFORE parsing: the parser
+ * needed 3.8 s of event loop to give up on a 600 KB `accounts: [[[…]]]`.
  */
 import { LineCounter, parseDocument, visit, type Document, type ErrorCode } from 'yaml';
 
@@ -34,6 +36,59 @@ const YAML_ERRORS: Partial<Record<ErrorCode, string>> = {
   BAD_COLLECTION_TYPE: 'tag does not match the collection type',
 };
 
+/**
+ * Levels of flow collections (`[`, `{`) or of block indentation a file may nest. A config file
+ * needs 4 (accounts, an entry, thresholds); a web config about 5.
+ */
+const MAX_NESTING_DEPTH = 64;
+/** Columns of indentation that mean more than MAX_NESTING_DEPTH block levels at 2 spaces each. */
+const MAX_INDENT_COLUMNS = MAX_NESTING_DEPTH * 2;
+
+/**
+ * The first place where `text` nests deeper than MAX_NESTING_DEPTH, by flow brackets or by
+ * indentation; one pass, no parsing. Quoted scalars and comments are skipped, roughly as YAML
+ * reads them: a quote opens a scalar only where a value starts.
+ */
+function tooDeepAt(text: string): number | undefined {
+  let depth = 0;
+  let quote: string | undefined;
+  let lineStart = true;
+  let indent = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === '\n') {
+      lineStart = true;
+      indent = 0;
+      continue;
+    }
+    if (lineStart) {
+      if (c === ' ') {
+        indent++;
+        if (indent > MAX_INDENT_COLUMNS) return i;
+        continue;
+      }
+      lineStart = false;
+    }
+    if (quote !== undefined) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    const before = i === 0 ? ' ' : (text[i - 1] as string);
+    if (c === '#' && /\s/.test(before)) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if ((c === '"' || c === "'") && /[\s[{,:]/.test(before)) {
+      quote = c;
+    } else if (c === '[' || c === '{') {
+      depth++;
+      if (depth > MAX_NESTING_DEPTH) return i;
+    } else if ((c === ']' || c === '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return undefined;
+}
+
 /** yaml reports a parser stack overflow as RESOURCE_EXHAUSTION, the code it also uses for alias expansion. */
 const TOO_DEEP = 'nested too deeply (a structure inside a structure, hundreds of levels down)';
 
@@ -53,6 +108,12 @@ export type YamlLoad =
  * (e.g. "the config file"). An empty document is `undefined`.
  */
 export function loadYaml(text: string, what: string): YamlLoad {
+  const deepAt = tooDeepAt(text);
+  if (deepAt !== undefined) {
+    const before = text.slice(0, deepAt);
+    const line = before.split('\n').length;
+    return { ok: false, problems: [{ line, col: deepAt - before.lastIndexOf('\n'), message: `invalid YAML: nested too deeply (more than ${MAX_NESTING_DEPTH} levels)` }] };
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: false, lineCounter, uniqueKeys: true, strict: true, resolveKnownTags: false });
   const at = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);

@@ -62,6 +62,8 @@ export const METRICS = {
     'Whether the last configuration reload attempt was successful.'),
   reloadTimestamp: define('zexa_exporter_config_last_reload_success_timestamp_seconds', 'gauge', [],
     'Unix time of the last successful configuration reload.'),
+  httpClientErrors: define('zexa_exporter_http_client_errors_total', 'counter', ['code'],
+    'Requests to the exporter refused as client errors (a malformed path or request), by HTTP status code; counted here instead of logged one by one.'),
   shardInfo: define('zexa_exporter_shard_info', 'gauge', ['index', 'count'],
     'A metric with a constant 1 value telling which shard of the accounts this replica polls.'),
 } as const;
@@ -196,6 +198,7 @@ export class ExporterMetrics {
   /** HELP/TYPE headers never change: their bytes and gzip member are made once. */
   private readonly headerPieces = new Map<string, Piece>();
   private readonly requestsByCode = new Map<string, number>();
+  private readonly clientErrorsByCode = new Map<string, number>();
   private readonly bucketCounts: number[] = DURATION_BUCKETS.map(() => 0);
   private durationSum = 0;
   private durationCount = 0;
@@ -224,6 +227,13 @@ export class ExporterMetrics {
     }
     this.durationSum += durationSeconds;
     this.durationCount++;
+    this.ownVersion++;
+  }
+
+  /** One request to the exporter refused with `code` (4xx) as the client's fault. */
+  countClientError(code: number): void {
+    const label = String(code);
+    this.clientErrorsByCode.set(label, (this.clientErrorsByCode.get(label) ?? 0) + 1);
     this.ownVersion++;
   }
 
@@ -281,7 +291,7 @@ export class ExporterMetrics {
         pieces.push({ bytes, gzip: () => (block.gzipped[f] ??= gzipPiece(bytes)) });
       }
     });
-    let tail = this.renderRequests(format) + header(METRICS.buildInfo, format) + this.buildInfoLine + this.renderReload(format);
+    let tail = this.renderRequests(format) + header(METRICS.buildInfo, format) + this.buildInfoLine + this.renderReload(format) + this.renderClientErrors(format);
     if (this.shard !== undefined) {
       tail += header(METRICS.shardInfo, format) + `${METRICS.shardInfo.name}{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
     }
@@ -331,6 +341,15 @@ export class ExporterMetrics {
     out += `${duration}_bucket{le="+Inf"} ${this.durationCount}\n`;
     out += `${duration}_sum ${formatValue(this.durationSum)}\n`;
     out += `${duration}_count ${this.durationCount}\n`;
+    return out;
+  }
+
+  /** The family is always there (HELP and TYPE), so dashboards and rules can find it before the first error. */
+  private renderClientErrors(format: ExpositionFormat): string {
+    let out = header(METRICS.httpClientErrors, format);
+    for (const code of [...this.clientErrorsByCode.keys()].sort()) {
+      out += `${METRICS.httpClientErrors.name}{code="${code}"} ${this.clientErrorsByCode.get(code) ?? 0}\n`;
+    }
     return out;
   }
 

@@ -7,6 +7,10 @@
  * "When it came into use" is taken when the fingerprint (or the source) changes, not at every
  * poll: a key file rewritten with the same key, or a Kubernetes Secret whose other keys changed
  * (the kubelet writes every file of the Secret anew), does not make an old key look fresh.
+ *
+ * A key file whose mtime lies in the future (`touch -d 2099-01-01`) would read as brand new for
+ * ever and hide that rotation is due; its key is counted from when this process first read it
+ * instead, marked as such, and the mtime is reported once through `onFutureMtime`.
  */
 import { statSync } from 'node:fs';
 import type { AccountStore, KeyInfo } from '../state/account-store.js';
@@ -28,7 +32,12 @@ export interface KeyTrackerOptions {
   /** A key file's mtime with links followed (a Secret mount's `..data` link); throws like statSync. */
   mtimeMs?: (path: string) => number;
   onSharedChange?: (change: SharedKeyChange) => void;
+  /** A key file's mtime is in the future; called once per account and key. */
+  onFutureMtime?: (event: { account: string; fingerprint: string; mtimeMs: number }) => void;
 }
+
+/** Clock skew between a file server and this host that is not yet "the future". */
+const FUTURE_MTIME_TOLERANCE_MS = 60_000;
 
 export type TrackedAccount = Pick<AccountConfig, 'name' | 'key'>;
 
@@ -36,6 +45,8 @@ export class KeyTracker {
   /** Accounts by fingerprint: one name for most keys, a list only for shared ones. */
   private readonly byFingerprint = new Map<string, string | string[]>();
   private readonly mtimeMs: (path: string) => number;
+  /** `account fingerprint` pairs whose future mtime was reported already. */
+  private readonly futureReported = new Set<string>();
 
   constructor(
     private readonly store: AccountStore,
@@ -54,21 +65,21 @@ export class KeyTracker {
     if (current !== undefined && current.fingerprint === fingerprint && current.source === source) {
       // Unchanged; only a file whose mtime could not be read is looked at again.
       if (current.lastChangeMs === undefined) {
-        const lastChangeMs = this.changedAt(account);
-        if (lastChangeMs !== undefined) this.store.setKey(account.name, { ...current, lastChangeMs });
+        const changed = this.changedAt(account, fingerprint);
+        if (changed.lastChangeMs !== undefined) this.store.setKey(account.name, { ...current, ...changed });
       }
       return;
     }
-    const lastChangeMs = this.changedAt(account);
+    const changed = this.changedAt(account, fingerprint);
     if (current === undefined || current.fingerprint !== fingerprint) {
       if (current !== undefined) this.leave(account.name, current.fingerprint);
       const others = this.join(account.name, fingerprint);
-      this.store.setKey(account.name, { fingerprint, source, lastChangeMs, shared: others.length > 0 });
+      this.store.setKey(account.name, { fingerprint, source, ...changed, shared: others.length > 0 });
       if (others.length === 1) this.setShared(others[0] as string, true);
       if (others.length > 0) this.options.onSharedChange?.({ account: account.name, others, shared: true, fingerprint });
       return;
     }
-    this.store.setKey(account.name, { ...current, source, lastChangeMs });
+    this.store.setKey(account.name, { fingerprint, source, shared: current.shared, ...changed });
   }
 
   /** The other accounts polling with the same key as `name` (empty when none, or not read yet). */
@@ -90,14 +101,24 @@ export class KeyTracker {
     }
   }
 
-  private changedAt(account: TrackedAccount): number | undefined {
-    if (account.key.kind === 'env') return this.options.clock.now();
+  /** When the key `account` reads now came into use, and whether that is a stand-in for a future mtime. */
+  private changedAt(account: TrackedAccount, fingerprint: string): Pick<KeyInfo, 'lastChangeMs' | 'mtimeInFuture'> {
+    const nowMs = this.options.clock.now();
+    if (account.key.kind === 'env') return { lastChangeMs: nowMs };
+    let mtimeMs: number;
     try {
-      return Math.floor(this.mtimeMs(account.key.path));
+      mtimeMs = Math.floor(this.mtimeMs(account.key.path));
     } catch {
       // Read a moment ago and gone now (being replaced): the next poll tries again.
-      return undefined;
+      return { lastChangeMs: undefined };
     }
+    if (mtimeMs <= nowMs + FUTURE_MTIME_TOLERANCE_MS) return { lastChangeMs: mtimeMs };
+    const reported = `${account.name} ${fingerprint}`;
+    if (!this.futureReported.has(reported)) {
+      this.futureReported.add(reported);
+      this.options.onFutureMtime?.({ account: account.name, fingerprint, mtimeMs });
+    }
+    return { lastChangeMs: nowMs, mtimeInFuture: true };
   }
 
   /** Adds `name` to the accounts with `fingerprint`; returns the others already there. */

@@ -25,7 +25,7 @@ import { plainTextKeyWarning } from '../zexa/plain-text-transport.js';
 import { openWebConfig } from '../http/web-config/source.js';
 import { createHttpServer } from '../http/server.js';
 import { HttpListener } from '../http/listener.js';
-import { createPollSink, logSharedKey } from './poll-sink.js';
+import { createPollSink, logSharedKey, logFutureMtime } from './poll-sink.js';
 import { Polling } from './polling.js';
 import { Reloader } from './reloader.js';
 import { StatusPageCache } from './status-page-cache.js';
@@ -84,6 +84,9 @@ function withDefaults(overrides: Partial<ExporterDeps>): ExporterDeps {
   };
 }
 
+const CLIENT_ERROR_LOG_INTERVAL_MS = 60_000;
+const CLIENT_ERROR_LOG_CHARS = 200;
+
 export class Exporter {
   readonly store = new AccountStore();
   readonly metrics: ExporterMetrics;
@@ -94,6 +97,8 @@ export class Exporter {
   private readonly reloader: Reloader;
   private listener: HttpListener | undefined;
   private closing: Promise<void> | undefined;
+  /** Client errors since the last one logged, and when that was (monotonic ms). */
+  private clientErrors = { unlogged: 0, loggedAt: -Infinity };
 
   private constructor(
     private readonly deps: ExporterDeps,
@@ -111,13 +116,17 @@ export class Exporter {
     });
     this.metrics.setInitialLoad(deps.clock.now());
     this.metrics.setShard(config.shard);
-    this.keys = new KeyTracker(this.store, { clock: deps.clock, onSharedChange: (change) => logSharedKey(this.logger, change) });
+    this.keys = new KeyTracker(this.store, {
+      clock: deps.clock,
+      onSharedChange: (change) => logSharedKey(this.logger, change),
+      onFutureMtime: (event) => logFutureMtime(this.logger, event),
+    });
     this.polling = new Polling(
       { ...deps, metrics: this.metrics, sink: createPollSink(this.store, this.logger), onKeyRead: (account, key) => this.keys.observe(account, key) },
       config,
     );
     this.store.configure(this.polledAccounts(config));
-    this.reloader = new Reloader(() => this.applyReload());
+    this.reloader = new Reloader((requests) => this.applyReload(requests));
   }
 
   /**
@@ -154,7 +163,8 @@ export class Exporter {
    * after the reload in progress, if any; requests made meanwhile share one run.
    */
   reload(source: ReloadSource = 'api'): Promise<ReloadOutcome> {
-    this.logger.info({ source }, 'reload requested');
+    // One line per run (applyReload) at info: a flood of requests is not a flood of lines.
+    this.logger.debug({ source }, 'reload requested');
     return this.reloader.request();
   }
 
@@ -169,6 +179,22 @@ export class Exporter {
       this.logger.flush?.();
     })();
     return this.closing;
+  }
+
+  /**
+   * Counted in zexa_exporter_http_client_errors_total; logged at debug level only, cut to 200
+   * characters, and at most once a minute with the number left unlogged in between.
+   */
+  private clientError(status: number, error: unknown): void {
+    this.metrics.countClientError(status);
+    const nowMs = this.deps.clock.monotonic();
+    if (nowMs - this.clientErrors.loggedAt < CLIENT_ERROR_LOG_INTERVAL_MS) {
+      this.clientErrors.unlogged++;
+      return;
+    }
+    const message = Array.from(error instanceof Error ? error.message : 'bad request').slice(0, CLIENT_ERROR_LOG_CHARS).join('');
+    this.logger.debug({ status, error: message, not_logged_before: this.clientErrors.unlogged }, 'client error');
+    this.clientErrors = { unlogged: 0, loggedAt: nowMs };
   }
 
   private polledAccounts(config: Config): AccountConfig[] {
@@ -200,9 +226,10 @@ export class Exporter {
       // The probe paths stay open; everything else needs the web config's credentials.
       before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: PROBE_PATHS, logger })],
       onError: (error) => logger.error({ error: error instanceof Error ? error.message : 'unknown error' }, 'request failed'),
+      onClientError: (status, error) => this.clientError(status, error),
     });
     const server = createHttpServer(web, app, { logger });
-    limitConnections(server, { maxConnections: config.web.maxConnections, logger, clock });
+    limitConnections(server, { maxConnections: config.web.maxConnections, maxConnectionsPerAddress: config.web.maxConnectionsPerAddress, logger, clock });
     this.listener = await HttpListener.listen(server, config.web, web?.current().tls === undefined ? 'http' : 'https');
 
     const accounts = this.polledAccounts(config);
@@ -225,8 +252,9 @@ export class Exporter {
   }
 
   /** One reload, run by the reloader only: never two at once. */
-  private async applyReload(): Promise<ReloadOutcome> {
+  private async applyReload(requests: number): Promise<ReloadOutcome> {
     const { loadConfig, clock } = this.deps;
+    this.logger.info({ requests }, 'reload running');
     if (loadConfig === undefined) return { ok: false, problems: ['no configuration file to reload'] };
     let next: Config;
     try {
@@ -246,8 +274,8 @@ export class Exporter {
     this.metrics.setShard(next.shard);
     await this.polling.apply(next, accounts);
     if (next.log.level !== previous.log.level) this.logger.level = next.log.level;
-    if (next.web.listenAddress !== previous.web.listenAddress || next.web.configFile !== previous.web.configFile || next.web.maxConnections !== previous.web.maxConnections) {
-      this.logger.warn('web.listenAddress, web.configFile and web.maxConnections take effect at the next restart');
+    if (next.web.listenAddress !== previous.web.listenAddress || next.web.configFile !== previous.web.configFile || next.web.maxConnections !== previous.web.maxConnections || next.web.maxConnectionsPerAddress !== previous.web.maxConnectionsPerAddress) {
+      this.logger.warn('web.listenAddress, web.configFile, web.maxConnections and web.maxConnectionsPerAddress take effect at the next restart');
     }
     this.metrics.setReloadResult(true, clock.now());
     // Once per change: a reload that keeps the URL was warned about when it came.

@@ -20,6 +20,14 @@ export function logSharedKey(logger: Logger, change: SharedKeyChange): void {
   else logger.info(fields, 'API key no longer shared with these accounts');
 }
 
+/** Once per account and key: its file is dated in the future, so its age counts from the first read. */
+export function logFutureMtime(logger: Logger, event: { account: string; fingerprint: string; mtimeMs: number }): void {
+  logger.warn(
+    { account: event.account, fingerprint: event.fingerprint, mtime: new Date(event.mtimeMs).toISOString() },
+    'key file modification time is in the future: the key age is counted from when the exporter first read this key, and the file date is ignored',
+  );
+}
+
 export function createPollSink(store: AccountStore, logger: Logger): PollSink {
   const onResult = (result: PollResult): void => {
     if (result.ok) {

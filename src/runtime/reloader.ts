@@ -5,26 +5,35 @@
  * waits: a request that arrives while one runs joins the next run, which starts when the current
  * one has ended and reads the configuration afresh, so it sees every change the joined requests
  * were made for. The outcome is the same as running the requests one after the other, and a storm
- * of requests costs at most two reloads at a time (BENCHMARKS.md measures what a reload costs).
+ * of requests costs at most two reloads at a time. Each run is told how many requests it answers,
+ * so a flood is logged as the runs it caused, not as one line per request.
  */
 import type { ReloadOutcome } from '../config/types.js';
 
 export class Reloader {
   private running: Promise<ReloadOutcome> | undefined;
   private pending: Promise<ReloadOutcome> | undefined;
+  /** Requests the queued run will answer. */
+  private pendingRequests = 0;
   private closed = false;
 
-  /** `apply` loads and applies the configuration once; it reports failures in its outcome. */
-  constructor(private readonly apply: () => Promise<ReloadOutcome>) {}
+  /**
+   * `apply` loads and applies the configuration once, for `requests` requests; it reports
+   * failures in its outcome.
+   */
+  constructor(private readonly apply: (requests: number) => Promise<ReloadOutcome>) {}
 
   /** Runs a reload now, or joins the one queued behind the running one. */
   request(): Promise<ReloadOutcome> {
     if (this.closed) return Promise.resolve({ ok: false, problems: ['the exporter is stopping'] });
-    if (this.running === undefined) return this.start();
+    if (this.running === undefined) return this.start(1);
     const after = (): Promise<ReloadOutcome> => {
+      const requests = this.pendingRequests;
       this.pending = undefined;
-      return this.closed ? Promise.resolve({ ok: false, problems: ['the exporter is stopping'] }) : this.start();
+      this.pendingRequests = 0;
+      return this.closed ? Promise.resolve({ ok: false, problems: ['the exporter is stopping'] }) : this.start(requests);
     };
+    this.pendingRequests += 1;
     this.pending ??= this.running.then(after, after);
     return this.pending;
   }
@@ -37,8 +46,8 @@ export class Reloader {
     }
   }
 
-  private start(): Promise<ReloadOutcome> {
-    const run = this.apply().finally(() => {
+  private start(requests: number): Promise<ReloadOutcome> {
+    const run = this.apply(requests).finally(() => {
       if (this.running === run) this.running = undefined;
     });
     this.running = run;

@@ -37,6 +37,11 @@ export interface KeyInfo {
    * process first read it. Undefined while a file's mtime could not be read.
    */
   lastChangeMs: number | undefined;
+  /**
+   * The key file's mtime lies in the future, so `lastChangeMs` is when this process first read
+   * the key instead: a lower bound of its age, not a fresh key.
+   */
+  mtimeInFuture?: true;
   /** Whether another account of this exporter polls with the same key. */
   shared: boolean;
 }

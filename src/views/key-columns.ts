@@ -57,6 +57,8 @@ export function keyAgeCell({ status, nowMs }: AccountView): string {
   const source = escapeHtml(key.source);
   if (facts.ageSeconds === undefined) return `unknown<small>${source}</small>`;
   const age = escapeHtml(formatKeyAge(facts.ageSeconds));
+  // Counted from the first read: the key is at least this old, not new.
+  if (key.mtimeInFuture === true && !facts.rotationDue) return `≥ ${age}<small>${source} · mtime in the future</small>`;
   if (!facts.rotationDue) return `${age}<small>${source}</small>`;
   return `<strong class="alert">⚠ ${age}</strong><small>${source} · rotation due</small>`;
 }
@@ -67,6 +69,7 @@ export const KEY_TITLE = "The key's fingerprint: the first 12 hex digits of its 
 /** The Key age header's tooltip: where the age comes from, and the rotation limit. */
 export const KEY_AGE_TITLE =
   `Time since the key came into use: a key file's modification time, or for an environment key the time this process first read it (reset by a restart). ` +
+  `A key file dated in the future is counted from when this process first read it, marked "≥". ` +
   `File keys older than ${ROTATION_LIMIT_DAYS} days are marked "rotation due".`;
 
 export interface KeyJson {

@@ -5,8 +5,9 @@
  *
  * Secrets: the key goes into the Authorization header and nowhere else. Messages are built from
  * fixed text, status codes, request ids and a short, sanitized excerpt of an error body's
- * `message`, with every occurrence of the key cut out; the raw body and undici's request options
- * are never part of an error.
+ * `message`; the raw body and undici's request options are never part of an error. Every string
+ * of the answer that is kept (currency, request id, message) passes one key check first: one that
+ * holds the key, or any 8-character slice of it, refuses the whole answer as `invalid_response`.
  */
 import { STATUS_CODES } from 'node:http';
 import { request, type Dispatcher } from 'undici';
@@ -28,7 +29,7 @@ import {
 } from './errors.js';
 import { isSendableKey } from './bearer.js';
 import { errorCode, outOfDescriptors } from '../lib/errno.js';
-import { redactKeys } from '../lib/redact.js';
+import { containsKeySlice, keySlices } from '../lib/redact.js';
 import { parseRetryAfter } from './retry-after.js';
 
 export interface Credits {
@@ -171,14 +172,14 @@ async function creditsOf(response: Dispatcher.ResponseData, key: string, maxBody
   const declaredLength = Number(firstHeader(response.headers, 'content-length') ?? NaN);
   if (isSuccess && declaredLength > maxBodyBytes) {
     discard(response.body);
-    throw tooLarge(response.statusCode, response.headers, maxBodyBytes, [key]);
+    throw tooLarge(response.statusCode, response.headers, maxBodyBytes, keySlices([key]));
   }
   const body = await readCapped(response.body, maxBodyBytes);
   if (isSuccess && body.truncated) {
-    throw tooLarge(response.statusCode, response.headers, maxBodyBytes, [key]);
+    throw tooLarge(response.statusCode, response.headers, maxBodyBytes, keySlices([key]));
   }
   return parseCreditsResponse({ status: response.statusCode, headers: response.headers, body: body.text }, clock.now(), {
-    redact: [key],
+    keys: [key],
   });
 }
 
@@ -252,9 +253,9 @@ function tooLarge(
   status: number,
   headers: Record<string, string | string[] | undefined>,
   maxBodyBytes: number,
-  redact: readonly string[],
+  slices: KeySlices,
 ): InvalidResponseError {
-  const requestId = cleanRequestId(firstHeader(headers, 'x-request-id'), redact);
+  const requestId = cleanRequestId(firstHeader(headers, 'x-request-id'), 'x-request-id header', status, slices);
   return new InvalidResponseError(
     `${answered(status, requestId)}: the body is larger than ${maxBodyBytes} bytes`,
     { status, requestId },
@@ -320,21 +321,19 @@ function toZexaError(error: unknown, host: string): ZexaApiError {
  */
 const MAX_ABS_CREDITS = 1e15;
 
+/** A currency code, as Zexa sends it (USD): nothing else can ride in this field into a label. */
+const CURRENCY = /^[A-Za-z0-9]{3,8}$/;
+
 const creditsBody = z.object({
   credits: z
     .number({ error: 'must be a finite number' })
     .refine(Number.isFinite, 'must be a finite number')
     .refine((value) => Math.abs(value) <= MAX_ABS_CREDITS, 'must be between -1e15 and 1e15'),
-  currency: z
-    .string({ error: 'must be a non-empty string' })
-    .refine((value) => value.trim() !== '', 'must be a non-empty string')
-    .refine((value) => value.length <= 32, 'must be at most 32 characters')
-    .refine((value) => !CONTROL_CHARACTERS.test(value), 'must not contain control characters'),
+  currency: z.string({ error: 'must be a string' }).regex(CURRENCY, 'must be 3 to 8 letters or digits'),
 });
 
 // Control and format characters (including bidi overrides and line separators) are dropped from
 // anything the API sends that ends up in a log line, a label or the status page.
-const CONTROL_CHARACTERS = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
 const CONTROL_CHARACTERS_GLOBAL = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
 type HttpHeaders = Record<string, string | string[] | undefined>;
@@ -347,13 +346,22 @@ function firstHeader(headers: HttpHeaders, name: string): string | undefined {
   return undefined;
 }
 
+type KeySlices = ReadonlySet<string>;
 /**
- * Printable text only, whitespace collapsed, then capped. Every slice of a secret is struck first,
- * on the text as it came (case-insensitively, across zero-width and control characters), so no
- * mapping below can hide an echoed key from the rule.
+ * The one key check of every string of the answer that is kept, on the text as it came (before any
+ * mapping could hide an echo from the rule). The error names the field and never quotes it.
  */
-function sanitize(text: string, maxChars: number, secrets: readonly string[]): string {
-  const clean = redactKeys(text, secrets)
+function checkForKey(text: string, field: string, status: number, slices: KeySlices): string {
+  if (!containsKeySlice(text, slices)) return text;
+  throw new InvalidResponseError(
+    `${answered(status, undefined)}: its ${field} holds the API key or part of it; the answer is refused and the field is not shown`,
+    { status },
+  );
+}
+
+/** Printable text only, whitespace collapsed, then capped. */
+function sanitize(text: string, maxChars: number): string {
+  const clean = text
     .replace(CONTROL_CHARACTERS_GLOBAL, ' ')
     .replace(/\s+/g, ' ')
     .trim();
@@ -361,17 +369,15 @@ function sanitize(text: string, maxChars: number, secrets: readonly string[]): s
   return chars.length <= maxChars ? clean : `${chars.slice(0, maxChars).join('')}…`;
 }
 
-function cleanRequestId(value: unknown, secrets: readonly string[]): string | undefined {
+function cleanRequestId(value: unknown, field: string, status: number, slices: KeySlices): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
   if (typeof value !== 'string') return undefined;
-  const clean = sanitize(value, REQUEST_ID_CHARS, secrets);
+  const clean = sanitize(checkForKey(value, field, status, slices), REQUEST_ID_CHARS);
   return clean === '' ? undefined : clean;
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
@@ -392,30 +398,35 @@ function answered(status: number, requestId: string | undefined): string {
 }
 
 /** `request_id` at the top level, then under `error`, then the `x-request-id` header. */
-function findRequestId(body: unknown, headers: HttpHeaders, secrets: readonly string[]): string | undefined {
+function findRequestId(body: unknown, headers: HttpHeaders, status: number, slices: KeySlices): string | undefined {
   const top = asRecord(body);
   return (
-    cleanRequestId(top?.request_id, secrets) ??
-    cleanRequestId(asRecord(top?.error)?.request_id, secrets) ??
-    cleanRequestId(firstHeader(headers, 'x-request-id'), secrets)
+    cleanRequestId(top?.request_id, 'request_id', status, slices) ??
+    cleanRequestId(asRecord(top?.error)?.request_id, 'error.request_id', status, slices) ??
+    cleanRequestId(firstHeader(headers, 'x-request-id'), 'x-request-id header', status, slices)
   );
 }
 
-function findMessage(body: unknown, secrets: readonly string[]): string | undefined {
+function findMessage(body: unknown, status: number, slices: KeySlices): string | undefined {
   const top = asRecord(body);
   const error = top?.error;
-  const candidates = [asRecord(error)?.message, top?.message, typeof error === 'string' ? error : undefined, top?.detail];
-  for (const candidate of candidates) {
+  const candidates: [string, unknown][] = [
+    ['error.message', asRecord(error)?.message],
+    ['message', top?.message],
+    ['error', typeof error === 'string' ? error : undefined],
+    ['detail', top?.detail],
+  ];
+  for (const [field, candidate] of candidates) {
     if (typeof candidate !== 'string') continue;
-    const clean = sanitize(candidate, MESSAGE_EXCERPT_CHARS, secrets);
+    const clean = sanitize(checkForKey(candidate, field, status, slices), MESSAGE_EXCERPT_CHARS);
     if (clean !== '') return clean;
   }
   return undefined;
 }
 
 export interface ParseOptions {
-  /** Strings (the key) cut out of every excerpt and request id the answer could echo. */
-  redact?: readonly string[];
+  /** The keys (the one sent) that no kept string of the answer may hold, whole or in part. */
+  keys?: readonly string[];
 }
 
 /**
@@ -428,32 +439,32 @@ export function parseCreditsResponse(
   options: ParseOptions = {},
 ): Credits {
   const { status, headers } = response;
-  const secrets = options.redact ?? [];
+  const slices = keySlices(options.keys ?? []);
   const json = parseJson(response.body);
   const body = json.ok ? json.value : undefined;
-  const requestId = findRequestId(body, headers, secrets);
+  const requestId = findRequestId(body, headers, status, slices);
   const head = answered(status, requestId);
 
   if (status === 200) {
     if (!json.ok) {
       throw new InvalidResponseError(`${head} with a body that is not JSON`, { status, requestId });
     }
+    // Before the format check, so that the log says "holds the API key" for a whole key too.
+    const currency = asRecord(body)?.currency;
+    if (typeof currency === 'string') checkForKey(currency, 'currency', status, slices);
     const parsed = creditsBody.safeParse(body);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) =>
         issue.path.length === 0 ? 'expected an object with credits and currency' : `${issue.path.join('.')} ${issue.message}`,
       );
-      throw new InvalidResponseError(`${head} with an unexpected body: ${[...new Set(problems)].join('; ')}`, {
-        status,
-        requestId,
-      });
+      throw new InvalidResponseError(`${head} with an unexpected body: ${[...new Set(problems)].join('; ')}`, { status, requestId });
     }
     return { credits: parsed.data.credits, currency: parsed.data.currency, requestId };
   }
 
   const retryAfterMs = parseRetryAfter(firstHeader(headers, 'retry-after'), nowMs);
   const details: ZexaErrorDetails = { status, requestId, retryAfterMs };
-  const excerpt = findMessage(body, secrets);
+  const excerpt = findMessage(body, status, slices);
   const said = excerpt === undefined ? '' : `; the API said: "${excerpt}"`;
   const wait = retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;
 
@@ -476,9 +487,7 @@ export function parseCreditsResponse(
   }
   if (status >= 300 && status <= 399) {
     // Redirects are not followed: the key must only ever be sent to the configured URL.
-    return throwError(
-      new InvalidResponseError(`${head}: a redirect, which is not followed; check the API URL`, details),
-    );
+    return throwError(new InvalidResponseError(`${head}: a redirect, which is not followed; check the API URL`, details));
   }
   return throwError(new InvalidResponseError(`${head}: expected 200 with the balance`, details));
 }

@@ -29,7 +29,7 @@ const chromiumProgram = requireProgram(['chromium'], 'chromium');
 const HOSTILE_MESSAGE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
 const HOSTILE_REQUEST_ID = '<script>window.__pwned=3</script>';
 const HOSTILE_KEY = 'zx_browser_hostile_7c1d9e2f';
-/** Answered 200 with this currency: at most 32 characters, as the client allows, and still markup. */
+/** Answered 200 with this currency: markup, which the client refuses (a currency is 3 to 8 letters or digits). */
 const HOSTILE_CURRENCY = '<img src=x onerror=__pwned=7>';
 const HOSTILE_CURRENCY_KEY = 'zx_browser_currency_3b4c5d6e';
 /** Reflected into the page by the search box, the links and the caption. */
@@ -55,7 +55,7 @@ const EXPECTED_STATE: Record<string, string> = {
   broken: 'ERROR',
   stuck: 'PENDING',
   hostile: 'ERROR',
-  odd_currency: 'OK',
+  odd_currency: 'ERROR',
   copycat: 'OK',
 };
 
@@ -204,7 +204,7 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     // Every row with a balance has its sparkline, with the thresholds drawn; the others say why
     // they have none instead of showing an empty chart.
     const drawn = rows.filter((r) => r.balance !== '—');
-    expect(drawn.map((r) => r.name).sort()).toEqual(['almost_out', 'copycat', 'healthy', 'odd_currency', 'running_low']);
+    expect(drawn.map((r) => r.name).sort()).toEqual(['almost_out', 'copycat', 'healthy', 'running_low']);
     expect(await page.locator('tbody svg').count()).toBe(drawn.length);
     expect(await page.locator('tbody svg path.tw').count()).toBe(drawn.length);
     expect(await page.locator('tbody svg path.tc').count()).toBe(drawn.length);
@@ -269,10 +269,11 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(hostile?.error).toContain(`client_error (HTTP 400)`);
     expect(hostile?.error).toContain(HOSTILE_MESSAGE);
     expect(hostile?.requestId).toBe(HOSTILE_REQUEST_ID);
-    // The currency of a successful answer lands in the balance and the sparkline's title.
+    // A currency that is no currency code refuses the answer; the markup is shown nowhere.
     const odd = (await readRows(page)).find((r) => r.name === 'odd_currency');
-    expect(odd?.balance).toBe(`5,000 ${HOSTILE_CURRENCY}`);
-    expect(odd?.sparkline).toContain(HOSTILE_CURRENCY);
+    expect(odd?.balance).toBe('—');
+    expect(odd?.error).toContain('currency must be 3 to 8 letters or digits');
+    expect(odd?.error).not.toContain(HOSTILE_CURRENCY);
     // Nothing was even attempted: a blocked inline script would have logged a CSP violation.
     expect(seen.consoleErrors).toEqual([]);
     expect(seen.pageErrors).toEqual([]);
@@ -323,7 +324,7 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(await page.locator('img').count()).toBe(0);
     const rows = await readRows(page);
     expect(rows.filter((r) => r.error.includes(HOSTILE_MESSAGE)).map((r) => r.name)).toEqual(['hostile']);
-    expect(rows.filter((r) => r.balance.includes(HOSTILE_CURRENCY)).map((r) => r.name)).toEqual(['odd_currency']);
+    expect(rows.filter((r) => r.balance.includes(HOSTILE_CURRENCY)).map((r) => r.name)).toEqual([]);
     expect(rows.find((r) => r.name === 'copycat')?.key).toContain('⚠ shared with healthy');
     expect(seen.dialogs).toEqual([]);
     await page.close();

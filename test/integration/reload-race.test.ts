@@ -45,7 +45,8 @@ describe('reloads never overlap', () => {
     writeFileSync(file, configYaml(5));
     const sources = {
       argv: ['--web.listen-address=127.0.0.1:0', `--config.file=${file}`],
-      env: { ...ENV, ZEXA_API_URL: sim.url },
+      // Debug: each request is logged there (at info, only the runs are), which tells when all 20 arrived.
+      env: { ...ENV, ZEXA_API_URL: sim.url, ZEXA_EXPORTER_LOG_LEVEL: 'debug' },
       readFile: (p: string) => readFileSync(p, 'utf8'),
       readDir: (p: string) => readdirSync(p),
     };
@@ -131,14 +132,15 @@ describe('reloads never overlap', () => {
       await proc.exited;
     });
     const port = await proc.port();
-    const lines = (msg: string): number => proc.stdout().split(`"msg":"${msg}"`).length - 1;
 
     const posts = Array.from({ length: 10 }, () => fetch(`http://127.0.0.1:${port}/-/reload`, { method: 'POST' }));
     proc.child.stdin.write(`${JSON.stringify(Array.from({ length: 10 }, (_, i) => configYaml(6 + i)))}\n`);
     expect((await Promise.all(posts)).map((r) => r.status)).toEqual(Array(10).fill(200));
-    await expect.poll(() => lines('reload requested')).toBe(20);
-    // Settled: the last reload has ended after the last request.
-    await expect.poll(() => proc.stdout().lastIndexOf('"configuration reloaded"') > proc.stdout().lastIndexOf('"reload requested"')).toBe(true);
+    const answered = (): number =>
+      proc.stdout().split('\n').filter((line) => line.includes('"msg":"reload running"')).reduce((sum, line) => sum + (JSON.parse(line) as { requests: number }).requests, 0);
+    await expect.poll(answered).toBe(20);
+    // Settled: the last reload has ended after the last run started.
+    await expect.poll(() => proc.stdout().lastIndexOf('"configuration reloaded"') > proc.stdout().lastIndexOf('"reload running"')).toBe(true);
 
     proc.kill('SIGTERM');
     // run() gives up waiting for close() after 4.5 s; a process kept alive by an orphaned poller

@@ -1,6 +1,6 @@
 /** Asserting that no key, nor any 8-character slice of one, appears in some output. */
 
-function slices(key: string, length = 8): string[] {
+export function slices(key: string, length = 8): string[] {
   const out: string[] = [];
   for (let i = 0; i + length <= key.length; i++) out.push(key.slice(i, i + length));
   return out;

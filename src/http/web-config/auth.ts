@@ -9,6 +9,7 @@ import { AuthBusyError, AuthQueue, type AuthQueueLimits } from './auth-queue.js'
 import { createBcryptWorker } from './bcrypt-worker.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
 import type { Logger } from '../../lib/logger.js';
+import { throttledCount } from '../../lib/throttled-count.js';
 import type { WebConfig } from './parse.js';
 import { asSource, type WebConfigSource } from './source.js';
 
@@ -99,16 +100,9 @@ function busy(res: Response, error: AuthBusyError): void {
 
 /** Counts refusals for a full queue and logs them at warn level at most once a minute. */
 function busyWarning(queue: AuthQueue, clock: Clock, logger: Logger | undefined): () => void {
-  let refused = 0;
-  let lastAt = -Infinity;
-  return () => {
-    refused++;
-    const now = clock.monotonic();
-    if (now - lastAt < BUSY_WARNING_INTERVAL_MS) return;
-    logger?.warn({ refused, queued: queue.queued }, 'basic auth: too many password checks waiting; answering 503 (a password-guessing flood?)');
-    lastAt = now;
-    refused = 0;
-  };
+  return throttledCount(clock, BUSY_WARNING_INTERVAL_MS, (refused) =>
+    logger?.warn({ refused, queued: queue.queued }, 'basic auth: too many password checks waiting; answering 503 (a password-guessing flood?)'),
+  );
 }
 
 function unauthorized(res: Response): void {

@@ -416,6 +416,20 @@ describe('loadConfig rejects bad configurations with one exact line per problem'
     expect(problems).toEqual([expect.stringMatching(/^\/deep\.yml:1:\d+: invalid YAML: nested too deeply/)]);
   });
 
+  it('refuses a 600 KB accounts: [[[…]]] at the 65th level, before parsing it', () => {
+    // The parser took 3.8 s of event loop to give up on this; the scan stops at the 65th bracket.
+    const deep = `accounts: ${'['.repeat(300_000)}${']'.repeat(300_000)}\n`;
+    const problems = problemsOf(['--config.file=/deep.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/deep.yml': deep }));
+    expect(problems).toEqual([`/deep.yml:1:${'accounts: '.length + 65}: invalid YAML: nested too deeply (more than 64 levels)`]);
+    const indented = Array.from({ length: 200 }, (_, i) => `${' '.repeat(i * 2)}a:`).join('\n');
+    expect(problemsOf(['--config.file=/i.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/i.yml': indented }))).toEqual([
+      '/i.yml:66:129: invalid YAML: nested too deeply (more than 64 levels)',
+    ]);
+    // Brackets inside quotes and comments are text, not nesting.
+    const quoted = `# ${'['.repeat(100)}\naccounts:\n  - name: "${'['.repeat(100)}"\n`;
+    expect(problemsOf(['--config.file=/q.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/q.yml': quoted })).join('\n')).not.toMatch(/nested too deeply/);
+  });
+
   it('refuses YAML tags that build objects no setting expects', () => {
     const files = memoryFiles({ '/c.yml': 'log: !!binary aGVsbG8=\n', '/d.yml': 'log: !!set { info }\n' });
     expect(problemsOf(['--config.file=/c.yml'], { ZEXA_API_KEY: KEY }, files)).toEqual(['/c.yml:1:6: invalid YAML: unknown tag']);
@@ -431,7 +445,7 @@ describe('loadConfig builds the Config', () => {
       poll: { intervalMs: 60_000, maxConcurrency: 8, maxAttempts: 3, maxRequestsPerSecond: undefined },
       thresholds: { warning: 1000, critical: 100 },
       accounts: [{ name: 'default', key: { kind: 'env', variable: 'ZEXA_API_KEY' }, thresholds: { warning: 1000, critical: 100 } }],
-      web: { listenAddress: ':10025', host: undefined, port: 10025, configFile: undefined, maxConnections: 512 },
+      web: { listenAddress: ':10025', host: undefined, port: 10025, configFile: undefined, maxConnections: 512, maxConnectionsPerAddress: 64 },
       log: { level: 'info' },
       check: { timeoutMs: 30_000 },
       shard: undefined,
@@ -462,7 +476,7 @@ describe('loadConfig builds the Config', () => {
         { name: 'alpha', key: { kind: 'file', path: join(KEYS, 'dir', 'alpha'), origin: `accounts[2].fromDirectory in ${file}` }, thresholds: { warning: 2000, critical: 300 } },
         { name: 'beta', key: { kind: 'file', path: join(KEYS, 'dir', 'beta'), origin: `accounts[2].fromDirectory in ${file}` }, thresholds: { warning: 2000, critical: 300 } },
       ],
-      web: { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: join(GOOD, 'web.yml'), maxConnections: 100 },
+      web: { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: join(GOOD, 'web.yml'), maxConnections: 100, maxConnectionsPerAddress: 64 },
       log: { level: 'debug' },
       check: { timeoutMs: 45_000 },
       shard: { index: 1, count: 3 },
@@ -500,7 +514,7 @@ describe('loadConfig builds the Config', () => {
       ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: '30',
     });
     expect(withFlag.log.level).toBe('error');
-    expect(withFlag.web).toEqual({ listenAddress: '[::1]:9100', host: '::1', port: 9100, configFile: '/etc/w.yml', maxConnections: 20 });
+    expect(withFlag.web).toEqual({ listenAddress: '[::1]:9100', host: '::1', port: 9100, configFile: '/etc/w.yml', maxConnections: 20, maxConnectionsPerAddress: 64 });
     expect(withFlag.shard).toEqual({ index: 0, count: 2 });
 
     const withEnv = load(['--config.file', file], {

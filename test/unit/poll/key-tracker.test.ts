@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { keyAgeCell, keyFacts } from '../../../src/views/key-columns.js';
+import type { AccountView } from '../../../src/views/account-view.js';
 import { AccountStore } from '../../../src/state/account-store.js';
 import { keyFingerprint } from '../../../src/config/keys.js';
 import { KeyTracker, type SharedKeyChange, type TrackedAccount } from '../../../src/poll/key-tracker.js';
@@ -118,5 +123,48 @@ describe('KeyTracker', () => {
     tracker.observe(env('ghost'), KEY_A);
     expect(store.get('ghost')).toBeUndefined();
     expect(tracker.sharedWith('ghost')).toEqual([]);
+  });
+});
+
+describe('KeyTracker with a key file dated in the future', () => {
+  // `touch -d 2099-01-01 keyfile`: the mtime would make the key read as new for ever.
+  const FUTURE_S = Date.UTC(2099, 0, 1) / 1000;
+  const dir = mkdtempSync(join(tmpdir(), 'zexa-future-mtime-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('counts the key from its first read, says so once, and lets rotation fall due', () => {
+    const path = join(dir, 'a.key');
+    writeFileSync(path, `${KEY_A}\n`);
+    utimesSync(path, FUTURE_S, FUTURE_S);
+    const store = new AccountStore();
+    store.configure([{ name: 'a', thresholds }]);
+    const clock = new FakeClock({ now: Date.UTC(2026, 0, 1) });
+    const reported: { account: string; fingerprint: string; mtimeMs: number }[] = [];
+    const tracker = new KeyTracker(store, { clock, onFutureMtime: (event) => reported.push(event) });
+    const account: TrackedAccount = { name: 'a', key: { kind: 'file', path, origin: 'test' } };
+    const firstRead = clock.now();
+    tracker.observe(account, KEY_A);
+    expect(store.get('a')?.key).toEqual({ fingerprint: keyFingerprint(KEY_A), source: 'file', lastChangeMs: firstRead, mtimeInFuture: true, shared: false });
+    // Polled for 91 days with the same key: still counted from the first read, reported once.
+    for (let day = 0; day < 91; day += 1) {
+      clock.advance(86_400_000);
+      tracker.observe(account, KEY_A);
+    }
+    expect(reported).toEqual([{ account: 'a', fingerprint: keyFingerprint(KEY_A), mtimeMs: FUTURE_S * 1000 }]);
+    const key = store.get('a')?.key;
+    expect(key?.lastChangeMs).toBe(firstRead);
+    expect(keyFacts(key!, clock.now())).toEqual({ ageSeconds: 91 * 86_400, rotationDue: true });
+    // A rotated key in a file dated in the past is taken at its mtime again.
+    writeFileSync(path, `${KEY_B}\n`);
+    const past = clock.now() / 1000 - 3600;
+    utimesSync(path, past, past);
+    tracker.observe(account, KEY_B);
+    expect(store.get('a')?.key).toEqual({ fingerprint: keyFingerprint(KEY_B), source: 'file', lastChangeMs: past * 1000, shared: false });
+  });
+
+  it('marks the age on the status page as a lower bound, not a fresh key', () => {
+    const key = { fingerprint: 'abc', source: 'file' as const, lastChangeMs: 1_000, mtimeInFuture: true as const, shared: false };
+    const cell = keyAgeCell({ status: { key }, nowMs: 1_000 + 3 * 60_000, sharedWith: [] } as unknown as AccountView);
+    expect(cell).toBe('≥ 3 min<small>file · mtime in the future</small>');
   });
 });
