@@ -18,7 +18,8 @@ import { RatePacer, Semaphore } from './concurrency.js';
 import { KeyUnavailableError, NetworkError, PollError, type PollErrorReason } from '../zexa/errors.js';
 import type { RetryPolicy } from './retry.js';
 import { withRetries } from './retry.js';
-import type { Credits, ZexaClient } from '../zexa/client.js';
+import type { ZexaClient } from '../zexa/client.js';
+import type { Credits } from '../zexa/parse.js';
 
 /** The longest the first round's start times are spread over; the limits may stretch it further. */
 const FIRST_ROUND_MS = 1_000;

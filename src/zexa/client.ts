@@ -1,7 +1,7 @@
 /**
  * The one HTTP call the exporter makes: `GET {base}/v1/credits` with a key, turned into Credits or
  * into the ZexaApiError of its reason. The I/O (`createZexaClient`) is kept apart from the parsing
- * (`parseCreditsResponse`; `Retry-After` in retry-after.ts), which is pure and table-tested.
+ * (`parseCreditsResponse` in parse.ts; `Retry-After` in retry-after.ts), which is pure and table-tested.
  *
  * Secrets: the key goes into the Authorization header and nowhere else. Messages are built from
  * fixed text, status codes, request ids and a short, sanitized excerpt of an error body's
@@ -9,35 +9,21 @@
  * of the answer that is kept (currency, request id, message) passes one key check first: one that
  * holds the key, or any 8-character slice of it, refuses the whole answer as `invalid_response`.
  */
-import { STATUS_CODES } from 'node:http';
 import { request, type Dispatcher } from 'undici';
 import { createProxyAgent } from './proxy.js';
-import { z } from 'zod';
 import { abortReason, type Clock } from '../lib/clock.js';
 import {
-  ClientError,
-  ForbiddenError,
   InvalidResponseError,
   KeyUnavailableError,
   NetworkError,
-  RateLimitedError,
-  ServerError,
   TimeoutError,
-  UnauthorizedError,
   ZexaApiError,
   type ZexaErrorDetails,
 } from './errors.js';
 import { isSendableKey } from './bearer.js';
 import { errorCode, outOfDescriptors } from '../lib/errno.js';
-import { containsKeySlice, keySlices } from '../lib/redact.js';
-import { parseRetryAfter } from './retry-after.js';
-
-export interface Credits {
-  credits: number;
-  currency: string;
-  /** The `x-request-id` header (or a `request_id` in the body) of the answer, when there was one. */
-  requestId: string | undefined;
-}
+import { keySlices } from '../lib/redact.js';
+import { answered, cleanRequestId, firstHeader, parseCreditsResponse, type Credits, type KeySlices } from './parse.js';
 
 export interface AttemptObservation {
   /** The HTTP status as a string, or 'error' when no response (status line) arrived. */
@@ -72,8 +58,6 @@ export interface ZexaClient {
 
 const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 const CREDITS_PATH = '/v1/credits';
-const MESSAGE_EXCERPT_CHARS = 200;
-const REQUEST_ID_CHARS = 128;
 
 // undici error codes; anything else without an HTTP answer is a network failure.
 const TIMEOUT_CODES = new Set([
@@ -319,179 +303,3 @@ function toZexaError(error: unknown, host: string): ZexaApiError {
  * broken upstream or a hostile proxy) would otherwise be counted into
  * `zexa_credits_added_total`/`zexa_credits_consumed_total` and pin them at 1e308 or +Inf for good.
  */
-const MAX_ABS_CREDITS = 1e15;
-
-/** A currency code, as Zexa sends it (USD): nothing else can ride in this field into a label. */
-const CURRENCY = /^[A-Za-z0-9]{3,8}$/;
-
-const creditsBody = z.object({
-  credits: z
-    .number({ error: 'must be a finite number' })
-    .refine(Number.isFinite, 'must be a finite number')
-    .refine((value) => Math.abs(value) <= MAX_ABS_CREDITS, 'must be between -1e15 and 1e15'),
-  currency: z.string({ error: 'must be a string' }).regex(CURRENCY, 'must be 3 to 8 letters or digits'),
-});
-
-// Control and format characters (including bidi overrides and line separators) are dropped from
-// anything the API sends that ends up in a log line, a label or the status page.
-const CONTROL_CHARACTERS_GLOBAL = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
-
-type HttpHeaders = Record<string, string | string[] | undefined>;
-
-function firstHeader(headers: HttpHeaders, name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() !== name) continue;
-    return Array.isArray(value) ? value[0] : value;
-  }
-  return undefined;
-}
-
-type KeySlices = ReadonlySet<string>;
-/**
- * The one key check of every string of the answer that is kept, on the text as it came (before any
- * mapping could hide an echo from the rule). The error names the field and never quotes it.
- */
-function checkForKey(text: string, field: string, status: number, slices: KeySlices): string {
-  if (!containsKeySlice(text, slices)) return text;
-  throw new InvalidResponseError(
-    `${answered(status, undefined)}: its ${field} holds the API key or part of it; the answer is refused and the field is not shown`,
-    { status },
-  );
-}
-
-/** Printable text only, whitespace collapsed, then capped. */
-function sanitize(text: string, maxChars: number): string {
-  const clean = text
-    .replace(CONTROL_CHARACTERS_GLOBAL, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  const chars = Array.from(clean);
-  return chars.length <= maxChars ? clean : `${chars.slice(0, maxChars).join('')}…`;
-}
-
-function cleanRequestId(value: unknown, field: string, status: number, slices: KeySlices): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
-  if (typeof value !== 'string') return undefined;
-  const clean = sanitize(checkForKey(value, field, status, slices), REQUEST_ID_CHARS);
-  return clean === '' ? undefined : clean;
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-}
-
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
-    // The SyntaxError quotes the body, so it is dropped rather than kept as a cause.
-    return { ok: false };
-  }
-}
-
-function answered(status: number, requestId: string | undefined): string {
-  const text = STATUS_CODES[status];
-  return (
-    `Zexa API answered ${status}${text === undefined ? '' : ` ${text}`}` +
-    (requestId === undefined ? '' : ` (request_id ${requestId})`)
-  );
-}
-
-/** `request_id` at the top level, then under `error`, then the `x-request-id` header. */
-function findRequestId(body: unknown, headers: HttpHeaders, status: number, slices: KeySlices): string | undefined {
-  const top = asRecord(body);
-  return (
-    cleanRequestId(top?.request_id, 'request_id', status, slices) ??
-    cleanRequestId(asRecord(top?.error)?.request_id, 'error.request_id', status, slices) ??
-    cleanRequestId(firstHeader(headers, 'x-request-id'), 'x-request-id header', status, slices)
-  );
-}
-
-function findMessage(body: unknown, status: number, slices: KeySlices): string | undefined {
-  const top = asRecord(body);
-  const error = top?.error;
-  const candidates: [string, unknown][] = [
-    ['error.message', asRecord(error)?.message],
-    ['message', top?.message],
-    ['error', typeof error === 'string' ? error : undefined],
-    ['detail', top?.detail],
-  ];
-  for (const [field, candidate] of candidates) {
-    if (typeof candidate !== 'string') continue;
-    const clean = sanitize(checkForKey(candidate, field, status, slices), MESSAGE_EXCERPT_CHARS);
-    if (clean !== '') return clean;
-  }
-  return undefined;
-}
-
-export interface ParseOptions {
-  /** The keys (the one sent) that no kept string of the answer may hold, whole or in part. */
-  keys?: readonly string[];
-}
-
-/**
- * Turns one answer of `GET /v1/credits` into Credits (200 with a valid body) or throws the
- * ZexaApiError of its status. `nowMs` (wall clock) resolves a `Retry-After` HTTP date.
- */
-export function parseCreditsResponse(
-  response: { status: number; headers: HttpHeaders; body: string },
-  nowMs: number,
-  options: ParseOptions = {},
-): Credits {
-  const { status, headers } = response;
-  const slices = keySlices(options.keys ?? []);
-  const json = parseJson(response.body);
-  const body = json.ok ? json.value : undefined;
-  const requestId = findRequestId(body, headers, status, slices);
-  const head = answered(status, requestId);
-
-  if (status === 200) {
-    if (!json.ok) {
-      throw new InvalidResponseError(`${head} with a body that is not JSON`, { status, requestId });
-    }
-    // Before the format check, so that the log says "holds the API key" for a whole key too.
-    const currency = asRecord(body)?.currency;
-    if (typeof currency === 'string') checkForKey(currency, 'currency', status, slices);
-    const parsed = creditsBody.safeParse(body);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) =>
-        issue.path.length === 0 ? 'expected an object with credits and currency' : `${issue.path.join('.')} ${issue.message}`,
-      );
-      throw new InvalidResponseError(`${head} with an unexpected body: ${[...new Set(problems)].join('; ')}`, { status, requestId });
-    }
-    return { credits: parsed.data.credits, currency: parsed.data.currency, requestId };
-  }
-
-  const retryAfterMs = parseRetryAfter(firstHeader(headers, 'retry-after'), nowMs);
-  const details: ZexaErrorDetails = { status, requestId, retryAfterMs };
-  const excerpt = findMessage(body, status, slices);
-  const said = excerpt === undefined ? '' : `; the API said: "${excerpt}"`;
-  const wait = retryAfterMs === undefined ? '' : `, retry after ${Math.ceil(retryAfterMs / 1000)} s`;
-
-  if (status === 401) {
-    return throwError(new UnauthorizedError(`${head}: the key is missing, malformed or revoked${said}`, details));
-  }
-  if (status === 403) {
-    return throwError(
-      new ForbiddenError(`${head}: the key is valid but the account's plan does not allow this call${said}`, details),
-    );
-  }
-  if (status === 429) {
-    return throwError(new RateLimitedError(`${head}: rate limited${wait}${said}`, details));
-  }
-  if (status >= 500 && status <= 599) {
-    return throwError(new ServerError(`${head}: server error${wait}${said}`, details));
-  }
-  if (status >= 400 && status <= 499) {
-    return throwError(new ClientError(`${head}: the request was rejected; check the API URL${said}`, details));
-  }
-  if (status >= 300 && status <= 399) {
-    // Redirects are not followed: the key must only ever be sent to the configured URL.
-    return throwError(new InvalidResponseError(`${head}: a redirect, which is not followed; check the API URL`, details));
-  }
-  return throwError(new InvalidResponseError(`${head}: expected 200 with the balance`, details));
-}
-
-function throwError(error: ZexaApiError): never {
-  throw error;
-}

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { KeyUnavailableError, ServerError, UnauthorizedError } from '../../../src/zexa/errors.js';
 import { MIN_POLLS_WAITING, Poller, type PollResult } from '../../../src/poll/poller.js';
-import type { Credits, ZexaClient } from '../../../src/zexa/client.js';
+import type { ZexaClient } from '../../../src/zexa/client.js';
+import type { Credits } from '../../../src/zexa/parse.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 interface Call {

@@ -17,10 +17,10 @@ import {
 import {
   createDispatcher,
   createZexaClient,
-  parseCreditsResponse,
   type AttemptObservation,
   type ZexaClientOptions,
 } from '../../../src/zexa/client.js';
+import { parseCreditsResponse } from '../../../src/zexa/parse.js';
 import { parseRetryAfter } from '../../../src/zexa/retry-after.js';
 
 const KEY = 'zx_live_Kq8sLEAKCHECKf3a91b7c2d';
