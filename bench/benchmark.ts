@@ -45,6 +45,8 @@ export interface BenchOptions {
   registryRuns: number;
   /** How long the request-rate cap is observed while demand exceeds it. */
   rateWindowMs: number;
+  /** The `node` binary the exporter runs on (default: the bench's own). */
+  node?: string | undefined;
   log: (line: string) => void;
 }
 
@@ -219,7 +221,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       if (child !== undefined) await child.stop();
       sim.resetRecords();
       startedAt = Date.now();
-      child = await startExporterChild(configFile);
+      child = await startExporterChild(configFile, { node: options.node });
       children.push(child);
       const current = child;
       if (r === options.repeats - 1) {
@@ -266,7 +268,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     const rateCap = Math.max(1, Math.min(100, Math.round(n / 10)));
     writeConfigFile(configFile, { apiUrl: sim.url, keyDir, form, names, intervalMs: plan.intervalMs, maxConcurrency: concurrency, maxRequestsPerSecond: rateCap });
     sim.resetRecords();
-    const capped = await startExporterChild(configFile);
+    const capped = await startExporterChild(configFile, { node: options.node });
     children.push(capped);
     const capStart = Date.now();
     await sleep(options.rateWindowMs + 1000);

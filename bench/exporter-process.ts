@@ -79,9 +79,19 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-export async function startExporterChild(configFile: string): Promise<ExporterChild> {
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+export interface ExporterChildOptions {
+  /** The `node` binary to run the exporter on (default: this process's own). */
+  node?: string | undefined;
+  /** Node.js options before dist/main.js (a preload, V8 flags). */
+  execArgv?: readonly string[] | undefined;
+  /** Added to the exporter's environment. */
+  env?: Readonly<Record<string, string>> | undefined;
+}
+
+export async function startExporterChild(configFile: string, options: ExporterChildOptions = {}): Promise<ExporterChild> {
+  const child: ChildProcess = spawn(options.node ?? process.execPath, [...(options.execArgv ?? []), MAIN], {
     env: {
+      ...options.env,
       PATH: process.env.PATH ?? '',
       ZEXA_EXPORTER_CONFIG: configFile,
       ZEXA_EXPORTER_LISTEN_ADDRESS: '127.0.0.1:0',
