@@ -22,3 +22,12 @@ if (out !== undefined) {
     renameSync(`${out}.tmp`, out);
   });
 }
+
+// The whole life's peak of a short-lived process (the `healthcheck` subcommand): read on exit.
+const peakOut = process.env.ZEXA_BENCH_PEAK_OUT;
+if (peakOut !== undefined) {
+  process.on('exit', () => {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    writeFileSync(peakOut, match?.[1] ?? '');
+  });
+}
