@@ -94,7 +94,12 @@ async function until(check: () => boolean, timeoutMs: number): Promise<void> {
 }
 
 /** The exporter at 10 accounts, steady, on `node` with `execArgv` before dist/main.js. */
-export async function measureBreakdown(node: NodeRuntime, execArgv: readonly string[] = [], log: (line: string) => void = () => {}): Promise<MemoryBreakdown> {
+export async function measureBreakdown(
+  node: NodeRuntime,
+  execArgv: readonly string[] = [],
+  log: (line: string) => void = () => {},
+  steadyAfterMs: number = STEADY_AFTER_MS,
+): Promise<MemoryBreakdown> {
   log(`memory breakdown: ${node.version}: RSS per import`);
   const { floorMb, perImport } = importCosts(node);
   const dir = mkdtempSync(join(tmpdir(), 'zexa-mem-'));
@@ -109,8 +114,8 @@ export async function measureBreakdown(node: NodeRuntime, execArgv: readonly str
     const started = Date.now();
     const child = await startExporterChild(configFile, { node: node.path, execArgv: ['--import', pathToFileURL(PROBE).href, ...execArgv], env: { ZEXA_BENCH_PROBE_OUT: out } });
     try {
-      log(`memory breakdown: ${node.version}: exporter running, reading at ${STEADY_AFTER_MS / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, STEADY_AFTER_MS - (Date.now() - started))));
+      log(`memory breakdown: ${node.version}: exporter running, reading at ${steadyAfterMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, steadyAfterMs - (Date.now() - started))));
       const rssMb = child.rssBytes() / MB;
       const peakMb = child.peakRssBytes() / MB;
       process.kill(child.pid, 'SIGUSR2');
