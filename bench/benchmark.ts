@@ -15,7 +15,7 @@ import { AccountStore } from '../src/state/account-store.js';
 import { ExporterMetrics } from '../src/metrics/exporter-metrics.js';
 import { generateAccounts, startSimulator, type SimAccountSpec, type SimRequestRecord, type ZexaSimulator } from '../src/simulator/index.js';
 import { bareUndiciRound, equivalentRegistry, timeRegistryMetrics } from './baselines.js';
-import { startExporterChild, writeConfigFile, writeKeyDirectory, type AccountsForm, type ExporterChild } from './exporter-process.js';
+import { healthcheckPeak, startExporterChild, writeConfigFile, writeKeyDirectory, type AccountsForm, type ExporterChild } from './exporter-process.js';
 import { measureHistoryCost, measureKeyIndexCost } from './history-cost.js';
 import { spawnScraper } from './scraper-process.js';
 import { measureStatusPage } from './status-page-figures.js';
@@ -45,6 +45,8 @@ export interface BenchOptions {
   registryRuns: number;
   /** How long the request-rate cap is observed while demand exceeds it. */
   rateWindowMs: number;
+  /** The `node` binary the exporter runs on (default: the bench's own). */
+  node?: string | undefined;
   log: (line: string) => void;
 }
 
@@ -92,6 +94,9 @@ export interface SizeFigures {
   rateErrorPct: number;
   /** Peak RSS of the exporter process over its whole life (config load and start-up round included): VmHWM, and the 250 ms samples. */
   rssMb: number;
+  /** `zexa-exporter healthcheck` against the running exporter: exit code and its own peak RSS (VmHWM). */
+  healthcheckExitCode: number;
+  healthcheckPeakMb: number;
   /** Median RSS over the steady window (polls and scrapes going on, start-up over). */
   rssSteadyMb: number;
   /** Event-loop delay p99 of each scrape window (from nodejs_eventloop_lag_p99_seconds): the worst and the median. */
@@ -219,7 +224,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       if (child !== undefined) await child.stop();
       sim.resetRecords();
       startedAt = Date.now();
-      child = await startExporterChild(configFile);
+      child = await startExporterChild(configFile, { node: options.node });
       children.push(child);
       const current = child;
       if (r === options.repeats - 1) {
@@ -249,6 +254,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     const windowEnd = Date.now();
     inSteadyWindow = false;
     const statusPage = await measureStatusPage(child.url);
+    const healthcheck = await healthcheckPeak(configFile, child.url, options.node);
     const lastText = readFileSync(textFile, 'utf8');
     const records = sim.requests().filter((r: SimRequestRecord) => r.at >= windowStart && r.at < windowEnd);
     if (rssTimer !== undefined) clearInterval(rssTimer);
@@ -266,7 +272,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     const rateCap = Math.max(1, Math.min(100, Math.round(n / 10)));
     writeConfigFile(configFile, { apiUrl: sim.url, keyDir, form, names, intervalMs: plan.intervalMs, maxConcurrency: concurrency, maxRequestsPerSecond: rateCap });
     sim.resetRecords();
-    const capped = await startExporterChild(configFile);
+    const capped = await startExporterChild(configFile, { node: options.node });
     children.push(capped);
     const capStart = Date.now();
     await sleep(options.rateWindowMs + 1000);
@@ -322,6 +328,8 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
       rateErrorPct: (Math.abs(rateMeasured - rateCap) / rateCap) * 100,
       rssMb: rssMax / (1024 * 1024),
       rssSteadyMb: median(rssSteady) / (1024 * 1024),
+      healthcheckExitCode: healthcheck.exitCode,
+      healthcheckPeakMb: healthcheck.peakMb,
       eventLoopP99MaxMs: Math.max(...p99s),
       eventLoopP99MedianMs: median(p99s),
       callsPerAccountHour,

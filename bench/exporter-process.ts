@@ -5,13 +5,15 @@
  * every account with its `apiKeyFile` (form `file`, issue 11: the YAML of a large file must not
  * lift the peak).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { SimAccountSpec } from '../src/simulator/index.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+const PROBE = new URL('./memory-probe.mjs', import.meta.url).href;
 
 /** One key file per account, named after it, mode 0600: what `--key-dir` of the simulator CLI writes. */
 export function writeKeyDirectory(dir: string, accounts: readonly SimAccountSpec[]): void {
@@ -79,9 +81,19 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-export async function startExporterChild(configFile: string): Promise<ExporterChild> {
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+export interface ExporterChildOptions {
+  /** The `node` binary to run the exporter on (default: this process's own). */
+  node?: string | undefined;
+  /** Node.js options before dist/main.js (a preload, V8 flags). */
+  execArgv?: readonly string[] | undefined;
+  /** Added to the exporter's environment. */
+  env?: Readonly<Record<string, string>> | undefined;
+}
+
+export async function startExporterChild(configFile: string, options: ExporterChildOptions = {}): Promise<ExporterChild> {
+  const child: ChildProcess = spawn(options.node ?? process.execPath, [...(options.execArgv ?? []), MAIN], {
     env: {
+      ...options.env,
       PATH: process.env.PATH ?? '',
       ZEXA_EXPORTER_CONFIG: configFile,
       ZEXA_EXPORTER_LISTEN_ADDRESS: '127.0.0.1:0',
@@ -125,4 +137,24 @@ export async function startExporterChild(configFile: string): Promise<ExporterCh
       clearTimeout(forced);
     },
   };
+}
+
+/**
+ * `zexa-exporter healthcheck` against the running exporter at `url`, as the container runs it
+ * every 30 s: its exit code and its own peak RSS (VmHWM read as it exits, through
+ * bench/memory-probe.mjs), MB.
+ */
+export async function healthcheckPeak(configFile: string, url: string, node: string = process.execPath): Promise<{ exitCode: number; peakMb: number }> {
+  const out = `${configFile}.healthcheck-peak`;
+  let exitCode = 0;
+  try {
+    await promisify(execFile)(node, ['--import', PROBE, MAIN, 'healthcheck'], {
+      env: { PATH: process.env.PATH ?? '', ZEXA_EXPORTER_CONFIG: configFile, ZEXA_EXPORTER_LISTEN_ADDRESS: new URL(url).host, ZEXA_BENCH_PEAK_OUT: out },
+    });
+  } catch (error) {
+    exitCode = typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 1;
+  }
+  const kb = Number(readFileSync(out, 'utf8'));
+  rmSync(out, { force: true });
+  return { exitCode, peakMb: kb / 1024 };
 }

@@ -65,6 +65,11 @@ const ROWS: readonly Row[] = [
     cell: (f) => `${f.rssMb.toFixed(0)} MB / ${f.rssSteadyMb.toFixed(0)} MB`,
   },
   {
+    figure: '`healthcheck` subcommand (every 30 s in the container): its own peak RSS (VmHWM), exit code',
+    target: 'small',
+    cell: (f) => `${f.healthcheckPeakMb.toFixed(0)} MB, exit ${f.healthcheckExitCode}`,
+  },
+  {
     figure: 'balance history, 24 h full: heap + typed arrays / RSS growth (own process)',
     target: '≤ 10 MB',
     cell: (f) => `${(f.historyBytes / 1e6).toFixed(2)} MB / ${(f.historyRssBytes / 1e6).toFixed(1)} MB (${f.historyHours.toFixed(1)} h kept)`,

@@ -5,11 +5,13 @@
  * `--accounts`: only those sizes of the full run; `--form directory|file`: only that config form) and prints the machine and a Markdown table.
  */
 import { execFileSync } from 'node:child_process';
-import { cpus, freemem, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runBenchmark, type BenchOptions, type SizePlan } from './benchmark.js';
 import type { AccountsForm } from './exporter-process.js';
+import { breakdownTable, measureBreakdown } from './memory-breakdown.js';
+import { DEFAULT_NODE_MAJOR, resolveNode, type NodeRuntime } from './node-runtime.js';
 import { markdownTable } from './report.js';
 
 const FULL: readonly SizePlan[] = [
@@ -25,7 +27,25 @@ const QUICK: readonly SizePlan[] = [
   { accounts: 1_000, intervalMs: 5_000, steadyWindowMs: 5_000 },
 ];
 
-const USAGE = 'Usage: npm run bench [-- --quick] [-- --accounts 10,1000,10000] [-- --form directory,file]';
+const USAGE =
+  'Usage: npm run bench [-- --quick] [-- --accounts 10,1000,10000] [-- --form directory,file] [-- --node 20|24]\n' +
+  '       npm run bench -- --memory-breakdown [--node 20,24] [--exec-argv "--some-v8-flag ..."]';
+
+/** `--node 20,24` as majors; the image's Node.js 24 when not given. */
+function nodeMajors(value: string | undefined): number[] {
+  const majors = (value ?? String(DEFAULT_NODE_MAJOR)).split(',').map(Number);
+  if (!majors.every((m) => [20, 22, 24].includes(m))) throw new Error('--node takes 20, 22 or 24 (a comma-separated list with --memory-breakdown)');
+  return majors;
+}
+
+async function memoryBreakdown(majors: readonly number[], execArgv: readonly string[]): Promise<number> {
+  build();
+  const runs = [];
+  for (const major of majors) runs.push(await measureBreakdown(resolveNode(major), execArgv, (line) => console.error(line)));
+  console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end\n`);
+  console.log(breakdownTable(runs));
+  return 0;
+}
 
 function build(): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
@@ -36,8 +56,24 @@ function build(): void {
 async function main(argv: readonly string[]): Promise<number> {
   let quick: boolean;
   let plans: readonly SizePlan[];
+  let node: NodeRuntime;
   try {
-    const { values } = parseArgs({ args: [...argv], options: { quick: { type: 'boolean' }, accounts: { type: 'string' }, form: { type: 'string' } }, strict: true });
+    const { values } = parseArgs({
+      args: [...argv],
+      options: {
+        quick: { type: 'boolean' },
+        accounts: { type: 'string' },
+        form: { type: 'string' },
+        node: { type: 'string' },
+        'memory-breakdown': { type: 'boolean' },
+        'exec-argv': { type: 'string' },
+      },
+      strict: true,
+    });
+    const majors = nodeMajors(values.node);
+    if (values['memory-breakdown'] === true) return await memoryBreakdown(majors, (values['exec-argv'] ?? '').split(' ').filter((a) => a !== ''));
+    if (majors.length !== 1) throw new Error('--node takes one major for the scale benchmark');
+    node = resolveNode(majors[0] as number);
     quick = values.quick ?? false;
     plans = quick ? QUICK : FULL;
     if (values.accounts !== undefined) {
@@ -66,6 +102,7 @@ async function main(argv: readonly string[]): Promise<number> {
     scrapeEveryMs: 1_000,
     registryRuns: quick ? 3 : 7,
     rateWindowMs: quick ? 5_000 : 10_000,
+    node: node.path,
     log: (line) => console.error(line),
   };
   const started = Date.now();
@@ -73,13 +110,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const gb = (bytes: number): string => `${(bytes / 1024 ** 3).toFixed(1)} GB`;
   console.log(
-    `Machine: ${cpus().length} × ${cpu}, ${gb(totalmem())} RAM (${gb(freemem())} free at the end), Node.js ${process.version}, ${process.platform}/${process.arch}`,
+    `Machine: ${cpus().length} × ${cpu}, ${gb(totalmem())} RAM (${gb(freemem())} free at the end), bench on Node.js ${process.version}, exporter on Node.js ${node.version}, ${process.platform}/${process.arch}`,
   );
   console.log(
     `Run: ${quick ? 'npm run bench -- --quick' : 'npm run bench'}; simulator latency ${options.latencyMs} ms, concurrency ${options.concurrency}, ` +
       `${options.repeats} repeat(s) of the poll round, scrapes every ${options.scrapeEveryMs} ms from a process of their own, in turn plain, gzip, plain with undici, OpenMetrics and OpenMetrics gzip; took ${Math.round((Date.now() - started) / 1000)} s\n`,
   );
-  console.log(markdownTable(figures));
+  console.log(markdownTable(figures, node.version));
   return 0;
 }
 

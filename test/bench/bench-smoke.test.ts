@@ -72,7 +72,7 @@ describe('npm run bench, smoke run', () => {
     const numbers: (keyof SizeFigures)[] = [
       'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'metricsUndiciMs', 'metricsOpenMetricsMs', 'metricsOpenMetricsGzipMs', 'openMetricsRatio', 'openMetricsBytes', 'scrapes', 'baselineMs', 'speedup',
       'gzipFirstMs', 'gzipAgainMs', 'cycleMs', 'bareCycleMs', 'cycleRatio', 'busiestRatio', 'rateCap',
-      'rateMeasured', 'rateErrorPct', 'rssMb', 'rssSteadyMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
+      'rateMeasured', 'rateErrorPct', 'rssMb', 'rssSteadyMb', 'healthcheckPeakMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
       'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs', 'historyBytes', 'historyRssBytes', 'historyHours', 'keyIndexBytes', 'keyIndexRssBytes', 'pageBytes',
     ];
     for (const name of numbers) {
@@ -86,8 +86,11 @@ describe('npm run bench, smoke run', () => {
     expect(f.expectedCallsPerAccountHour).toBe(720);
     expect(f.historyHours).toBeGreaterThanOrEqual(24);
     expect(f.pageBytes).toBeGreaterThan(1000);
+    // The healthcheck subcommand reached the running exporter, and its own peak was read.
+    expect(f.healthcheckExitCode).toBe(0);
+    expect(f.healthcheckPeakMb).toBeGreaterThan(10);
     const table = markdownTable(figures);
-    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 16);
+    expect(table.split('\n').filter((line) => line.startsWith('|'))).toHaveLength(2 + 17);
     expect(table).toContain(`| Node.js of the exporter process | ${process.version} |`);
     expect(table).not.toContain('NaN');
     expect(lines.some((line) => line.includes('50 accounts'))).toBe(true);

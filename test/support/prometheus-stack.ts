@@ -291,6 +291,8 @@ export interface StackOptions {
    * proportion to the windows. `ruleFor` and `ruleForByAlert` are then ignored.
    */
   timeScale?: number;
+  /** The `zexa` job's `metric_relabel_configs` (the many-keys docs' relabelling, for example). */
+  metricRelabelConfigs?: Record<string, unknown>[];
   /** Discover the `zexa` targets from a file (file_sd_configs) so `setTargets` can change them. */
   fileSd?: boolean;
 }
@@ -343,6 +345,7 @@ export async function startPrometheusStack(options: StackOptions): Promise<Prome
         scrape_timeout?: string;
         static_configs?: Array<{ targets: string[] }>;
         file_sd_configs?: Array<{ files: string[]; refresh_interval: string }>;
+        metric_relabel_configs?: Record<string, unknown>[];
       }>;
     };
     promConfig.global.scrape_interval = '1s';
@@ -353,6 +356,7 @@ export async function startPrometheusStack(options: StackOptions): Promise<Prome
     if (zexaJob === undefined) throw new Error('prometheus.yml has no scrape job named "zexa"');
     zexaJob.scrape_interval = '1s';
     zexaJob.scrape_timeout = '1s';
+    if (options.metricRelabelConfigs !== undefined) zexaJob.metric_relabel_configs = options.metricRelabelConfigs;
     const targetsPath = join(dir, 'zexa-targets.json');
     const setTargets = async (targets: string[]): Promise<void> => {
       if (options.fileSd !== true) throw new Error('setTargets needs startPrometheusStack({ fileSd: true })');
