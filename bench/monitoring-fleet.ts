@@ -92,7 +92,7 @@ export async function writeHistory(path: string, fleet: readonly FleetAccount[],
   /** `recorded`: a series of a recording rule, with no target labels, every 5 minutes. */
   const series = async (name: string, pairs: Record<string, string>, value: (ago: number, k: number) => number, recorded = false): Promise<void> => {
     const head = `${name}${labels(recorded ? pairs : { ...pairs, ...options.target })} `;
-    const at = recorded ? times.filter(({ t }) => t % RECORDED_STEP_SECONDS === 0) : times;
+    const at = recorded ? times.filter(({ t }) => (options.endSeconds - t) % RECORDED_STEP_SECONDS === 0) : times;
     for (const { k, t } of at) buffer += `${head}${value(options.endSeconds - t, k)} ${t}\n`;
     samples += at.length;
     if (buffer.length > 1 << 20) await flush();
