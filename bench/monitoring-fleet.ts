@@ -5,7 +5,8 @@
  * openmetrics` (the backfilled part), so the live series continue the history.
  *
  * The history carries the series `/metrics` carries, by the same names and labels
- * (test/golden/metrics.prom), plus `instance` and `job` as Prometheus would have attached them.
+ * (test/golden/metrics.prom), plus `instance` and `job` as Prometheus would have attached them,
+ * and the 5-minute consumption steps the shipped recording rules would have recorded.
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -17,6 +18,8 @@ import { generateAccounts, type SimAccountSpec } from '../src/simulator/index.js
 const REVOKED_EVERY = 100;
 /** Every 20th account (from the 7th) was topped up 3 hours before the end of the history. */
 const TOPPED_UP = { every: 20, first: 7, agoSeconds: 3 * 3600, credits: 20_000 };
+/** The interval of the recording group whose series the history carries (zexa-recording-5m). */
+const RECORDED_STEP_SECONDS = 300;
 
 export interface FleetAccount {
   spec: SimAccountSpec;
@@ -86,10 +89,12 @@ export async function writeHistory(path: string, fleet: readonly FleetAccount[],
   const { from = -Infinity, to = Infinity } = options;
   const grid = Array.from({ length: steps + 1 }, (_, k) => ({ k, t: options.endSeconds - (steps - k) * options.stepSeconds }));
   const times = grid.filter(({ t }) => t >= from && t < to);
-  const series = async (name: string, pairs: Record<string, string>, value: (ago: number, k: number) => number): Promise<void> => {
-    const head = `${name}${labels({ ...pairs, ...options.target })} `;
-    for (const { k, t } of times) buffer += `${head}${value(options.endSeconds - t, k)} ${t}\n`;
-    samples += times.length;
+  /** `recorded`: a series of a recording rule, with no target labels, every 5 minutes. */
+  const series = async (name: string, pairs: Record<string, string>, value: (ago: number, k: number) => number, recorded = false): Promise<void> => {
+    const head = `${name}${labels(recorded ? pairs : { ...pairs, ...options.target })} `;
+    const at = recorded ? times.filter(({ t }) => (options.endSeconds - t) % RECORDED_STEP_SECONDS === 0) : times;
+    for (const { k, t } of at) buffer += `${head}${value(options.endSeconds - t, k)} ${t}\n`;
+    samples += at.length;
     if (buffer.length > 1 << 20) await flush();
   };
   const pollsUpTo = (k: number): number => k + 1;
@@ -118,6 +123,11 @@ export async function writeHistory(path: string, fleet: readonly FleetAccount[],
     });
     await series('zexa_credits_added_total', { account: a.spec.name }, (ago) => (a.revoked || ago >= TOPPED_UP.agoSeconds ? 0 : a.topUp));
   }
+  // The 5-minute steps the zexa-recording-5m group records, as a Prometheus that had run the
+  // rules through the history would hold them: its 6-hour and 1-hour windows are then full at
+  // the first evaluation, as in steady operation, instead of nearly empty. Top-ups are not
+  // consumption, so a step is the drain alone.
+  for (const a of working) await series('account:zexa_credits_consumed:increase5m', { account: a.spec.name }, () => a.drain * RECORDED_STEP_SECONDS, true);
   for (const a of fleet) {
     await series('zexa_api_key_info', { account: a.spec.name, fingerprint: createHash('sha256').update(a.spec.key).digest('hex').slice(0, 12) }, () => 1);
     await series('zexa_api_key_last_change_timestamp_seconds', { account: a.spec.name, source: 'file' }, () => options.endSeconds - start - 86_400);
