@@ -41,6 +41,13 @@ const PHONE_ORDER: readonly [column: number, label: string][] = [
   [9, 'Key age'],
 ];
 
+/**
+ * Between the phone cards and a wide desktop the table is as wide as its narrowest possible
+ * columns; a whole request_id (36 characters and more) would push it past a 1280 px window. There
+ * it may wrap inside its own box, and a click still selects all of it (user-select:all).
+ */
+const NARROW_DESKTOP = `@media (min-width:700px) and (max-width:1365.98px){.rid code{white-space:normal;overflow-wrap:anywhere}}`;
+
 const PHONE = `@media (max-width:699.98px){
 header,main{padding-left:12px;padding-right:12px}footer{padding-left:12px;padding-right:12px}
 form.search input{min-width:0;flex:1 1 12em}.legend{margin-left:0}
@@ -110,5 +117,6 @@ span.nodata{display:flex;align-items:center;width:${WIDTH}px;min-height:${HEIGHT
 nav.pages{margin:12px 0;display:flex;gap:12px;align-items:center}
 p.empty{padding:24px;text-align:center;background:var(--panel)}
 footer{padding:8px 24px 24px;color:var(--dim);font-size:12px}
+${NARROW_DESKTOP}
 ${PHONE}
 `;
