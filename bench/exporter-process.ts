@@ -79,8 +79,9 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-export async function startExporterChild(configFile: string): Promise<ExporterChild> {
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+/** `nodeArgs`: flags for node itself (`--cpu-prof`, `--cpu-prof-dir=…` to profile the exporter). */
+export async function startExporterChild(configFile: string, nodeArgs: readonly string[] = []): Promise<ExporterChild> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN], {
     env: {
       PATH: process.env.PATH ?? '',
       ZEXA_EXPORTER_CONFIG: configFile,
