@@ -12,7 +12,7 @@ import type { ExporterChild } from './exporter-process.js';
 const PER_ADDRESS = 50;
 
 /** Opens `connections` sockets that ask for /metrics and never read; returns the closer. */
-export function openSlowReaders(url: URL, connections: number, path = '/metrics', headers = ''): () => void {
+function openSlowReaders(url: URL, connections: number, path = '/metrics', headers = ''): () => void {
   let stopped = false;
   const sockets = new Set<net.Socket>();
   const open = (index: number): void => {

@@ -24,7 +24,7 @@ import { throttledCount } from '../lib/throttled-count.js';
 /** A client that has not read for this long is dropped. */
 export const SLOW_READER_TIMEOUT_MS = 10_000;
 /** Bytes of response bodies held for unfinished responses, each distinct buffer counted once. */
-export const MAX_HELD_BODY_BYTES = 64 * 1024 * 1024;
+const MAX_HELD_BODY_BYTES = 64 * 1024 * 1024;
 /** Dropped readers are logged at warn level at most this often, with the count since. */
 const DROP_WARNING_INTERVAL_MS = 60_000;
 /** Bytes handed to the socket before waiting for it to drain. */
