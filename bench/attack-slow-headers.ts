@@ -16,7 +16,7 @@ export interface AttackFigures {
   attack: PhaseFigures;
 }
 
-interface PhaseFigures {
+export interface PhaseFigures {
   probes: number;
   failed: number;
   p50Ms: number;
@@ -40,7 +40,7 @@ function probe(url: URL): Promise<number> {
 }
 
 /** Probes /healthz for `ms`, sampling the RSS meanwhile. */
-async function phase(exporter: ExporterChild, ms: number): Promise<PhaseFigures> {
+export async function phase(exporter: ExporterChild, ms: number): Promise<PhaseFigures> {
   const url = new URL(exporter.url);
   const samples: number[] = [];
   let maxRssBytes = exporter.rssBytes();

@@ -84,7 +84,7 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 export interface ExporterChildOptions {
   /** The `node` binary to run the exporter on (default: this process's own). */
   node?: string | undefined;
-  /** Node.js options before dist/main.js (a preload, V8 flags). */
+  /** Node.js options before dist/main.js (a preload, V8 flags, `--cpu-prof` to profile the exporter). */
   execArgv?: readonly string[] | undefined;
   /** Added to the exporter's environment. */
   env?: Readonly<Record<string, string>> | undefined;

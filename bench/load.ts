@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ import { DEFAULTS } from '../src/config/defaults.js';
 import { generateAccounts, MAX_REQUEST_RECORDS, startSimulator, type SimRequestRecord } from '../src/simulator/index.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory } from './exporter-process.js';
 import { attackReport, slowHeadersAttack } from './attack-slow-headers.js';
+import { slowReadersAttack } from './attack-slow-readers.js';
 
 // The parts of autocannon's result used here (see its README, "API"); it ships no types.
 interface AutocannonHistogram {
@@ -325,23 +326,32 @@ export function report(f: LoadFigures): string {
   return lines.join('\n');
 }
 
-const USAGE = 'Usage: npm run load [-- --accounts 1000 --connections 50 --duration 30 --interval 10 --rate 0 --json --no-build] [-- --scenario slow-headers --duration 20]';
+const USAGE = 'Usage: npm run load [-- --accounts 1000 --connections 50 --duration 30 --interval 10 --rate 0 --json --no-build] [-- --scenario slow-headers|slow-readers --duration 20 --accounts 10000 --profile DIR]';
 
 /**
  * An attack scenario instead of the load: the exporter with `accounts` accounts, an idle
  * baseline, then the attack, each `seconds` long; /healthz p99 and RSS of both.
  */
-async function runScenario(accounts: number, seconds: number): Promise<string> {
+const SCENARIOS = {
+  'slow-headers': slowHeadersAttack,
+  'slow-readers': slowReadersAttack,
+} as const;
+
+/** `profileDir`: the exporter writes a CPU profile (`--cpu-prof`) there when it stops. */
+async function runScenario(scenario: keyof typeof SCENARIOS, accounts: number, seconds: number, profileDir?: string): Promise<string> {
   const specs = generateAccounts(accounts);
   const dir = mkdtempSync(join(tmpdir(), 'zexa-attack-'));
   const sim = await startSimulator({ accounts: specs });
   try {
     writeKeyDirectory(join(dir, 'keys'), specs);
     writeConfigFile(join(dir, 'config.yml'), { apiUrl: sim.url, keyDir: join(dir, 'keys'), intervalMs: 60_000, maxConcurrency: DEFAULTS.poll.maxConcurrency });
-    const exporter = await startExporterChild(join(dir, 'config.yml'));
+    const exporter = await startExporterChild(join(dir, 'config.yml'), { execArgv: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
     try {
-      await waitUntilReady(exporter.url, 90_000);
-      return attackReport(await slowHeadersAttack(exporter, seconds));
+      await waitUntilReady(exporter.url, 180_000);
+      // The machine may be shared: its load average goes with the figures.
+      const load = `load average before: ${loadavg().map((n) => n.toFixed(2)).join(', ')}`;
+      const report = attackReport(await SCENARIOS[scenario](exporter, seconds));
+      return `${report}\n\n${load}; after: ${loadavg().map((n) => n.toFixed(2)).join(', ')}`;
     } finally {
       await exporter.stop();
     }
@@ -373,12 +383,14 @@ async function main(argv: readonly string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         'no-build': { type: 'boolean', default: false },
         scenario: { type: 'string' },
+        profile: { type: 'string' },
       },
     });
     if (values.scenario !== undefined) {
-      if (values.scenario !== 'slow-headers') throw new Error(`unknown scenario "${values.scenario}" (expected slow-headers)`);
+      const scenario = values.scenario;
+      if (!Object.hasOwn(SCENARIOS, scenario)) throw new Error(`unknown scenario "${scenario}" (expected ${Object.keys(SCENARIOS).join(' or ')})`);
       if (!values['no-build']) build();
-      console.log(await runScenario(Number(values.accounts), Number(values.duration)));
+      console.log(await runScenario(scenario as keyof typeof SCENARIOS, Number(values.accounts), Number(values.duration), values.profile));
       return 0;
     }
     options = {

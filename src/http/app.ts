@@ -11,6 +11,7 @@ import type { ReloadOutcome } from '../config/types.js';
 import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
 import { CONTENT_TYPES, negotiateFormat, OPENMETRICS_EOF, openMetricsFromText } from '../metrics/exposition.js';
 import { fairQueue } from './fair-queue.js';
+import { sharedBodyWriter, type SharedBodyWriter } from './shared-body.js';
 import type { Rendered, StatusViews } from '../views/service.js';
 
 export interface ServerDeps {
@@ -26,6 +27,8 @@ export interface ServerDeps {
   onError?: (error: unknown) => void;
   /** A request refused as the client's fault (4xx, e.g. a path that is not valid percent-encoding). */
   onClientError?: (status: number, error: unknown) => void;
+  /** Writes `/metrics` bodies to clients that may not read them (default: shared-body.ts's defaults). */
+  bodyWriter?: SharedBodyWriter;
 }
 
 const READ_METHODS = ['GET', 'HEAD'];
@@ -59,41 +62,27 @@ function acceptsGzip(req: Request): boolean {
 }
 
 /**
- * Sends a body made of buffers without joining them first: one corked writev, so 5 MB of cached
- * per-block buffers (10,000 accounts) reach the socket without a 5 MB copy per scrape.
- */
-function sendChunks(req: Request, res: Response, chunks: readonly Buffer[]): void {
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  res.status(200).set('Content-Length', String(length));
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  res.cork();
-  for (const chunk of chunks) if (chunk.length > 0) res.write(chunk);
-  res.end(); // uncorks fully
-}
-
-/**
  * `/metrics`: the cached `zexa_` text and the live process metrics, in OpenMetrics when `Accept`
  * prefers it, text 0.0.4 otherwise.
  */
 function metricsHandler(deps: ServerDeps): RequestHandler {
+  const writer = deps.bodyWriter ?? sharedBodyWriter();
   return async (req, res) => {
     const format = negotiateFormat(req.headers.accept);
     const zexa = deps.metrics.renderZexa(format);
     const live = await deps.metrics.registry.metrics();
     const processText = format === 'openmetrics' ? openMetricsFromText(live) + OPENMETRICS_EOF : live;
     res.set('Content-Type', CONTENT_TYPES[format]).set('Cache-Control', 'no-store').set('Vary', 'Accept, Accept-Encoding');
+    res.status(200);
+    // The zexa_ part is one buffer per render (and one gzip of it), shared by every response
+    // until something changes; the small live part is the response's own (a gzip member of its
+    // own: a concatenation of gzip members is a valid gzip stream).
     if (acceptsGzip(req)) {
-      // The zexa_ part is compressed once per change; the small live part is its own gzip
-      // member (a concatenation of gzip members is a valid gzip stream).
-      const body = Buffer.concat([zexa.gzip(), gzipSync(processText, { level: 6 })]);
-      res.set('Content-Encoding', 'gzip').send(body);
+      res.set('Content-Encoding', 'gzip');
+      writer.send(res, [writer.shared(`${format} gzip`, zexa, zexa.byteLength, () => zexa.gzip()), gzipSync(processText, { level: 6 })]);
       return;
     }
-    sendChunks(req, res, [...zexa.chunks, Buffer.from(processText)]);
+    writer.send(res, [writer.shared(format, zexa, zexa.byteLength, () => zexa.bytes()), Buffer.from(processText)]);
   };
 }
 

@@ -21,6 +21,7 @@ import { createStatusViews } from '../views/service.js';
 import { VERSION } from '../version.js';
 import { basicAuthMiddleware, headersMiddleware } from '../http/web-config/auth.js';
 import { limitConnections } from '../http/connection-limits.js';
+import { sharedBodyWriter, slowReaderDrops } from '../http/shared-body.js';
 import { plainTextKeyWarning } from '../zexa/plain-text-transport.js';
 import { openWebConfig } from '../http/web-config/source.js';
 import { createHttpServer } from '../http/server.js';
@@ -227,6 +228,7 @@ export class Exporter {
       before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: PROBE_PATHS, logger })],
       onError: (error) => logger.error({ error: error instanceof Error ? error.message : 'unknown error' }, 'request failed'),
       onClientError: (status, error) => this.clientError(status, error),
+      bodyWriter: sharedBodyWriter({ onDrop: slowReaderDrops(clock, logger) }),
     });
     const server = createHttpServer(web, app, { logger });
     limitConnections(server, { maxConnections: config.web.maxConnections, maxConnectionsPerAddress: config.web.maxConnectionsPerAddress, logger, clock });

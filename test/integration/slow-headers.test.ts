@@ -7,7 +7,7 @@
  * /healthz from another address keeps answering throughout.
  */
 import net from 'node:net';
-import http from 'node:http';
+import { healthz } from '../support/healthz-probe.js';
 import { describe, expect, it } from 'vitest';
 import { startHarness } from '../support/exporter-harness.js';
 
@@ -38,19 +38,6 @@ function trickle(port: number): Trickler {
     }),
   );
   return trickler;
-}
-
-/** GET /healthz from 127.0.0.2, another address than the attacker's; milliseconds, or Infinity on failure. */
-function healthz(port: number): Promise<number> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/healthz', localAddress: '127.0.0.2', agent: false, timeout: 5_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - started : Infinity));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(Infinity));
-  });
 }
 
 describe('slow headers from one address', () => {

@@ -1,0 +1,215 @@
+/**
+ * Writes large shared bodies (the `/metrics` exposition) to clients that may not read them.
+ *
+ * The body is buffers the exporter rendered once and shares between every response of the same
+ * render: a response writes slices of them (views, never copies) only as fast as its client takes
+ * them, waiting for `drain` between windows. A client that never reads therefore costs a few
+ * writes, not one write per cached block (~900 at 10,000 accounts, each through the HTTP and
+ * stream layers), and its socket never queues more than one window.
+ *
+ * - A response whose client has taken nothing for `stallTimeoutMs` is dropped (its socket
+ *   destroyed): a client that stopped reading holds no connection or body for longer.
+ * - The bodies held by unfinished responses are counted once per distinct buffer. While they
+ *   total more than `maxHeldBytes`, a new response shares the newest body already made instead
+ *   of a fresh render's (at most a render older), so slow readers cannot pin one render each
+ *   while the accounts change underneath them, and the memory they hold stays near the cap.
+ *   Nobody is dropped for room: that would only let an attacker reconnect faster.
+ */
+import type { ServerResponse } from 'node:http';
+import { TLSSocket } from 'node:tls';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { throttledCount } from '../lib/throttled-count.js';
+
+/** A client that has not read for this long is dropped. */
+export const SLOW_READER_TIMEOUT_MS = 10_000;
+/** Bytes of response bodies held for unfinished responses, each distinct buffer counted once. */
+const MAX_HELD_BODY_BYTES = 64 * 1024 * 1024;
+/** Dropped readers are logged at warn level at most this often, with the count since. */
+const DROP_WARNING_INTERVAL_MS = 60_000;
+/** Bytes handed to the socket before waiting for it to drain. */
+const WINDOW_BYTES = 64 * 1024;
+/** Time spent writing windows per turn of the event loop before timers and I/O get theirs. */
+const TURN_MS = 5;
+
+/**
+ * Ends a response whose client does not read. A plain close would leave the unsent bytes and a
+ * FIN queued in the kernel behind a zero window for minutes; a reset frees them at once.
+ */
+function drop(res: ServerResponse): void {
+  const socket = res.socket;
+  if (socket !== null && !(socket instanceof TLSSocket) && !socket.destroyed) socket.resetAndDestroy();
+  else res.destroy();
+}
+
+export interface SharedBodyOptions {
+  stallTimeoutMs?: number;
+  maxHeldBytes?: number;
+  /** Called each time a response is dropped. */
+  onDrop?: () => void;
+}
+
+interface InFlight {
+  res: ServerResponse;
+  buffers: readonly Buffer[];
+  /** performance.now() of the last time the client took bytes (or of the start). */
+  lastProgress: number;
+}
+
+export interface SharedBodyWriter {
+  /** Writes `buffers` as the body of `res` (headers already set, without Content-Length) and ends it. */
+  send(res: ServerResponse, buffers: readonly Buffer[]): void;
+  /**
+   * The body of render `version` under `key` (a format and encoding), made by `make` once. When
+   * the bodies held for unfinished responses leave no room for `byteLength` more, the body last
+   * made under `key` is shared instead: slow readers cannot pin one render each while the
+   * accounts change underneath them.
+   */
+  shared(key: string, version: object, byteLength: number, make: () => Buffer): Buffer;
+  /** Bytes of distinct body buffers held by unfinished responses. */
+  heldBytes(): number;
+}
+
+/**
+ * Writes `body` a window at a time: the next window is scheduled once the socket has taken the
+ * last (`drain`), or at once when it took it at once, so other clients get theirs in between.
+ * Slices are views of the shared buffers, never copies.
+ */
+function writeInWindows(res: ServerResponse, body: readonly Buffer[], onProgress: () => void, schedule: (pump: () => void) => void): void {
+  let index = 0;
+  let offset = 0;
+  const pump = (): void => {
+    if (res.destroyed) return;
+    onProgress();
+    let budget = WINDOW_BYTES;
+    while (index < body.length) {
+      const buffer = body[index] as Buffer;
+      const take = Math.min(buffer.length - offset, budget);
+      const slice = offset === 0 && take === buffer.length ? buffer : buffer.subarray(offset, offset + take);
+      offset += take;
+      if (offset === buffer.length) {
+        index++;
+        offset = 0;
+      }
+      budget -= take;
+      const more = res.write(slice);
+      if (index === body.length) break;
+      if (!more) {
+        // The client took the last window: that counts as reading even while the next waits its turn.
+        res.once('drain', () => {
+          onProgress();
+          schedule(pump);
+        });
+        return;
+      }
+      if (budget === 0) {
+        schedule(pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  pump();
+}
+
+/**
+ * Windows ready to go out run a few milliseconds' worth per turn of the event loop: copying 64 KB
+ * into each of 400 sockets' kernel buffers in one turn held /healthz for hundreds of ms.
+ */
+function turnScheduler(): (pump: () => void) => void {
+  const ready: (() => void)[] = [];
+  let scheduled = false;
+  const runReady = (): void => {
+    const until = performance.now() + TURN_MS;
+    while (ready.length > 0 && performance.now() < until) (ready.shift() as () => void)();
+    scheduled = ready.length > 0;
+    if (scheduled) setImmediate(runReady);
+  };
+  return (pump) => {
+    ready.push(pump);
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(runReady);
+  };
+}
+
+export function sharedBodyWriter(options: SharedBodyOptions = {}): SharedBodyWriter {
+  const stallTimeoutMs = options.stallTimeoutMs ?? SLOW_READER_TIMEOUT_MS;
+  const maxHeldBytes = options.maxHeldBytes ?? MAX_HELD_BODY_BYTES;
+  const inFlight = new Set<InFlight>();
+  const refs = new Map<Buffer, number>();
+  let held = 0;
+
+  const schedule = turnScheduler();
+
+  const hold = (buffers: readonly Buffer[], delta: 1 | -1): void => {
+    for (const buffer of buffers) {
+      const count = (refs.get(buffer) ?? 0) + delta;
+      if (count === 0) {
+        refs.delete(buffer);
+        held -= buffer.length;
+      } else {
+        if (count === 1 && delta === 1) held += buffer.length;
+        refs.set(buffer, count);
+      }
+    }
+  };
+
+  const finish = (entry: InFlight): void => {
+    if (!inFlight.delete(entry)) return;
+    hold(entry.buffers, -1);
+  };
+
+  const send = (res: ServerResponse, buffers: readonly Buffer[]): void => {
+    const body = buffers.filter((b) => b.length > 0);
+    let length = 0;
+    for (const buffer of body) length += buffer.length;
+    res.setHeader('Content-Length', String(length));
+    if (res.req.method === 'HEAD' || length === 0) {
+      res.end();
+      return;
+    }
+    const entry: InFlight = { res, buffers: body, lastProgress: performance.now() };
+    inFlight.add(entry);
+    hold(body, 1);
+
+    // A stall timer that fires when the client last took bytes `stallTimeoutMs` ago.
+    let stall: NodeJS.Timeout | undefined;
+    const watch = (): void => {
+      const idle = performance.now() - entry.lastProgress;
+      if (idle < stallTimeoutMs) {
+        stall = setTimeout(watch, stallTimeoutMs - idle);
+        stall.unref();
+        return;
+      }
+      finish(entry);
+      drop(res);
+      options.onDrop?.();
+    };
+    watch();
+    res.once('close', () => {
+      clearTimeout(stall);
+      finish(entry);
+    });
+    writeInWindows(res, body, () => (entry.lastProgress = performance.now()), schedule);
+  };
+
+  const latest = new Map<string, { version: object; body: Buffer }>();
+  const shared = (key: string, version: object, byteLength: number, make: () => Buffer): Buffer => {
+    const last = latest.get(key);
+    if (last !== undefined && last.version !== version && held + byteLength > maxHeldBytes) return last.body;
+    if (last?.version === version) return last.body;
+    const body = make();
+    latest.set(key, { version, body });
+    return body;
+  };
+
+  return { send, shared, heldBytes: () => held };
+}
+
+/** An `onDrop` that logs the dropped responses at warn level, at most once a minute, with the count. */
+export function slowReaderDrops(clock: Clock, logger: Logger): () => void {
+  return throttledCount(clock, DROP_WARNING_INTERVAL_MS, (dropped) =>
+    logger.warn({ dropped, timeout_seconds: SLOW_READER_TIMEOUT_MS / 1000 }, 'metrics clients that stopped reading were dropped'),
+  );
+}
