@@ -12,7 +12,8 @@ import tseslint from 'typescript-eslint';
  * response that trickles): it schedules its own reply with a plain `setTimeout(() => res.end(…))`,
  * which none of these selectors matches, because nothing in the test waits on it.
  */
-const NO_FIXED_SLEEP = 'No fixed sleeps in tests: wait for the condition with until()/vi.waitFor, expect.poll or an event.';
+const NO_FIXED_SLEEP =
+  'No fixed sleeps in tests: wait for the condition with until()/vi.waitFor, expect.poll or an event.';
 const fixedSleeps = {
   selector: [
     'CallExpression[callee.name="setTimeout"]:matches(',
@@ -75,7 +76,10 @@ function layerRules() {
       .map((target) => ({ regex: reaching(folder, target, allowed), message }));
     // typescript-eslint's form of the rule: `import type` and `export … from` count as imports.
     const rule = ['error', { patterns }];
-    return { files: [folder === 'http' ? 'src/http/*.ts' : `src/${folder}/**/*.ts`], rules: { '@typescript-eslint/no-restricted-imports': rule } };
+    return {
+      files: [folder === 'http' ? 'src/http/*.ts' : `src/${folder}/**/*.ts`],
+      rules: { '@typescript-eslint/no-restricted-imports': rule },
+    };
   });
 }
 

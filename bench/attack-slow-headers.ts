@@ -30,10 +30,13 @@ const PROBE_EVERY_MS = 20;
 function probe(url: URL): Promise<number> {
   const started = performance.now();
   return new Promise((resolve) => {
-    const req = http.get({ host: url.hostname, port: url.port, path: '/healthz', localAddress: '127.0.0.2', agent: false, timeout: 5_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - started : Infinity));
-    });
+    const req = http.get(
+      { host: url.hostname, port: url.port, path: '/healthz', localAddress: '127.0.0.2', agent: false, timeout: 5_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - started : Infinity));
+      },
+    );
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(Infinity));
   });
@@ -62,7 +65,11 @@ export async function phase(exporter: ExporterChild, ms: number): Promise<PhaseF
   };
 }
 
-export async function slowHeadersAttack(exporter: ExporterChild, seconds: number, connections = 512): Promise<AttackFigures> {
+export async function slowHeadersAttack(
+  exporter: ExporterChild,
+  seconds: number,
+  connections = 512,
+): Promise<AttackFigures> {
   const url = new URL(exporter.url);
   const idle = await phase(exporter, seconds * 1000);
   let stopped = false;
@@ -86,7 +93,11 @@ export async function slowHeadersAttack(exporter: ExporterChild, seconds: number
   };
   for (let i = 0; i < connections; i++) open();
   try {
-    return { scenario: `slow headers: ${connections} trickling connections from one address`, idle, attack: await phase(exporter, seconds * 1000) };
+    return {
+      scenario: `slow headers: ${connections} trickling connections from one address`,
+      idle,
+      attack: await phase(exporter, seconds * 1000),
+    };
   } finally {
     stopped = true;
     for (const socket of sockets) socket.destroy();
@@ -98,5 +109,12 @@ const mib = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
 export function attackReport(f: AttackFigures): string {
   const row = (name: string, p: PhaseFigures): string =>
     `| ${name} | ${p.probes} | ${p.failed} | ${p.p50Ms} ms | ${p.p99Ms} ms | ${p.maxMs} ms | ${mib(p.maxRssBytes)} |`;
-  return [f.scenario, '', '| phase | /healthz probes | failed | p50 | p99 | max | RSS at most |', '|---|--:|--:|--:|--:|--:|--:|', row('idle', f.idle), row('attack', f.attack)].join('\n');
+  return [
+    f.scenario,
+    '',
+    '| phase | /healthz probes | failed | p50 | p99 | max | RSS at most |',
+    '|---|--:|--:|--:|--:|--:|--:|',
+    row('idle', f.idle),
+    row('attack', f.attack),
+  ].join('\n');
 }

@@ -38,12 +38,20 @@ function openSlowReaders(url: URL, connections: number, path = '/metrics', heade
   };
 }
 
-export async function slowReadersAttack(exporter: ExporterChild, seconds: number, connections = 400): Promise<AttackFigures> {
+export async function slowReadersAttack(
+  exporter: ExporterChild,
+  seconds: number,
+  connections = 400,
+): Promise<AttackFigures> {
   const url = new URL(exporter.url);
   const idle = await phase(exporter, seconds * 1000);
   const close = openSlowReaders(url, connections);
   try {
-    return { scenario: `slow readers: ${connections} connections ask for /metrics and never read`, idle, attack: await phase(exporter, seconds * 1000) };
+    return {
+      scenario: `slow readers: ${connections} connections ask for /metrics and never read`,
+      idle,
+      attack: await phase(exporter, seconds * 1000),
+    };
   } finally {
     close();
   }

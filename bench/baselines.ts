@@ -84,7 +84,11 @@ export async function timeRegistryMetrics(registry: Registry, runs: number): Pro
  * GET /v1/credits once per account, `concurrency` at a time, through one undici Agent, reading
  * and parsing each body: the least any exporter must do for one poll round.
  */
-export async function bareUndiciRound(apiUrl: string, accounts: readonly SimAccountSpec[], concurrency: number): Promise<void> {
+export async function bareUndiciRound(
+  apiUrl: string,
+  accounts: readonly SimAccountSpec[],
+  concurrency: number,
+): Promise<void> {
   const agent = new Agent({ connections: concurrency });
   let next = 0;
   const worker = async (): Promise<void> => {

@@ -13,9 +13,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccountStore } from '../src/state/account-store.js';
 import { ExporterMetrics } from '../src/metrics/exporter-metrics.js';
-import { generateAccounts, startSimulator, type SimAccountSpec, type SimRequestRecord, type ZexaSimulator } from '../src/simulator/index.js';
+import {
+  generateAccounts,
+  startSimulator,
+  type SimAccountSpec,
+  type SimRequestRecord,
+  type ZexaSimulator,
+} from '../src/simulator/index.js';
 import { bareUndiciRound, equivalentRegistry, timeRegistryMetrics } from './baselines.js';
-import { healthcheckPeak, startExporterChild, writeConfigFile, writeKeyDirectory, type AccountsForm, type ExporterChild } from './exporter-process.js';
+import {
+  healthcheckPeak,
+  startExporterChild,
+  writeConfigFile,
+  writeKeyDirectory,
+  type AccountsForm,
+  type ExporterChild,
+} from './exporter-process.js';
 import { measureHistoryCost, measureKeyIndexCost } from './history-cost.js';
 import { spawnScraper } from './scraper-process.js';
 import { measureStatusPage } from './status-page-figures.js';
@@ -126,18 +139,24 @@ const EVENT_LOOP_RESOLUTION_MS = 10;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with each account's first request once every account has had one. */
-async function firstRound(sim: ZexaSimulator, count: number, timeoutMs: number): Promise<{ firstAt: number; lastAt: number }> {
+async function firstRound(
+  sim: ZexaSimulator,
+  count: number,
+  timeoutMs: number,
+): Promise<{ firstAt: number; lastAt: number }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (sim.requestCount() >= count) {
       const firsts = new Map<string, number>();
-      for (const r of sim.requests()) if (r.account !== undefined && !firsts.has(r.account)) firsts.set(r.account, r.at);
+      for (const r of sim.requests())
+        if (r.account !== undefined && !firsts.has(r.account)) firsts.set(r.account, r.at);
       if (firsts.size >= count) {
         const times = [...firsts.values()];
         return { firstAt: Math.min(...times), lastAt: Math.max(...times) };
       }
     }
-    if (Date.now() > deadline) throw new Error(`the first poll round of ${count} accounts did not finish within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`the first poll round of ${count} accounts did not finish within ${timeoutMs} ms`);
     await sleep(50);
   }
 }
@@ -196,7 +215,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
   const keyDir = join(dir, 'keys');
   writeKeyDirectory(keyDir, accounts);
   const configFile = join(dir, 'config.yml');
-  const roundTimeout = Math.max(60_000, (n * (options.latencyMs + 20)) / concurrency * 3);
+  const roundTimeout = Math.max(60_000, ((n * (options.latencyMs + 20)) / concurrency) * 3);
   const children: ExporterChild[] = [];
   try {
     // 1. The bare loop, on a quiet machine.
@@ -212,7 +231,14 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     // 2. The exporter's start-up round, repeated; the last run goes on into the steady state.
     const form = plan.form ?? 'directory';
     const names = accounts.map((a) => a.name);
-    writeConfigFile(configFile, { apiUrl: sim.url, keyDir, form, names, intervalMs: plan.intervalMs, maxConcurrency: concurrency });
+    writeConfigFile(configFile, {
+      apiUrl: sim.url,
+      keyDir,
+      form,
+      names,
+      intervalMs: plan.intervalMs,
+      maxConcurrency: concurrency,
+    });
     const cycles: number[] = [];
     let child: ExporterChild | undefined;
     let startedAt = 0;
@@ -245,7 +271,13 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     // After the compressed first round, accounts rejoin their phase within one interval.
     const steadyFrom = startedAt + plan.intervalMs + 1000;
     const textFile = join(dir, 'last-scrape.prom');
-    const scraper = spawnScraper({ url: child.url, startAt: steadyFrom, windowMs: plan.steadyWindowMs, everyMs: options.scrapeEveryMs, textFile });
+    const scraper = spawnScraper({
+      url: child.url,
+      startAt: steadyFrom,
+      windowMs: plan.steadyWindowMs,
+      everyMs: options.scrapeEveryMs,
+      textFile,
+    });
     await sleep(Math.max(0, steadyFrom - Date.now()));
     sim.resetRecords();
     inSteadyWindow = true;
@@ -263,14 +295,33 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     await child.stop();
     // The first scrape (before the window) reset the event-loop histogram; each p99 covers the time since the last scrape.
     const p99s = report.eventLoopP99Ms.map((p99) => Math.max(0, p99 - EVENT_LOOP_RESOLUTION_MS));
-    const busiestRatio = busiestSecondRatio(records.map((r) => r.at), windowStart, windowEnd);
+    const busiestRatio = busiestSecondRatio(
+      records.map((r) => r.at),
+      windowStart,
+      windowEnd,
+    );
     const callsPerAccountHour = (records.length / n) * (3_600_000 / (windowEnd - windowStart));
-    const scrapes = report.plainMs.length + report.gzipMs.length + report.plainUndiciMs.length + report.openMetricsMs.length + report.openMetricsGzipMs.length;
-    log(`  ${n} accounts: steady window ${windowEnd - windowStart} ms, ${scrapes} scrapes, ${records.length} API requests`);
+    const scrapes =
+      report.plainMs.length +
+      report.gzipMs.length +
+      report.plainUndiciMs.length +
+      report.openMetricsMs.length +
+      report.openMetricsGzipMs.length;
+    log(
+      `  ${n} accounts: steady window ${windowEnd - windowStart} ms, ${scrapes} scrapes, ${records.length} API requests`,
+    );
 
     // 4. ZEXA_MAX_REQUESTS_PER_SECOND, set below what the start-up round asks for.
     const rateCap = Math.max(1, Math.min(100, Math.round(n / 10)));
-    writeConfigFile(configFile, { apiUrl: sim.url, keyDir, form, names, intervalMs: plan.intervalMs, maxConcurrency: concurrency, maxRequestsPerSecond: rateCap });
+    writeConfigFile(configFile, {
+      apiUrl: sim.url,
+      keyDir,
+      form,
+      names,
+      intervalMs: plan.intervalMs,
+      maxConcurrency: concurrency,
+      maxRequestsPerSecond: rateCap,
+    });
     sim.resetRecords();
     const capped = await startExporterChild(configFile, { node: options.node });
     children.push(capped);
@@ -353,8 +404,11 @@ export async function runBenchmark(options: BenchOptions): Promise<SizeFigures[]
   if (options.repeats < 1) throw new RangeError(`repeats must be at least 1, got ${options.repeats}`);
   const out: SizeFigures[] = [];
   for (const plan of options.plans) {
-    if (plan.intervalMs < 5000) throw new RangeError(`intervalMs must be at least 5000 (the exporter's floor), got ${plan.intervalMs}`);
-    options.log(`measuring ${plan.accounts} accounts, ${plan.form ?? 'directory'} form (interval ${plan.intervalMs / 1000} s)…`);
+    if (plan.intervalMs < 5000)
+      throw new RangeError(`intervalMs must be at least 5000 (the exporter's floor), got ${plan.intervalMs}`);
+    options.log(
+      `measuring ${plan.accounts} accounts, ${plan.form ?? 'directory'} form (interval ${plan.intervalMs / 1000} s)…`,
+    );
     out.push(await measureSize(plan, options));
   }
   return out;

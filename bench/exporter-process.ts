@@ -49,7 +49,10 @@ export function writeConfigFile(path: string, s: ExporterRunSettings): void {
     ...(s.maxRequestsPerSecond === undefined ? [] : [`  maxRequestsPerSecond: ${s.maxRequestsPerSecond}`]),
     'accounts:',
     ...(s.form === 'file'
-      ? (s.names ?? []).flatMap((name) => [`  - name: ${name}`, `    apiKeyFile: ${JSON.stringify(join(s.keyDir, name))}`])
+      ? (s.names ?? []).flatMap((name) => [
+          `  - name: ${name}`,
+          `    apiKeyFile: ${JSON.stringify(join(s.keyDir, name))}`,
+        ])
       : [`  - fromDirectory: ${JSON.stringify(s.keyDir)}`]),
   ];
   writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
@@ -90,7 +93,10 @@ export interface ExporterChildOptions {
   env?: Readonly<Record<string, string>> | undefined;
 }
 
-export async function startExporterChild(configFile: string, options: ExporterChildOptions = {}): Promise<ExporterChild> {
+export async function startExporterChild(
+  configFile: string,
+  options: ExporterChildOptions = {},
+): Promise<ExporterChild> {
   const child: ChildProcess = spawn(options.node ?? process.execPath, [...(options.execArgv ?? []), MAIN], {
     env: {
       ...options.env,
@@ -110,7 +116,10 @@ export async function startExporterChild(configFile: string, options: ExporterCh
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`exporter did not start within ${START_TIMEOUT_MS} ms:\n${output}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`exporter did not start within ${START_TIMEOUT_MS} ms:\n${output}`)),
+      START_TIMEOUT_MS,
+    );
     const check = (): void => {
       const match = /"port":(\d+)/.exec(output);
       if (match === null) return;
@@ -144,15 +153,24 @@ export async function startExporterChild(configFile: string, options: ExporterCh
  * every 30 s: its exit code and its own peak RSS (VmHWM read as it exits, through
  * bench/memory-probe.mjs), MB.
  */
-export async function healthcheckPeak(configFile: string, url: string, node: string = process.execPath): Promise<{ exitCode: number; peakMb: number }> {
+export async function healthcheckPeak(
+  configFile: string,
+  url: string,
+  node: string = process.execPath,
+): Promise<{ exitCode: number; peakMb: number }> {
   const out = `${configFile}.healthcheck-peak`;
   let exitCode = 0;
   try {
     await promisify(execFile)(node, ['--import', PROBE, MAIN, 'healthcheck'], {
-      env: { PATH: process.env.PATH ?? '', ZEXA_EXPORTER_CONFIG: configFile, ZEXA_EXPORTER_LISTEN_ADDRESS: new URL(url).host, ZEXA_BENCH_PEAK_OUT: out },
+      env: {
+        PATH: process.env.PATH ?? '',
+        ZEXA_EXPORTER_CONFIG: configFile,
+        ZEXA_EXPORTER_LISTEN_ADDRESS: new URL(url).host,
+        ZEXA_BENCH_PEAK_OUT: out,
+      },
     });
   } catch (error) {
-    exitCode = typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : 1;
+    exitCode = typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 1;
   }
   const kb = Number(readFileSync(out, 'utf8'));
   rmSync(out, { force: true });

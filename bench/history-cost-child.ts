@@ -19,7 +19,8 @@ const settle = (): NodeJS.MemoryUsage => {
 };
 // Warm up the code paths on a throwaway history, so the JIT's code is not counted.
 const warm = new BalanceHistory();
-for (let m = 0; m < 400; m += 5) for (let i = 0; i < 300 && i < count; i++) warm.record(names[i] as string, start + m * 60_000, 1000 - m);
+for (let m = 0; m < 400; m += 5)
+  for (let i = 0; i < 300 && i < count; i++) warm.record(names[i] as string, start + m * 60_000, 1000 - m);
 const before = settle();
 const history = new BalanceHistory();
 for (let m = 0; m <= 26 * 60; m += 5) {

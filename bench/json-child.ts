@@ -6,14 +6,23 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export async function runJsonChild<T>(script: string, args: readonly string[], what: string, nodeFlags: readonly string[] = []): Promise<T> {
+export async function runJsonChild<T>(
+  script: string,
+  args: readonly string[],
+  what: string,
+  nodeFlags: readonly string[] = [],
+): Promise<T> {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  if (code !== 0 || stdout.trim() === '') throw new Error(`${what} exited with ${String(code)} and no report: ${stderr.trim()}`);
+  if (code !== 0 || stdout.trim() === '')
+    throw new Error(`${what} exited with ${String(code)} and no report: ${stderr.trim()}`);
   return JSON.parse(stdout) as T;
 }

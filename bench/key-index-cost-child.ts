@@ -15,7 +15,10 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with --expose-gc');
 const count = Number(process.argv[2]);
 const specs = generateAccounts(count);
-const accounts = specs.map((s) => ({ name: s.name, key: { kind: 'file' as const, path: `/keys/${s.name}`, origin: 'bench' } }));
+const accounts = specs.map((s) => ({
+  name: s.name,
+  key: { kind: 'file' as const, path: `/keys/${s.name}`, origin: 'bench' },
+}));
 const keys = specs.map((s) => s.key);
 const clock: Clock = { ...systemClock, now: () => Date.UTC(2026, 0, 1) };
 const settle = (): NodeJS.MemoryUsage => {
@@ -30,7 +33,8 @@ const storeOf = (n: number): AccountStore => {
 // Warm up the code paths on a throwaway store, so the JIT's code is not counted.
 const warmStore = storeOf(Math.min(300, count));
 const warm = new KeyTracker(warmStore, { clock, mtimeMs: () => 1_767_225_600_000 });
-for (let i = 0; i < Math.min(300, count); i++) warm.observe(accounts[i] as (typeof accounts)[number], keys[i] as string);
+for (let i = 0; i < Math.min(300, count); i++)
+  warm.observe(accounts[i] as (typeof accounts)[number], keys[i] as string);
 const store = storeOf(count);
 const before = settle();
 const tracker = new KeyTracker(store, { clock, mtimeMs: () => 1_767_225_600_000 });

@@ -19,7 +19,12 @@ import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { DEFAULTS } from '../src/config/defaults.js';
-import { generateAccounts, MAX_REQUEST_RECORDS, startSimulator, type SimRequestRecord } from '../src/simulator/index.js';
+import {
+  generateAccounts,
+  MAX_REQUEST_RECORDS,
+  startSimulator,
+  type SimRequestRecord,
+} from '../src/simulator/index.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory } from './exporter-process.js';
 import { attackReport, slowHeadersAttack } from './attack-slow-headers.js';
 import { slowReadersAttack } from './attack-slow-readers.js';
@@ -140,7 +145,8 @@ const RSS_SAMPLE_MS = 250;
 
 function checkOptions(o: LoadOptions): void {
   const integer = (name: string, value: number, min: number, max: number): void => {
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    if (!Number.isInteger(value) || value < min || value > max)
+      throw new Error(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
   };
   integer('accounts', o.accounts, 1, 50_000);
   integer('connections', o.connections, 2, 1_000);
@@ -166,7 +172,11 @@ function procBytes(pid: number, field: 'VmRSS' | 'VmHWM'): number {
  * is ready quickly, then moves every account onto its own phase of the interval (src/poll/poller.ts),
  * so that gap is meant to be shorter or longer than the interval.
  */
-export function pollSlip(records: readonly SimRequestRecord[], accountNames: readonly string[], intervalMs: number): SlipFigures {
+export function pollSlip(
+  records: readonly SimRequestRecord[],
+  accountNames: readonly string[],
+  intervalMs: number,
+): SlipFigures {
   const arrivals = new Map<string, number[]>(accountNames.map((name) => [name, []]));
   let failedPolls = 0;
   for (const record of records) {
@@ -190,11 +200,23 @@ export function pollSlip(records: readonly SimRequestRecord[], accountNames: rea
       }
     }
   }
-  return { accountsMeasured: measured, accountsTotal: accountNames.length, gaps, maxSlipMs, maxSlipFraction: maxSlipMs / intervalMs, worstAccount, failedPolls };
+  return {
+    accountsMeasured: measured,
+    accountsTotal: accountNames.length,
+    gaps,
+    maxSlipMs,
+    maxSlipFraction: maxSlipMs / intervalMs,
+    worstAccount,
+    failedPolls,
+  };
 }
 
 function hammer(job: Omit<HammerJob, 'root' | 'timeout'>): Promise<AutocannonResult> {
-  const workerData: HammerJob = { ...job, root: fileURLToPath(new URL('../package.json', import.meta.url)), timeout: REQUEST_TIMEOUT_SECONDS };
+  const workerData: HammerJob = {
+    ...job,
+    root: fileURLToPath(new URL('../package.json', import.meta.url)),
+    timeout: REQUEST_TIMEOUT_SECONDS,
+  };
   const worker = new Worker(HAMMER_WORKER, { eval: true, workerData });
   return new Promise<AutocannonResult>((resolve, reject) => {
     worker.once('message', (message: { result?: AutocannonResult; error?: string }) => {
@@ -202,7 +224,9 @@ function hammer(job: Omit<HammerJob, 'root' | 'timeout'>): Promise<AutocannonRes
       else reject(new Error(`autocannon on ${job.url} failed: ${message.error ?? 'no result'}`));
     });
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the load generator for ${job.url} exited (${code}) without a result`)));
+    worker.once('exit', (code) =>
+      reject(new Error(`the load generator for ${job.url} exited (${code}) without a result`)),
+    );
   }).finally(() => void worker.terminate());
 }
 
@@ -242,7 +266,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
   const sim = await startSimulator({ accounts });
   try {
     writeKeyDirectory(join(dir, 'keys'), accounts);
-    writeConfigFile(join(dir, 'config.yml'), { apiUrl: sim.url, keyDir: join(dir, 'keys'), intervalMs, maxConcurrency: DEFAULTS.poll.maxConcurrency });
+    writeConfigFile(join(dir, 'config.yml'), {
+      apiUrl: sim.url,
+      keyDir: join(dir, 'keys'),
+      intervalMs,
+      maxConcurrency: DEFAULTS.poll.maxConcurrency,
+    });
     const exporter = await startExporterChild(join(dir, 'config.yml'));
     try {
       log(`exporter pid ${exporter.pid} at ${exporter.url}; waiting for the first poll of ${accounts.length} accounts`);
@@ -255,33 +284,64 @@ export async function runLoad(options: LoadOptions): Promise<LoadFigures> {
       }, RSS_SAMPLE_MS);
       const metricsConnections = Math.ceil(options.connections / 2);
       const pageConnections = options.connections - metricsConnections;
-      log(`load: ${metricsConnections} clients on /metrics and ${pageConnections} on / for ${options.durationSeconds} s${rate > 0 ? `, ${rate} requests/s in all` : ', closed loop'}`);
+      log(
+        `load: ${metricsConnections} clients on /metrics and ${pageConnections} on / for ${options.durationSeconds} s${rate > 0 ? `, ${rate} requests/s in all` : ', closed loop'}`,
+      );
       const simulatorDelay = monitorEventLoopDelay({ resolution: 10 });
       simulatorDelay.enable();
       // A complete answer names the last account: a truncated body counts as a failure.
       const [metrics, page] = await Promise.all([
-        hammer({ url: `${exporter.url}/metrics`, connections: metricsConnections, duration: options.durationSeconds, mustContain: `zexa_up{account="${lastName}"}`, mustEndWith: '', overallRate: Math.ceil(rate / 2) }),
-        hammer({ url: `${exporter.url}/`, connections: pageConnections, duration: options.durationSeconds, mustContain: `>${lastName}<`, mustEndWith: '</html>', overallRate: Math.floor(rate / 2) }),
+        hammer({
+          url: `${exporter.url}/metrics`,
+          connections: metricsConnections,
+          duration: options.durationSeconds,
+          mustContain: `zexa_up{account="${lastName}"}`,
+          mustEndWith: '',
+          overallRate: Math.ceil(rate / 2),
+        }),
+        hammer({
+          url: `${exporter.url}/`,
+          connections: pageConnections,
+          duration: options.durationSeconds,
+          mustContain: `>${lastName}<`,
+          mustEndWith: '</html>',
+          overallRate: Math.floor(rate / 2),
+        }),
       ]).finally(() => {
         clearInterval(sampler);
         simulatorDelay.disable();
       });
       const peakBytes = procBytes(exporter.pid, 'VmHWM');
       if (sim.requestCount() > MAX_REQUEST_RECORDS) {
-        throw new Error(`the simulator kept only the last ${MAX_REQUEST_RECORDS} of ${sim.requestCount()} records; use fewer accounts or a longer interval`);
+        throw new Error(
+          `the simulator kept only the last ${MAX_REQUEST_RECORDS} of ${sim.requestCount()} records; use fewer accounts or a longer interval`,
+        );
       }
       const endpoints = [figures('/metrics', metricsConnections, metrics), figures('/', pageConnections, page)];
-      const failedRequests = endpoints.reduce((sum, e) => sum + e.failures.errors + e.failures.timeouts + e.failures.non2xx + e.failures.incomplete, 0);
+      const failedRequests = endpoints.reduce(
+        (sum, e) => sum + e.failures.errors + e.failures.timeouts + e.failures.non2xx + e.failures.incomplete,
+        0,
+      );
       const totalRequests = endpoints.reduce((sum, e) => sum + e.requests, 0);
       return {
-        options: { accounts: options.accounts, connections: options.connections, durationSeconds: options.durationSeconds, intervalSeconds: options.intervalSeconds, ratePerSecond: rate },
+        options: {
+          accounts: options.accounts,
+          connections: options.connections,
+          durationSeconds: options.durationSeconds,
+          intervalSeconds: options.intervalSeconds,
+          ratePerSecond: rate,
+        },
         endpoints,
         totalRequests,
         totalRequestsPerSecond: endpoints.reduce((sum, e) => sum + e.requestsPerSecond, 0),
         failedRequests,
         rss: { beforeLoadBytes, maxDuringLoadBytes, peakBytes },
         simulatorDelayP99Ms: simulatorDelay.percentile(99) / 1e6,
-        slip: pollSlip(sim.requests(), accounts.map((a) => a.name), intervalMs),
+        slip: pollSlip(
+          sim.requests(),
+          accounts.map((a) => a.name),
+          intervalMs,
+        ),
       };
     } finally {
       await exporter.stop();
@@ -297,8 +357,12 @@ export function verdict(f: LoadFigures): string[] {
   const problems: string[] = [];
   if (f.failedRequests > 0) problems.push(`${f.failedRequests} failed request(s)`);
   if (f.endpoints.some((e) => e.requests === 0)) problems.push('an endpoint got no request at all');
-  if (f.slip.accountsMeasured < f.slip.accountsTotal) problems.push(`only ${f.slip.accountsMeasured} of ${f.slip.accountsTotal} accounts were polled three times`);
-  if (f.slip.maxSlipFraction > SLIP_LIMIT) problems.push(`a poll slipped by ${(f.slip.maxSlipFraction * 100).toFixed(1)} % of the interval (limit ${SLIP_LIMIT * 100} %)`);
+  if (f.slip.accountsMeasured < f.slip.accountsTotal)
+    problems.push(`only ${f.slip.accountsMeasured} of ${f.slip.accountsTotal} accounts were polled three times`);
+  if (f.slip.maxSlipFraction > SLIP_LIMIT)
+    problems.push(
+      `a poll slipped by ${(f.slip.maxSlipFraction * 100).toFixed(1)} % of the interval (limit ${SLIP_LIMIT * 100} %)`,
+    );
   if (f.slip.failedPolls > 0) problems.push(`${f.slip.failedPolls} poll(s) failed`);
   return problems;
 }
@@ -308,7 +372,9 @@ const mib = (bytes: number): string => (Number.isNaN(bytes) ? 'n/a' : `${(bytes 
 export function report(f: LoadFigures): string {
   const lines = [
     `${f.options.accounts} accounts, interval ${f.options.intervalSeconds} s, ${f.options.connections} clients for ${f.options.durationSeconds} s, ` +
-      (f.options.ratePerSecond ? `at most ${f.options.ratePerSecond} requests/s in all` : 'closed loop (each client sends its next request as soon as the last is answered)'),
+      (f.options.ratePerSecond
+        ? `at most ${f.options.ratePerSecond} requests/s in all`
+        : 'closed loop (each client sends its next request as soon as the last is answered)'),
     '',
     '| endpoint | clients | requests | requests/s | p50 | p99 | max | MB/s | failed |',
     '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
@@ -326,7 +392,8 @@ export function report(f: LoadFigures): string {
   return lines.join('\n');
 }
 
-const USAGE = 'Usage: npm run load [-- --accounts 1000 --connections 50 --duration 30 --interval 10 --rate 0 --json --no-build] [-- --scenario slow-headers|slow-readers --duration 20 --accounts 10000 --profile DIR]';
+const USAGE =
+  'Usage: npm run load [-- --accounts 1000 --connections 50 --duration 30 --interval 10 --rate 0 --json --no-build] [-- --scenario slow-headers|slow-readers --duration 20 --accounts 10000 --profile DIR]';
 
 /**
  * An attack scenario instead of the load: the exporter with `accounts` accounts, an idle
@@ -338,20 +405,36 @@ const SCENARIOS = {
 } as const;
 
 /** `profileDir`: the exporter writes a CPU profile (`--cpu-prof`) there when it stops. */
-async function runScenario(scenario: keyof typeof SCENARIOS, accounts: number, seconds: number, profileDir?: string): Promise<string> {
+async function runScenario(
+  scenario: keyof typeof SCENARIOS,
+  accounts: number,
+  seconds: number,
+  profileDir?: string,
+): Promise<string> {
   const specs = generateAccounts(accounts);
   const dir = mkdtempSync(join(tmpdir(), 'zexa-attack-'));
   const sim = await startSimulator({ accounts: specs });
   try {
     writeKeyDirectory(join(dir, 'keys'), specs);
-    writeConfigFile(join(dir, 'config.yml'), { apiUrl: sim.url, keyDir: join(dir, 'keys'), intervalMs: 60_000, maxConcurrency: DEFAULTS.poll.maxConcurrency });
-    const exporter = await startExporterChild(join(dir, 'config.yml'), { execArgv: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] });
+    writeConfigFile(join(dir, 'config.yml'), {
+      apiUrl: sim.url,
+      keyDir: join(dir, 'keys'),
+      intervalMs: 60_000,
+      maxConcurrency: DEFAULTS.poll.maxConcurrency,
+    });
+    const exporter = await startExporterChild(join(dir, 'config.yml'), {
+      execArgv: profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
+    });
     try {
       await waitUntilReady(exporter.url, 180_000);
       // The machine may be shared: its load average goes with the figures.
-      const load = `load average before: ${loadavg().map((n) => n.toFixed(2)).join(', ')}`;
+      const load = `load average before: ${loadavg()
+        .map((n) => n.toFixed(2))
+        .join(', ')}`;
       const report = attackReport(await SCENARIOS[scenario](exporter, seconds));
-      return `${report}\n\n${load}; after: ${loadavg().map((n) => n.toFixed(2)).join(', ')}`;
+      return `${report}\n\n${load}; after: ${loadavg()
+        .map((n) => n.toFixed(2))
+        .join(', ')}`;
     } finally {
       await exporter.stop();
     }
@@ -363,7 +446,10 @@ async function runScenario(scenario: keyof typeof SCENARIOS, accounts: number, s
 
 function build(): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -388,9 +474,17 @@ async function main(argv: readonly string[]): Promise<number> {
     });
     if (values.scenario !== undefined) {
       const scenario = values.scenario;
-      if (!Object.hasOwn(SCENARIOS, scenario)) throw new Error(`unknown scenario "${scenario}" (expected ${Object.keys(SCENARIOS).join(' or ')})`);
+      if (!Object.hasOwn(SCENARIOS, scenario))
+        throw new Error(`unknown scenario "${scenario}" (expected ${Object.keys(SCENARIOS).join(' or ')})`);
       if (!values['no-build']) build();
-      console.log(await runScenario(scenario as keyof typeof SCENARIOS, Number(values.accounts), Number(values.duration), values.profile));
+      console.log(
+        await runScenario(
+          scenario as keyof typeof SCENARIOS,
+          Number(values.accounts),
+          Number(values.duration),
+          values.profile,
+        ),
+      );
       return 0;
     }
     options = {

@@ -23,16 +23,30 @@ const STEADY_AFTER_MS = 35_000;
 const MB = 1024 * 1024;
 
 /** The entry point's imports, in the order main.ts reaches them, then the app's own layers. */
-const IMPORTS: readonly string[] = ['zod', 'yaml', 'pino', 'undici', 'prom-client', 'express', 'dist/config/load.js', 'dist/runtime/exporter.js'];
+const IMPORTS: readonly string[] = [
+  'zod',
+  'yaml',
+  'pino',
+  'undici',
+  'prom-client',
+  'express',
+  'dist/config/load.js',
+  'dist/runtime/exporter.js',
+];
 
 /**
  * RSS of a bare `node` that has imported one empty ES module (the module loader's own cost is in
  * it), then what each import adds, in one fresh process importing them in this order, MB.
  */
 function importCosts(node: NodeRuntime): { floorMb: number; perImport: Map<string, number> } {
-  const targets = ['data:text/javascript,export{}', ...IMPORTS.map((spec) => (spec.startsWith('dist/') ? pathToFileURL(join(ROOT, spec)).href : spec))];
+  const targets = [
+    'data:text/javascript,export{}',
+    ...IMPORTS.map((spec) => (spec.startsWith('dist/') ? pathToFileURL(join(ROOT, spec)).href : spec)),
+  ];
   const script = `const rss = []; for (const t of ${JSON.stringify(targets)}) { await import(t); rss.push(process.memoryUsage().rss); } console.log(JSON.stringify(rss));`;
-  const rss = JSON.parse(execFileSync(node.path, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' })) as number[];
+  const rss = JSON.parse(
+    execFileSync(node.path, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' }),
+  ) as number[];
   const perImport = new Map<string, number>();
   IMPORTS.forEach((spec, i) => perImport.set(spec, ((rss[i + 1] ?? Number.NaN) - (rss[i] ?? Number.NaN)) / MB));
   return { floorMb: (rss[0] ?? Number.NaN) / MB, perImport };
@@ -112,7 +126,11 @@ export async function measureBreakdown(
     writeConfigFile(configFile, { apiUrl: sim.url, keyDir, intervalMs: 5_000, maxConcurrency: 32 });
     const out = join(dir, 'probe.json');
     const started = Date.now();
-    const child = await startExporterChild(configFile, { node: node.path, execArgv: ['--import', pathToFileURL(PROBE).href, ...execArgv], env: { ZEXA_BENCH_PROBE_OUT: out } });
+    const child = await startExporterChild(configFile, {
+      node: node.path,
+      execArgv: ['--import', pathToFileURL(PROBE).href, ...execArgv],
+      env: { ZEXA_BENCH_PROBE_OUT: out },
+    });
     try {
       log(`memory breakdown: ${node.version}: exporter running, reading at ${steadyAfterMs / 1000} s`);
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, steadyAfterMs - (Date.now() - started))));
@@ -121,7 +139,16 @@ export async function measureBreakdown(
       process.kill(child.pid, 'SIGUSR2');
       await until(() => existsSync(out), 60_000);
       const probe = JSON.parse(readFileSync(out, 'utf8')) as ProbeOutput;
-      return { node, execArgv, floorMb, perImport, rssMb, peakMb, probe, snapshot: summariseSnapshot(`${out}.heapsnapshot`) };
+      return {
+        node,
+        execArgv,
+        floorMb,
+        perImport,
+        rssMb,
+        peakMb,
+        probe,
+        snapshot: summariseSnapshot(`${out}.heapsnapshot`),
+      };
     } finally {
       await child.stop();
     }
@@ -144,26 +171,56 @@ export function breakdownTable(runs: readonly MemoryBreakdown[]): string {
     ['VmRSS at 35 s (MB)', (r) => mb(r.rssMb)],
     ['VmHWM, peak (MB)', (r) => mb(r.peakMb)],
     ['bare `node` RSS, one empty ES module imported (MB)', (r) => mb(r.floorMb)],
-    ...IMPORTS.map((spec): [string, (r: MemoryBreakdown) => string] => [`+ import ${spec} (MB, in this order)`, (r) => mb(r.perImport.get(spec) ?? Number.NaN)]),
+    ...IMPORTS.map((spec): [string, (r: MemoryBreakdown) => string] => [
+      `+ import ${spec} (MB, in this order)`,
+      (r) => mb(r.perImport.get(spec) ?? Number.NaN),
+    ]),
     ['memoryUsage().rss (MB)', (r) => mb(r.probe.memoryUsage.rss / MB)],
-    ['memoryUsage().heapTotal / heapUsed (MB)', (r) => `${mb(r.probe.memoryUsage.heapTotal / MB)} / ${mb(r.probe.memoryUsage.heapUsed / MB)}`],
-    ['memoryUsage().external / arrayBuffers (MB)', (r) => `${mb(r.probe.memoryUsage.external / MB)} / ${mb(r.probe.memoryUsage.arrayBuffers / MB)}`],
-    ...['new_space', 'old_space', 'code_space', 'large_object_space', 'code_large_object_space', 'trusted_space', 'shared_trusted_space'].map(
-      (space): [string, (r: MemoryBreakdown) => string] => [
-        `V8 ${space} size / used (MB)`,
-        (r) => {
-          const s = r.probe.spaces.find((x) => x.space_name === space);
-          return s === undefined ? '–' : `${mb(s.space_size / MB)} / ${mb(s.space_used_size / MB)}`;
-        },
+    [
+      'memoryUsage().heapTotal / heapUsed (MB)',
+      (r) => `${mb(r.probe.memoryUsage.heapTotal / MB)} / ${mb(r.probe.memoryUsage.heapUsed / MB)}`,
+    ],
+    [
+      'memoryUsage().external / arrayBuffers (MB)',
+      (r) => `${mb(r.probe.memoryUsage.external / MB)} / ${mb(r.probe.memoryUsage.arrayBuffers / MB)}`,
+    ],
+    ...[
+      'new_space',
+      'old_space',
+      'code_space',
+      'large_object_space',
+      'code_large_object_space',
+      'trusted_space',
+      'shared_trusted_space',
+    ].map((space): [string, (r: MemoryBreakdown) => string] => [
+      `V8 ${space} size / used (MB)`,
+      (r) => {
+        const s = r.probe.spaces.find((x) => x.space_name === space);
+        return s === undefined ? '–' : `${mb(s.space_size / MB)} / ${mb(s.space_used_size / MB)}`;
+      },
+    ]),
+    [
+      'smaps_rollup Rss / Anonymous (MB)',
+      (r) => `${mb(smaps(r.probe.smapsRollup, 'Rss'))} / ${mb(smaps(r.probe.smapsRollup, 'Anonymous'))}`,
+    ],
+    [
+      'smaps_rollup file-backed (Rss − Anonymous, MB)',
+      (r) => mb(smaps(r.probe.smapsRollup, 'Rss') - smaps(r.probe.smapsRollup, 'Anonymous')),
+    ],
+    ...['code', 'object', 'string', 'array', 'closure', 'hidden', 'concatenated string', 'native'].map(
+      (type): [string, (r: MemoryBreakdown) => string] => [
+        `heap snapshot: ${type} (MB)`,
+        (r) => mb((r.snapshot.byType.get(type) ?? Number.NaN) / MB),
       ],
     ),
-    ['smaps_rollup Rss / Anonymous (MB)', (r) => `${mb(smaps(r.probe.smapsRollup, 'Rss'))} / ${mb(smaps(r.probe.smapsRollup, 'Anonymous'))}`],
-    ['smaps_rollup file-backed (Rss − Anonymous, MB)', (r) => mb(smaps(r.probe.smapsRollup, 'Rss') - smaps(r.probe.smapsRollup, 'Anonymous'))],
-    ...['code', 'object', 'string', 'array', 'closure', 'hidden', 'concatenated string', 'native'].map((type): [string, (r: MemoryBreakdown) => string] => [
-      `heap snapshot: ${type} (MB)`,
-      (r) => mb((r.snapshot.byType.get(type) ?? Number.NaN) / MB),
-    ]),
-    ['heap snapshot: largest names', (r) => r.snapshot.topNames.slice(0, 5).map(([name, size]) => `${name.replace(/\|/g, '/')} ${mb(size / MB)}`).join('; ')],
+    [
+      'heap snapshot: largest names',
+      (r) =>
+        r.snapshot.topNames
+          .slice(0, 5)
+          .map(([name, size]) => `${name.replace(/\|/g, '/')} ${mb(size / MB)}`)
+          .join('; '),
+    ],
   ];
   const head = ['figure (10 accounts, steady)', ...runs.map((r) => `Node.js ${r.node.version}`)];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];

@@ -77,7 +77,11 @@ function labels(pairs: Record<string, string>): string {
  * of samples written. promtool reads its whole input once per 2-hour block it makes, so the
  * caller writes one file per 2-hour block (`from`, `to`) to read each sample only twice.
  */
-export async function writeHistory(path: string, fleet: readonly FleetAccount[], options: HistoryOptions): Promise<number> {
+export async function writeHistory(
+  path: string,
+  fleet: readonly FleetAccount[],
+  options: HistoryOptions,
+): Promise<number> {
   const out = createWriteStream(path);
   let buffer = '';
   let samples = 0;
@@ -87,10 +91,18 @@ export async function writeHistory(path: string, fleet: readonly FleetAccount[],
   };
   const steps = Math.floor((options.hours * 3600) / options.stepSeconds);
   const { from = -Infinity, to = Infinity } = options;
-  const grid = Array.from({ length: steps + 1 }, (_, k) => ({ k, t: options.endSeconds - (steps - k) * options.stepSeconds }));
+  const grid = Array.from({ length: steps + 1 }, (_, k) => ({
+    k,
+    t: options.endSeconds - (steps - k) * options.stepSeconds,
+  }));
   const times = grid.filter(({ t }) => t >= from && t < to);
   /** `recorded`: a series of a recording rule, with no target labels, every 5 minutes. */
-  const series = async (name: string, pairs: Record<string, string>, value: (ago: number, k: number) => number, recorded = false): Promise<void> => {
+  const series = async (
+    name: string,
+    pairs: Record<string, string>,
+    value: (ago: number, k: number) => number,
+    recorded = false,
+  ): Promise<void> => {
     const head = `${name}${labels(recorded ? pairs : { ...pairs, ...options.target })} `;
     const at = recorded ? times.filter(({ t }) => (options.endSeconds - t) % RECORDED_STEP_SECONDS === 0) : times;
     for (const { k, t } of at) buffer += `${head}${value(options.endSeconds - t, k)} ${t}\n`;
@@ -101,18 +113,23 @@ export async function writeHistory(path: string, fleet: readonly FleetAccount[],
   const working = fleet.filter((a) => !a.revoked);
   const { warning, critical } = DEFAULTS.thresholds;
 
-  for (const a of working) await series('zexa_credits_remaining', { account: a.spec.name, currency: 'USD' }, (ago) => balanceAt(a, ago));
+  for (const a of working)
+    await series('zexa_credits_remaining', { account: a.spec.name, currency: 'USD' }, (ago) => balanceAt(a, ago));
   for (const a of fleet) {
     await series('zexa_credits_threshold', { account: a.spec.name, severity: 'warning' }, () => warning);
     await series('zexa_credits_threshold', { account: a.spec.name, severity: 'critical' }, () => critical);
   }
   for (const a of fleet) await series('zexa_up', { account: a.spec.name }, () => (a.revoked ? 0 : 1));
-  for (const a of working) await series('zexa_last_success_timestamp_seconds', { account: a.spec.name }, (ago) => options.endSeconds - ago);
+  for (const a of working)
+    await series('zexa_last_success_timestamp_seconds', { account: a.spec.name }, (ago) => options.endSeconds - ago);
   for (const a of fleet) {
-    await series('zexa_auth_errors_total', { account: a.spec.name, code: '401' }, (_, k) => (a.revoked ? pollsUpTo(k) : 0));
+    await series('zexa_auth_errors_total', { account: a.spec.name, code: '401' }, (_, k) =>
+      a.revoked ? pollsUpTo(k) : 0,
+    );
     await series('zexa_auth_errors_total', { account: a.spec.name, code: '403' }, () => 0);
   }
-  for (const a of fleet.filter((x) => x.revoked)) await series('zexa_poll_errors_total', { account: a.spec.name, reason: 'unauthorized' }, (_, k) => pollsUpTo(k));
+  for (const a of fleet.filter((x) => x.revoked))
+    await series('zexa_poll_errors_total', { account: a.spec.name, reason: 'unauthorized' }, (_, k) => pollsUpTo(k));
   // The counters of decreases and increases, as the exporter sums them between polls.
   const start = options.hours * 3600;
   for (const a of fleet) {
@@ -121,16 +138,32 @@ export async function writeHistory(path: string, fleet: readonly FleetAccount[],
       const spent = balanceAt(a, start) - balanceAt(a, ago) + (ago < TOPPED_UP.agoSeconds ? a.topUp : 0);
       return Math.max(0, spent);
     });
-    await series('zexa_credits_added_total', { account: a.spec.name }, (ago) => (a.revoked || ago >= TOPPED_UP.agoSeconds ? 0 : a.topUp));
+    await series('zexa_credits_added_total', { account: a.spec.name }, (ago) =>
+      a.revoked || ago >= TOPPED_UP.agoSeconds ? 0 : a.topUp,
+    );
   }
   // The 5-minute steps the zexa-recording-5m group records, as a Prometheus that had run the
   // rules through the history would hold them: its 6-hour and 1-hour windows are then full at
   // the first evaluation, as in steady operation, instead of nearly empty. Top-ups are not
   // consumption, so a step is the drain alone.
-  for (const a of working) await series('account:zexa_credits_consumed:increase5m', { account: a.spec.name }, () => a.drain * RECORDED_STEP_SECONDS, true);
+  for (const a of working)
+    await series(
+      'account:zexa_credits_consumed:increase5m',
+      { account: a.spec.name },
+      () => a.drain * RECORDED_STEP_SECONDS,
+      true,
+    );
   for (const a of fleet) {
-    await series('zexa_api_key_info', { account: a.spec.name, fingerprint: createHash('sha256').update(a.spec.key).digest('hex').slice(0, 12) }, () => 1);
-    await series('zexa_api_key_last_change_timestamp_seconds', { account: a.spec.name, source: 'file' }, () => options.endSeconds - start - 86_400);
+    await series(
+      'zexa_api_key_info',
+      { account: a.spec.name, fingerprint: createHash('sha256').update(a.spec.key).digest('hex').slice(0, 12) },
+      () => 1,
+    );
+    await series(
+      'zexa_api_key_last_change_timestamp_seconds',
+      { account: a.spec.name, source: 'file' },
+      () => options.endSeconds - start - 86_400,
+    );
     await series('zexa_api_key_shared', { account: a.spec.name }, () => 0);
   }
   // The exporter's own series: one poll per account and step.
@@ -139,7 +172,10 @@ export async function writeHistory(path: string, fleet: readonly FleetAccount[],
   await series('zexa_api_requests_total', { code: '200' }, (_, k) => (perStep - failing) * pollsUpTo(k));
   await series('zexa_api_requests_total', { code: '401' }, (_, k) => failing * pollsUpTo(k));
   const buckets = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf'];
-  for (const le of buckets) await series('zexa_api_request_duration_seconds_bucket', { le }, (_, k) => (Number(le) < 0.05 ? 0 : perStep * pollsUpTo(k)));
+  for (const le of buckets)
+    await series('zexa_api_request_duration_seconds_bucket', { le }, (_, k) =>
+      Number(le) < 0.05 ? 0 : perStep * pollsUpTo(k),
+    );
   await series('zexa_api_request_duration_seconds_count', {}, (_, k) => perStep * pollsUpTo(k));
   await series('zexa_api_request_duration_seconds_sum', {}, (_, k) => 0.06 * perStep * pollsUpTo(k));
   await series('zexa_exporter_build_info', { version: 'bench', nodejs_version: process.version }, () => 1);

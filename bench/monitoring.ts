@@ -24,14 +24,29 @@ import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { startSimulator } from '../src/simulator/index.js';
-import { freePort, REPO_ROOT, startProcess, stopProcess, waitReady, type Managed } from '../test/support/prometheus-stack.js';
-import { defaultVariables, durationSeconds, intervalSeconds, substitute, type GrafanaTime, type TemplateVariable } from '../test/ops/grafana-variables.js';
+import {
+  freePort,
+  REPO_ROOT,
+  startProcess,
+  stopProcess,
+  waitReady,
+  type Managed,
+} from '../test/support/prometheus-stack.js';
+import {
+  defaultVariables,
+  durationSeconds,
+  intervalSeconds,
+  substitute,
+  type GrafanaTime,
+  type TemplateVariable,
+} from '../test/ops/grafana-variables.js';
 import { panelQueries, type Dashboard } from '../test/ops/ops-files.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory, type ExporterChild } from './exporter-process.js';
 import { fleetAccounts, writeHistory } from './monitoring-fleet.js';
 import { median } from './stats.js';
 
-const USAGE = 'Usage: npm run bench:monitoring -- --accounts N [--rules FILE] [--dashboard FILE] [--evaluations 5] [--hours 7]';
+const USAGE =
+  'Usage: npm run bench:monitoring -- --accounts N [--rules FILE] [--dashboard FILE] [--evaluations 5] [--hours 7]';
 
 /** The dashboard's range and step of the measurement: 6 h at 20 s, as a 1,200-pixel-wide panel asks. */
 const TIME: GrafanaTime = { rangeS: 6 * 3600, scrapeIntervalS: 30, maxDataPoints: 1200 };
@@ -86,15 +101,21 @@ function parseOptions(argv: readonly string[]): Options {
     strict: true,
   });
   const accounts = Number(values.accounts);
-  if (!Number.isInteger(accounts) || accounts < 1) throw new Error('--accounts takes a whole number of accounts, e.g. --accounts 1000');
+  if (!Number.isInteger(accounts) || accounts < 1)
+    throw new Error('--accounts takes a whole number of accounts, e.g. --accounts 1000');
   const evaluations = Number(values.evaluations);
   const hours = Number(values.hours);
-  if (!Number.isInteger(evaluations) || evaluations < 1) throw new Error('--evaluations takes a whole number, at least 1');
+  if (!Number.isInteger(evaluations) || evaluations < 1)
+    throw new Error('--evaluations takes a whole number, at least 1');
   if (!(hours >= 6.5)) throw new Error('--hours must cover the 6 h windows of the rules: at least 6.5');
   return { accounts, rules: fromRepo(values.rules), dashboard: fromRepo(values.dashboard), evaluations, hours };
 }
 
-async function api<T>(base: string, path: string, params: Record<string, string> = {}): Promise<{ data: T; bytes: number; ms: number }> {
+async function api<T>(
+  base: string,
+  path: string,
+  params: Record<string, string> = {},
+): Promise<{ data: T; bytes: number; ms: number }> {
   const started = performance.now();
   const res = await fetch(`${base}${path}?${new URLSearchParams(params)}`);
   const text = await res.text();
@@ -110,10 +131,22 @@ async function ruleGroups(prometheusUrl: string, evaluations: number): Promise<G
   const deadline = Date.now() + 20 * 60_000;
   for (;;) {
     const { data } = await api<{
-      groups: Array<{ name: string; interval: number; lastEvaluation: string; evaluationTime: number; rules: Array<{ name: string; evaluationTime: number }> }>;
+      groups: Array<{
+        name: string;
+        interval: number;
+        lastEvaluation: string;
+        evaluationTime: number;
+        rules: Array<{ name: string; evaluationTime: number }>;
+      }>;
     }>(prometheusUrl, '/api/v1/rules');
     for (const g of data.groups) {
-      const seen = groups.get(g.name) ?? { name: g.name, intervalS: g.interval, evaluations: [], rules: new Map<string, number[]>(), last: '' };
+      const seen = groups.get(g.name) ?? {
+        name: g.name,
+        intervalS: g.interval,
+        evaluations: [],
+        rules: new Map<string, number[]>(),
+        last: '',
+      };
       groups.set(g.name, seen);
       if (g.lastEvaluation !== seen.last && !g.lastEvaluation.startsWith('0001-')) {
         seen.last = g.lastEvaluation;
@@ -124,18 +157,30 @@ async function ruleGroups(prometheusUrl: string, evaluations: number): Promise<G
     }
     const done = [...groups.values()].every((g) => g.evaluations.length >= (g.intervalS <= 60 ? evaluations : 1));
     if (groups.size > 0 && done) break;
-    if (Date.now() > deadline) throw new Error(`rule groups did not all evaluate within 20 minutes: ${JSON.stringify([...groups.values()])}`);
+    if (Date.now() > deadline)
+      throw new Error(`rule groups did not all evaluate within 20 minutes: ${JSON.stringify([...groups.values()])}`);
     await sleep(2_000);
   }
-  return [...groups.values()].map(({ name, intervalS, evaluations: e, rules }) => ({ name, intervalS, evaluations: e, rules }));
+  return [...groups.values()].map(({ name, intervalS, evaluations: e, rules }) => ({
+    name,
+    intervalS,
+    evaluations: e,
+    rules,
+  }));
 }
 
-async function dashboardTargets(prometheusUrl: string, dashboardPath: string): Promise<{ variables: Record<string, string>; targets: TargetFigures[] }> {
+async function dashboardTargets(
+  prometheusUrl: string,
+  dashboardPath: string,
+): Promise<{ variables: Record<string, string>; targets: TargetFigures[] }> {
   const dashboard = JSON.parse(readFileSync(dashboardPath, 'utf8')) as Dashboard;
-  const variables = await defaultVariables(dashboard.templating.list as unknown as TemplateVariable[], async (metric, label) => {
-    const { data } = await api<string[]>(prometheusUrl, `/api/v1/label/${label}/values`, { 'match[]': metric });
-    return data;
-  });
+  const variables = await defaultVariables(
+    dashboard.templating.list as unknown as TemplateVariable[],
+    async (metric, label) => {
+      const { data } = await api<string[]>(prometheusUrl, `/api/v1/label/${label}/values`, { 'match[]': metric });
+      return data;
+    },
+  );
   const targets: TargetFigures[] = [];
   for (const query of panelQueries(dashboard)) {
     const minIntervalS = durationSeconds(query.interval);
@@ -156,7 +201,13 @@ async function dashboardTargets(prometheusUrl: string, dashboardPath: string): P
       runs.push({ ms, series: data.result.length, bytes });
       if (ms > REPEAT_BELOW_MS) break;
     }
-    const figures = { key: query.key, kind: query.kind, ms: median(runs.map((r) => r.ms)), series: runs[0]!.series, bytes: runs[0]!.bytes };
+    const figures = {
+      key: query.key,
+      kind: query.kind,
+      ms: median(runs.map((r) => r.ms)),
+      series: runs[0]!.series,
+      bytes: runs[0]!.bytes,
+    };
     log(`  ${figures.key}: ${figures.ms.toFixed(0)} ms, ${figures.series} series, ${figures.bytes} bytes`);
     targets.push(figures);
   }
@@ -187,7 +238,13 @@ function program(name: string): string {
   }
 }
 
-function table(options: Options, groups: GroupFigures[], targets: TargetFigures[], variables: Record<string, string>, loads: number[][]): string {
+function table(
+  options: Options,
+  groups: GroupFigures[],
+  targets: TargetFigures[],
+  variables: Record<string, string>,
+  loads: number[][],
+): string {
   const rel = (p: string): string => (p.startsWith(REPO_ROOT) ? p.slice(REPO_ROOT.length) : p);
   const lines = [
     `${options.accounts} accounts; rules ${rel(options.rules)}; dashboard ${rel(options.dashboard)}; variables ${JSON.stringify(variables)}`,
@@ -211,7 +268,10 @@ function table(options: Options, groups: GroupFigures[], targets: TargetFigures[
     '',
     '| dashboard target | query | time | series | response |',
     '|---|---|---|---|---|',
-    ...targets.map((t) => `| ${t.key} | ${t.kind} | ${t.ms < 1000 ? `${t.ms.toFixed(0)} ms` : `${(t.ms / 1000).toFixed(2)} s`} | ${t.series} | ${formatBytes(t.bytes)} |`),
+    ...targets.map(
+      (t) =>
+        `| ${t.key} | ${t.kind} | ${t.ms < 1000 ? `${t.ms.toFixed(0)} ms` : `${(t.ms / 1000).toFixed(2)} s`} | ${t.series} | ${formatBytes(t.bytes)} |`,
+    ),
   ];
   return lines.join('\n');
 }
@@ -240,7 +300,10 @@ async function main(argv: readonly string[]): Promise<number> {
   let prometheus: Managed | undefined;
   try {
     const keyDir = join(dir, 'keys');
-    writeKeyDirectory(keyDir, fleet.map((a) => a.spec));
+    writeKeyDirectory(
+      keyDir,
+      fleet.map((a) => a.spec),
+    );
     const configFile = join(dir, 'config.yml');
     writeConfigFile(configFile, { apiUrl: sim.url, keyDir, intervalMs: POLL_INTERVAL_MS, maxConcurrency: 32 });
     exporter = await startExporterChild(configFile);
@@ -253,15 +316,29 @@ async function main(argv: readonly string[]): Promise<number> {
     const started = Date.now();
     let samples = 0;
     let bytes = 0;
-    for (let from = Math.floor((endSeconds - options.hours * 3600) / BLOCK_SECONDS) * BLOCK_SECONDS; from <= endSeconds; from += BLOCK_SECONDS) {
+    for (
+      let from = Math.floor((endSeconds - options.hours * 3600) / BLOCK_SECONDS) * BLOCK_SECONDS;
+      from <= endSeconds;
+      from += BLOCK_SECONDS
+    ) {
       const historyFile = join(dir, `history-${from}.om`);
       const window = { from, to: from + BLOCK_SECONDS };
-      samples += await writeHistory(historyFile, fleet, { target: { instance, job: 'zexa' }, endSeconds, hours: options.hours, stepSeconds: STEP_SECONDS, ...window });
+      samples += await writeHistory(historyFile, fleet, {
+        target: { instance, job: 'zexa' },
+        endSeconds,
+        hours: options.hours,
+        stepSeconds: STEP_SECONDS,
+        ...window,
+      });
       bytes += statSync(historyFile).size;
-      execFileSync(promtoolBin, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', historyFile, dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+      execFileSync(promtoolBin, ['tsdb', 'create-blocks-from', 'openmetrics', '--quiet', historyFile, dataDir], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
       rmSync(historyFile);
     }
-    log(`history: ${samples} samples (${(bytes / 1e6).toFixed(0)} MB of OpenMetrics) backfilled with promtool in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    log(
+      `history: ${samples} samples (${(bytes / 1e6).toFixed(0)} MB of OpenMetrics) backfilled with promtool in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
 
     const rulesPath = join(dir, 'rules.yml');
     writeFileSync(rulesPath, readFileSync(options.rules, 'utf8'));

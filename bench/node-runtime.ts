@@ -17,7 +17,9 @@ export interface NodeRuntime {
 }
 
 function cacheDir(): string {
-  return process.env.ZEXA_CI_NODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'zexa-exporter-ci');
+  return (
+    process.env.ZEXA_CI_NODE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'zexa-exporter-ci')
+  );
 }
 
 function versionOf(path: string): string {
@@ -26,13 +28,16 @@ function versionOf(path: string): string {
 
 /** The `node` binary of this major: this process's own when it is that major, else the cached or freshly installed `node@<major>`. */
 export function resolveNode(major: number): NodeRuntime {
-  if (Number(process.versions.node.split('.')[0]) === major) return { path: process.execPath, version: process.version };
+  if (Number(process.versions.node.split('.')[0]) === major)
+    return { path: process.execPath, version: process.version };
   const prefix = join(cacheDir(), `node-${major}`);
   const path = join(prefix, 'node_modules', '.bin', 'node');
   if (!existsSync(path)) {
     console.error(`bench: fetching Node.js ${major} from the npm registry (node@${major}) into ${prefix}`);
     rmSync(prefix, { recursive: true, force: true });
-    execFileSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `node@${major}`], { stdio: ['ignore', 'inherit', 'inherit'] });
+    execFileSync('npm', ['install', '--prefix', prefix, '--no-audit', '--no-fund', '--no-save', `node@${major}`], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
   }
   const version = versionOf(path);
   if (!version.startsWith(`v${major}.`)) throw new Error(`${path} is Node.js ${version}, not ${major}`);

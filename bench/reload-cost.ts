@@ -51,16 +51,25 @@ async function watchLoop<T>(work: () => Promise<T>): Promise<{ result: T; longes
   }
 }
 
-export async function measureReloads(accounts: number, reloads: number, sync: boolean, log: (line: string) => void): Promise<ReloadFigures[]> {
+export async function measureReloads(
+  accounts: number,
+  reloads: number,
+  sync: boolean,
+  log: (line: string) => void,
+): Promise<ReloadFigures[]> {
   const root = mkdtempSync(join(tmpdir(), 'zexa-reload-cost-'));
   const api = await startScriptedApi(['4250']);
   try {
     const keys = join(root, 'keys');
     mkdirSync(keys);
     // Not real keys: fixed, distinct, visibly fake.
-    for (let i = 0; i < accounts; i++) writeFileSync(join(keys, `acct_${i}`), `zxbench_reload_${String(i).padStart(8, '0')}\n`);
+    for (let i = 0; i < accounts; i++)
+      writeFileSync(join(keys, `acct_${i}`), `zxbench_reload_${String(i).padStart(8, '0')}\n`);
     const configFile = join(root, 'config.yml');
-    writeFileSync(configFile, `api: { url: "${api.url}" }\npoll: { interval: 1h, maxConcurrency: 64 }\naccounts:\n  - fromDirectory: ${keys}\n`);
+    writeFileSync(
+      configFile,
+      `api: { url: "${api.url}" }\npoll: { interval: 1h, maxConcurrency: 64 }\naccounts:\n  - fromDirectory: ${keys}\n`,
+    );
     const argv = ['--web.listen-address=127.0.0.1:0', `--config.file=${configFile}`, '--log.level=warn'];
     const reloadSources = nodeAsyncConfigSources(argv, {});
     const exporter = await startExporter(loadConfig(nodeConfigSources(argv, {})), {
@@ -70,7 +79,8 @@ export async function measureReloads(accounts: number, reloads: number, sync: bo
     });
     try {
       log(`${accounts} accounts: waiting for the first round of polls`);
-      while ((await fetch(`${exporter.url}/readyz`)).status !== 200) await new Promise((resolve) => setTimeout(resolve, 500));
+      while ((await fetch(`${exporter.url}/readyz`)).status !== 200)
+        await new Promise((resolve) => setTimeout(resolve, 500));
       const figures: ReloadFigures[] = [];
       for (let n = 0; n < reloads; n++) {
         let done = false;
@@ -93,7 +103,9 @@ export async function measureReloads(accounts: number, reloads: number, sync: bo
         await prober;
         if (!result.ok) throw new Error(`reload failed: ${result.problems.join('; ')}`);
         figures.push({ durationMs, longestStallMs, healthzAnswers: answers, slowestHealthzMs: slowest });
-        log(`reload ${n + 1}: ${durationMs.toFixed(0)} ms, longest stall ${longestStallMs.toFixed(0)} ms, ${answers} /healthz answers, slowest ${slowest.toFixed(0)} ms`);
+        log(
+          `reload ${n + 1}: ${durationMs.toFixed(0)} ms, longest stall ${longestStallMs.toFixed(0)} ms, ${answers} /healthz answers, slowest ${slowest.toFixed(0)} ms`,
+        );
       }
       return figures;
     } finally {
@@ -125,8 +137,10 @@ async function main(argv: readonly string[]): Promise<number> {
     });
     accounts = Number(values.accounts);
     reloads = Number(values.reloads);
-    if (!Number.isInteger(accounts) || accounts < 1 || accounts > 100_000) throw new Error(`accounts must be an integer from 1 to 100000, got ${values.accounts}`);
-    if (!Number.isInteger(reloads) || reloads < 1 || reloads > 100) throw new Error(`reloads must be an integer from 1 to 100, got ${values.reloads}`);
+    if (!Number.isInteger(accounts) || accounts < 1 || accounts > 100_000)
+      throw new Error(`accounts must be an integer from 1 to 100000, got ${values.accounts}`);
+    if (!Number.isInteger(reloads) || reloads < 1 || reloads > 100)
+      throw new Error(`reloads must be an integer from 1 to 100, got ${values.reloads}`);
     sync = values.sync;
     json = values.json;
   } catch (error) {
@@ -137,7 +151,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const worst = Math.max(...figures.map((f) => f.longestStallMs));
   if (json) console.log(JSON.stringify({ accounts, loader: sync ? 'sync' : 'async', reloads: figures }, null, 2));
   const pass = worst <= STALL_LIMIT_MS;
-  console.log(pass ? `\nPASS: longest stall ${worst.toFixed(0)} ms <= ${STALL_LIMIT_MS} ms` : `\nFAIL: longest stall ${worst.toFixed(0)} ms > ${STALL_LIMIT_MS} ms`);
+  console.log(
+    pass
+      ? `\nPASS: longest stall ${worst.toFixed(0)} ms <= ${STALL_LIMIT_MS} ms`
+      : `\nFAIL: longest stall ${worst.toFixed(0)} ms > ${STALL_LIMIT_MS} ms`,
+  );
   return pass ? 0 : 1;
 }
 

@@ -1,9 +1,11 @@
 /** The benchmark figures as the Markdown table of issue 5: one row per figure, one column per size. */
 import type { SizeFigures } from './benchmark.js';
 
-const ms = (v: number): string => (v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`);
+const ms = (v: number): string =>
+  v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`;
 const x = (v: number): string => `${v >= 10 ? v.toFixed(0) : v.toFixed(2)}×`;
-const kb = (bytes: number): string => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(0)} KB`);
+const kb = (bytes: number): string =>
+  bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : `${(bytes / 1024).toFixed(0)} KB`;
 
 interface Row {
   figure: string;
@@ -15,7 +17,8 @@ const ROWS: readonly Row[] = [
   {
     figure: '`/metrics` latency, median (plain)',
     target: '≤ 20 ms',
-    cell: (f) => `${ms(f.metricsMs)} (${kb(f.textBytes)}, ${f.scrapes} scrapes in all); read with undici: ${ms(f.metricsUndiciMs)}`,
+    cell: (f) =>
+      `${ms(f.metricsMs)} (${kb(f.textBytes)}, ${f.scrapes} scrapes in all); read with undici: ${ms(f.metricsUndiciMs)}`,
   },
   {
     figure: 'baseline: prom-client `registry.metrics()`, same series, median',
@@ -28,7 +31,7 @@ const ROWS: readonly Row[] = [
     cell: (f) => `${ms(f.metricsGzipMs)}, ${f.gzipServed ? 'gzip served' : '**not gzip**'} (${kb(f.gzipBytes)})`,
   },
   {
-    figure: '`/metrics` in OpenMetrics (Prometheus\' default `Accept`), median: plain / gzip',
+    figure: "`/metrics` in OpenMetrics (Prometheus' default `Accept`), median: plain / gzip",
     target: 'plain within 1.2× of text',
     cell: (f) =>
       `${ms(f.metricsOpenMetricsMs)} (${kb(f.openMetricsBytes)}) → ${x(f.openMetricsRatio)} of text / ${ms(f.metricsOpenMetricsGzipMs)}` +
@@ -37,7 +40,8 @@ const ROWS: readonly Row[] = [
   {
     figure: 'no re-compression when nothing changed',
     target: 'same gzip reused',
-    cell: (f) => `${f.gzipReused ? 'same Buffer' : '**recompressed**'}: ${ms(f.gzipFirstMs)} first, ${ms(f.gzipAgainMs)} again`,
+    cell: (f) =>
+      `${f.gzipReused ? 'same Buffer' : '**recompressed**'}: ${ms(f.gzipFirstMs)} first, ${ms(f.gzipAgainMs)} again`,
   },
   {
     figure: 'full poll round at start-up (50 ms latency, concurrency 32), median',
@@ -60,7 +64,8 @@ const ROWS: readonly Row[] = [
     cell: (f) => `cap ${f.rateCap}/s → ${f.rateMeasured.toFixed(2)}/s (${f.rateErrorPct.toFixed(1)} %)`,
   },
   {
-    figure: 'RSS of the exporter process: peak (VmHWM: config load and start-up included) / median of the steady window',
+    figure:
+      'RSS of the exporter process: peak (VmHWM: config load and start-up included) / median of the steady window',
     target: '≤ 150 MB (at 10: peak ≤ 90 MB, steady ≤ 70 MB)',
     cell: (f) => `${f.rssMb.toFixed(0)} MB / ${f.rssSteadyMb.toFixed(0)} MB`,
   },
@@ -72,7 +77,8 @@ const ROWS: readonly Row[] = [
   {
     figure: 'balance history, 24 h full: heap + typed arrays / RSS growth (own process)',
     target: '≤ 10 MB',
-    cell: (f) => `${(f.historyBytes / 1e6).toFixed(2)} MB / ${(f.historyRssBytes / 1e6).toFixed(1)} MB (${f.historyHours.toFixed(1)} h kept)`,
+    cell: (f) =>
+      `${(f.historyBytes / 1e6).toFixed(2)} MB / ${(f.historyRssBytes / 1e6).toFixed(1)} MB (${f.historyHours.toFixed(1)} h kept)`,
   },
   {
     figure: 'key-fingerprint index (zexa_api_key_info / zexa_api_key_shared): heap / RSS growth (own process)',
@@ -82,7 +88,8 @@ const ROWS: readonly Row[] = [
   {
     figure: 'status page `/`: first page (≤ 500 rows) / load in headless Chromium, median',
     target: '≤ 300 KB, < 1 s',
-    cell: (f) => `${kb(f.pageBytes)} / ${Number.isNaN(f.pageChromiumMs) ? 'chromium not installed' : ms(f.pageChromiumMs)}`,
+    cell: (f) =>
+      `${kb(f.pageBytes)} / ${Number.isNaN(f.pageChromiumMs) ? 'chromium not installed' : ms(f.pageChromiumMs)}`,
   },
   {
     figure: 'event-loop delay p99 during polls + scrapes (worst window / median window)',
@@ -92,7 +99,8 @@ const ROWS: readonly Row[] = [
   {
     figure: 'API calls per account per hour (3600 / interval)',
     target: '3600 / interval',
-    cell: (f) => `${f.callsPerAccountHour.toFixed(1)} (expected ${f.expectedCallsPerAccountHour.toFixed(0)}, interval ${f.intervalMs / 1000} s)`,
+    cell: (f) =>
+      `${f.callsPerAccountHour.toFixed(1)} (expected ${f.expectedCallsPerAccountHour.toFixed(0)}, interval ${f.intervalMs / 1000} s)`,
   },
 ];
 
@@ -109,7 +117,9 @@ function columnHead(f: SizeFigures): string {
 export function markdownTable(figures: readonly SizeFigures[], nodeVersion: string = process.version): string {
   const head = ['figure', ...figures.map(columnHead), 'target (at 10,000)'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  lines.push(`| ${['Node.js of the exporter process', ...figures.map(() => nodeVersion), '20, 22 and 24'].join(' | ')} |`);
+  lines.push(
+    `| ${['Node.js of the exporter process', ...figures.map(() => nodeVersion), '20, 22 and 24'].join(' | ')} |`,
+  );
   for (const row of ROWS) lines.push(`| ${[row.figure, ...figures.map(row.cell), row.target].join(' | ')} |`);
   return `${lines.join('\n')}\n`;
 }

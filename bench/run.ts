@@ -34,15 +34,21 @@ const USAGE =
 /** `--node 20,24` as majors; the image's Node.js 24 when not given. */
 function nodeMajors(value: string | undefined): number[] {
   const majors = (value ?? String(DEFAULT_NODE_MAJOR)).split(',').map(Number);
-  if (!majors.every((m) => [20, 22, 24].includes(m))) throw new Error('--node takes 20, 22 or 24 (a comma-separated list with --memory-breakdown)');
+  if (!majors.every((m) => [20, 22, 24].includes(m)))
+    throw new Error('--node takes 20, 22 or 24 (a comma-separated list with --memory-breakdown)');
   return majors;
 }
 
 async function memoryBreakdown(majors: readonly number[], execArgv: readonly string[]): Promise<number> {
   build();
   const runs = [];
-  for (const major of majors) runs.push(await measureBreakdown(resolveNode(major), execArgv, (line) => console.error(line)));
-  console.log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end\n`);
+  for (const major of majors)
+    runs.push(await measureBreakdown(resolveNode(major), execArgv, (line) => console.error(line)));
+  console.log(
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at the end\n`,
+  );
   console.log(breakdownTable(runs));
   return 0;
 }
@@ -71,7 +77,11 @@ async function main(argv: readonly string[]): Promise<number> {
       strict: true,
     });
     const majors = nodeMajors(values.node);
-    if (values['memory-breakdown'] === true) return await memoryBreakdown(majors, (values['exec-argv'] ?? '').split(' ').filter((a) => a !== ''));
+    if (values['memory-breakdown'] === true)
+      return await memoryBreakdown(
+        majors,
+        (values['exec-argv'] ?? '').split(' ').filter((a) => a !== ''),
+      );
     if (majors.length !== 1) throw new Error('--node takes one major for the scale benchmark');
     node = resolveNode(majors[0] as number);
     quick = values.quick ?? false;
@@ -79,12 +89,14 @@ async function main(argv: readonly string[]): Promise<number> {
     if (values.accounts !== undefined) {
       const wanted = values.accounts.split(',').map(Number);
       const sizes = [...new Set(FULL.map((p) => p.accounts))];
-      if (!wanted.every((n) => sizes.includes(n))) throw new Error(`--accounts takes a comma-separated list of ${sizes.join(', ')}`);
+      if (!wanted.every((n) => sizes.includes(n)))
+        throw new Error(`--accounts takes a comma-separated list of ${sizes.join(', ')}`);
       plans = FULL.filter((p) => wanted.includes(p.accounts));
     }
     if (values.form !== undefined) {
       const forms = values.form.split(',');
-      if (!forms.every((f): f is AccountsForm => f === 'directory' || f === 'file')) throw new Error('--form takes directory, file, or both: directory,file');
+      if (!forms.every((f): f is AccountsForm => f === 'directory' || f === 'file'))
+        throw new Error('--form takes directory, file, or both: directory,file');
       // Every size asked for, in each form asked for.
       const sizes = [...new Map(plans.map((p) => [p.accounts, p])).values()];
       plans = forms.flatMap((form) => sizes.map((p) => ({ ...p, form })));

@@ -24,7 +24,11 @@ export class ScrapeClient {
 
   async get(path: string, headers: Record<string, string> = {}): Promise<ScrapeResponse> {
     const socket = this.socket ?? (await this.open());
-    const lines = [`GET ${path} HTTP/1.1`, `Host: ${this.host}:${this.port}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`)];
+    const lines = [
+      `GET ${path} HTTP/1.1`,
+      `Host: ${this.host}:${this.port}`,
+      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ];
     return new Promise<ScrapeResponse>((resolve, reject) => {
       let head: Buffer = Buffer.alloc(0);
       let parsed: { status: number; headers: Record<string, string>; length: number } | undefined;

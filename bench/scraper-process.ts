@@ -58,8 +58,19 @@ async function runScraper(s: ScraperSettings): Promise<ScraperReport> {
   const client = new ScrapeClient(url.hostname, Number(url.port));
   const agent = new Agent({ connections: 1 });
   const report: ScraperReport = {
-    startedAt: 0, endedAt: 0, plainMs: [], gzipMs: [], plainUndiciMs: [], openMetricsMs: [], openMetricsGzipMs: [], openMetricsServed: true, openMetricsBytes: 0,
-    eventLoopP99Ms: [], gzipServed: true, gzipBytes: 0, textBytes: 0,
+    startedAt: 0,
+    endedAt: 0,
+    plainMs: [],
+    gzipMs: [],
+    plainUndiciMs: [],
+    openMetricsMs: [],
+    openMetricsGzipMs: [],
+    openMetricsServed: true,
+    openMetricsBytes: 0,
+    eventLoopP99Ms: [],
+    gzipServed: true,
+    gzipBytes: 0,
+    textBytes: 0,
   };
   let lastText = '';
   // Warm both connections up outside the window.
@@ -73,11 +84,17 @@ async function runScraper(s: ScraperSettings): Promise<ScraperReport> {
     const started = performance.now();
     if (kind >= 3) {
       const gzip = kind === 4;
-      const response = await client.get(url.pathname, { Accept: PROMETHEUS_ACCEPT, ...(gzip ? { 'Accept-Encoding': 'gzip' } : {}) });
+      const response = await client.get(url.pathname, {
+        Accept: PROMETHEUS_ACCEPT,
+        ...(gzip ? { 'Accept-Encoding': 'gzip' } : {}),
+      });
       (gzip ? report.openMetricsGzipMs : report.openMetricsMs).push(performance.now() - started);
       if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
-      text = (gzip && response.headers['content-encoding'] === 'gzip' ? gunzipSync(response.body) : response.body).toString('utf8');
-      report.openMetricsServed &&= (response.headers['content-type'] ?? '').startsWith('application/openmetrics-text') && text.endsWith('# EOF\n');
+      text = (
+        gzip && response.headers['content-encoding'] === 'gzip' ? gunzipSync(response.body) : response.body
+      ).toString('utf8');
+      report.openMetricsServed &&=
+        (response.headers['content-type'] ?? '').startsWith('application/openmetrics-text') && text.endsWith('# EOF\n');
       if (!gzip) report.openMetricsBytes = response.body.length;
     } else if (kind === 2) {
       const response = await request(url, { dispatcher: agent });
@@ -113,7 +130,9 @@ async function runScraper(s: ScraperSettings): Promise<ScraperReport> {
 
 function isEntryPoint(): boolean {
   try {
-    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+    return (
+      process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
+    );
   } catch {
     return false;
   }

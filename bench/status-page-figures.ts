@@ -15,7 +15,9 @@ export interface StatusPageFigures {
 
 function findChromium(): string | undefined {
   try {
-    const path = execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' }).trim();
+    const path = execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], {
+      encoding: 'utf8',
+    }).trim();
     return path === '' ? undefined : path;
   } catch {
     return undefined;
@@ -26,14 +28,20 @@ export async function measureStatusPage(url: string): Promise<StatusPageFigures>
   const bytes = Buffer.byteLength(await (await fetch(`${url}/`)).text());
   const executablePath = findChromium();
   if (executablePath === undefined) return { bytes, chromiumLoadMs: Number.NaN };
-  const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   try {
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
       const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, javaScriptEnabled: true });
       await page.goto(`${url}/`, { waitUntil: 'load' });
       // A string: this runs in the page, whose DOM types the Node.js-only tsconfig does not know.
-      const loadMs = await page.evaluate('(() => { const e = performance.getEntriesByType("navigation")[0]; return e === undefined ? NaN : e.loadEventEnd - e.startTime; })()');
+      const loadMs = await page.evaluate(
+        '(() => { const e = performance.getEntriesByType("navigation")[0]; return e === undefined ? NaN : e.loadEventEnd - e.startTime; })()',
+      );
       times.push(Number(loadMs));
       await page.close();
     }

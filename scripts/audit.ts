@@ -60,7 +60,9 @@ export function readAudit(stdout: string): AuditOutcome {
     };
   }
   if (value.error !== undefined || value.statusCode !== undefined) {
-    const what = [value.error?.code, value.message, value.error?.summary].filter((part) => part !== undefined && part !== '');
+    const what = [value.error?.code, value.message, value.error?.summary].filter(
+      (part) => part !== undefined && part !== '',
+    );
     return { kind: 'unavailable', why: what.join(': ') || 'the audit endpoint returned an error' };
   }
   throw new Error(`npm audit printed JSON without metadata.vulnerabilities or error: ${stdout.slice(0, 200)}`);
@@ -68,7 +70,11 @@ export function readAudit(stdout: string): AuditOutcome {
 
 export function describeVulnerability(v: AuditVulnerability): string {
   const advisories = v.via
-    .map((via) => (typeof via === 'string' ? `via ${via}` : `${via.title ?? 'advisory'}${via.url === undefined ? '' : ` (${via.url})`}`))
+    .map((via) =>
+      typeof via === 'string'
+        ? `via ${via}`
+        : `${via.title ?? 'advisory'}${via.url === undefined ? '' : ` (${via.url})`}`,
+    )
     .join('; ');
   return `${v.name} ${v.range ?? ''} [${v.severity}]: ${advisories}`;
 }
@@ -86,7 +92,8 @@ export function judgeAudit(outcome: AuditOutcome, ci: boolean): { code: 0 | 1 | 
   const serious = outcome.vulnerabilities.filter((v) => v.severity === 'high' || v.severity === 'critical');
   const { high, critical, moderate, low } = outcome.counts;
   const summary = `audit: production dependencies: ${critical} critical, ${high} high, ${moderate} moderate, ${low} low`;
-  if (serious.length > 0 || high + critical > 0) return { code: 1, lines: [summary, ...serious.map(describeVulnerability)] };
+  if (serious.length > 0 || high + critical > 0)
+    return { code: 1, lines: [summary, ...serious.map(describeVulnerability)] };
   return { code: 0, lines: [summary] };
 }
 
@@ -95,10 +102,16 @@ function npmAudit(): Promise<string> {
     execFile(
       'npm',
       ['audit', '--omit=dev', '--json'],
-      { cwd: ROOT, timeout: NPM_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_UPDATE_NOTIFIER: '1', npm_config_fund: 'false' } },
+      {
+        cwd: ROOT,
+        timeout: NPM_TIMEOUT_MS,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, NO_UPDATE_NOTIFIER: '1', npm_config_fund: 'false' },
+      },
       (error, stdout) => {
         // npm audit exits 1 when it finds anything; only a failure to run at all is an error.
-        if (error !== null && typeof error.code !== 'number') reject(new Error(`npm audit did not run: ${error.message}`, { cause: error }));
+        if (error !== null && typeof error.code !== 'number')
+          reject(new Error(`npm audit did not run: ${error.message}`, { cause: error }));
         else resolve(stdout);
       },
     );

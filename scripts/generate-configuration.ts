@@ -43,7 +43,11 @@ export function settingRow(setting: ListedSetting): string[] {
 }
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`)];
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+  ];
 }
 
 /** The bounds every value is checked against, from LIMITS. */
@@ -89,7 +93,10 @@ export function renderConfigurationPage(): string {
       'Durations are a number of seconds (`90`) or numbers with units from the largest down (`500ms`, `30s`, `5m`, `1h30m`, `1d`). ' +
       '`zexa-exporter --help` lists the same; `--version` prints the version.',
     '',
-    ...table(['environment', 'flag', 'config file', 'default', 'unit', 'example', 'what it sets'], SETTING_LIST.map(settingRow)),
+    ...table(
+      ['environment', 'flag', 'config file', 'default', 'unit', 'example', 'what it sets'],
+      SETTING_LIST.map(settingRow),
+    ),
     '',
     '## Keys',
     '',

@@ -126,7 +126,9 @@ function timeseries(): TimeseriesPanel {
         .showLegend(true)
         .calcs(['lastNotNull']),
     )
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+    .tooltip(
+      new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending),
+    );
 }
 /** A dashed line of one colour, for the series of a threshold. */
 function thresholdLine(color: string): dashboard.DynamicConfigValue[] {
@@ -170,7 +172,11 @@ function statesPanel(): StatPanel {
     .targets([
       instant('A', `count(count by (account) (${RECORDED.threshold}))`, 'accounts watched'),
       ...STATES.map((s, i) =>
-        instant(String.fromCharCode(66 + i), `count(ALERTS{alertname="${s.alert}",alertstate="firing"}) or vector(0)`, s.legend),
+        instant(
+          String.fromCharCode(66 + i),
+          `count(ALERTS{alertname="${s.alert}",alertstate="firing"}) or vector(0)`,
+          s.legend,
+        ),
       ),
     ])
     .unit('none')
@@ -183,8 +189,11 @@ function statesPanel(): StatPanel {
     .textMode(common.BigValueTextMode.ValueAndName)
     .justifyMode(common.BigValueJustifyMode.Center)
     .orientation(common.VizOrientation.Auto)
-    .overrideByName('accounts watched', [{ id: 'color', value: { mode: dashboard.FieldColorModeId.Fixed, fixedColor: 'text' } }]);
-  for (const s of STATES) panel.overrideByName(s.legend, [{ id: 'thresholds', value: thresholds([null, 'green'], [1, s.color]).build() }]);
+    .overrideByName('accounts watched', [
+      { id: 'color', value: { mode: dashboard.FieldColorModeId.Fixed, fixedColor: 'text' } },
+    ]);
+  for (const s of STATES)
+    panel.overrideByName(s.legend, [{ id: 'thresholds', value: thresholds([null, 'green'], [1, s.color]).build() }]);
   return panel;
 }
 
@@ -204,7 +213,14 @@ function accountLink(): dashboard.DynamicConfigValue[] {
 }
 
 /** A table of at most `$N` accounts, one instant query; the account column links to the account. */
-function rankTable(title: string, description: string, gridPos: dashboard.GridPos, expr: string, value: string, valueConfig: dashboard.DynamicConfigValue[]): TablePanel {
+function rankTable(
+  title: string,
+  description: string,
+  gridPos: dashboard.GridPos,
+  expr: string,
+  value: string,
+  valueConfig: dashboard.DynamicConfigValue[],
+): TablePanel {
   return new TablePanel()
     .title(title)
     .description(description)
@@ -256,7 +272,7 @@ function rankPanels(): Panel[] {
     rankTable(
       'Least credits left',
       'The $N accounts with the fewest credits left, from the newest successful poll of any exporter. ' +
-        'Red: 100 or fewer (the default critical threshold), orange: 1,000 or fewer (the default warning); each account\'s own thresholds ' +
+        "Red: 100 or fewer (the default critical threshold), orange: 1,000 or fewer (the default warning); each account's own thresholds " +
         'are on its row. Click an account to open its row below.',
       { x: 12, y: 4, w: 12, h: 10 },
       `bottomk($N, ${RECORDED.balance})`,
@@ -272,23 +288,25 @@ function rankPanels(): Panel[] {
 }
 
 function fleetConsumptionPanel(): TimeseriesPanel {
-  return timeseries()
-    .title('Fleet consumption (credits/hour)')
-    .description(
-      'Credits the whole fleet spends per hour, per currency: the sum over every account of its consumption rate over the last hour ' +
-        'and over the last 6 hours (the rates the forecasts use, recorded every 5 minutes). A step up is new load or a runaway sender.',
-    )
-    .gridPos({ x: 0, y: 14, w: 12, h: 8 })
-    // The rates change every 5 minutes, so a shorter step only reads the same samples again:
-    // at 5,000 accounts a 20 s step over 6 h took 6.5-7.6 s on a loaded machine.
-    .interval('5m')
-    .targets([
-      range('A', `sum by (currency) (${RECORDED.rate1h}) * 3600`, 'last hour {{currency}}'),
-      range('B', `sum by (currency) (${RECORDED.rate6h}) * 3600`, 'last 6 hours {{currency}}'),
-    ])
-    .unit('none')
-    .decimals(0)
-    .min(0);
+  return (
+    timeseries()
+      .title('Fleet consumption (credits/hour)')
+      .description(
+        'Credits the whole fleet spends per hour, per currency: the sum over every account of its consumption rate over the last hour ' +
+          'and over the last 6 hours (the rates the forecasts use, recorded every 5 minutes). A step up is new load or a runaway sender.',
+      )
+      .gridPos({ x: 0, y: 14, w: 12, h: 8 })
+      // The rates change every 5 minutes, so a shorter step only reads the same samples again:
+      // at 5,000 accounts a 20 s step over 6 h took 6.5-7.6 s on a loaded machine.
+      .interval('5m')
+      .targets([
+        range('A', `sum by (currency) (${RECORDED.rate1h}) * 3600`, 'last hour {{currency}}'),
+        range('B', `sum by (currency) (${RECORDED.rate6h}) * 3600`, 'last 6 hours {{currency}}'),
+      ])
+      .unit('none')
+      .decimals(0)
+      .min(0)
+  );
 }
 
 function apiPanels(): Panel[] {
@@ -296,7 +314,9 @@ function apiPanels(): Panel[] {
   return [
     timeseries()
       .title('Zexa API requests by status code')
-      .description('Every HTTP attempt of every exporter to the Zexa API, retries included; `error` means no response (timeout, network).')
+      .description(
+        'Every HTTP attempt of every exporter to the Zexa API, retries included; `error` means no response (timeout, network).',
+      )
       .gridPos({ x: 12, y: 14, w: 12, h: 8 })
       .targets([range('A', 'sum by (code) (rate(zexa_api_requests_total[$__rate_interval]))', '{{code}}')])
       .unit('reqps')
@@ -321,7 +341,9 @@ function apiPanels(): Panel[] {
     bars(
       timeseries()
         .title('Failed polls by reason')
-        .description('Polls of every account that failed after retries, summed by reason (unauthorized, forbidden, rate_limited, server_error, timeout, ...).')
+        .description(
+          'Polls of every account that failed after retries, summed by reason (unauthorized, forbidden, rate_limited, server_error, timeout, ...).',
+        )
         .gridPos({ x: 12, y: 22, w: 12, h: 8 })
         .targets([range('A', 'sum by (reason) (increase(zexa_poll_errors_total[$__rate_interval]))', '{{reason}}')]),
     ),
@@ -341,7 +363,9 @@ function apiPanels(): Panel[] {
 function exporterPanel(): TablePanel {
   return new TablePanel()
     .title('Exporter')
-    .description('Running exporter instances: version, Node.js version, and whether Prometheus scrapes them (ZexaExporterDown).')
+    .description(
+      'Running exporter instances: version, Node.js version, and whether Prometheus scrapes them (ZexaExporterDown).',
+    )
     .gridPos({ x: 12, y: 30, w: 12, h: 8 })
     .targets([table('A', 'zexa_exporter_build_info'), table('B', 'up{job="zexa"}')])
     .transformations([
@@ -392,7 +416,13 @@ function forecastPanel(): StatPanel {
         'computes it; it fires under 72 h. No value: the account consumes nothing.',
     )
     .gridPos({ x: 16, y: ROW_Y + 1, w: 8, h: 9 })
-    .targets([instant('A', `${RECORDED.balance}{${ONE}} / on(account) group_left() (${latestRate6h(`{${ONE}}`)} > 0) / 3600`, '{{currency}}')])
+    .targets([
+      instant(
+        'A',
+        `${RECORDED.balance}{${ONE}} / on(account) group_left() (${latestRate6h(`{${ONE}}`)} > 0) / 3600`,
+        '{{currency}}',
+      ),
+    ])
     .unit('h')
     .decimals(1)
     .colorScheme(colors(dashboard.FieldColorModeId.Thresholds))
@@ -421,25 +451,29 @@ function consumptionPanel(): TimeseriesPanel {
 }
 
 function pollHealthPanel(): StateTimelinePanel {
-  return new StateTimelinePanel()
-    .title('Poll health of $account (zexa_up)')
-    .description('Whether the latest poll of the account succeeded (failing while any exporter of it fails).')
-    .gridPos({ x: 0, y: ROW_Y + 18, w: 12, h: 5 })
-    .targets([range('A', `min by (account) (zexa_up{${ONE}})`, '{{account}}')])
-    .colorScheme(colors(dashboard.FieldColorModeId.Thresholds))
-    .thresholds(thresholds([null, 'red'], [1, 'green']))
-    .mappings([valueText({ '0': { text: 'failing', color: 'red' }, '1': { text: 'ok', color: 'green' } })])
-    .showValue(common.VisibilityMode.Never)
-    .mergeValues(true)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(false))
-    // The builder's default tooltip sort is `asc`; Grafana's own default is none.
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Single).sort(common.SortOrder.None));
+  return (
+    new StateTimelinePanel()
+      .title('Poll health of $account (zexa_up)')
+      .description('Whether the latest poll of the account succeeded (failing while any exporter of it fails).')
+      .gridPos({ x: 0, y: ROW_Y + 18, w: 12, h: 5 })
+      .targets([range('A', `min by (account) (zexa_up{${ONE}})`, '{{account}}')])
+      .colorScheme(colors(dashboard.FieldColorModeId.Thresholds))
+      .thresholds(thresholds([null, 'red'], [1, 'green']))
+      .mappings([valueText({ '0': { text: 'failing', color: 'red' }, '1': { text: 'ok', color: 'green' } })])
+      .showValue(common.VisibilityMode.Never)
+      .mergeValues(true)
+      .legend(new common.VizLegendOptionsBuilder().showLegend(false))
+      // The builder's default tooltip sort is `asc`; Grafana's own default is none.
+      .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Single).sort(common.SortOrder.None))
+  );
 }
 
 function pollAgePanel(): TimeseriesPanel {
   return timeseries()
     .title('Age of the last successful poll of $account')
-    .description('Seconds since any exporter last polled the account successfully. ZexaCreditsStale fires above 15 minutes (red line).')
+    .description(
+      'Seconds since any exporter last polled the account successfully. ZexaCreditsStale fires above 15 minutes (red line).',
+    )
     .gridPos({ x: 12, y: ROW_Y + 10, w: 12, h: 8 })
     .targets([range('A', `time() - ${RECORDED.lastSuccess}{${ONE}}`, 'age')])
     .unit('s')
@@ -454,16 +488,22 @@ function accountErrorPanels(): Panel[] {
     bars(
       timeseries()
         .title('Authentication errors of $account (401 / 403)')
-        .description('401: key revoked or malformed (ZexaApiKeyUnauthorized). 403: key valid but not allowed (ZexaApiKeyForbidden).')
+        .description(
+          '401: key revoked or malformed (ZexaApiKeyUnauthorized). 403: key valid but not allowed (ZexaApiKeyForbidden).',
+        )
         .gridPos({ x: 12, y: ROW_Y + 18, w: 6, h: 5 })
-        .targets([range('A', `sum by (code) (increase(zexa_auth_errors_total{${ONE}}[$__rate_interval]))`, '{{code}}')]),
+        .targets([
+          range('A', `sum by (code) (increase(zexa_auth_errors_total{${ONE}}[$__rate_interval]))`, '{{code}}'),
+        ]),
     ),
     bars(
       timeseries()
         .title('Failed polls of $account')
         .description('Polls of the account that failed after retries, by reason.')
         .gridPos({ x: 18, y: ROW_Y + 18, w: 6, h: 5 })
-        .targets([range('A', `sum by (reason) (increase(zexa_poll_errors_total{${ONE}}[$__rate_interval]))`, '{{reason}}')]),
+        .targets([
+          range('A', `sum by (reason) (increase(zexa_poll_errors_total{${ONE}}[$__rate_interval]))`, '{{reason}}'),
+        ]),
     ),
   ];
 }
@@ -472,8 +512,8 @@ function keyPanel(): TablePanel {
   return new TablePanel()
     .title('API key of $account')
     .description(
-      'The account\'s API key: its fingerprint (first 12 hex digits of its SHA-256), where it comes from, how long ago it ' +
-        'came into use (a key file\'s mtime; for an environment key only since the exporter started), and whether another ' +
+      "The account's API key: its fingerprint (first 12 hex digits of its SHA-256), where it comes from, how long ago it " +
+        "came into use (a key file's mtime; for an environment key only since the exporter started), and whether another " +
         'account, on any exporter, uses the same key (ZexaApiKeyShared). File keys older than 90 days fire ZexaApiKeyRotationDue.',
     )
     .gridPos({ x: 0, y: ROW_Y + 23, w: 24, h: 5 })
@@ -495,13 +535,25 @@ function keyPanel(): TablePanel {
         options: {
           includeByName: { account: true, fingerprint: true, source: true, 'Value #B': true, 'Value #C': true },
           indexByName: { account: 0, fingerprint: 1, source: 2, 'Value #B': 3, 'Value #C': 4 },
-          renameByName: { account: 'Account', fingerprint: 'Fingerprint', source: 'Source', 'Value #B': 'Age', 'Value #C': 'Shared' },
+          renameByName: {
+            account: 'Account',
+            fingerprint: 'Fingerprint',
+            source: 'Source',
+            'Value #B': 'Age',
+            'Value #C': 'Shared',
+          },
         },
       },
     ])
-    .overrideByName('Age', [{ id: 'unit', value: 'dtdurations' }, { id: 'decimals', value: 0 }])
+    .overrideByName('Age', [
+      { id: 'unit', value: 'dtdurations' },
+      { id: 'decimals', value: 0 },
+    ])
     .overrideByName('Shared', [
-      { id: 'mappings', value: [valueText({ '0': { text: 'no', color: 'green' }, '1': { text: 'shared', color: 'orange' } })] },
+      {
+        id: 'mappings',
+        value: [valueText({ '0': { text: 'no', color: 'green' }, '1': { text: 'shared', color: 'orange' } })],
+      },
       { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorText } },
     ])
     .showHeader(true);
@@ -513,17 +565,31 @@ function overviewPanels(): Panel[] {
 }
 
 function accountPanels(): Panel[] {
-  return [balanceOverTimePanel(), forecastPanel(), consumptionPanel(), pollAgePanel(), pollHealthPanel(), ...accountErrorPanels(), keyPanel()];
+  return [
+    balanceOverTimePanel(),
+    forecastPanel(),
+    consumptionPanel(),
+    pollAgePanel(),
+    pollHealthPanel(),
+    ...accountErrorPanels(),
+    keyPanel(),
+  ];
 }
 
-function variables(): Array<dashboard.DatasourceVariableBuilder | dashboard.QueryVariableBuilder | dashboard.CustomVariableBuilder> {
+function variables(): Array<
+  dashboard.DatasourceVariableBuilder | dashboard.QueryVariableBuilder | dashboard.CustomVariableBuilder
+> {
   const topN = String(TOP_N_DEFAULT);
   return [
-    new dashboard.DatasourceVariableBuilder('datasource').label('Data source').type('prometheus').hide(dashboard.VariableHide.DontHide).regex(''),
+    new dashboard.DatasourceVariableBuilder('datasource')
+      .label('Data source')
+      .type('prometheus')
+      .hide(dashboard.VariableHide.DontHide)
+      .regex(''),
     // A fixed list: each table returns at most the largest choice of series.
     new dashboard.CustomVariableBuilder('N')
       .label('Top N')
-      .description('How many accounts the overview\'s tables list.')
+      .description("How many accounts the overview's tables list.")
       .values('5,10,20,50')
       .current({ selected: true, text: topN, value: topN })
       .multi(false)
@@ -535,7 +601,7 @@ function variables(): Array<dashboard.DatasourceVariableBuilder | dashboard.Quer
     // links set it. Thresholds exist for every configured account, even one that never polled.
     new dashboard.QueryVariableBuilder('account')
       .label('Account')
-      .description('The account shown in the account row; the overview\'s tables link here with it filled in.')
+      .description("The account shown in the account row; the overview's tables link here with it filled in.")
       .datasource(DS)
       .query('label_values(zexa_credits_threshold, account)')
       .multi(false)
@@ -550,7 +616,9 @@ function variables(): Array<dashboard.DatasourceVariableBuilder | dashboard.Quer
 export function buildDashboard(): dashboard.Dashboard {
   const builder = new dashboard.DashboardBuilder('Zexa credits')
     .uid(DASHBOARD_UID)
-    .description('Credit balance, consumption and API key health of a fleet of accounts watched by zexa-exporter, and of one account.')
+    .description(
+      'Credit balance, consumption and API key health of a fleet of accounts watched by zexa-exporter, and of one account.',
+    )
     .tags(['zexa', 'credits'])
     .editable()
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
@@ -586,7 +654,10 @@ export function buildDashboard(): dashboard.Dashboard {
     .variables(variables());
   let id = 0;
   for (const panel of overviewPanels()) builder.withPanel(panel.id(++id).datasource(DS));
-  const row = new dashboard.RowBuilder('Account: $account').id(++id).collapsed(true).gridPos({ x: 0, y: ROW_Y, w: 24, h: 1 });
+  const row = new dashboard.RowBuilder('Account: $account')
+    .id(++id)
+    .collapsed(true)
+    .gridPos({ x: 0, y: ROW_Y, w: 24, h: 1 });
   for (const panel of accountPanels()) row.withPanel(panel.id(++id).datasource(DS));
   builder.withRow(row);
   return builder.build();

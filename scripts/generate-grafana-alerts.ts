@@ -70,13 +70,25 @@ export interface PromRule {
 
 /** The Prometheus alerting rules in file order, with the group each belongs to; recording rules are Prometheus' own. */
 export function loadPrometheusRules(text = readFileSync(`${ROOT}${PROMETHEUS_RULES_PATH}`, 'utf8')): PromRule[] {
-  const doc = parse(text) as { groups?: Array<{ name: string; rules?: Array<Omit<PromRule, 'group'> & { record?: string }> }> };
+  const doc = parse(text) as {
+    groups?: Array<{ name: string; rules?: Array<Omit<PromRule, 'group'> & { record?: string }> }>;
+  };
   return (doc.groups ?? []).flatMap((g) =>
     (g.rules ?? [])
       .filter((r) => r.record === undefined)
       .map((r) => {
-        if (r.alert === undefined) throw new RuleSourceError(`${PROMETHEUS_RULES_PATH}: group ${g.name} has a rule that neither records nor alerts`);
-        return { group: g.name, alert: r.alert, expr: r.expr, for: r.for, labels: r.labels ?? {}, annotations: r.annotations ?? {} };
+        if (r.alert === undefined)
+          throw new RuleSourceError(
+            `${PROMETHEUS_RULES_PATH}: group ${g.name} has a rule that neither records nor alerts`,
+          );
+        return {
+          group: g.name,
+          alert: r.alert,
+          expr: r.expr,
+          for: r.for,
+          labels: r.labels ?? {},
+          annotations: r.annotations ?? {},
+        };
       }),
   );
 }
@@ -107,7 +119,8 @@ export function grafanaUid(alert: string): string {
   return UID_OVERRIDES[alert] ?? alert.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
 }
 
-const QUERY_BLOCK = /\{\{\s*with\s+printf\s+"(?:[^"\\]|\\.)*"(?:\s+\$labels\.\w+)*\s*\|\s*query\s*\}\}\{\{\s*\.\s*\|\s*first\s*\|\s*value\s*(\|[^}]*)?\}\}\{\{\s*else\s*\}\}(.*?)\{\{\s*end\s*\}\}/g;
+const QUERY_BLOCK =
+  /\{\{\s*with\s+printf\s+"(?:[^"\\]|\\.)*"(?:\s+\$labels\.\w+)*\s*\|\s*query\s*\}\}\{\{\s*\.\s*\|\s*first\s*\|\s*value\s*(\|[^}]*)?\}\}\{\{\s*else\s*\}\}(.*?)\{\{\s*end\s*\}\}/g;
 
 /** The description for Grafana: `$value` → `$values.B.Value`, each `query` → `$values.V<n>`. */
 export function grafanaDescription(rule: PromRule): string {
@@ -134,7 +147,15 @@ const expr = (refId: string, expression: string) => ({
   refId,
   relativeTimeRange: { from: 600, to: 0 },
   datasourceUid: DATASOURCE_UID,
-  model: { refId, expr: expression, instant: true, range: false, intervalMs: 60000, maxDataPoints: 43200, datasource: { type: 'prometheus', uid: DATASOURCE_UID } },
+  model: {
+    refId,
+    expr: expression,
+    instant: true,
+    range: false,
+    intervalMs: 60000,
+    maxDataPoints: 43200,
+    datasource: { type: 'prometheus', uid: DATASOURCE_UID },
+  },
 });
 const serverSide = (refId: string, model: Record<string, string>) => ({
   refId,
@@ -153,7 +174,10 @@ export function grafanaRule(rule: PromRule): Record<string, unknown> {
       expr('A', rule.expr.trim()),
       serverSide('B', { type: 'reduce', expression: 'A', reducer: 'last' }),
       serverSide('C', { type: 'math', expression: 'is_number($B)' }),
-      ...values.flatMap((q, i) => [expr(`Q${i + 1}`, q), serverSide(`V${i + 1}`, { type: 'reduce', expression: `Q${i + 1}`, reducer: 'last' })]),
+      ...values.flatMap((q, i) => [
+        expr(`Q${i + 1}`, q),
+        serverSide(`V${i + 1}`, { type: 'reduce', expression: `Q${i + 1}`, reducer: 'last' }),
+      ]),
     ],
     dashboardUid: DASHBOARD_UID,
     panelId: 1,
@@ -200,7 +224,10 @@ export function buildGrafanaAlerts(rules = loadPrometheusRules()): Document {
       const node = doc.getIn(['groups', g, 'rules', i], true) as { commentBefore?: string };
       const title = String(rule.title);
       const readsRecorded = /\baccount:/.test(rules.find((r) => r.alert === title)?.expr ?? '');
-      const extra = [...(readsRecorded ? [RECORDED_COMMENT] : []), ...(EXTRA_COMMENTS[title] === undefined ? [] : [EXTRA_COMMENTS[title]])];
+      const extra = [
+        ...(readsRecorded ? [RECORDED_COMMENT] : []),
+        ...(EXTRA_COMMENTS[title] === undefined ? [] : [EXTRA_COMMENTS[title]]),
+      ];
       node.commentBefore = [RULE_COMMENT, ...extra].join('\n');
     }
   }

@@ -86,7 +86,10 @@ export function renderPrometheusRule(alertsYaml: string, source = 'prometheus/al
   return header(source) + toYaml(rule);
 }
 
-export function renderDashboardConfigMap(dashboardJson: string, source = 'grafana/dashboards/zexa-credits.json'): string {
+export function renderDashboardConfigMap(
+  dashboardJson: string,
+  source = 'grafana/dashboards/zexa-credits.json',
+): string {
   try {
     JSON.parse(dashboardJson);
   } catch (error) {

@@ -26,7 +26,10 @@ interface Step {
 }
 
 function steps(tiers: readonly Tier[]): Step[] {
-  const npm = (script: string): Pick<Step, 'command' | 'args'> => ({ command: 'npm', args: ['run', script, '--silent'] });
+  const npm = (script: string): Pick<Step, 'command' | 'args'> => ({
+    command: 'npm',
+    args: ['run', script, '--silent'],
+  });
   return [
     { name: 'typecheck', ...npm('typecheck'), gate: true },
     { name: 'lint', ...npm('lint'), gate: true },
@@ -46,7 +49,11 @@ function parseTiers(args: readonly string[]): Tier[] {
 function run(step: Step): Promise<number> {
   return new Promise((resolve) => {
     // The tiers that start dist/ would build it again in their global setup; it is built above.
-    const child = spawn(step.command, step.args, { cwd: ROOT, stdio: 'inherit', env: { ...process.env, ZEXA_TEST_BUILT: '1' } });
+    const child = spawn(step.command, step.args, {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, ZEXA_TEST_BUILT: '1' },
+    });
     child.on('error', (error) => {
       console.error(`test: ${step.name} did not start: ${error.message}`);
       resolve(1);
@@ -68,11 +75,14 @@ async function main(args: readonly string[]): Promise<number> {
     const code = await run(step);
     const ms = performance.now() - begun;
     results.push({ name: step.name, ok: code === 0, ms });
-    console.log(`======== test: ${step.name} ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${formatSeconds(ms)} ========`);
+    console.log(
+      `======== test: ${step.name} ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${formatSeconds(ms)} ========`,
+    );
     if (code !== 0 && step.gate) break;
   }
   console.log(`\ntest: summary (${formatSeconds(performance.now() - started)} in all)`);
-  for (const r of results) console.log(`test:   ${r.name.padEnd(12)} ${r.ok ? 'passed' : 'FAILED'} ${formatSeconds(r.ms).padStart(8)}`);
+  for (const r of results)
+    console.log(`test:   ${r.name.padEnd(12)} ${r.ok ? 'passed' : 'FAILED'} ${formatSeconds(r.ms).padStart(8)}`);
   const failed = results.filter((r) => !r.ok).map((r) => r.name);
   if (failed.length > 0) console.error(`test: FAILED: ${failed.join(', ')}`);
   return failed.length === 0 ? 0 : 1;

@@ -17,13 +17,15 @@ import { demoAccounts, startSimulator } from './simulator/index.js';
 /** Why the demo cannot run with this command line or environment, or undefined when it can. */
 export function refusedConfigFile(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
   const flag = argv.find((a) => a === '--config.file' || a.startsWith('--config.file='));
-  const where = flag !== undefined ? `--config.file` : env.ZEXA_EXPORTER_CONFIG !== undefined ? 'ZEXA_EXPORTER_CONFIG' : undefined;
+  const where =
+    flag !== undefined ? `--config.file` : env.ZEXA_EXPORTER_CONFIG !== undefined ? 'ZEXA_EXPORTER_CONFIG' : undefined;
   if (where === undefined) return undefined;
   return (
     `${where} is not supported by the demo: it polls a fixed set of simulated accounts, so a configuration ` +
     'file (and POST /-/reload) would have no effect. To try a configuration file and reloads, start the ' +
     'simulator with key files (npm run simulator -- --key-dir /tmp/zexa-keys) and the exporter with ' +
-    '--config.file (see "Try it with the simulator" in README.md)' + (flag === undefined ? '; or unset ZEXA_EXPORTER_CONFIG' : '')
+    '--config.file (see "Try it with the simulator" in README.md)' +
+    (flag === undefined ? '; or unset ZEXA_EXPORTER_CONFIG' : '')
   );
 }
 
@@ -51,7 +53,9 @@ async function main(): Promise<number> {
   // `npm run demo -- check --help` is the check's help, given by the check itself.
   const request = process.argv[2] === 'check' ? undefined : helpOrVersion(process.argv.slice(2));
   if (request === 'help') {
-    console.log(`npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`);
+    console.log(
+      `npm run demo: the exporter against the built-in simulator; the exporter's flags work here too.\n\n${usage()}`,
+    );
     return 0;
   }
   if (request === 'version') {
@@ -76,7 +80,10 @@ async function main(): Promise<number> {
 
   if (process.argv[2] === 'check') {
     // `npm run demo -- check`: the one-shot check against the same simulated accounts.
-    const code = await runCheck(process.argv.slice(3), { ...nodeCheckDeps(env), program: 'zexa-exporter check (demo)' });
+    const code = await runCheck(process.argv.slice(3), {
+      ...nodeCheckDeps(env),
+      program: 'zexa-exporter check (demo)',
+    });
     await simulator.close();
     return code;
   }
@@ -94,7 +101,9 @@ async function main(): Promise<number> {
     }
     const code = (error as { code?: unknown }).code;
     if (code === 'EADDRINUSE') {
-      console.error(`zexa-exporter demo: ${config?.web.listenAddress ?? 'the listen address'} is in use; run with --web.listen-address=:10026 (or another free port)`);
+      console.error(
+        `zexa-exporter demo: ${config?.web.listenAddress ?? 'the listen address'} is in use; run with --web.listen-address=:10026 (or another free port)`,
+      );
       return 2;
     }
     throw error;

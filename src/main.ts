@@ -48,14 +48,18 @@ async function runOtherCommand(argv: readonly string[], env: NodeJS.ProcessEnv):
 }
 
 /** The configuration with its web config checked, or undefined once a refusal is on stderr. */
-async function loadStartupConfig(sources: ConfigSources, loadConfig: (sources: ConfigSources) => Config): Promise<Config | undefined> {
+async function loadStartupConfig(
+  sources: ConfigSources,
+  loadConfig: (sources: ConfigSources) => Config,
+): Promise<Config | undefined> {
   try {
     const config = loadConfig(sources);
     // The web config is checked here too, before the HTTP, metrics and API client modules are
     // imported: a refused file (a FIFO, a device, an over-cap file) then ends the process at the
     // configuration loader's memory floor, well below the running exporter's (BENCHMARKS.md), on
     // every Node.js version (the exporter re-reads the file when it starts and on every change).
-    if (config.web.configFile !== undefined) (await import('./http/web-config/parse.js')).loadWebConfig(config.web.configFile);
+    if (config.web.configFile !== undefined)
+      (await import('./http/web-config/parse.js')).loadWebConfig(config.web.configFile);
     return config;
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -100,7 +104,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   try {
     // A reload reads without blocking the event loop: /healthz keeps answering while 50,000 key files are read.
     const reloadSources = nodeAsyncConfigSources(argv, env);
-    exporter = await startExporter(config, { env, loadConfig: config.configFile === undefined ? undefined : () => loadConfigAsync(reloadSources) });
+    exporter = await startExporter(config, {
+      env,
+      loadConfig: config.configFile === undefined ? undefined : () => loadConfigAsync(reloadSources),
+    });
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`zexa-exporter: ${error.message}\n`);

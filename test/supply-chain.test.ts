@@ -29,7 +29,12 @@ function run(command: string, args: readonly string[]): Promise<Run> {
     execFile(
       command,
       args,
-      { cwd: ROOT, timeout: NPM_TIMEOUT_MS, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, NO_UPDATE_NOTIFIER: '1', npm_config_fund: 'false' } },
+      {
+        cwd: ROOT,
+        timeout: NPM_TIMEOUT_MS,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, NO_UPDATE_NOTIFIER: '1', npm_config_fund: 'false' },
+      },
       (error, stdout, stderr) => {
         if (error !== null && typeof error.code !== 'number') {
           reject(new Error(`${command} ${args.join(' ')} did not run: ${error.message}`, { cause: error }));
@@ -79,15 +84,25 @@ const devNames = Object.keys(pkg.devDependencies ?? {});
 
 describe('npm run audit', () => {
   it('tells a report from an unreachable endpoint from garbage', () => {
-    expect(readAudit('{"auditReportVersion":2,"vulnerabilities":{},"metadata":{"vulnerabilities":{"info":0,"low":0,"moderate":1,"high":0,"critical":0,"total":1}}}')).toMatchObject({
+    expect(
+      readAudit(
+        '{"auditReportVersion":2,"vulnerabilities":{},"metadata":{"vulnerabilities":{"info":0,"low":0,"moderate":1,"high":0,"critical":0,"total":1}}}',
+      ),
+    ).toMatchObject({
       kind: 'report',
       counts: { moderate: 1, high: 0, critical: 0 },
     });
-    expect(readAudit('{"message":"405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk","statusCode":405,"error":{"summary":"","detail":""}}')).toEqual({
+    expect(
+      readAudit(
+        '{"message":"405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk","statusCode":405,"error":{"summary":"","detail":""}}',
+      ),
+    ).toEqual({
       kind: 'unavailable',
       why: '405 Method Not Allowed - POST https://registry.example/-/npm/v1/security/advisories/bulk',
     });
-    expect(readAudit('{"error":{"code":"ENOTFOUND","summary":"request to https://registry.npmjs.org failed"}}')).toMatchObject({
+    expect(
+      readAudit('{"error":{"code":"ENOTFOUND","summary":"request to https://registry.npmjs.org failed"}}'),
+    ).toMatchObject({
       kind: 'unavailable',
       why: 'ENOTFOUND: request to https://registry.npmjs.org failed',
     });
@@ -97,22 +112,41 @@ describe('npm run audit', () => {
 
   it('fails on a high or critical advisory, names it, and passes a moderate one', () => {
     const counts = { info: 0, low: 0, moderate: 1, high: 1, critical: 0 };
-    const high = { name: 'left-pad', severity: 'high' as const, range: '<1.3.0', via: [{ title: 'Prototype pollution', url: 'https://github.com/advisories/GHSA-xxxx' }] };
+    const high = {
+      name: 'left-pad',
+      severity: 'high' as const,
+      range: '<1.3.0',
+      via: [{ title: 'Prototype pollution', url: 'https://github.com/advisories/GHSA-xxxx' }],
+    };
     const moderate = { name: 'other', severity: 'moderate' as const, via: ['left-pad'] };
     const failing = judgeAudit({ kind: 'report', counts, vulnerabilities: [high, moderate] }, false);
     expect(failing.code).toBe(1);
-    expect(failing.lines).toContain('left-pad <1.3.0 [high]: Prototype pollution (https://github.com/advisories/GHSA-xxxx)');
+    expect(failing.lines).toContain(
+      'left-pad <1.3.0 [high]: Prototype pollution (https://github.com/advisories/GHSA-xxxx)',
+    );
     expect(failing.lines.join('\n')).not.toContain('other');
     const passing = judgeAudit({ kind: 'report', counts: { ...counts, high: 0 }, vulnerabilities: [moderate] }, true);
-    expect(passing).toEqual({ code: 0, lines: ['audit: production dependencies: 0 critical, 0 high, 1 moderate, 0 low'] });
+    expect(passing).toEqual({
+      code: 0,
+      lines: ['audit: production dependencies: 0 critical, 0 high, 1 moderate, 0 low'],
+    });
   });
 
   it('skips loudly when the endpoint refuses, and fails under CI when it does not answer', () => {
     const refused = { kind: 'unavailable' as const, why: '405 Method Not Allowed' };
     const silent = { kind: 'unavailable' as const, why: 'ENOTFOUND: request to https://registry.npmjs.org failed' };
-    expect(judgeAudit(refused, true)).toMatchObject({ code: 0, lines: [expect.stringMatching(/^\*\*\* SKIPPING AUDIT: .*405/)] });
-    expect(judgeAudit(silent, false)).toMatchObject({ code: 0, lines: [expect.stringMatching(/^\*\*\* SKIPPING AUDIT/)] });
-    expect(judgeAudit(silent, true)).toMatchObject({ code: 2, lines: [expect.stringMatching(/^audit: CI=true and npm audit could not ask/)] });
+    expect(judgeAudit(refused, true)).toMatchObject({
+      code: 0,
+      lines: [expect.stringMatching(/^\*\*\* SKIPPING AUDIT: .*405/)],
+    });
+    expect(judgeAudit(silent, false)).toMatchObject({
+      code: 0,
+      lines: [expect.stringMatching(/^\*\*\* SKIPPING AUDIT/)],
+    });
+    expect(judgeAudit(silent, true)).toMatchObject({
+      code: 2,
+      lines: [expect.stringMatching(/^audit: CI=true and npm audit could not ask/)],
+    });
   });
 });
 
@@ -141,7 +175,10 @@ describe('package-lock.json', () => {
     expect(root?.optionalDependencies ?? {}).toEqual(pkg.optionalDependencies ?? {});
     // Every direct dependency is resolved in the lockfile.
     for (const name of [...Object.keys(pkg.dependencies ?? {}), ...devNames]) {
-      expect(lock.packages[`node_modules/${name}`]?.version, `${name} is not resolved in package-lock.json`).toBeTruthy();
+      expect(
+        lock.packages[`node_modules/${name}`]?.version,
+        `${name} is not resolved in package-lock.json`,
+      ).toBeTruthy();
     }
   });
 
@@ -185,6 +222,8 @@ describe('the production install', () => {
   it('is marked dev-only in the lockfile for every devDependency', () => {
     const lock = JSON.parse(readFileSync(`${ROOT}package-lock.json`, 'utf8')) as Lockfile;
     const inProduction = devNames.filter((name) => lock.packages[`node_modules/${name}`]?.dev !== true);
-    expect(inProduction, 'devDependencies that a production install (npm ci --omit=dev) would still install').toEqual([]);
+    expect(inProduction, 'devDependencies that a production install (npm ci --omit=dev) would still install').toEqual(
+      [],
+    );
   });
 });

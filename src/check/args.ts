@@ -23,7 +23,14 @@ export interface CheckArgs {
 const OUTPUTS: readonly CheckOutput[] = ['table', 'json'];
 
 export function parseCheckArgs(argv: readonly string[]): CheckArgs {
-  const args: CheckArgs = { output: 'table', configOnly: false, warnDraining: false, help: false, configArgv: [], problems: [] };
+  const args: CheckArgs = {
+    output: 'table',
+    configOnly: false,
+    warnDraining: false,
+    help: false,
+    configArgv: [],
+    problems: [],
+  };
   let outputGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;

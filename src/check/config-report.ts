@@ -46,7 +46,8 @@ function rows(accounts: readonly AccountConfig[], readKey: (account: AccountConf
       key_location: account.key.kind === 'env' ? account.key.variable : account.key.path,
       key_origin: account.key.kind === 'env' ? null : account.key.origin,
       key_fingerprint: fingerprint,
-      key_shared_with: fingerprint === null ? [] : (byFingerprint.get(fingerprint) ?? []).filter((n) => n !== account.name),
+      key_shared_with:
+        fingerprint === null ? [] : (byFingerprint.get(fingerprint) ?? []).filter((n) => n !== account.name),
       warning: account.thresholds.warning,
       critical: account.thresholds.critical,
     };
@@ -64,7 +65,12 @@ function shardText(config: Config, polled: number): string {
  * @param accounts what this replica polls: the configuration's accounts, or its shard's. A key
  * shared across shards is not seen here: each replica compares the keys it holds.
  */
-export function describeConfig(config: Config, accounts: readonly AccountConfig[], output: CheckOutput, readKey: (account: AccountConfig) => string): string {
+export function describeConfig(
+  config: Config,
+  accounts: readonly AccountConfig[],
+  output: CheckOutput,
+  readKey: (account: AccountConfig) => string,
+): string {
   const list = rows(accounts, readKey);
   if (output === 'json') return `${JSON.stringify(list, null, 2)}\n`;
   const lines = [

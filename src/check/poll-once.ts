@@ -38,7 +38,11 @@ export interface PolledOnce {
  * running are aborted (a hang, a body that never ends, a retry waiting out a Retry-After) and
  * only the results that came before the deadline count.
  */
-export async function pollOnce(config: Config, accounts: readonly AccountConfig[], deps: PollOnceDeps): Promise<PolledOnce> {
+export async function pollOnce(
+  config: Config,
+  accounts: readonly AccountConfig[],
+  deps: PollOnceDeps,
+): Promise<PolledOnce> {
   const store = new AccountStore();
   store.configure(accounts);
   const keys = new KeyTracker(store, { clock: deps.clock });
@@ -49,7 +53,13 @@ export async function pollOnce(config: Config, accounts: readonly AccountConfig[
   const done = new Promise<void>((resolve) => (allDone = resolve));
   const poller = new Poller<AccountConfig>({
     clock: deps.clock,
-    client: createZexaClient({ baseUrl: config.api.url, timeoutMs: config.api.timeoutMs, dispatcher: deps.dispatcher, userAgent: USER_AGENT, clock: deps.clock }),
+    client: createZexaClient({
+      baseUrl: config.api.url,
+      timeoutMs: config.api.timeoutMs,
+      dispatcher: deps.dispatcher,
+      userAgent: USER_AGENT,
+      clock: deps.clock,
+    }),
     readKey: (account) => {
       const key = readAccountKey(account, deps.env, deps.readFile);
       keys.observe(account, key);

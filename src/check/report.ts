@@ -67,7 +67,12 @@ function exitCodeOf(state: CheckState, shared: boolean, warnDraining: boolean): 
   }
 }
 
-export function checkRow(status: AccountStatus, source: 'file' | 'env', sharedWith: readonly string[], options: RowOptions = {}): CheckRow {
+export function checkRow(
+  status: AccountStatus,
+  source: 'file' | 'env',
+  sharedWith: readonly string[],
+  options: RowOptions = {},
+): CheckRow {
   const accountState = options.state ?? stateOf(status);
   // Every account has been polled once when rows are made; PENDING cannot occur.
   const state: CheckState = accountState === 'PENDING' ? 'ERROR' : accountState;
@@ -120,7 +125,15 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   return [line(head ?? []), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...body.map(line)].join('\n') + '\n';
 }
 
-export const CHECK_COLUMNS = ['account', 'state', 'balance', 'currency', 'warning/critical', 'key fingerprint', 'detail'] as const;
+export const CHECK_COLUMNS = [
+  'account',
+  'state',
+  'balance',
+  'currency',
+  'warning/critical',
+  'key fingerprint',
+  'detail',
+] as const;
 
 /** What one run of the check found. */
 export interface CheckOutcome {
@@ -148,7 +161,10 @@ export function renderCheckTable(outcome: CheckOutcome): string {
       detail(r),
     ]),
   );
-  const unanswered = outcome.timedOut === undefined ? '' : `no answer within ${formatDurationMs(outcome.timedOut.afterMs)}: ${outcome.timedOut.unanswered.join(', ')}\n`;
+  const unanswered =
+    outcome.timedOut === undefined
+      ? ''
+      : `no answer within ${formatDurationMs(outcome.timedOut.afterMs)}: ${outcome.timedOut.unanswered.join(', ')}\n`;
   return `${statusLine(outcome)}\n${table}${unanswered}`;
 }
 
@@ -168,7 +184,15 @@ export function perfdata(rows: readonly CheckRow[]): string {
     .join(' ');
 }
 
-const SUMMARY_ORDER: readonly CheckState[] = ['CRITICAL', 'UNAUTHORIZED', 'FORBIDDEN', 'ERROR', 'LOW', 'DRAINING', 'OK'];
+const SUMMARY_ORDER: readonly CheckState[] = [
+  'CRITICAL',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'ERROR',
+  'LOW',
+  'DRAINING',
+  'OK',
+];
 
 function stateCounts(rows: readonly CheckRow[]): string {
   const counts = new Map<CheckState, number>();

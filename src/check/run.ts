@@ -16,7 +16,14 @@ import { consumptionNow, stateWithForecast } from '../state/account-store.js';
 import { checkUsage, parseCheckArgs, type CheckArgs } from './args.js';
 import { describeConfig } from './config-report.js';
 import { pollOnce } from './poll-once.js';
-import { CHECK_EXIT, checkRow, outcomeExitCode, renderCheckJson, renderCheckTable, type CheckOutcome } from './report.js';
+import {
+  CHECK_EXIT,
+  checkRow,
+  outcomeExitCode,
+  renderCheckJson,
+  renderCheckTable,
+  type CheckOutcome,
+} from './report.js';
 
 /** `--config.check` exits 0 or 2, like the exporter on a bad configuration. */
 const CONFIG_CHECK_EXIT = { OK: 0, INVALID: 2 } as const;
@@ -70,11 +77,18 @@ async function check(argv: readonly string[], deps: CheckDeps, program: string):
   }
   const accounts = config.accounts.filter((a) => config.shard === undefined || ownsAccount(a.name, config.shard));
   if (args.configOnly) {
-    deps.stdout(describeConfig(config, accounts, args.output, (account) => readAccountKey(account, deps.sources.env, deps.sources.readFile)));
+    deps.stdout(
+      describeConfig(config, accounts, args.output, (account) =>
+        readAccountKey(account, deps.sources.env, deps.sources.readFile),
+      ),
+    );
     return CONFIG_CHECK_EXIT.OK;
   }
   if (accounts.length === 0) {
-    const shard = config.shard === undefined ? '' : ` (shard ${config.shard.index}/${config.shard.count} owns none of the ${config.accounts.length})`;
+    const shard =
+      config.shard === undefined
+        ? ''
+        : ` (shard ${config.shard.index}/${config.shard.count} owns none of the ${config.accounts.length})`;
     deps.stderr(`${program}: no accounts to check${shard}\n`);
     return CHECK_EXIT.UNKNOWN;
   }
@@ -111,13 +125,17 @@ async function checkAccounts(
   const sourceOf = new Map(accounts.map((a) => [a.name, a.key.kind]));
   const nowMs = clock.now();
   const waiting = new Set(unanswered);
-  const rows = store.list().filter((status) => !waiting.has(status.name)).map((status) =>
-    checkRow(status, sourceOf.get(status.name) ?? 'env', keys.sharedWith(status.name), {
-      state: stateWithForecast(status, () => consumptionNow(status, store.history, nowMs)),
-      warnDraining: args.warnDraining,
-    }),
-  );
-  const outcome: CheckOutcome = unanswered.length === 0 ? { rows } : { rows, timedOut: { afterMs: config.check.timeoutMs, unanswered } };
+  const rows = store
+    .list()
+    .filter((status) => !waiting.has(status.name))
+    .map((status) =>
+      checkRow(status, sourceOf.get(status.name) ?? 'env', keys.sharedWith(status.name), {
+        state: stateWithForecast(status, () => consumptionNow(status, store.history, nowMs)),
+        warnDraining: args.warnDraining,
+      }),
+    );
+  const outcome: CheckOutcome =
+    unanswered.length === 0 ? { rows } : { rows, timedOut: { afterMs: config.check.timeoutMs, unanswered } };
   deps.stdout(args.output === 'json' ? renderCheckJson(outcome) : renderCheckTable(outcome));
   return outcomeExitCode(outcome);
 }

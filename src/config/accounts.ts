@@ -41,7 +41,9 @@ export function envAccounts(ctx: Discovery, variables: readonly string[], thresh
   for (const variable of variables) {
     const rest = variable.slice(KEY_ENV_PREFIX.length);
     if (rest !== '' && !rest.startsWith('_')) {
-      ctx.problems.push(`${variable}: not a setting of zexa-exporter (keys go in ${KEY_ENV_PREFIX}, ${KEY_ENV_PREFIX}_FILE or ${KEY_ENV_PREFIX}_<NAME>[_FILE])`);
+      ctx.problems.push(
+        `${variable}: not a setting of zexa-exporter (keys go in ${KEY_ENV_PREFIX}, ${KEY_ENV_PREFIX}_FILE or ${KEY_ENV_PREFIX}_<NAME>[_FILE])`,
+      );
       continue;
     }
     const isFile = rest.endsWith(FILE_SUFFIX);
@@ -55,7 +57,9 @@ export function envAccounts(ctx: Discovery, variables: readonly string[], thresh
       continue;
     }
     if (!ACCOUNT_NAME.test(name)) {
-      ctx.problems.push(`${variable}: ${quote(name)} is not a valid account name (expected ${ACCOUNT_NAME_RULE} after ${KEY_ENV_PREFIX}_)`);
+      ctx.problems.push(
+        `${variable}: ${quote(name)} is not a valid account name (expected ${ACCOUNT_NAME_RULE} after ${KEY_ENV_PREFIX}_)`,
+      );
       continue;
     }
     const id = KEY_ENV_PREFIX + base;
@@ -69,13 +73,23 @@ export function envAccounts(ctx: Discovery, variables: readonly string[], thresh
   for (const slot of found.values()) {
     const { name } = slot;
     if (slot.value !== undefined && slot.file !== undefined) {
-      ctx.problems.push(`${slot.value} and ${slot.file} are both set; set only one (the key itself, or the path of a file holding it)`);
+      ctx.problems.push(
+        `${slot.value} and ${slot.file} are both set; set only one (the key itself, or the path of a file holding it)`,
+      );
     } else if (slot.file !== undefined) {
       const path = env[slot.file] ?? '';
-      if (path === '') ctx.problems.push(`${slot.file}: is set but empty (expected the path of a file holding the key)`);
-      else out.push({ account: { name, key: { kind: 'file', path, origin: slot.file }, thresholds: { ...thresholds } }, definedBy: slot.file });
+      if (path === '')
+        ctx.problems.push(`${slot.file}: is set but empty (expected the path of a file holding the key)`);
+      else
+        out.push({
+          account: { name, key: { kind: 'file', path, origin: slot.file }, thresholds: { ...thresholds } },
+          definedBy: slot.file,
+        });
     } else if (slot.value !== undefined) {
-      out.push({ account: { name, key: { kind: 'env', variable: slot.value }, thresholds: { ...thresholds } }, definedBy: slot.value });
+      out.push({
+        account: { name, key: { kind: 'env', variable: slot.value }, thresholds: { ...thresholds } },
+        definedBy: slot.value,
+      });
     }
   }
   // `default` first, then by name: a stable order for logs and the status page.
@@ -93,18 +107,41 @@ export function* fileAccounts(ctx: Discovery, file: LoadedFile, thresholds: Thre
     const index = file.entryIndexes?.[i] ?? i;
     const own = entry.thresholds;
     const merged = { warning: own?.warning ?? thresholds.warning, critical: own?.critical ?? thresholds.critical };
-    const common = own === undefined ? {} : { own: { ...own, at: file.at(['accounts', index, 'thresholds']), path: `accounts[${index}].thresholds` } };
+    const common =
+      own === undefined
+        ? {}
+        : { own: { ...own, at: file.at(['accounts', index, 'thresholds']), path: `accounts[${index}].thresholds` } };
     if (entry.fromDirectory !== undefined) {
-      for (const candidate of yield* directoryAccounts(ctx, file, index, resolvePath(base, entry.fromDirectory), merged, common)) out.push(candidate);
+      for (const candidate of yield* directoryAccounts(
+        ctx,
+        file,
+        index,
+        resolvePath(base, entry.fromDirectory),
+        merged,
+        common,
+      ))
+        out.push(candidate);
       continue;
     }
     if (entry.name === undefined) continue;
     const where = `accounts[${index}]`;
     if (entry.apiKeyFile !== undefined) {
       const origin = `${where}.apiKeyFile in ${file.path}`;
-      out.push({ account: { name: entry.name, key: { kind: 'file', path: resolvePath(base, entry.apiKeyFile), origin }, thresholds: merged }, definedBy: file.at(['accounts', index]), ...common });
+      out.push({
+        account: {
+          name: entry.name,
+          key: { kind: 'file', path: resolvePath(base, entry.apiKeyFile), origin },
+          thresholds: merged,
+        },
+        definedBy: file.at(['accounts', index]),
+        ...common,
+      });
     } else if (entry.apiKeyEnv !== undefined) {
-      out.push({ account: { name: entry.name, key: { kind: 'env', variable: entry.apiKeyEnv }, thresholds: merged }, definedBy: file.at(['accounts', index]), ...common });
+      out.push({
+        account: { name: entry.name, key: { kind: 'env', variable: entry.apiKeyEnv }, thresholds: merged },
+        definedBy: file.at(['accounts', index]),
+        ...common,
+      });
     }
   }
   return out;
@@ -127,7 +164,8 @@ function* directoryAccounts(
   const listed = yield* readDir(dir);
   if (listed instanceof ReadFailure) {
     const code = errorCode(listed.error);
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : fileReadDefect(listed.error);
+    const why =
+      code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : fileReadDefect(listed.error);
     ctx.problems.push(`${where}: directory ${dir} ${why}`);
     return [];
   }
@@ -148,14 +186,23 @@ function* directoryAccounts(
     // Only regular files are accounts; a subdirectory is not one.
     if (read instanceof ReadFailure && errorCode(read.error) === 'EISDIR') continue;
     if (!ACCOUNT_NAME.test(entry)) {
-      ctx.problems.push(`${where}: file name ${quote(entry)} in ${dir} is not a valid account name (expected ${ACCOUNT_NAME_RULE}; rename the file or move it out)`);
+      ctx.problems.push(
+        `${where}: file name ${quote(entry)} in ${dir} is not a valid account name (expected ${ACCOUNT_NAME_RULE}; rename the file or move it out)`,
+      );
       continue;
     }
     const path = paths[i] as string;
-    out.push({ account: { name: entry, key: { kind: 'file', path, origin }, thresholds: { ...thresholds } }, definedBy: `${where} (file ${path})`, read, ...common });
+    out.push({
+      account: { name: entry, key: { kind: 'file', path, origin }, thresholds: { ...thresholds } },
+      definedBy: `${where} (file ${path})`,
+      read,
+      ...common,
+    });
   }
   if (out.length === 0 && !ctx.problems.some((p) => p.startsWith(`${where}:`))) {
-    ctx.problems.push(`${where}: directory ${dir} holds no key files (expected one file per account, named after the account)`);
+    ctx.problems.push(
+      `${where}: directory ${dir} holds no key files (expected one file per account, named after the account)`,
+    );
   }
   return out;
 }

@@ -4,7 +4,15 @@
  * usage text. Keys have no flag, on purpose: command lines show in ps and shell history.
  */
 import { parseArgs } from 'node:util';
-import { defaultText, fileFields, KEY_VARIABLES, SETTING_LIST, type AnySetting, type FlagName, type ListedSetting } from './settings.js';
+import {
+  defaultText,
+  fileFields,
+  KEY_VARIABLES,
+  SETTING_LIST,
+  type AnySetting,
+  type FlagName,
+  type ListedSetting,
+} from './settings.js';
 
 type FlagSpec = ListedSetting & { flag: FlagName };
 
@@ -113,7 +121,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
 
 /** The flag an option names, or why it is refused: a key flag, an unknown flag, a single dash. */
 function ownFlag({ name, doubleDash }: OptionArg): FlagSpec | string {
-  const shown = ECHOABLE_FLAG.test(name) ? `${doubleDash ? '--' : '-'}${name}` : '(name not shown, in case it is a key)';
+  const shown = ECHOABLE_FLAG.test(name)
+    ? `${doubleDash ? '--' : '-'}${name}`
+    : '(name not shown, in case it is a key)';
   if (KEY_FLAG.test(name)) {
     return (
       `${shown}: keys are never accepted on the command line (command lines show in ps and shell history); ` +
@@ -157,7 +167,14 @@ export function usage(): string {
     'Flags (each also read from the environment variable shown):',
   ];
   for (const flag of FLAGS) lines.push(...usageEntry(flag, `--${flag.flag}=VALUE`));
-  lines.push('  -h, --help', '      Show this help and exit.', '  --version', '      Show the version and exit.', '', 'Environment variables:');
+  lines.push(
+    '  -h, --help',
+    '      Show this help and exit.',
+    '  --version',
+    '      Show the version and exit.',
+    '',
+    'Environment variables:',
+  );
   for (const setting of SETTING_LIST) if (setting.flag === undefined) lines.push(...usageEntry(setting, setting.env));
   const width = Math.max(...KEY_VARIABLES.map((k) => k.env.length)) + 2;
   lines.push(

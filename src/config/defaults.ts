@@ -19,7 +19,12 @@ export const DEFAULTS = {
     maxRequestsPerSecond: SETTINGS.maxRequestsPerSecond.default,
   },
   thresholds: { warning: SETTINGS.warning.default, critical: SETTINGS.critical.default },
-  web: { listenAddress: SETTINGS.listenAddress.default.text, configFile: SETTINGS.webConfigFile.default, maxConnections: SETTINGS.maxConnections.default, maxConnectionsPerAddress: SETTINGS.maxConnectionsPerAddress.default },
+  web: {
+    listenAddress: SETTINGS.listenAddress.default.text,
+    configFile: SETTINGS.webConfigFile.default,
+    maxConnections: SETTINGS.maxConnections.default,
+    maxConnectionsPerAddress: SETTINGS.maxConnectionsPerAddress.default,
+  },
   log: { level: SETTINGS.logLevel.default },
   check: { timeoutMs: SETTINGS.checkTimeout.default },
   shard: SETTINGS.shard.default,

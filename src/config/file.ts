@@ -41,12 +41,14 @@ const pathSchema = leaf(parsePath, 'a file path');
 
 const accountName = leaf((raw) => {
   const text = String(raw);
-  if (!ACCOUNT_NAME.test(text)) throw new Error(`${quote(text)} is not a valid account name (expected ${ACCOUNT_NAME_RULE})`);
+  if (!ACCOUNT_NAME.test(text))
+    throw new Error(`${quote(text)} is not a valid account name (expected ${ACCOUNT_NAME_RULE})`);
   return text;
 }, 'an account name');
 const envName = leaf((raw) => {
   const text = String(raw);
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(text)) throw new Error(`${quote(text)} is not an environment variable name`);
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,255}$/.test(text))
+    throw new Error(`${quote(text)} is not an environment variable name`);
   return text;
 }, 'an environment variable name');
 
@@ -58,7 +60,12 @@ const fieldName = (path: readonly string[]): string => path[path.length - 1] as 
 
 /** What an account entry may set for itself: the per-account settings (the thresholds), by field name. */
 function accountThresholdsSchema(limits: PollLimits) {
-  const shape = Object.fromEntries(FILE_SETTINGS.filter((s) => s.perAccount === true).map((s) => [fieldName(s.file), settingSchema(s, limits).optional()]));
+  const shape = Object.fromEntries(
+    FILE_SETTINGS.filter((s) => s.perAccount === true).map((s) => [
+      fieldName(s.file),
+      settingSchema(s, limits).optional(),
+    ]),
+  );
   return z.strictObject(shape);
 }
 
@@ -74,12 +81,24 @@ function accountEntrySchemaWith(limits: PollLimits) {
     const keyFields = [entry.apiKeyFile, entry.apiKeyEnv].filter((v) => v !== undefined).length;
     if (entry.fromDirectory !== undefined) {
       if (entry.name !== undefined || keyFields > 0) {
-        ctx.addIssue({ code: 'custom', message: 'fromDirectory cannot be combined with name, apiKeyFile or apiKeyEnv (each file in the directory is one account, named after the file)' });
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'fromDirectory cannot be combined with name, apiKeyFile or apiKeyEnv (each file in the directory is one account, named after the file)',
+        });
       }
       return;
     }
-    if (entry.name === undefined) ctx.addIssue({ code: 'custom', message: 'needs a name (or fromDirectory: a directory with one key file per account)' });
-    if (keyFields === 0) ctx.addIssue({ code: 'custom', message: 'needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)' });
+    if (entry.name === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs a name (or fromDirectory: a directory with one key file per account)',
+      });
+    if (keyFields === 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)',
+      });
     if (keyFields > 1) ctx.addIssue({ code: 'custom', message: 'has both apiKeyFile and apiKeyEnv; set only one' });
   });
   return { shape, schema };
@@ -102,7 +121,10 @@ function topLevel(limits: PollLimits, accounts: z.ZodType): [string, z.ZodType][
     const fields = sections.get(section) ?? {};
     sections.set(section, { ...(fields as Record<string, z.ZodType>), [fieldName(s.file)]: schema });
   }
-  const entries = [...sections].map(([name, value]): [string, z.ZodType] => [name, value instanceof z.ZodType ? value : z.strictObject(value).optional()]);
+  const entries = [...sections].map(([name, value]): [string, z.ZodType] => [
+    name,
+    value instanceof z.ZodType ? value : z.strictObject(value).optional(),
+  ]);
   const after = entries.findIndex(([name]) => name === 'thresholds') + 1;
   entries.splice(after, 0, ['accounts', z.array(accounts).optional()]);
   return entries;
@@ -133,7 +155,10 @@ export interface LimitedSchemas {
 }
 
 function buildSchemas(limits: PollLimits): LimitedSchemas {
-  const settings = Object.fromEntries(SETTING_LIST.map((s) => [s.key, settingSchema(s, limits)])) as Record<SettingKey, z.ZodType>;
+  const settings = Object.fromEntries(SETTING_LIST.map((s) => [s.key, settingSchema(s, limits)])) as Record<
+    SettingKey,
+    z.ZodType
+  >;
   return { settings, file: fileSchemaWith(limits) };
 }
 
@@ -193,7 +218,13 @@ export interface LoadedFile {
 }
 
 /** Reads and checks the config file; `limits` bound its poll.interval and api.timeout. */
-export function loadFile(path: string, where: string, sources: Pick<ConfigSources, 'readFile'>, problems: string[], limits: PollLimits = LIMITS): LoadedFile | undefined {
+export function loadFile(
+  path: string,
+  where: string,
+  sources: Pick<ConfigSources, 'readFile'>,
+  problems: string[],
+  limits: PollLimits = LIMITS,
+): LoadedFile | undefined {
   let text: string;
   try {
     text = sources.readFile(path);
@@ -203,7 +234,9 @@ export function loadFile(path: string, where: string, sources: Pick<ConfigSource
   }
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > LIMITS.fileBytes) {
-    problems.push(`${where}: config file ${path} is larger than ${LIMITS.fileBytes / 1024 / 1024} MiB (${bytes} bytes)`);
+    problems.push(
+      `${where}: config file ${path} is larger than ${LIMITS.fileBytes / 1024 / 1024} MiB (${bytes} bytes)`,
+    );
     return undefined;
   }
 
@@ -217,7 +250,10 @@ export function loadFile(path: string, where: string, sources: Pick<ConfigSource
   const at = (yamlPath: readonly PropertyKey[], key?: string): string => {
     // A field is reported at its key, which is where a reader looks for it.
     const last = yamlPath[yamlPath.length - 1];
-    const node = key === undefined && typeof last === 'string' ? nodeAt(doc, yamlPath.slice(0, -1), last) : nodeAt(doc, yamlPath, key);
+    const node =
+      key === undefined && typeof last === 'string'
+        ? nodeAt(doc, yamlPath.slice(0, -1), last)
+        : nodeAt(doc, yamlPath, key);
     const offset = node?.range?.[0];
     const prefix = offset === undefined ? path : `${path}:${lineCounter.linePos(offset).line}`;
     const full = formatPath(key === undefined ? yamlPath : [...yamlPath, key]);
@@ -240,7 +276,11 @@ export function loadFile(path: string, where: string, sources: Pick<ConfigSource
  * left out whole, a bad setting is left out (and named in `invalid`, so that it is not taken for
  * unset and compared with defaults), an unknown field is dropped.
  */
-function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[], schema: FileSchema): Pick<LoadedFile, 'settings' | 'invalid' | 'entryIndexes'> | undefined {
+function validRest(
+  raw: unknown,
+  issues: readonly z.core.$ZodIssue[],
+  schema: FileSchema,
+): Pick<LoadedFile, 'settings' | 'invalid' | 'entryIndexes'> | undefined {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
   const copy = structuredClone(raw) as Record<string, unknown>;
   const invalid = new Set<string>();
@@ -253,13 +293,15 @@ function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[], schema: Fi
     }
     if (issue.code === 'unrecognized_keys') {
       const parent = valueAt(copy, issue.path);
-      if (parent !== null && typeof parent === 'object') for (const key of issue.keys) delete (parent as Record<string, unknown>)[key];
+      if (parent !== null && typeof parent === 'object')
+        for (const key of issue.keys) delete (parent as Record<string, unknown>)[key];
       continue;
     }
     invalid.add(formatPath(issue.path));
     const parent = issue.path.length === 0 ? undefined : valueAt(copy, issue.path.slice(0, -1));
     const last = issue.path[issue.path.length - 1];
-    if (parent !== null && typeof parent === 'object' && last !== undefined) delete (parent as Record<PropertyKey, unknown>)[last];
+    if (parent !== null && typeof parent === 'object' && last !== undefined)
+      delete (parent as Record<PropertyKey, unknown>)[last];
   }
   let entryIndexes: number[] | undefined;
   if (Array.isArray(copy.accounts) && badEntries.size > 0) {
@@ -270,7 +312,11 @@ function validRest(raw: unknown, issues: readonly z.core.$ZodIssue[], schema: Fi
   return again.success ? { settings: again.data, invalid, entryIndexes } : undefined;
 }
 
-function nodeAt(doc: Document, path: readonly PropertyKey[], key?: string): { range?: readonly number[] | null } | undefined {
+function nodeAt(
+  doc: Document,
+  path: readonly PropertyKey[],
+  key?: string,
+): { range?: readonly number[] | null } | undefined {
   const parent: unknown = path.length === 0 ? doc.contents : doc.getIn(path as unknown[], true);
   if (key === undefined) return parent as { range?: readonly number[] | null } | undefined;
   if (!isMap(parent)) return undefined;

@@ -41,7 +41,8 @@ function checkedKey(account: AccountConfig, key: string | undefined): string {
   if (key === undefined) throw new KeyUnavailableError(`${where} is not set`);
   const defect = keyDefect(key);
   if (defect !== undefined) {
-    const hint = account.key.kind === 'file' && defect.startsWith('contains') ? ' (only one trailing newline is allowed)' : '';
+    const hint =
+      account.key.kind === 'file' && defect.startsWith('contains') ? ' (only one trailing newline is allowed)' : '';
     throw new KeyUnavailableError(`${where} ${defect}${hint}`);
   }
   return key;
@@ -59,7 +60,11 @@ function unreadable(account: AccountConfig, error: unknown): KeyUnavailableError
  * names the file or variable and never the key, when the source is missing, unreadable, empty,
  * or the key holds whitespace or control characters.
  */
-export function readAccountKey(account: AccountConfig, env: ConfigSources['env'], readFile: (p: string) => string): string {
+export function readAccountKey(
+  account: AccountConfig,
+  env: ConfigSources['env'],
+  readFile: (p: string) => string,
+): string {
   if (account.key.kind === 'env') return checkedKey(account, env[account.key.variable]);
   let text: string;
   try {
@@ -71,7 +76,11 @@ export function readAccountKey(account: AccountConfig, env: ConfigSources['env']
 }
 
 /** readAccountKey for poll time: the file is read without blocking the event loop. */
-export async function readAccountKeyAsync(account: AccountConfig, env: ConfigSources['env'], readFile: (p: string) => Promise<string>): Promise<string> {
+export async function readAccountKeyAsync(
+  account: AccountConfig,
+  env: ConfigSources['env'],
+  readFile: (p: string) => Promise<string>,
+): Promise<string> {
   if (account.key.kind === 'env') return checkedKey(account, env[account.key.variable]);
   let text: string;
   try {

@@ -23,7 +23,16 @@ import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from '
 import { parseCommandLine, type ParsedArgs } from './cli.js';
 import { loadFile, schemasFor, valueAt, type LoadedFile } from './file.js';
 import { FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './limits.js';
-import { ENTRIES_PER_TURN, readFiles, replay, runAsync, runSync, turn, type ReadOutcome, type Steps } from './read-steps.js';
+import {
+  ENTRIES_PER_TURN,
+  readFiles,
+  replay,
+  runAsync,
+  runSync,
+  turn,
+  type ReadOutcome,
+  type Steps,
+} from './read-steps.js';
 import { SETTING_LIST, SETTINGS, type FlagName, type Setting, type SettingKey, type SettingValue } from './settings.js';
 import type { AccountConfig, AsyncConfigSources, Config, ConfigSources, Thresholds } from './types.js';
 import { formatDurationMs } from './values.js';
@@ -62,7 +71,9 @@ function resolveSetting<T>(ctx: LoadContext, setting: Setting<T>, schema: z.ZodT
   // Every given value is checked, even one a higher source overrides: a bad value waits to bite.
   for (const candidate of candidates) {
     if (candidate.text === '') {
-      ctx.problems.push(`${candidate.where}: is set but empty (unset it to use the ${ctx.file === undefined ? 'default' : 'config file or default'})`);
+      ctx.problems.push(
+        `${candidate.where}: is set but empty (unset it to use the ${ctx.file === undefined ? 'default' : 'config file or default'})`,
+      );
       continue;
     }
     const parsed = schema.safeParse(candidate.text);
@@ -142,7 +153,11 @@ function* readKeyFiles(candidates: readonly AccountCandidate[]): Steps<void> {
  * Checks names for duplicates and validates each key from its one read (the keys are returned
  * only so that messages can be scrubbed of them, never stored in the Config).
  */
-function* checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[], settings: Settings): Steps<{ accounts: AccountConfig[]; keys: string[] }> {
+function* checkAccounts(
+  ctx: LoadContext,
+  candidates: readonly AccountCandidate[],
+  settings: Settings,
+): Steps<{ accounts: AccountConfig[]; keys: string[] }> {
   const { warning, critical } = settings;
   const accounts: AccountConfig[] = [];
   const byName = new Map<string, AccountCandidate>();
@@ -154,7 +169,9 @@ function* checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[
     const { account } = candidate;
     const first = byName.get(account.name);
     if (first !== undefined) {
-      ctx.problems.push(`account "${account.name}" is defined twice: by ${first.definedBy} and by ${candidate.definedBy} (account names must be unique)`);
+      ctx.problems.push(
+        `account "${account.name}" is defined twice: by ${first.definedBy} and by ${candidate.definedBy} (account names must be unique)`,
+      );
       continue;
     }
     byName.set(account.name, candidate);
@@ -169,11 +186,23 @@ function* checkAccounts(ctx: LoadContext, candidates: readonly AccountCandidate[
     // Checked once per config-file entry (a fromDirectory entry covers many accounts).
     const own = candidate.own;
     // A global that was bad is reported already; an account that sets both values needs no global.
-    const globalsUsable = (own?.warning !== undefined || isValid(warning)) && (own?.critical !== undefined || isValid(critical));
-    if (own !== undefined && globalsUsable && !checkedThresholds.has(own.at) && account.thresholds.warning < account.thresholds.critical) {
+    const globalsUsable =
+      (own?.warning !== undefined || isValid(warning)) && (own?.critical !== undefined || isValid(critical));
+    if (
+      own !== undefined &&
+      globalsUsable &&
+      !checkedThresholds.has(own.at) &&
+      account.thresholds.warning < account.thresholds.critical
+    ) {
       checkedThresholds.add(own.at);
-      const w = { value: account.thresholds.warning, where: own.warning === undefined ? warning.where : `${own.path}.warning` };
-      const c = { value: account.thresholds.critical, where: own.critical === undefined ? critical.where : `${own.path}.critical` };
+      const w = {
+        value: account.thresholds.warning,
+        where: own.warning === undefined ? warning.where : `${own.path}.warning`,
+      };
+      const c = {
+        value: account.thresholds.critical,
+        where: own.critical === undefined ? critical.where : `${own.path}.critical`,
+      };
       ctx.problems.push(accountThresholdProblem(own.at, w, c));
     }
     accounts.push(account);
@@ -188,11 +217,15 @@ const NO_ACCOUNT =
 
 /** A path in the config file is relative to the file, as in Prometheus; flags and env are relative to the working directory. */
 function webConfigPath(ctx: LoadContext, webConfig: Resolved<string | undefined>): string | undefined {
-  if (webConfig.value === undefined || ctx.file === undefined || !webConfig.where.startsWith(`${ctx.file.path}:`)) return webConfig.value;
+  if (webConfig.value === undefined || ctx.file === undefined || !webConfig.where.startsWith(`${ctx.file.path}:`))
+    return webConfig.value;
   return resolvePath(dirname(ctx.file.path), webConfig.value);
 }
 
-function webSettings(ctx: LoadContext, s: Pick<Settings, 'listenAddress' | 'webConfigFile' | 'maxConnections' | 'maxConnectionsPerAddress'>): Config['web'] {
+function webSettings(
+  ctx: LoadContext,
+  s: Pick<Settings, 'listenAddress' | 'webConfigFile' | 'maxConnections' | 'maxConnectionsPerAddress'>,
+): Config['web'] {
   const listen = s.listenAddress.value;
   return {
     listenAddress: listen.text,
@@ -204,10 +237,24 @@ function webSettings(ctx: LoadContext, s: Pick<Settings, 'listenAddress' | 'webC
   };
 }
 
-function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], thresholds: Thresholds, configFile: string | undefined): Config {
+function buildConfig(
+  ctx: LoadContext,
+  s: Settings,
+  accounts: AccountConfig[],
+  thresholds: Thresholds,
+  configFile: string | undefined,
+): Config {
   return {
-    api: { url: s.url.value, timeoutMs: s.timeout.where === DEFAULT_ORIGIN ? Math.min(s.timeout.value, s.interval.value) : s.timeout.value },
-    poll: { intervalMs: s.interval.value, maxConcurrency: s.maxConcurrency.value, maxAttempts: s.maxAttempts.value, maxRequestsPerSecond: s.maxRequestsPerSecond.value },
+    api: {
+      url: s.url.value,
+      timeoutMs: s.timeout.where === DEFAULT_ORIGIN ? Math.min(s.timeout.value, s.interval.value) : s.timeout.value,
+    },
+    poll: {
+      intervalMs: s.interval.value,
+      maxConcurrency: s.maxConcurrency.value,
+      maxAttempts: s.maxAttempts.value,
+      maxRequestsPerSecond: s.maxRequestsPerSecond.value,
+    },
     thresholds,
     accounts,
     web: webSettings(ctx, s),
@@ -219,13 +266,26 @@ function buildConfig(ctx: LoadContext, s: Settings, accounts: AccountConfig[], t
 }
 
 /** The command line parsed and the config file (if one is named) read: where every load starts. */
-function* openContext(sources: LoadContext['sources'], limits: PollLimits = LIMITS): Steps<{ ctx: LoadContext; configFile: Resolved<string | undefined> }> {
+function* openContext(
+  sources: LoadContext['sources'],
+  limits: PollLimits = LIMITS,
+): Steps<{ ctx: LoadContext; configFile: Resolved<string | undefined> }> {
   const ctx: LoadContext = { sources, limits, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
   ctx.problems.push(...ctx.args.problems);
-  const configFile = resolveSetting(ctx, SETTINGS.configFile, schemasFor(limits).settings.configFile as z.ZodType<string | undefined>);
+  const configFile = resolveSetting(
+    ctx,
+    SETTINGS.configFile,
+    schemasFor(limits).settings.configFile as z.ZodType<string | undefined>,
+  );
   if (configFile.value !== undefined) {
     const [read] = yield* readFiles([configFile.value]);
-    ctx.file = loadFile(configFile.value, configFile.where, { readFile: () => replay(read as ReadOutcome<string>) }, ctx.problems, limits);
+    ctx.file = loadFile(
+      configFile.value,
+      configFile.where,
+      { readFile: () => replay(read as ReadOutcome<string>) },
+      ctx.problems,
+      limits,
+    );
   }
   return { ctx, configFile };
 }
@@ -248,25 +308,37 @@ export function loadConfigAsync(sources: AsyncConfigSources, options: LoadOption
 function* loadSteps(sources: LoadContext['sources'], options: LoadOptions): Steps<Config> {
   const { ctx, configFile } = yield* openContext(sources, options.limits);
   const settings = resolveSettings(ctx);
-  for (const problem of [timeoutProblem(settings.timeout, settings.interval, ctx.limits), globalThresholdProblem(settings.warning, settings.critical)]) {
+  for (const problem of [
+    timeoutProblem(settings.timeout, settings.interval, ctx.limits),
+    globalThresholdProblem(settings.warning, settings.critical),
+  ]) {
     if (problem !== undefined) ctx.problems.push(problem);
   }
 
   const thresholds = { warning: settings.warning.value, critical: settings.critical.value };
   // A variable a config-file account names with apiKeyEnv belongs to that account, even when
   // it looks like ZEXA_API_KEY_<NAME>: otherwise the same key would be polled twice.
-  const claimed = new Set((ctx.file?.settings.accounts ?? []).flatMap((a) => (a.apiKeyEnv === undefined ? [] : [a.apiKeyEnv])));
+  const claimed = new Set(
+    (ctx.file?.settings.accounts ?? []).flatMap((a) => (a.apiKeyEnv === undefined ? [] : [a.apiKeyEnv])),
+  );
   const variables = keyVariables(sources.env, claimed);
   const candidates = envAccounts(ctx, variables, thresholds);
-  if (ctx.file !== undefined) for (const candidate of yield* fileAccounts(ctx, ctx.file, thresholds)) candidates.push(candidate);
+  if (ctx.file !== undefined)
+    for (const candidate of yield* fileAccounts(ctx, ctx.file, thresholds)) candidates.push(candidate);
   const { accounts, keys } = yield* checkAccounts(ctx, candidates, settings);
 
   // Only when nothing at all names a key: otherwise the problems above already say what is wrong.
-  const triedAccounts = variables.length > 0 || claimed.size > 0 || (configFile.value !== undefined && ctx.file === undefined) || (ctx.file?.settings.accounts ?? []).length > 0;
+  const triedAccounts =
+    variables.length > 0 ||
+    claimed.size > 0 ||
+    (configFile.value !== undefined && ctx.file === undefined) ||
+    (ctx.file?.settings.accounts ?? []).length > 0;
   if (!triedAccounts) ctx.problems.push(NO_ACCOUNT);
 
   if (ctx.problems.length > 0) {
-    const envKeys = [...variables.filter((v) => !v.endsWith(FILE_SUFFIX)), ...claimed].flatMap((v) => sources.env[v] ?? []);
+    const envKeys = [...variables.filter((v) => !v.endsWith(FILE_SUFFIX)), ...claimed].flatMap(
+      (v) => sources.env[v] ?? [],
+    );
     throw new ConfigError(withoutKeys([...new Set(ctx.problems)], [...keys, ...envKeys]).map(withoutLikelyKeys));
   }
   return buildConfig(ctx, settings, accounts, thresholds, configFile.value);
@@ -285,11 +357,17 @@ export function loadWebSettings(sources: ConfigSources): Config['web'] {
 }
 
 /** ConfigSources over the real file system; `argv` without the node and script paths. */
-export function nodeConfigSources(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ConfigSources {
+export function nodeConfigSources(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ConfigSources {
   return { argv, env, readFile: readFileBounded, readDir: (path) => readdirSync(path) };
 }
 
 /** AsyncConfigSources over the real file system: the same bounded, regular-files-only reader, without blocking. */
-export function nodeAsyncConfigSources(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): AsyncConfigSources {
+export function nodeAsyncConfigSources(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): AsyncConfigSources {
   return { argv, env, readFile: (path) => readFileBoundedAsync(path), readDir: (path) => readdir(path) };
 }

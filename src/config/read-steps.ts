@@ -84,7 +84,11 @@ async function settle<T>(read: () => Promise<T>): Promise<ReadOutcome<T>> {
 }
 
 /** Reads every path, at most `concurrency` at a time; the outcomes in the order of `paths`. */
-async function readAll(paths: readonly string[], readFile: AsyncConfigSources['readFile'], concurrency: number): Promise<ReadOutcome<string>[]> {
+async function readAll(
+  paths: readonly string[],
+  readFile: AsyncConfigSources['readFile'],
+  concurrency: number,
+): Promise<ReadOutcome<string>[]> {
   const outcomes = new Array<ReadOutcome<string>>(paths.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -100,7 +104,11 @@ async function readAll(paths: readonly string[], readFile: AsyncConfigSources['r
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Runs `steps` to the end with asynchronous reads, never blocking the event loop on a read. */
-export async function runAsync<T>(steps: Steps<T>, sources: Pick<AsyncConfigSources, 'readFile' | 'readDir'>, concurrency = READ_CONCURRENCY): Promise<T> {
+export async function runAsync<T>(
+  steps: Steps<T>,
+  sources: Pick<AsyncConfigSources, 'readFile' | 'readDir'>,
+  concurrency = READ_CONCURRENCY,
+): Promise<T> {
   let next = steps.next();
   while (next.done !== true) {
     const request = next.value;

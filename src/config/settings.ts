@@ -12,7 +12,17 @@
 import { DEFAULT_ACCOUNT_NAME, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './limits.js';
 import type { LogLevel } from '../lib/logger.js';
 import { LOG_LEVELS } from './types.js';
-import { formatDurationMs, parseApiUrl, parseDurationIn, parseInteger, parseListenAddress, parseLogLevel, parseNumber, parsePath, parseShard } from './values.js';
+import {
+  formatDurationMs,
+  parseApiUrl,
+  parseDurationIn,
+  parseInteger,
+  parseListenAddress,
+  parseLogLevel,
+  parseNumber,
+  parsePath,
+  parseShard,
+} from './values.js';
 
 /** A listen address as given, and what it means. */
 export interface ListenAddress {
@@ -58,7 +68,8 @@ function setting<T, const F extends string = never>(spec: Setting<T, F>): Settin
   return spec;
 }
 
-const threshold = (raw: string | number): number => parseNumber(raw, '(expected a number of credits >= 0)', (n) => n >= 0 && n <= LIMITS.threshold.max);
+const threshold = (raw: string | number): number =>
+  parseNumber(raw, '(expected a number of credits >= 0)', (n) => n >= 0 && n <= LIMITS.threshold.max);
 const integer =
   (bounds: { min: number; max: number }) =>
   (raw: string | number): number =>
@@ -127,7 +138,12 @@ export const SETTINGS = {
   maxRequestsPerSecond: setting<number | undefined>({
     env: 'ZEXA_MAX_REQUESTS_PER_SECOND',
     file: ['poll', 'maxRequestsPerSecond'],
-    parse: (raw) => parseNumber(raw, `(expected a number above 0, at most ${LIMITS.maxRequestsPerSecond.max})`, (n) => n > 0 && n <= LIMITS.maxRequestsPerSecond.max),
+    parse: (raw) =>
+      parseNumber(
+        raw,
+        `(expected a number above 0, at most ${LIMITS.maxRequestsPerSecond.max})`,
+        (n) => n > 0 && n <= LIMITS.maxRequestsPerSecond.max,
+      ),
     expected: 'a number',
     default: undefined,
     unit: 'requests per second',
@@ -273,12 +289,20 @@ export type AnySetting = Setting<unknown, FlagName>;
 export type ListedSetting = AnySetting & { key: SettingKey };
 
 /** The table as a list, in its order, with each entry's key. */
-export const SETTING_LIST: readonly ListedSetting[] = (Object.keys(SETTINGS) as SettingKey[]).map((key) => ({ ...(SETTINGS[key] as AnySetting), key }));
+export const SETTING_LIST: readonly ListedSetting[] = (Object.keys(SETTINGS) as SettingKey[]).map((key) => ({
+  ...(SETTINGS[key] as AnySetting),
+  key,
+}));
 
 /** The default as --help and the page show it: `10s, or the poll interval when that is shorter`. */
 export function defaultText(setting: AnySetting): string {
   const value = setting.default;
-  const plain = typeof value === 'string' || typeof value === 'number' ? String(value) : value === undefined ? 'none' : JSON.stringify(value);
+  const plain =
+    typeof value === 'string' || typeof value === 'number'
+      ? String(value)
+      : value === undefined
+        ? 'none'
+        : JSON.stringify(value);
   const shown = setting.show !== undefined ? setting.show(value) : plain;
   return setting.defaultNote === undefined ? shown : `${shown}, ${setting.defaultNote}`;
 }
@@ -294,6 +318,9 @@ export function fileFields(setting: AnySetting): string[] {
 export const KEY_VARIABLES: readonly { env: string; help: string }[] = [
   { env: KEY_ENV_PREFIX, help: `key of account "${DEFAULT_ACCOUNT_NAME}"` },
   { env: `${KEY_ENV_PREFIX}_FILE`, help: 'file holding that key (re-read at every poll)' },
-  { env: `${KEY_ENV_PREFIX}_<NAME>`, help: `key of account <name> (lower-cased), e.g. ${KEY_ENV_PREFIX}_STAGING_BACKEND` },
+  {
+    env: `${KEY_ENV_PREFIX}_<NAME>`,
+    help: `key of account <name> (lower-cased), e.g. ${KEY_ENV_PREFIX}_STAGING_BACKEND`,
+  },
   { env: `${KEY_ENV_PREFIX}_<NAME>_FILE`, help: 'file holding it' },
 ];

@@ -68,7 +68,8 @@ export function formatDurationMs(ms: number): string {
 }
 
 const LISTEN_EXPECTED = '(expected [host]:port, e.g. :10025, 0.0.0.0:10025, [::1]:10025)';
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /**
  * `[host]:port`: `:10025` (every interface), `0.0.0.0:10025`, `[::1]:10025`, `localhost:9000`.
@@ -101,7 +102,8 @@ export function parseShard(text: string): { index: number; count: number } {
   if (match === null) throw new Error(`${quote(text)} is not a shard ${expected}`);
   const index = Number(match[1]);
   const count = Number(match[2]);
-  if (count < 1 || count > LIMITS.shardCount.max || index >= count) throw new Error(`${quote(text)} is out of range ${expected}`);
+  if (count < 1 || count > LIMITS.shardCount.max || index >= count)
+    throw new Error(`${quote(text)} is out of range ${expected}`);
   return { index, count };
 }
 
@@ -121,7 +123,8 @@ export function parseNumber(raw: string | number, expected: string, check: (n: n
 }
 
 export function parseDurationIn(raw: string | number, bounds: { min: number; max: number }): number {
-  const ms = typeof raw === 'number' ? (Number.isFinite(raw) ? Math.round(raw * 1000) : Number.NaN) : parseDuration(raw);
+  const ms =
+    typeof raw === 'number' ? (Number.isFinite(raw) ? Math.round(raw * 1000) : Number.NaN) : parseDuration(raw);
   if (Number.isNaN(ms)) throw new Error(`${show(raw)} is not a duration ${DURATION_EXPECTED}`);
   if (ms < bounds.min) throw new Error(`${show(raw)} is too short (at least ${formatDurationMs(bounds.min)})`);
   if (ms > bounds.max) throw new Error(`${show(raw)} is too long (at most ${formatDurationMs(bounds.max)})`);
@@ -139,12 +142,17 @@ export function parseApiUrl(raw: string | number): string {
   try {
     url = new URL(text);
   } catch {
-    throw new Error(/[@?#]/.test(text) ? 'is not a valid URL (expected e.g. https://api.zexa.ao)' : `${quote(text)} is not a valid URL (expected e.g. https://api.zexa.ao)`);
+    throw new Error(
+      /[@?#]/.test(text)
+        ? 'is not a valid URL (expected e.g. https://api.zexa.ao)'
+        : `${quote(text)} is not a valid URL (expected e.g. https://api.zexa.ao)`,
+    );
   }
   if (url.username !== '' || url.password !== '') {
     throw new Error('must not contain credentials (user:password@); the key goes in ZEXA_API_KEY or ZEXA_API_KEY_FILE');
   }
-  if (url.search !== '' || url.hash !== '' || /[?#]/.test(text)) throw new Error('must not contain a query string or fragment');
+  if (url.search !== '' || url.hash !== '' || /[?#]/.test(text))
+    throw new Error('must not contain a query string or fragment');
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new Error(`has scheme ${quote(url.protocol.slice(0, -1))} (expected http or https)`);
   }
@@ -153,7 +161,8 @@ export function parseApiUrl(raw: string | number): string {
 
 export function parseLogLevel(raw: string | number): LogLevel {
   const found = LOG_LEVELS.find((level) => level === raw);
-  if (found === undefined) throw new Error(`${show(raw)} is not a log level (expected one of ${LOG_LEVELS.join(', ')})`);
+  if (found === undefined)
+    throw new Error(`${show(raw)} is not a log level (expected one of ${LOG_LEVELS.join(', ')})`);
   return found;
 }
 

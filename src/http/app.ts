@@ -72,14 +72,20 @@ function metricsHandler(deps: ServerDeps): RequestHandler {
     const zexa = deps.metrics.renderZexa(format);
     const live = await deps.metrics.registry.metrics();
     const processText = format === 'openmetrics' ? openMetricsFromText(live) + OPENMETRICS_EOF : live;
-    res.set('Content-Type', CONTENT_TYPES[format]).set('Cache-Control', 'no-store').set('Vary', 'Accept, Accept-Encoding');
+    res
+      .set('Content-Type', CONTENT_TYPES[format])
+      .set('Cache-Control', 'no-store')
+      .set('Vary', 'Accept, Accept-Encoding');
     res.status(200);
     // The zexa_ part is one buffer per render (and one gzip of it), shared by every response
     // until something changes; the small live part is the response's own (a gzip member of its
     // own: a concatenation of gzip members is a valid gzip stream).
     if (acceptsGzip(req)) {
       res.set('Content-Encoding', 'gzip');
-      writer.send(res, [writer.shared(`${format} gzip`, zexa, zexa.byteLength, () => zexa.gzip()), gzipSync(processText, { level: 6 })]);
+      writer.send(res, [
+        writer.shared(`${format} gzip`, zexa, zexa.byteLength, () => zexa.gzip()),
+        gzipSync(processText, { level: 6 }),
+      ]);
       return;
     }
     writer.send(res, [writer.shared(format, zexa, zexa.byteLength, () => zexa.bytes()), Buffer.from(processText)]);
@@ -94,7 +100,10 @@ function statusPageHandler(deps: ServerDeps): RequestHandler {
       .status(page.status)
       .set('Cache-Control', 'no-store')
       // form-action 'self': the search is a GET form back to this page.
-      .set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+      .set(
+        'Content-Security-Policy',
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+      )
       .set('Referrer-Policy', 'no-referrer')
       .type('html')
       .send(page.body);
@@ -122,20 +131,29 @@ function reloadHandler(deps: ServerDeps): RequestHandler {
     }
     const outcome = await deps.reload();
     if (outcome.ok) res.send('configuration reloaded\n');
-    else res.status(400).send(`configuration not reloaded; the running configuration is kept:\n${outcome.problems.map((p) => `- ${p}\n`).join('')}`);
+    else
+      res
+        .status(400)
+        .send(
+          `configuration not reloaded; the running configuration is kept:\n${outcome.problems.map((p) => `- ${p}\n`).join('')}`,
+        );
   };
 }
 
 /** The last resort: a plain status line, never the error's own text. */
 function errorHandler(deps: ServerDeps): express.ErrorRequestHandler {
   return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+    const status =
+      typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
     // A client's mistake is not the exporter's error: an unauthenticated client could otherwise
     // write error-level lines (quoting its own 15 KB path) as fast as it can send requests.
     if (status >= 400 && status < 500) deps.onClientError?.(status, error);
     else deps.onError?.(error);
     if (res.headersSent) return;
-    res.status(status >= 400 && status < 600 ? status : 500).type('text/plain').send(status === 500 ? 'Internal Server Error\n' : 'Bad Request\n');
+    res
+      .status(status >= 400 && status < 600 ? status : 500)
+      .type('text/plain')
+      .send(status === 500 ? 'Internal Server Error\n' : 'Bad Request\n');
   };
 }
 

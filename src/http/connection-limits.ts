@@ -50,10 +50,18 @@ export function limitConnections(server: Server, options: ConnectionLimitOptions
 
   const dropWarning = (what: string): (() => void) =>
     throttledCount(clock, DROP_WARNING_INTERVAL_MS, (dropped) =>
-      options.logger?.warn({ dropped, max_connections: options.maxConnections, max_connections_per_address: perAddress }, what),
+      options.logger?.warn(
+        { dropped, max_connections: options.maxConnections, max_connections_per_address: perAddress },
+        what,
+      ),
     );
-  server.on('drop', dropWarning('connection limit reached: new connections are closed at once (--web.max-connections)'));
-  const droppedFromAddress = dropWarning('connection limit of one address reached: its new connections are closed at once (--web.max-connections-per-address)');
+  server.on(
+    'drop',
+    dropWarning('connection limit reached: new connections are closed at once (--web.max-connections)'),
+  );
+  const droppedFromAddress = dropWarning(
+    'connection limit of one address reached: its new connections are closed at once (--web.max-connections-per-address)',
+  );
 
   // Counted on the raw TCP connection, before any TLS handshake, so handshakes count too.
   const open = new Map<string, number>();

@@ -44,12 +44,15 @@ export interface ProbeTarget {
 export function probeTarget(web: Config['web']): ProbeTarget {
   const tlsConfig = web.configFile === undefined ? undefined : loadWebConfig(web.configFile).tls;
   const host = probeHost(web.host);
-  const url = new URL(`${tlsConfig === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${web.port}/healthz`);
+  const url = new URL(
+    `${tlsConfig === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${web.port}/healthz`,
+  );
   return { url, tls: tlsConfig };
 }
 
 function tlsOptions(served: WebTlsConfig): https.RequestOptions {
-  const needsClientCert = served.clientAuthType === 'RequireAnyClientCert' || served.clientAuthType === 'RequireAndVerifyClientCert';
+  const needsClientCert =
+    served.clientAuthType === 'RequireAnyClientCert' || served.clientAuthType === 'RequireAndVerifyClientCert';
   return {
     // Checked below against the served certificate itself, which is stricter for this purpose.
     rejectUnauthorized: false,
@@ -63,7 +66,11 @@ function tlsOptions(served: WebTlsConfig): https.RequestOptions {
 export function probe(target: ProbeTarget, timeoutMs = PROBE_TIMEOUT_MS): Promise<number> {
   const pinned = target.tls === undefined ? undefined : new X509Certificate(target.tls.cert).fingerprint256;
   return new Promise((resolve, reject) => {
-    const options: https.RequestOptions = { agent: false, timeout: timeoutMs, ...(target.tls === undefined ? {} : tlsOptions(target.tls)) };
+    const options: https.RequestOptions = {
+      agent: false,
+      timeout: timeoutMs,
+      ...(target.tls === undefined ? {} : tlsOptions(target.tls)),
+    };
     const req = (target.tls === undefined ? http : https).get(target.url, options, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
@@ -73,7 +80,8 @@ export function probe(target: ProbeTarget, timeoutMs = PROBE_TIMEOUT_MS): Promis
       if (pinned === undefined) return;
       socket.once('secureConnect', () => {
         const shown = (socket as tls.TLSSocket).getPeerCertificate().fingerprint256;
-        if (shown !== pinned) req.destroy(new Error('the server shows a certificate other than the web config\'s cert_file'));
+        if (shown !== pinned)
+          req.destroy(new Error("the server shows a certificate other than the web config's cert_file"));
       });
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
@@ -150,7 +158,9 @@ export async function runHealthcheck(
     stderr.write(`zexa-exporter healthcheck: ${target.url.href} answered ${status}\n`);
   } catch (error) {
     const code = (error as { code?: unknown }).code;
-    stderr.write(`zexa-exporter healthcheck: ${target.url.href}: ${typeof code === 'string' ? `${code} ` : ''}${(error as Error).message}\n`);
+    stderr.write(
+      `zexa-exporter healthcheck: ${target.url.href}: ${typeof code === 'string' ? `${code} ` : ''}${(error as Error).message}\n`,
+    );
   }
   return UNHEALTHY;
 }

@@ -35,7 +35,11 @@ export class HttpListener {
   }
 
   /** Listens on host:port (port 0: any free port); rejects with the listen error (EADDRINUSE…). */
-  static async listen(server: Server, address: { host: string | undefined; port: number }, scheme: 'http' | 'https'): Promise<HttpListener> {
+  static async listen(
+    server: Server,
+    address: { host: string | undefined; port: number },
+    scheme: 'http' | 'https',
+  ): Promise<HttpListener> {
     server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

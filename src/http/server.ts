@@ -58,7 +58,10 @@ export function createHttpServer(
   if (source === undefined || initial === undefined) return http.createServer(handler);
 
   let clientAuthType = initial.clientAuthType;
-  const server = https.createServer({ ...secureContextOptions(initial), ...clientAuthOptions(initial.clientAuthType) }, handler);
+  const server = https.createServer(
+    { ...secureContextOptions(initial), ...clientAuthOptions(initial.clientAuthType) },
+    handler,
+  );
   source.onReload?.((config) => {
     if (config.tls === undefined) return;
     server.setSecureContext(secureContextOptions(config.tls));

@@ -75,7 +75,12 @@ export interface SharedBodyWriter {
  * last (`drain`), or at once when it took it at once, so other clients get theirs in between.
  * Slices are views of the shared buffers, never copies.
  */
-function writeInWindows(res: ServerResponse, body: readonly Buffer[], onProgress: () => void, schedule: (pump: () => void) => void): void {
+function writeInWindows(
+  res: ServerResponse,
+  body: readonly Buffer[],
+  onProgress: () => void,
+  schedule: (pump: () => void) => void,
+): void {
   let index = 0;
   let offset = 0;
   const pump = (): void => {
@@ -210,6 +215,9 @@ export function sharedBodyWriter(options: SharedBodyOptions = {}): SharedBodyWri
 /** An `onDrop` that logs the dropped responses at warn level, at most once a minute, with the count. */
 export function slowReaderDrops(clock: Clock, logger: Logger): () => void {
   return throttledCount(clock, DROP_WARNING_INTERVAL_MS, (dropped) =>
-    logger.warn({ dropped, timeout_seconds: SLOW_READER_TIMEOUT_MS / 1000 }, 'metrics clients that stopped reading were dropped'),
+    logger.warn(
+      { dropped, timeout_seconds: SLOW_READER_TIMEOUT_MS / 1000 },
+      'metrics clients that stopped reading were dropped',
+    ),
   );
 }

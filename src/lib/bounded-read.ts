@@ -86,7 +86,12 @@ async function readBytesBoundedAsync(path: string, maxBytes = FILE_CAP_BYTES): P
     let filled = 0;
     for (;;) {
       if (filled === buffer.length) buffer = grow(buffer, filled, path, maxBytes);
-      const { bytesRead } = await handle.read({ buffer, offset: filled, length: buffer.length - filled, position: null });
+      const { bytesRead } = await handle.read({
+        buffer,
+        offset: filled,
+        length: buffer.length - filled,
+        position: null,
+      });
       if (bytesRead === 0) break;
       filled += bytesRead;
     }

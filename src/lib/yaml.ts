@@ -100,8 +100,7 @@ interface YamlProblem {
 }
 
 export type YamlLoad =
-  | { ok: true; value: unknown; doc: Document; lineCounter: LineCounter }
-  | { ok: false; problems: YamlProblem[] };
+  { ok: true; value: unknown; doc: Document; lineCounter: LineCounter } | { ok: false; problems: YamlProblem[] };
 
 /**
  * Parses one YAML document into plain values. `what` names the file in the alias message
@@ -112,10 +111,25 @@ export function loadYaml(text: string, what: string): YamlLoad {
   if (deepAt !== undefined) {
     const before = text.slice(0, deepAt);
     const line = before.split('\n').length;
-    return { ok: false, problems: [{ line, col: deepAt - before.lastIndexOf('\n'), message: `invalid YAML: nested too deeply (more than ${MAX_NESTING_DEPTH} levels)` }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          line,
+          col: deepAt - before.lastIndexOf('\n'),
+          message: `invalid YAML: nested too deeply (more than ${MAX_NESTING_DEPTH} levels)`,
+        },
+      ],
+    };
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter, uniqueKeys: true, strict: true, resolveKnownTags: false });
+  const doc = parseDocument(text, {
+    prettyErrors: false,
+    lineCounter,
+    uniqueKeys: true,
+    strict: true,
+    resolveKnownTags: false,
+  });
   const at = (offset: number): { line: number; col: number } => lineCounter.linePos(offset);
   const describe = (code: ErrorCode): string => {
     if (code === 'RESOURCE_EXHAUSTION') return TOO_DEEP;
@@ -125,7 +139,10 @@ export function loadYaml(text: string, what: string): YamlLoad {
   const errors = [...doc.errors, ...doc.warnings];
   // The overflow is reported once per level it unwinds; once, at the outermost, is enough.
   const deepest = errors.filter((e) => e.code === 'RESOURCE_EXHAUSTION').sort((a, b) => a.pos[0] - b.pos[0])[0];
-  const parseProblems = [...errors.filter((e) => e.code !== 'RESOURCE_EXHAUSTION'), ...(deepest === undefined ? [] : [deepest])].map((e) => ({
+  const parseProblems = [
+    ...errors.filter((e) => e.code !== 'RESOURCE_EXHAUSTION'),
+    ...(deepest === undefined ? [] : [deepest]),
+  ].map((e) => ({
     ...at(e.pos[0]),
     message: `invalid YAML: ${describe(e.code)}`,
   }));
@@ -141,7 +158,15 @@ export function loadYaml(text: string, what: string): YamlLoad {
     },
   });
   if (aliases > 0) {
-    return { ok: false, problems: [{ ...at(firstAlias), message: `YAML aliases (*name) are not allowed in ${what} (${aliases} found); write the values out` }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          ...at(firstAlias),
+          message: `YAML aliases (*name) are not allowed in ${what} (${aliases} found); write the values out`,
+        },
+      ],
+    };
   }
   try {
     // maxAliasCount 0: belt and braces, there are no aliases left to expand.
@@ -149,6 +174,11 @@ export function loadYaml(text: string, what: string): YamlLoad {
   } catch (error) {
     // Only a stack overflow is left that can throw here; its text is not ours to print.
     const deep = error instanceof RangeError;
-    return { ok: false, problems: [{ line: 1, col: 1, message: deep ? `invalid YAML: ${TOO_DEEP}` : 'invalid YAML: the document cannot be read' }] };
+    return {
+      ok: false,
+      problems: [
+        { line: 1, col: 1, message: deep ? `invalid YAML: ${TOO_DEEP}` : 'invalid YAML: the document cannot be read' },
+      ],
+    };
   }
 }

@@ -30,42 +30,114 @@ function define(name: string, type: MetricType, labels: readonly string[], help:
 
 /** The metric contract. Dashboards and alert rules are built on these names: never rename. */
 export const METRICS = {
-  creditsRemaining: define('zexa_credits_remaining', 'gauge', ['account', 'currency'],
-    'Message credits left on the account, from the latest successful poll of GET /v1/credits (kept while later polls fail).'),
-  creditsThreshold: define('zexa_credits_threshold', 'gauge', ['account', 'severity'],
-    'Configured credit threshold of the account by severity (warning, critical), for comparison with the polled balance.'),
-  up: define('zexa_up', 'gauge', ['account'],
-    'Whether the latest poll of the account\'s credits succeeded (1) or failed (0).'),
-  lastSuccess: define('zexa_last_success_timestamp_seconds', 'gauge', ['account'],
-    'Unix time of the latest successful poll of the account\'s credits.'),
-  authErrors: define('zexa_auth_errors_total', 'counter', ['account', 'code'],
-    'Polls of the account\'s credits rejected by authentication (401) or authorisation (403).'),
-  pollErrors: define('zexa_poll_errors_total', 'counter', ['account', 'reason'],
-    'Polls of the account\'s credits that failed after retries, by reason.'),
-  consumed: define('zexa_credits_consumed_total', 'counter', ['account'],
-    'Sum of balance decreases between successive polls of the account\'s credits.'),
-  added: define('zexa_credits_added_total', 'counter', ['account'],
-    'Sum of balance increases (top-ups) between successive polls of the account\'s credits.'),
-  apiKeyInfo: define('zexa_api_key_info', 'gauge', ['account', 'fingerprint'],
-    'A metric with a constant 1 value labelled by the fingerprint of the account\'s API key: the first 12 hex digits of its SHA-256, which change when the key changes.'),
-  apiKeyLastChange: define('zexa_api_key_last_change_timestamp_seconds', 'gauge', ['account', 'source'],
-    'Unix time the account\'s API key came into use: the key file\'s mtime (source="file"), or when this process first read the environment variable (source="env"; resets on restart).'),
-  apiKeyShared: define('zexa_api_key_shared', 'gauge', ['account'],
-    'Whether another account of this exporter polls with the same API key, by fingerprint (1) or not (0).'),
-  apiRequests: define('zexa_api_requests_total', 'counter', ['code'],
-    'HTTP requests made to the Zexa API while polling, by status code (error when no response came).'),
-  apiDuration: define('zexa_api_request_duration_seconds', 'histogram', [],
-    'Duration of each HTTP request made to the Zexa API while polling.'),
-  buildInfo: define('zexa_exporter_build_info', 'gauge', ['version', 'nodejs_version'],
-    'A metric with a constant 1 value labelled by the exporter\'s version and the Node.js version it runs on.'),
-  reloadSuccessful: define('zexa_exporter_config_last_reload_successful', 'gauge', [],
-    'Whether the last configuration reload attempt was successful.'),
-  reloadTimestamp: define('zexa_exporter_config_last_reload_success_timestamp_seconds', 'gauge', [],
-    'Unix time of the last successful configuration reload.'),
-  httpClientErrors: define('zexa_exporter_http_client_errors_total', 'counter', ['code'],
-    'Requests to the exporter refused as client errors (a malformed path or request), by HTTP status code; counted here instead of logged one by one.'),
-  shardInfo: define('zexa_exporter_shard_info', 'gauge', ['index', 'count'],
-    'A metric with a constant 1 value telling which shard of the accounts this replica polls.'),
+  creditsRemaining: define(
+    'zexa_credits_remaining',
+    'gauge',
+    ['account', 'currency'],
+    'Message credits left on the account, from the latest successful poll of GET /v1/credits (kept while later polls fail).',
+  ),
+  creditsThreshold: define(
+    'zexa_credits_threshold',
+    'gauge',
+    ['account', 'severity'],
+    'Configured credit threshold of the account by severity (warning, critical), for comparison with the polled balance.',
+  ),
+  up: define(
+    'zexa_up',
+    'gauge',
+    ['account'],
+    "Whether the latest poll of the account's credits succeeded (1) or failed (0).",
+  ),
+  lastSuccess: define(
+    'zexa_last_success_timestamp_seconds',
+    'gauge',
+    ['account'],
+    "Unix time of the latest successful poll of the account's credits.",
+  ),
+  authErrors: define(
+    'zexa_auth_errors_total',
+    'counter',
+    ['account', 'code'],
+    "Polls of the account's credits rejected by authentication (401) or authorisation (403).",
+  ),
+  pollErrors: define(
+    'zexa_poll_errors_total',
+    'counter',
+    ['account', 'reason'],
+    "Polls of the account's credits that failed after retries, by reason.",
+  ),
+  consumed: define(
+    'zexa_credits_consumed_total',
+    'counter',
+    ['account'],
+    "Sum of balance decreases between successive polls of the account's credits.",
+  ),
+  added: define(
+    'zexa_credits_added_total',
+    'counter',
+    ['account'],
+    "Sum of balance increases (top-ups) between successive polls of the account's credits.",
+  ),
+  apiKeyInfo: define(
+    'zexa_api_key_info',
+    'gauge',
+    ['account', 'fingerprint'],
+    "A metric with a constant 1 value labelled by the fingerprint of the account's API key: the first 12 hex digits of its SHA-256, which change when the key changes.",
+  ),
+  apiKeyLastChange: define(
+    'zexa_api_key_last_change_timestamp_seconds',
+    'gauge',
+    ['account', 'source'],
+    'Unix time the account\'s API key came into use: the key file\'s mtime (source="file"), or when this process first read the environment variable (source="env"; resets on restart).',
+  ),
+  apiKeyShared: define(
+    'zexa_api_key_shared',
+    'gauge',
+    ['account'],
+    'Whether another account of this exporter polls with the same API key, by fingerprint (1) or not (0).',
+  ),
+  apiRequests: define(
+    'zexa_api_requests_total',
+    'counter',
+    ['code'],
+    'HTTP requests made to the Zexa API while polling, by status code (error when no response came).',
+  ),
+  apiDuration: define(
+    'zexa_api_request_duration_seconds',
+    'histogram',
+    [],
+    'Duration of each HTTP request made to the Zexa API while polling.',
+  ),
+  buildInfo: define(
+    'zexa_exporter_build_info',
+    'gauge',
+    ['version', 'nodejs_version'],
+    "A metric with a constant 1 value labelled by the exporter's version and the Node.js version it runs on.",
+  ),
+  reloadSuccessful: define(
+    'zexa_exporter_config_last_reload_successful',
+    'gauge',
+    [],
+    'Whether the last configuration reload attempt was successful.',
+  ),
+  reloadTimestamp: define(
+    'zexa_exporter_config_last_reload_success_timestamp_seconds',
+    'gauge',
+    [],
+    'Unix time of the last successful configuration reload.',
+  ),
+  httpClientErrors: define(
+    'zexa_exporter_http_client_errors_total',
+    'counter',
+    ['code'],
+    'Requests to the exporter refused as client errors (a malformed path or request), by HTTP status code; counted here instead of logged one by one.',
+  ),
+  shardInfo: define(
+    'zexa_exporter_shard_info',
+    'gauge',
+    ['index', 'count'],
+    'A metric with a constant 1 value telling which shard of the accounts this replica polls.',
+  ),
 } as const;
 
 /** Buckets for one request to the API: sub-second is normal, the timeout caps the top. */
@@ -90,35 +162,54 @@ function header(def: MetricDefinition, format: ExpositionFormat): string {
 
 /** The per-account families, in exposition order, each rendering one account's lines under its name `n`. */
 const ACCOUNT_FAMILIES: readonly [MetricDefinition, (name: string, s: AccountStatus, a: string) => string][] = [
-  [METRICS.creditsRemaining, (n, s, a) =>
-    s.balance === undefined
-      ? ''
-      : `${n}{account="${a}",currency="${escapeLabelValue(s.balance.currency)}"} ${formatValue(s.balance.credits)}\n`],
-  [METRICS.creditsThreshold, (n, s, a) =>
-    `${n}{account="${a}",severity="critical"} ${formatValue(s.thresholds.critical)}\n` +
-    `${n}{account="${a}",severity="warning"} ${formatValue(s.thresholds.warning)}\n`],
+  [
+    METRICS.creditsRemaining,
+    (n, s, a) =>
+      s.balance === undefined
+        ? ''
+        : `${n}{account="${a}",currency="${escapeLabelValue(s.balance.currency)}"} ${formatValue(s.balance.credits)}\n`,
+  ],
+  [
+    METRICS.creditsThreshold,
+    (n, s, a) =>
+      `${n}{account="${a}",severity="critical"} ${formatValue(s.thresholds.critical)}\n` +
+      `${n}{account="${a}",severity="warning"} ${formatValue(s.thresholds.warning)}\n`,
+  ],
   [METRICS.up, (n, s, a) => `${n}{account="${a}"} ${s.up ? 1 : 0}\n`],
-  [METRICS.lastSuccess, (n, s, a) =>
-    s.lastSuccessMs === undefined ? '' : `${n}{account="${a}"} ${formatValue(s.lastSuccessMs / 1000)}\n`],
-  [METRICS.authErrors, (n, s, a) =>
-    `${n}{account="${a}",code="401"} ${s.authErrors['401']}\n` +
-    `${n}{account="${a}",code="403"} ${s.authErrors['403']}\n`],
-  [METRICS.pollErrors, (n, s, a) => {
-    let out = '';
-    for (const reason of [...s.pollErrors.keys()].sort()) {
-      out += `${n}{account="${a}",reason="${reason}"} ${s.pollErrors.get(reason) ?? 0}\n`;
-    }
-    return out;
-  }],
+  [
+    METRICS.lastSuccess,
+    (n, s, a) => (s.lastSuccessMs === undefined ? '' : `${n}{account="${a}"} ${formatValue(s.lastSuccessMs / 1000)}\n`),
+  ],
+  [
+    METRICS.authErrors,
+    (n, s, a) =>
+      `${n}{account="${a}",code="401"} ${s.authErrors['401']}\n` +
+      `${n}{account="${a}",code="403"} ${s.authErrors['403']}\n`,
+  ],
+  [
+    METRICS.pollErrors,
+    (n, s, a) => {
+      let out = '';
+      for (const reason of [...s.pollErrors.keys()].sort()) {
+        out += `${n}{account="${a}",reason="${reason}"} ${s.pollErrors.get(reason) ?? 0}\n`;
+      }
+      return out;
+    },
+  ],
   [METRICS.consumed, (n, s, a) => `${n}{account="${a}"} ${formatValue(s.consumedTotal)}\n`],
   [METRICS.added, (n, s, a) => `${n}{account="${a}"} ${formatValue(s.addedTotal)}\n`],
   // The key families appear once the account's key has been read (at its first poll).
-  [METRICS.apiKeyInfo, (n, s, a) =>
-    s.key === undefined ? '' : `${n}{account="${a}",fingerprint="${s.key.fingerprint}"} 1\n`],
-  [METRICS.apiKeyLastChange, (n, s, a) =>
-    s.key?.lastChangeMs === undefined
-      ? ''
-      : `${n}{account="${a}",source="${s.key.source}"} ${formatValue(s.key.lastChangeMs / 1000)}\n`],
+  [
+    METRICS.apiKeyInfo,
+    (n, s, a) => (s.key === undefined ? '' : `${n}{account="${a}",fingerprint="${s.key.fingerprint}"} 1\n`),
+  ],
+  [
+    METRICS.apiKeyLastChange,
+    (n, s, a) =>
+      s.key?.lastChangeMs === undefined
+        ? ''
+        : `${n}{account="${a}",source="${s.key.source}"} ${formatValue(s.key.lastChangeMs / 1000)}\n`,
+  ],
   [METRICS.apiKeyShared, (n, s, a) => (s.key === undefined ? '' : `${n}{account="${a}"} ${s.key.shared ? 1 : 0}\n`)],
 ];
 
@@ -214,8 +305,7 @@ export class ExporterMetrics {
     this.store = store;
     this.registry = options.registry ?? new Registry();
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
-    this.buildInfoLine =
-      `${METRICS.buildInfo.name}{version="${escapeLabelValue(options.version)}",nodejs_version="${escapeLabelValue(options.nodeVersion)}"} 1\n`;
+    this.buildInfoLine = `${METRICS.buildInfo.name}{version="${escapeLabelValue(options.version)}",nodejs_version="${escapeLabelValue(options.nodeVersion)}"} 1\n`;
   }
 
   /** One HTTP attempt to the API: `code` is the status, or 'error' when no response came. */
@@ -278,7 +368,8 @@ export class ExporterMetrics {
       const start = b * BLOCK_SIZE;
       const end = Math.min(start + BLOCK_SIZE, accounts.length);
       const cached = this.blocks[b];
-      if (cached === undefined || !sameBlock(cached, accounts, start, end)) this.blocks[b] = renderBlock(accounts.slice(start, end));
+      if (cached === undefined || !sameBlock(cached, accounts, start, end))
+        this.blocks[b] = renderBlock(accounts.slice(start, end));
     }
     const pieces: Piece[] = [];
     ACCOUNT_FAMILIES.forEach(([def], f) => {
@@ -291,9 +382,16 @@ export class ExporterMetrics {
         pieces.push({ bytes, gzip: () => (block.gzipped[f] ??= gzipPiece(bytes)) });
       }
     });
-    let tail = this.renderRequests(format) + header(METRICS.buildInfo, format) + this.buildInfoLine + this.renderReload(format) + this.renderClientErrors(format);
+    let tail =
+      this.renderRequests(format) +
+      header(METRICS.buildInfo, format) +
+      this.buildInfoLine +
+      this.renderReload(format) +
+      this.renderClientErrors(format);
     if (this.shard !== undefined) {
-      tail += header(METRICS.shardInfo, format) + `${METRICS.shardInfo.name}{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
+      tail +=
+        header(METRICS.shardInfo, format) +
+        `${METRICS.shardInfo.name}{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
     }
     const tailBytes = Buffer.from(tail);
     let tailGzip: Buffer | undefined;
@@ -354,10 +452,11 @@ export class ExporterMetrics {
   }
 
   private renderReload(format: ExpositionFormat): string {
-    let out = header(METRICS.reloadSuccessful, format) +
-      `${METRICS.reloadSuccessful.name} ${this.reload.successful ? 1 : 0}\n`;
+    let out =
+      header(METRICS.reloadSuccessful, format) + `${METRICS.reloadSuccessful.name} ${this.reload.successful ? 1 : 0}\n`;
     if (this.reload.successMs !== undefined) {
-      out += header(METRICS.reloadTimestamp, format) +
+      out +=
+        header(METRICS.reloadTimestamp, format) +
         `${METRICS.reloadTimestamp.name} ${formatValue(this.reload.successMs / 1000)}\n`;
     }
     return out;

@@ -12,7 +12,10 @@ const TEXT_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 const OPENMETRICS_CONTENT_TYPE = 'application/openmetrics-text; version=1.0.0; charset=utf-8';
 export const OPENMETRICS_EOF = '# EOF\n';
 
-export const CONTENT_TYPES: Record<ExpositionFormat, string> = { text: TEXT_CONTENT_TYPE, openmetrics: OPENMETRICS_CONTENT_TYPE };
+export const CONTENT_TYPES: Record<ExpositionFormat, string> = {
+  text: TEXT_CONTENT_TYPE,
+  openmetrics: OPENMETRICS_CONTENT_TYPE,
+};
 
 /** Base units OpenMetrics names by suffix (the ones this exporter and prom-client's defaults use). */
 const UNITS = ['seconds', 'bytes', 'ratio'] as const;
@@ -29,7 +32,14 @@ function parseMediaRange(part: string): MediaRange | undefined {
   const params = new Map<string, string>();
   for (const raw of rawParams) {
     const eq = raw.indexOf('=');
-    if (eq > 0) params.set(raw.slice(0, eq).trim().toLowerCase(), raw.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+    if (eq > 0)
+      params.set(
+        raw.slice(0, eq).trim().toLowerCase(),
+        raw
+          .slice(eq + 1)
+          .trim()
+          .replace(/^"(.*)"$/, '$1'),
+      );
   }
   const qText = params.get('q');
   const q = qText === undefined ? 1 : Number(qText);
@@ -39,7 +49,8 @@ function parseMediaRange(part: string): MediaRange | undefined {
 /** The format a media range asks for, or undefined when it names neither (or another version). */
 function formatOf(range: MediaRange): ExpositionFormat | undefined {
   const version = range.params.get('version');
-  if (range.type === 'application/openmetrics-text') return version === undefined || version === '1.0.0' ? 'openmetrics' : undefined;
+  if (range.type === 'application/openmetrics-text')
+    return version === undefined || version === '1.0.0' ? 'openmetrics' : undefined;
   if (range.type === 'text/plain') return version === undefined || version === '0.0.4' ? 'text' : undefined;
   if (range.type === '*/*' || range.type === 'text/*') return 'text';
   return undefined;
@@ -64,7 +75,9 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
 
 /** The family name OpenMetrics gives a metric: a counter's without its `_total`. */
 export function familyName(name: string, type: string, format: ExpositionFormat): string {
-  return format === 'openmetrics' && type === 'counter' && name.endsWith('_total') ? name.slice(0, -'_total'.length) : name;
+  return format === 'openmetrics' && type === 'counter' && name.endsWith('_total')
+    ? name.slice(0, -'_total'.length)
+    : name;
 }
 
 function escapeHelp(text: string, format: ExpositionFormat): string {
@@ -99,7 +112,11 @@ export function openMetricsFromText(text: string): string {
     }
     const [, kind, name, rest] = meta as unknown as [string, string, string, string];
     // prom-client writes HELP before TYPE; the pair becomes one block once the type is known.
-    if (kind === 'HELP') help.set(name, rest.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')));
+    if (kind === 'HELP')
+      help.set(
+        name,
+        rest.replace(/\\(\\|n)/g, (_, c: string) => (c === 'n' ? '\n' : '\\')),
+      );
     else out.push(metadata(name, rest, help.get(name) ?? '', 'openmetrics').trimEnd());
   }
   return out.length === 0 ? '' : `${out.join('\n')}\n`;

@@ -53,7 +53,8 @@ export class Semaphore {
         return;
       }
       // The slot passes straight to the next waiter.
-      if (next.signal !== undefined && next.onAbort !== undefined) next.signal.removeEventListener('abort', next.onAbort);
+      if (next.signal !== undefined && next.onAbort !== undefined)
+        next.signal.removeEventListener('abort', next.onAbort);
       next.resolve();
     };
   }

@@ -76,7 +76,8 @@ export class KeyTracker {
       const others = this.join(account.name, fingerprint);
       this.store.setKey(account.name, { fingerprint, source, ...changed, shared: others.length > 0 });
       if (others.length === 1) this.setShared(others[0] as string, true);
-      if (others.length > 0) this.options.onSharedChange?.({ account: account.name, others, shared: true, fingerprint });
+      if (others.length > 0)
+        this.options.onSharedChange?.({ account: account.name, others, shared: true, fingerprint });
       return;
     }
     this.store.setKey(account.name, { fingerprint, source, shared: current.shared, ...changed });

@@ -111,7 +111,8 @@ class DueQueue<A> {
       const left = 2 * i + 1;
       if (left >= items.length) break;
       const right = left + 1;
-      const child = right < items.length && (items[right] as Schedule<A>).due < (items[left] as Schedule<A>).due ? right : left;
+      const child =
+        right < items.length && (items[right] as Schedule<A>).due < (items[left] as Schedule<A>).due ? right : left;
       if ((items[child] as Schedule<A>).due >= last.due) break;
       items[i] = items[child] as Schedule<A>;
       i = child;
@@ -154,7 +155,9 @@ export class Poller<A extends PolledAccount> {
     this.semaphore = new Semaphore(options.maxConcurrency);
     this.admission = new Semaphore(Math.max(MIN_POLLS_WAITING, options.maxConcurrency));
     this.pacer =
-      options.maxRequestsPerSecond === undefined ? undefined : new RatePacer(options.clock, options.maxRequestsPerSecond);
+      options.maxRequestsPerSecond === undefined
+        ? undefined
+        : new RatePacer(options.clock, options.maxRequestsPerSecond);
   }
 
   get accountNames(): string[] {
@@ -296,7 +299,12 @@ export class Poller<A extends PolledAccount> {
     this.running.add(run);
   }
 
-  private async pollAdmitted(schedule: Schedule<A>, deadline: number, signal: AbortSignal, admitted: () => void): Promise<void> {
+  private async pollAdmitted(
+    schedule: Schedule<A>,
+    deadline: number,
+    signal: AbortSignal,
+    admitted: () => void,
+  ): Promise<void> {
     const { clock, client, policy } = this.options;
     const account = schedule.account;
     let key: string;
@@ -304,8 +312,16 @@ export class Poller<A extends PolledAccount> {
       key = await this.options.readKey(account);
     } catch (error) {
       if (signal.aborted) throw abortReason(signal);
-      const failure = error instanceof PollError ? error : new KeyUnavailableError('the key could not be read', { cause: error });
-      this.options.onResult({ account: account.name, ok: false, reason: failure.reason, error: failure, attempts: 0, atMs: clock.now() });
+      const failure =
+        error instanceof PollError ? error : new KeyUnavailableError('the key could not be read', { cause: error });
+      this.options.onResult({
+        account: account.name,
+        ok: false,
+        reason: failure.reason,
+        error: failure,
+        attempts: 0,
+        atMs: clock.now(),
+      });
       return;
     }
     if (schedule.lastKey !== undefined && schedule.lastKey !== key) {
@@ -337,10 +353,23 @@ export class Poller<A extends PolledAccount> {
     if (signal.aborted) throw abortReason(signal);
     const atMs = clock.now();
     if (outcome.ok) {
-      this.options.onResult({ account: account.name, ok: true, credits: outcome.value, attempts: outcome.attempts, atMs });
+      this.options.onResult({
+        account: account.name,
+        ok: true,
+        credits: outcome.value,
+        attempts: outcome.attempts,
+        atMs,
+      });
       return;
     }
     const error = asPollError(outcome.error);
-    this.options.onResult({ account: account.name, ok: false, reason: error.reason, error, attempts: outcome.attempts, atMs });
+    this.options.onResult({
+      account: account.name,
+      ok: false,
+      reason: error.reason,
+      error,
+      attempts: outcome.attempts,
+      atMs,
+    });
   }
 }

@@ -95,7 +95,8 @@ export function retryDelayMs(error: unknown, retryNumber: number, policy: RetryP
   return backoffDelayMs(retryNumber, policy, random);
 }
 
-export type RetryOutcome<T> = { ok: true; value: T; attempts: number } | { ok: false; error: unknown; attempts: number };
+export type RetryOutcome<T> =
+  { ok: true; value: T; attempts: number } | { ok: false; error: unknown; attempts: number };
 
 export interface WithRetriesOptions {
   policy: RetryPolicy;

@@ -61,11 +61,14 @@ export type ReloadSource = 'SIGHUP' | 'http' | 'api';
 const MAX_LOGGED_NAMES = 50;
 
 function describeNames(names: readonly string[]): string[] {
-  return names.length <= MAX_LOGGED_NAMES ? [...names] : [...names.slice(0, MAX_LOGGED_NAMES), `… and ${names.length - MAX_LOGGED_NAMES} more`];
+  return names.length <= MAX_LOGGED_NAMES
+    ? [...names]
+    : [...names.slice(0, MAX_LOGGED_NAMES), `… and ${names.length - MAX_LOGGED_NAMES} more`];
 }
 
 /** A sharded replica polls (and exports) only the accounts rendezvous hashing gives its shard. */
-const byShard: AccountFilter = (account, config) => config.shard === undefined || ownsAccount(account.name, config.shard);
+const byShard: AccountFilter = (account, config) =>
+  config.shard === undefined || ownsAccount(account.name, config.shard);
 
 function withDefaults(overrides: Partial<ExporterDeps>): ExporterDeps {
   return {
@@ -108,7 +111,10 @@ export class Exporter {
     this.current = config;
     this.logger =
       deps.logger ??
-      createLogger({ level: config.log.level, ...(deps.logDestination === undefined ? {} : { destination: deps.logDestination }) });
+      createLogger({
+        level: config.log.level,
+        ...(deps.logDestination === undefined ? {} : { destination: deps.logDestination }),
+      });
     this.metrics = new ExporterMetrics(this.store, {
       version: VERSION,
       nodeVersion: process.version,
@@ -123,7 +129,12 @@ export class Exporter {
       onFutureMtime: (event) => logFutureMtime(this.logger, event),
     });
     this.polling = new Polling(
-      { ...deps, metrics: this.metrics, sink: createPollSink(this.store, this.logger), onKeyRead: (account, key) => this.keys.observe(account, key) },
+      {
+        ...deps,
+        metrics: this.metrics,
+        sink: createPollSink(this.store, this.logger),
+        onKeyRead: (account, key) => this.keys.observe(account, key),
+      },
       config,
     );
     this.store.configure(this.polledAccounts(config));
@@ -193,7 +204,9 @@ export class Exporter {
       this.clientErrors.unlogged++;
       return;
     }
-    const message = Array.from(error instanceof Error ? error.message : 'bad request').slice(0, CLIENT_ERROR_LOG_CHARS).join('');
+    const message = Array.from(error instanceof Error ? error.message : 'bad request')
+      .slice(0, CLIENT_ERROR_LOG_CHARS)
+      .join('');
     this.logger.debug({ status, error: message, not_logged_before: this.clientErrors.unlogged }, 'client error');
     this.clientErrors = { unlogged: 0, loggedAt: nowMs };
   }
@@ -210,7 +223,10 @@ export class Exporter {
     const web =
       config.web.configFile === undefined
         ? undefined
-        : openWebConfig(config.web.configFile, { logger, onReloadResult: (ok) => this.metrics.setReloadResult(ok, clock.now()) });
+        : openWebConfig(config.web.configFile, {
+            logger,
+            onReloadResult: (ok) => this.metrics.setReloadResult(ok, clock.now()),
+          });
     const cache = new StatusPageCache(clock, () => this.store.version);
     const views = createStatusViews({
       store: this.store,
@@ -225,13 +241,22 @@ export class Exporter {
       views,
       ...(this.deps.loadConfig === undefined ? {} : { reload: () => this.reload('http') }),
       // The probe paths stay open; everything else needs the web config's credentials.
-      before: web === undefined ? [] : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: PROBE_PATHS, logger })],
-      onError: (error) => logger.error({ error: error instanceof Error ? error.message : 'unknown error' }, 'request failed'),
+      before:
+        web === undefined
+          ? []
+          : [headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: PROBE_PATHS, logger })],
+      onError: (error) =>
+        logger.error({ error: error instanceof Error ? error.message : 'unknown error' }, 'request failed'),
       onClientError: (status, error) => this.clientError(status, error),
       bodyWriter: sharedBodyWriter({ onDrop: slowReaderDrops(clock, logger) }),
     });
     const server = createHttpServer(web, app, { logger });
-    limitConnections(server, { maxConnections: config.web.maxConnections, maxConnectionsPerAddress: config.web.maxConnectionsPerAddress, logger, clock });
+    limitConnections(server, {
+      maxConnections: config.web.maxConnections,
+      maxConnectionsPerAddress: config.web.maxConnectionsPerAddress,
+      logger,
+      clock,
+    });
     this.listener = await HttpListener.listen(server, config.web, web?.current().tls === undefined ? 'http' : 'https');
 
     const accounts = this.polledAccounts(config);
@@ -264,7 +289,8 @@ export class Exporter {
     } catch (error) {
       const problems = error instanceof ConfigError ? error.problems : ['the configuration could not be loaded'];
       this.metrics.setReloadResult(false, clock.now());
-      for (const problem of problems) this.logger.error({ problem }, 'configuration reload failed; keeping the running configuration');
+      for (const problem of problems)
+        this.logger.error({ problem }, 'configuration reload failed; keeping the running configuration');
       return { ok: false, problems };
     }
     const previous = this.current;
@@ -276,14 +302,24 @@ export class Exporter {
     this.metrics.setShard(next.shard);
     await this.polling.apply(next, accounts);
     if (next.log.level !== previous.log.level) this.logger.level = next.log.level;
-    if (next.web.listenAddress !== previous.web.listenAddress || next.web.configFile !== previous.web.configFile || next.web.maxConnections !== previous.web.maxConnections || next.web.maxConnectionsPerAddress !== previous.web.maxConnectionsPerAddress) {
-      this.logger.warn('web.listenAddress, web.configFile, web.maxConnections and web.maxConnectionsPerAddress take effect at the next restart');
+    if (
+      next.web.listenAddress !== previous.web.listenAddress ||
+      next.web.configFile !== previous.web.configFile ||
+      next.web.maxConnections !== previous.web.maxConnections ||
+      next.web.maxConnectionsPerAddress !== previous.web.maxConnectionsPerAddress
+    ) {
+      this.logger.warn(
+        'web.listenAddress, web.configFile, web.maxConnections and web.maxConnectionsPerAddress take effect at the next restart',
+      );
     }
     this.metrics.setReloadResult(true, clock.now());
     // Once per change: a reload that keeps the URL was warned about when it came.
     if (next.api.url !== previous.api.url) this.warnPlainText(next.api.url);
     this.warnRate(next, accounts.length);
-    this.logger.info({ accounts: describeNames(accounts.map((a) => a.name)), removed: describeNames(removed) }, 'configuration reloaded');
+    this.logger.info(
+      { accounts: describeNames(accounts.map((a) => a.name)), removed: describeNames(removed) },
+      'configuration reloaded',
+    );
     return { ok: true, problems: [] };
   }
 
@@ -297,7 +333,11 @@ export class Exporter {
     const needed = count / (config.poll.intervalMs / 1000);
     if (config.poll.maxRequestsPerSecond !== undefined && needed > config.poll.maxRequestsPerSecond) {
       this.logger.warn(
-        { accounts: count, needed_requests_per_second: Number(needed.toFixed(2)), max_requests_per_second: config.poll.maxRequestsPerSecond },
+        {
+          accounts: count,
+          needed_requests_per_second: Number(needed.toFixed(2)),
+          max_requests_per_second: config.poll.maxRequestsPerSecond,
+        },
         'ZEXA_MAX_REQUESTS_PER_SECOND is below what polling every account once per interval needs: polls will run late',
       );
     }

@@ -16,7 +16,11 @@ export type PollSink = Pick<PollerOptions<AccountConfig>, 'onResult' | 'onKeyCha
 /** Once per change, naming the accounts and the fingerprint, never the key. */
 export function logSharedKey(logger: Logger, change: SharedKeyChange): void {
   const fields = { account: change.account, shared_with: change.others, fingerprint: change.fingerprint };
-  if (change.shared) logger.warn(fields, 'API key shared: another account of this exporter polls with the same key (one key per application or environment)');
+  if (change.shared)
+    logger.warn(
+      fields,
+      'API key shared: another account of this exporter polls with the same key (one key per application or environment)',
+    );
   else logger.info(fields, 'API key no longer shared with these accounts');
 }
 
@@ -50,17 +54,32 @@ export function createPollSink(store: AccountStore, logger: Logger): PollSink {
       atMs: result.atMs,
     });
     logger.warn(
-      { account: result.account, reason: result.reason, status, request_id: requestId, attempts: result.attempts, error: error.message },
+      {
+        account: result.account,
+        reason: result.reason,
+        status,
+        request_id: requestId,
+        attempts: result.attempts,
+        error: error.message,
+      },
       'poll failed',
     );
   };
   return {
     onResult,
     onKeyChange: (account, previous, current) =>
-      logger.info({ account: account.name, previous_key: keyFingerprint(previous), current_key: keyFingerprint(current) }, 'key changed: using the new key'),
+      logger.info(
+        { account: account.name, previous_key: keyFingerprint(previous), current_key: keyFingerprint(current) },
+        'key changed: using the new key',
+      ),
     onRetry: (account, info) =>
       logger.debug(
-        { account: account.name, attempt: info.attemptNumber, delay_ms: Math.round(info.delayMs), error: info.error instanceof Error ? info.error.message : 'error' },
+        {
+          account: account.name,
+          attempt: info.attemptNumber,
+          delay_ms: Math.round(info.delayMs),
+          error: info.error instanceof Error ? info.error.message : 'error',
+        },
         'retrying',
       ),
   };

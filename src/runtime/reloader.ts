@@ -31,7 +31,9 @@ export class Reloader {
       const requests = this.pendingRequests;
       this.pending = undefined;
       this.pendingRequests = 0;
-      return this.closed ? Promise.resolve({ ok: false, problems: ['the exporter is stopping'] }) : this.start(requests);
+      return this.closed
+        ? Promise.resolve({ ok: false, problems: ['the exporter is stopping'] })
+        : this.start(requests);
     };
     this.pendingRequests += 1;
     this.pending ??= this.running.then(after, after);

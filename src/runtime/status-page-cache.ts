@@ -27,7 +27,8 @@ export class StatusPageCache {
     const version = this.version();
     const entry = this.entries.get(key);
     const age = entry === undefined ? Infinity : now - entry.at;
-    if (entry !== undefined && age < MAX_AGE_MS && (entry.version === version || age < MIN_AGE_MS)) return entry.value as T;
+    if (entry !== undefined && age < MAX_AGE_MS && (entry.version === version || age < MIN_AGE_MS))
+      return entry.value as T;
     const value = render();
     this.entries.delete(key);
     this.entries.set(key, { at: now, version, value });

@@ -74,7 +74,11 @@ function retryAfterHeader(fault: Extract<SimFault, { kind: 'rate_limited' }>): O
 }
 
 /** The answer a firing fault replaces the normal one with; `slow` never gets here. */
-function faultAnswer(ctx: DecideContext, fault: Exclude<SimFault, { kind: 'slow' }>, account: Account | undefined): Answer {
+function faultAnswer(
+  ctx: DecideContext,
+  fault: Exclude<SimFault, { kind: 'slow' }>,
+  account: Account | undefined,
+): Answer {
   const credits = account === undefined ? 0 : ctx.book.credits(account);
   const currency = account?.currency ?? 'USD';
   switch (fault.kind) {

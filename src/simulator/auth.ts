@@ -4,10 +4,7 @@
  * a client that would fail against the real API.
  */
 
-export type ParsedAuthorization =
-  | { kind: 'missing' }
-  | { kind: 'malformed' }
-  | { kind: 'bearer'; key: string };
+export type ParsedAuthorization = { kind: 'missing' } | { kind: 'malformed' } | { kind: 'bearer'; key: string };
 
 // A key is one run of visible ASCII; the real API documents no other character set.
 const BEARER = /^Bearer ([\x21-\x7e]+)$/;

@@ -54,7 +54,8 @@ function waitForSignal(): Promise<NodeJS.Signals> {
 }
 
 async function serve(options: SimulatorCliOptions): Promise<number> {
-  const accounts = options.accounts === 'demo' ? demoAccounts() : generateAccounts(options.accounts, { seed: options.seed });
+  const accounts =
+    options.accounts === 'demo' ? demoAccounts() : generateAccounts(options.accounts, { seed: options.seed });
   // Listen for signals before listening on the port, so a quick SIGTERM is never fatal.
   const signal = waitForSignal();
   if (options.keyDir !== undefined) await writeKeyFiles(options.keyDir, accounts);

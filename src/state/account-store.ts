@@ -229,7 +229,10 @@ export class AccountStore {
       attempts: failure.attempts,
     };
     // A new map per failure: failures are rare, and 10,000 accounts do not each hold an empty map.
-    status.pollErrors = new Map(status.pollErrors).set(failure.reason, (status.pollErrors.get(failure.reason) ?? 0) + 1);
+    status.pollErrors = new Map(status.pollErrors).set(
+      failure.reason,
+      (status.pollErrors.get(failure.reason) ?? 0) + 1,
+    );
     if (failure.reason === 'unauthorized') status.authErrors['401']++;
     if (failure.reason === 'forbidden') status.authErrors['403']++;
     status.version++;

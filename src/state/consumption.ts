@@ -40,7 +40,8 @@ export interface Consumption {
 function consumptionFrom(sums: WindowSums, balance: number): Consumption {
   const perHour = sums.consumed > 0 ? (sums.consumed / Math.max(sums.coveredMs, MIN_RATE_DIVISOR_MS)) * 3600_000 : 0;
   const topUps = { count: sums.topUps, credits: sums.added };
-  if (perHour <= 0) return { perHour: 0, secondsToEmpty: undefined, forecast: 'not_draining', topUps, historyMs: sums.historyMs };
+  if (perHour <= 0)
+    return { perHour: 0, secondsToEmpty: undefined, forecast: 'not_draining', topUps, historyMs: sums.historyMs };
   if (sums.historyMs < MIN_FORECAST_HISTORY_MS) {
     return { perHour, secondsToEmpty: undefined, forecast: 'short_history', topUps, historyMs: sums.historyMs };
   }
@@ -49,7 +50,12 @@ function consumptionFrom(sums: WindowSums, balance: number): Consumption {
 }
 
 /** The account's consumption now; undefined before its first successful poll. */
-export function consumptionOf(history: BalanceHistory, name: string, balance: number, nowMs: number): Consumption | undefined {
+export function consumptionOf(
+  history: BalanceHistory,
+  name: string,
+  balance: number,
+  nowMs: number,
+): Consumption | undefined {
   const sums = history.windowSums(name, nowMs, RATE_WINDOW_MS);
   return sums === undefined ? undefined : consumptionFrom(sums, balance);
 }

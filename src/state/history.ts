@@ -181,7 +181,13 @@ export class BalanceHistory {
       if (Number.isNaN(consumed)) continue;
       const added = chunk.added[at] as number;
       const startMs = k * width;
-      buckets.push({ startMs, endMs: Math.min(startMs + width, Math.max(startMs, lastSampleMs)), consumed, added, balance });
+      buckets.push({
+        startMs,
+        endMs: Math.min(startMs + width, Math.max(startMs, lastSampleMs)),
+        consumed,
+        added,
+        balance,
+      });
       balance = balance - added + consumed;
     }
     buckets.reverse();

@@ -20,7 +20,12 @@ export interface AccountView {
 /** The other accounts of this exporter that poll with `name`'s key (poll/key-tracker.ts). */
 export type SharedWith = (name: string) => readonly string[];
 
-export function viewOf(status: AccountStatus, history: BalanceHistory, nowMs: number, sharedWith?: SharedWith): AccountView {
+export function viewOf(
+  status: AccountStatus,
+  history: BalanceHistory,
+  nowMs: number,
+  sharedWith?: SharedWith,
+): AccountView {
   const consumption = consumptionNow(status, history, nowMs);
   return {
     status,

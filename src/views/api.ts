@@ -52,10 +52,19 @@ function accountJson(view: AccountView): AccountJson {
     lastError:
       error === undefined
         ? null
-        : { reason: error.reason, status: error.status ?? null, requestId: error.requestId ?? null, message: error.message, at: formatTimestamp(error.atMs) },
+        : {
+            reason: error.reason,
+            status: error.status ?? null,
+            requestId: error.requestId ?? null,
+            message: error.message,
+            at: formatTimestamp(error.atMs),
+          },
     consumptionPerHour: consumption === undefined ? null : round2(consumption.perHour),
     secondsToEmpty: consumption?.secondsToEmpty === undefined ? null : Math.round(consumption.secondsToEmpty),
-    topUps: consumption === undefined ? null : { count: consumption.topUps.count, credits: round2(consumption.topUps.credits) },
+    topUps:
+      consumption === undefined
+        ? null
+        : { count: consumption.topUps.count, credits: round2(consumption.topUps.credits) },
     historySeconds: consumption === undefined ? null : Math.round(consumption.historyMs / 1000),
     key: keyJson(view),
   };
@@ -65,9 +74,16 @@ function accountJson(view: AccountView): AccountJson {
 function historyJson(view: AccountView): { bucketSeconds: number | null; history: HistoryPointJson[] } {
   const series = view.series;
   if (series === undefined) return { bucketSeconds: null, history: [] };
-  const points: HistoryPointJson[] = [{ at: formatTimestamp(series.sinceMs), balance: round2(series.startBalance), consumed: 0, added: 0 }];
+  const points: HistoryPointJson[] = [
+    { at: formatTimestamp(series.sinceMs), balance: round2(series.startBalance), consumed: 0, added: 0 },
+  ];
   for (const bucket of series.buckets) {
-    points.push({ at: formatTimestamp(bucket.endMs), balance: round2(bucket.balance), consumed: round2(bucket.consumed), added: round2(bucket.added) });
+    points.push({
+      at: formatTimestamp(bucket.endMs),
+      balance: round2(bucket.balance),
+      consumed: round2(bucket.consumed),
+      added: round2(bucket.added),
+    });
   }
   return { bucketSeconds: series.bucketMs / 1000, history: points };
 }

@@ -73,9 +73,13 @@ function runsOutCell({ consumption }: AccountView): string {
 
 function burnCell({ consumption }: AccountView): string {
   if (consumption === undefined) return '—';
-  if (isEstimating(consumption)) return '<span class="dim" title="the burn rate needs 30 min of history">estimating</span>';
+  if (isEstimating(consumption))
+    return '<span class="dim" title="the burn rate needs 30 min of history">estimating</span>';
   const burn = consumption.perHour > 0 ? formatBurn(consumption.perHour) : '0';
-  const topUps = consumption.topUps.count === 0 ? '' : `<small>+${escapeHtml(formatNumber(Math.round(consumption.topUps.credits)))} topped up</small>`;
+  const topUps =
+    consumption.topUps.count === 0
+      ? ''
+      : `<small>+${escapeHtml(formatNumber(Math.round(consumption.topUps.credits)))} topped up</small>`;
   return `${burn}${topUps}`;
 }
 
@@ -87,13 +91,16 @@ function lastSuccessCell({ status, nowMs }: AccountView): string {
 function errorCell({ status }: AccountView): string {
   const error = status.lastError;
   if (error === undefined) return '—';
-  if (status.up) return `<small class="dim">last: ${escapeHtml(error.reason)} at ${escapeHtml(formatTimestamp(error.atMs))}</small>`;
+  if (status.up)
+    return `<small class="dim">last: ${escapeHtml(error.reason)} at ${escapeHtml(formatTimestamp(error.atMs))}</small>`;
   return [
     // The reason and message are one span, so a phone's card can cut them to two lines and keep the request_id.
     `<span class="em"><strong>${escapeHtml(error.reason)}</strong>`,
     error.status === undefined ? '' : ` (HTTP ${error.status})`,
     `: ${escapeHtml(error.message)}</span>`,
-    error.requestId === undefined ? '' : `<small class="rid">request_id <code>${escapeHtml(error.requestId)}</code></small>`,
+    error.requestId === undefined
+      ? ''
+      : `<small class="rid">request_id <code>${escapeHtml(error.requestId)}</code></small>`,
     error.attempts > 1 ? ` <small class="dim">after ${error.attempts} attempts</small>` : '',
   ].join('');
 }
@@ -102,16 +109,34 @@ function errorCell({ status }: AccountView): string {
 const SMALL_BELOW = '& small{display:block}';
 
 export const COLUMNS: readonly Column[] = [
-  { header: 'Account', css: '&{white-space:nowrap}tbody &{font-weight:600}', rowHeader: true, cell: ({ status }) => escapeHtml(status.name) },
+  {
+    header: 'Account',
+    css: '&{white-space:nowrap}tbody &{font-weight:600}',
+    rowHeader: true,
+    cell: ({ status }) => escapeHtml(status.name),
+  },
   { header: 'State', cell: ({ state }) => stateBadge(state) },
   { header: 'Balance', css: '&{text-align:right;white-space:nowrap}& small{white-space:normal}', cell: balanceCell },
   { header: 'History', cell: historyCell },
   { header: 'Burn', css: SMALL_BELOW, cell: burnCell },
   { header: 'Runs out', cell: runsOutCell },
-  { header: 'Last success', css: `&{white-space:nowrap}& small{color:var(--dim)}${SMALL_BELOW}`, cell: lastSuccessCell },
+  {
+    header: 'Last success',
+    css: `&{white-space:nowrap}& small{color:var(--dim)}${SMALL_BELOW}`,
+    cell: lastSuccessCell,
+  },
   { header: 'Key', title: KEY_TITLE, css: `& code{font-size:12px}${SMALL_BELOW}`, cell: fingerprintCell },
-  { header: 'Key age', title: KEY_AGE_TITLE, css: `&{white-space:nowrap}& small{white-space:normal;max-width:9em}${SMALL_BELOW}`, cell: keyAgeCell },
-  { header: 'Last error', css: `tbody &{min-width:200px;max-width:420px;overflow-wrap:anywhere;font-size:13px}${SMALL_BELOW}`, cell: errorCell },
+  {
+    header: 'Key age',
+    title: KEY_AGE_TITLE,
+    css: `&{white-space:nowrap}& small{white-space:normal;max-width:9em}${SMALL_BELOW}`,
+    cell: keyAgeCell,
+  },
+  {
+    header: 'Last error',
+    css: `tbody &{min-width:200px;max-width:420px;overflow-wrap:anywhere;font-size:13px}${SMALL_BELOW}`,
+    cell: errorCell,
+  },
 ];
 
 /** Each column's rules, for its position in the row: `&` becomes `tr>:nth-child(k)`. */
@@ -127,7 +152,9 @@ export function headerRow(columns: readonly Column[] = COLUMNS): string {
 }
 
 export function row(view: AccountView, columns: readonly Column[] = COLUMNS): string {
-  const cells = columns.map((c) => (c.rowHeader === true ? `<th scope="row">${c.cell(view)}</th>` : `<td>${c.cell(view)}</td>`));
+  const cells = columns.map((c) =>
+    c.rowHeader === true ? `<th scope="row">${c.cell(view)}</th>` : `<td>${c.cell(view)}</td>`,
+  );
   // Only a state with a colour bar marks its row: most rows are OK and need no class. (Not
   // `tr:has(.b-low)`: :has() made Chromium's load of 500 rows ~40% slower, measured.) DRAINING
   // has its badge's colour only: a page of draining rows with a class each outgrew 300 KB.

@@ -27,7 +27,10 @@ export interface KeyFacts {
 export function keyFacts(key: KeyInfo, nowMs: number): KeyFacts {
   if (key.lastChangeMs === undefined) return { ageSeconds: undefined, rotationDue: false };
   const ageMs = Math.max(0, nowMs - key.lastChangeMs);
-  return { ageSeconds: Math.floor(ageMs / 1000), rotationDue: key.source === 'file' && ageMs > ROTATION_LIMIT_DAYS * DAY_MS };
+  return {
+    ageSeconds: Math.floor(ageMs / 1000),
+    rotationDue: key.source === 'file' && ageMs > ROTATION_LIMIT_DAYS * DAY_MS,
+  };
 }
 
 /** `93 d` from a day on (a key's age is counted in days), `5 h 20 min` or `12 min` before. */
@@ -64,7 +67,8 @@ export function keyAgeCell({ status, nowMs }: AccountView): string {
 }
 
 /** The Key header's tooltip. */
-export const KEY_TITLE = "The key's fingerprint: the first 12 hex digits of its SHA-256, never the key. Marked when another account uses the same key.";
+export const KEY_TITLE =
+  "The key's fingerprint: the first 12 hex digits of its SHA-256, never the key. Marked when another account uses the same key.";
 
 /** The Key age header's tooltip: where the age comes from, and the rotation limit. */
 export const KEY_AGE_TITLE =

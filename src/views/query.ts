@@ -12,7 +12,16 @@ export const PAGE_SIZE = 500;
 const MAX_SEARCH_LENGTH = 100;
 
 /** Worst first: the order of the page, and of the summary. */
-export const STATE_ORDER: readonly AccountState[] = ['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'LOW', 'DRAINING', 'PENDING', 'OK'];
+export const STATE_ORDER: readonly AccountState[] = [
+  'UNAUTHORIZED',
+  'CRITICAL',
+  'FORBIDDEN',
+  'ERROR',
+  'LOW',
+  'DRAINING',
+  'PENDING',
+  'OK',
+];
 
 export interface AccountQuery {
   state: AccountState | undefined;

@@ -44,7 +44,10 @@ const LEGEND =
   '<svg viewBox="0 0 36 10" aria-hidden="true"><path class="tc" d="M0 5H36"/></svg> critical · burn over the last 6 h</span>';
 
 function searchForm(query: AccountQuery): string {
-  const state = query.state === undefined ? '' : `<input type="hidden" name="state" value="${escapeHtml(query.state.toLowerCase())}">`;
+  const state =
+    query.state === undefined
+      ? ''
+      : `<input type="hidden" name="state" value="${escapeHtml(query.state.toLowerCase())}">`;
   const clear = query.q === '' ? '' : ` <a href="${href({ ...query, q: '', page: 1 })}">clear search</a>`;
   return `<form class="search" method="get" action="./" role="search"><label for="q">Account name</label><input id="q" type="search" name="q" value="${escapeHtml(query.q)}" placeholder="part of a name">${state}<button type="submit">Search</button>${clear}${LEGEND}</form>`;
 }
@@ -53,8 +56,12 @@ function pageLinks(selection: Selection, query: AccountQuery): string {
   if (selection.pages <= 1 && selection.page === 1) return '';
   const first = (selection.page - 1) * selection.pageSize + 1;
   const last = Math.min(selection.matching, selection.page * selection.pageSize);
-  const shown = selection.items.length === 0 ? 'no rows on this page' : `rows ${formatNumber(first)}–${formatNumber(last)} of ${formatNumber(selection.matching)}`;
-  const link = (page: number, text: string, rel: string): string => `<a href="${href({ ...query, page })}" rel="${rel}">${text}</a>`;
+  const shown =
+    selection.items.length === 0
+      ? 'no rows on this page'
+      : `rows ${formatNumber(first)}–${formatNumber(last)} of ${formatNumber(selection.matching)}`;
+  const link = (page: number, text: string, rel: string): string =>
+    `<a href="${href({ ...query, page })}" rel="${rel}">${text}</a>`;
   const parts = [
     selection.page > 1 ? link(1, '« first', 'first') : '',
     selection.page > 1 ? link(Math.min(selection.page - 1, selection.pages), '‹ previous', 'prev') : '',
@@ -92,7 +99,12 @@ ${body}
 `;
 }
 
-export function renderStatusPage(context: PageContext, selection: Selection, query: AccountQuery, views: readonly AccountView[]): string {
+export function renderStatusPage(
+  context: PageContext,
+  selection: Selection,
+  query: AccountQuery,
+  views: readonly AccountView[],
+): string {
   const caption = [
     `${formatNumber(selection.total)} account(s)`,
     query.q === '' ? '' : `, ${formatNumber(selection.searched)} matching “${escapeHtml(query.q)}”`,
@@ -111,5 +123,9 @@ export function renderStatusPage(context: PageContext, selection: Selection, que
 /** The page for a query that could not be read: what is wrong, and a way back. */
 export function renderQueryError(context: PageContext, problems: readonly string[]): string {
   const items = problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('');
-  return document(context, 'Zexa Exporter: bad query', `<p><strong>This address has a query the page does not understand:</strong></p><ul>${items}</ul><p><a href="./">Show every account</a></p>`);
+  return document(
+    context,
+    'Zexa Exporter: bad query',
+    `<p><strong>This address has a query the page does not understand:</strong></p><ul>${items}</ul><p><a href="./">Show every account</a></p>`,
+  );
 }

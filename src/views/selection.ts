@@ -29,7 +29,11 @@ function inNaturalOrder(list: readonly AccountStatus[]): readonly AccountStatus[
 }
 
 /** @param stateOfAccount each account's state; stateOf (no DRAINING) when not given. */
-export function selectAccounts(list: readonly AccountStatus[], query: AccountQuery, stateOfAccount: (status: AccountStatus) => AccountState = stateOf): Selection {
+export function selectAccounts(
+  list: readonly AccountStatus[],
+  query: AccountQuery,
+  stateOfAccount: (status: AccountStatus) => AccountState = stateOf,
+): Selection {
   const byState = new Map<AccountState, AccountStatus[]>(STATE_ORDER.map((s) => [s, []]));
   const counts = new Map<AccountState, number>();
   let searched = 0;

@@ -3,7 +3,13 @@
  * accounts, builds views of the ones shown and renders them. The caller's cache keeps each
  * query's answer for a moment (src/runtime/status-page-cache.ts).
  */
-import { consumptionNow, stateWithForecast, type AccountState, type AccountStatus, type AccountStore } from '../state/account-store.js';
+import {
+  consumptionNow,
+  stateWithForecast,
+  type AccountState,
+  type AccountStatus,
+  type AccountStore,
+} from '../state/account-store.js';
 import { accountDetailJson, accountListJson, apiError } from './api.js';
 import type { Clock } from '../lib/clock.js';
 import { viewOf, type SharedWith } from './account-view.js';
@@ -47,7 +53,13 @@ export function createStatusViews(deps: StatusViewsDeps): StatusViews {
   const states = new WeakMap<AccountStatus, { version: number; atMs: number; state: AccountState }>();
   const stateNow = (status: AccountStatus, nowMs: number): AccountState => {
     const kept = states.get(status);
-    if (kept !== undefined && kept.version === status.version && nowMs >= kept.atMs && nowMs - kept.atMs < STATE_REUSE_MS) return kept.state;
+    if (
+      kept !== undefined &&
+      kept.version === status.version &&
+      nowMs >= kept.atMs &&
+      nowMs - kept.atMs < STATE_REUSE_MS
+    )
+      return kept.state;
     const state = stateWithForecast(status, () => consumptionNow(status, store.history, nowMs));
     states.set(status, { version: status.version, atMs: nowMs, state });
     return state;
@@ -58,13 +70,19 @@ export function createStatusViews(deps: StatusViewsDeps): StatusViews {
     const parsed = parseAccountQuery(rawQuery);
     const context = { ...deps.context(), nowMs: clock.now() };
     if (!parsed.ok) {
-      return { status: 400, body: kind === 'page' ? renderQueryError(context, parsed.problems) : apiError('bad query', parsed.problems) };
+      return {
+        status: 400,
+        body: kind === 'page' ? renderQueryError(context, parsed.problems) : apiError('bad query', parsed.problems),
+      };
     }
     const { query } = parsed;
     return cached(`${kind}${queryString(query)}`, () => {
       const selection = selectAccounts(store.list(), query, (status) => stateNow(status, context.nowMs));
       const views = selection.items.map((status) => viewOf(status, store.history, context.nowMs, deps.sharedWith));
-      const body = kind === 'page' ? renderStatusPage(context, selection, query, views) : accountListJson(selection, views, context.nowMs);
+      const body =
+        kind === 'page'
+          ? renderStatusPage(context, selection, query, views)
+          : accountListJson(selection, views, context.nowMs);
       return { status: 200, body };
     });
   };

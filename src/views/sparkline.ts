@@ -106,7 +106,8 @@ export function pathData(points: readonly Point[]): string {
  * The marker every sparkline's balance line ends with (a dot on the latest balance), once per
  * page: `marker-end: url(#end)` in the stylesheet refers to it. Hidden from assistive technology.
  */
-export const SPARKLINE_DEFS = '<svg class="defs" aria-hidden="true"><marker id="end" viewBox="-1 -1 2 2" markerWidth="2" markerHeight="2"><circle r="1"/></marker></svg>';
+export const SPARKLINE_DEFS =
+  '<svg class="defs" aria-hidden="true"><marker id="end" viewBox="-1 -1 2 2" markerWidth="2" markerHeight="2"><circle r="1"/></marker></svg>';
 
 /** Why an account has no balance to draw, by its state: shown instead of an empty chart. */
 const NO_HISTORY: Partial<Record<AccountState, string>> = {
@@ -146,7 +147,11 @@ export function sparkline(series: HistorySeries, thresholds: Thresholds, currenc
   let xy: Point[] = points.map(([t, v]) => ({ x: x(t), y: y(v) }));
   // Polls at one instant only (a single poll): a level line across the whole width.
   const end = xy.at(-1) as Point;
-  if (end.x === 0) xy = [{ x: 0, y: end.y }, { x: WIDTH, y: end.y }];
+  if (end.x === 0)
+    xy = [
+      { x: 0, y: end.y },
+      { x: WIDTH, y: end.y },
+    ];
   const line = `<path class="bl" d="${pathData(drawn(xy))}"/>`;
   const unit = currency === undefined ? '' : ` ${currency}`;
   const title = `${formatNumber(Math.round(first[1]))} → ${formatNumber(Math.round(last[1]))}${unit}, ${formatDurationSeconds((last[0] - first[0]) / 1000)}`;

@@ -8,8 +8,30 @@ import { columnStyles } from './columns.js';
 import { HEIGHT, WIDTH } from './sparkline.js';
 
 export const COLOURS = {
-  light: { bg: '#f6f7f9', panel: '#ffffff', text: '#1d2330', dim: '#5b6472', line: '#e3e6eb', head: '#eef0f4', link: '#0b57d0', spark: '#1f5fbf', warn: '#9a5b00', crit: '#b71c1c' },
-  dark: { bg: '#111418', panel: '#1a1e24', text: '#e6e9ee', dim: '#a3acb9', line: '#2c323b', head: '#222831', link: '#8ab4f8', spark: '#7fb0ff', warn: '#f0b04a', crit: '#ff8a80' },
+  light: {
+    bg: '#f6f7f9',
+    panel: '#ffffff',
+    text: '#1d2330',
+    dim: '#5b6472',
+    line: '#e3e6eb',
+    head: '#eef0f4',
+    link: '#0b57d0',
+    spark: '#1f5fbf',
+    warn: '#9a5b00',
+    crit: '#b71c1c',
+  },
+  dark: {
+    bg: '#111418',
+    panel: '#1a1e24',
+    text: '#e6e9ee',
+    dim: '#a3acb9',
+    line: '#2c323b',
+    head: '#222831',
+    link: '#8ab4f8',
+    spark: '#7fb0ff',
+    warn: '#f0b04a',
+    crit: '#ff8a80',
+  },
 } as const;
 
 /** Badge backgrounds; the badge text is white in both schemes. */

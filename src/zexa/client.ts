@@ -82,10 +82,7 @@ function requirePositive(name: string, value: number): void {
  * `env` defaults to `process.env`; when given it is the only source (undici would otherwise fall
  * back to process.env for unset variables).
  */
-export function createDispatcher(options: {
-  timeoutMs: number;
-  env?: Record<string, string | undefined>;
-}): Dispatcher {
+export function createDispatcher(options: { timeoutMs: number; env?: Record<string, string | undefined> }): Dispatcher {
   requirePositive('timeoutMs', options.timeoutMs);
   // undici wants whole milliseconds.
   const timeoutMs = Math.ceil(options.timeoutMs);
@@ -151,7 +148,12 @@ function checkSendableKey(key: string): void {
 }
 
 /** Reads an answer's body within the cap and turns it into Credits or the error of its reason. */
-async function creditsOf(response: Dispatcher.ResponseData, key: string, maxBodyBytes: number, clock: Clock): Promise<Credits> {
+async function creditsOf(
+  response: Dispatcher.ResponseData,
+  key: string,
+  maxBodyBytes: number,
+  clock: Clock,
+): Promise<Credits> {
   const isSuccess = response.statusCode >= 200 && response.statusCode < 300;
   const declaredLength = Number(firstHeader(response.headers, 'content-length') ?? NaN);
   if (isSuccess && declaredLength > maxBodyBytes) {
@@ -162,9 +164,13 @@ async function creditsOf(response: Dispatcher.ResponseData, key: string, maxBody
   if (isSuccess && body.truncated) {
     throw tooLarge(response.statusCode, response.headers, maxBodyBytes, keySlices([key]));
   }
-  return parseCreditsResponse({ status: response.statusCode, headers: response.headers, body: body.text }, clock.now(), {
-    keys: [key],
-  });
+  return parseCreditsResponse(
+    { status: response.statusCode, headers: response.headers, body: body.text },
+    clock.now(),
+    {
+      keys: [key],
+    },
+  );
 }
 
 export function createZexaClient(options: ZexaClientOptions): ZexaClient {
@@ -240,10 +246,10 @@ function tooLarge(
   slices: KeySlices,
 ): InvalidResponseError {
   const requestId = cleanRequestId(firstHeader(headers, 'x-request-id'), 'x-request-id header', status, slices);
-  return new InvalidResponseError(
-    `${answered(status, requestId)}: the body is larger than ${maxBodyBytes} bytes`,
-    { status, requestId },
-  );
+  return new InvalidResponseError(`${answered(status, requestId)}: the body is larger than ${maxBodyBytes} bytes`, {
+    status,
+    requestId,
+  });
 }
 
 type ResponseBody = Dispatcher.ResponseData['body'];
@@ -254,10 +260,7 @@ function discard(body: ResponseBody): void {
   body.destroy();
 }
 
-async function readCapped(
-  body: ResponseBody,
-  maxBytes: number,
-): Promise<{ text: string; truncated: boolean }> {
+async function readCapped(body: ResponseBody, maxBytes: number): Promise<{ text: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -288,7 +291,10 @@ function toZexaError(error: unknown, host: string): ZexaApiError {
   // passes), named as what it is so that nobody looks for the fault at the API or in the network.
   const descriptors = outOfDescriptors(error);
   if (descriptors !== undefined) {
-    return new NetworkError(`Zexa API at ${host} could not be reached: ${descriptors}; lower --web.max-connections or raise ulimit -n`, details);
+    return new NetworkError(
+      `Zexa API at ${host} could not be reached: ${descriptors}; lower --web.max-connections or raise ulimit -n`,
+      details,
+    );
   }
   return new NetworkError(`Zexa API at ${host} could not be reached (${code ?? 'no response'})`, details);
 }

@@ -73,10 +73,7 @@ function checkForKey(text: string, field: string, status: number, slices: KeySli
 
 /** Printable text only, whitespace collapsed, then capped. */
 function sanitize(text: string, maxChars: number): string {
-  const clean = text
-    .replace(CONTROL_CHARACTERS_GLOBAL, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const clean = text.replace(CONTROL_CHARACTERS_GLOBAL, ' ').replace(/\s+/g, ' ').trim();
   const chars = Array.from(clean);
   return chars.length <= maxChars ? clean : `${chars.slice(0, maxChars).join('')}…`;
 }
@@ -89,7 +86,9 @@ export function cleanRequestId(value: unknown, field: string, status: number, sl
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
@@ -167,9 +166,14 @@ export function parseCreditsResponse(
     const parsed = creditsBody.safeParse(body);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) =>
-        issue.path.length === 0 ? 'expected an object with credits and currency' : `${issue.path.join('.')} ${issue.message}`,
+        issue.path.length === 0
+          ? 'expected an object with credits and currency'
+          : `${issue.path.join('.')} ${issue.message}`,
       );
-      throw new InvalidResponseError(`${head} with an unexpected body: ${[...new Set(problems)].join('; ')}`, { status, requestId });
+      throw new InvalidResponseError(`${head} with an unexpected body: ${[...new Set(problems)].join('; ')}`, {
+        status,
+        requestId,
+      });
     }
     return { credits: parsed.data.credits, currency: parsed.data.currency, requestId };
   }
@@ -199,7 +203,9 @@ export function parseCreditsResponse(
   }
   if (status >= 300 && status <= 399) {
     // Redirects are not followed: the key must only ever be sent to the configured URL.
-    return throwError(new InvalidResponseError(`${head}: a redirect, which is not followed; check the API URL`, details));
+    return throwError(
+      new InvalidResponseError(`${head}: a redirect, which is not followed; check the API URL`, details),
+    );
   }
   return throwError(new InvalidResponseError(`${head}: expected 200 with the balance`, details));
 }

@@ -32,19 +32,29 @@ describe('bench helpers', () => {
   });
 });
 
-describe('the bench\'s config file', () => {
-  it('lists every account with its apiKeyFile in the config-file form, and the exporter\'s loader reads it', () => {
+describe("the bench's config file", () => {
+  it("lists every account with its apiKeyFile in the config-file form, and the exporter's loader reads it", () => {
     const dir = mkdtempSync(join(tmpdir(), 'zexa-bench-form-'));
     try {
       const accounts = generateAccounts(3);
       const keyDir = join(dir, 'keys');
       writeKeyDirectory(keyDir, accounts);
       const file = join(dir, 'config.yml');
-      writeConfigFile(file, { apiUrl: 'http://127.0.0.1:9', keyDir, form: 'file', names: accounts.map((a) => a.name), intervalMs: 60_000, maxConcurrency: 8 });
+      writeConfigFile(file, {
+        apiUrl: 'http://127.0.0.1:9',
+        keyDir,
+        form: 'file',
+        names: accounts.map((a) => a.name),
+        intervalMs: 60_000,
+        maxConcurrency: 8,
+      });
       expect(readFileSync(file, 'utf8')).not.toContain('fromDirectory');
       const config = loadConfig(nodeConfigSources([], { ZEXA_EXPORTER_CONFIG: file }));
       expect(config.accounts.map((a) => [a.name, a.key])).toEqual(
-        accounts.map((a) => [a.name, { kind: 'file', path: join(keyDir, a.name), origin: expect.stringContaining('apiKeyFile') as unknown }]),
+        accounts.map((a) => [
+          a.name,
+          { kind: 'file', path: join(keyDir, a.name), origin: expect.stringContaining('apiKeyFile') as unknown },
+        ]),
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -70,10 +80,42 @@ describe('npm run bench, smoke run', () => {
     expect(f.accounts).toBe(50);
     expect(f.form).toBe('directory');
     const numbers: (keyof SizeFigures)[] = [
-      'series', 'textBytes', 'gzipBytes', 'metricsMs', 'metricsGzipMs', 'metricsUndiciMs', 'metricsOpenMetricsMs', 'metricsOpenMetricsGzipMs', 'openMetricsRatio', 'openMetricsBytes', 'scrapes', 'baselineMs', 'speedup',
-      'gzipFirstMs', 'gzipAgainMs', 'cycleMs', 'bareCycleMs', 'cycleRatio', 'busiestRatio', 'rateCap',
-      'rateMeasured', 'rateErrorPct', 'rssMb', 'rssSteadyMb', 'healthcheckPeakMb', 'eventLoopP99MaxMs', 'eventLoopP99MedianMs',
-      'callsPerAccountHour', 'expectedCallsPerAccountHour', 'steadyWindowMs', 'historyBytes', 'historyRssBytes', 'historyHours', 'keyIndexBytes', 'keyIndexRssBytes', 'pageBytes',
+      'series',
+      'textBytes',
+      'gzipBytes',
+      'metricsMs',
+      'metricsGzipMs',
+      'metricsUndiciMs',
+      'metricsOpenMetricsMs',
+      'metricsOpenMetricsGzipMs',
+      'openMetricsRatio',
+      'openMetricsBytes',
+      'scrapes',
+      'baselineMs',
+      'speedup',
+      'gzipFirstMs',
+      'gzipAgainMs',
+      'cycleMs',
+      'bareCycleMs',
+      'cycleRatio',
+      'busiestRatio',
+      'rateCap',
+      'rateMeasured',
+      'rateErrorPct',
+      'rssMb',
+      'rssSteadyMb',
+      'healthcheckPeakMb',
+      'eventLoopP99MaxMs',
+      'eventLoopP99MedianMs',
+      'callsPerAccountHour',
+      'expectedCallsPerAccountHour',
+      'steadyWindowMs',
+      'historyBytes',
+      'historyRssBytes',
+      'historyHours',
+      'keyIndexBytes',
+      'keyIndexRssBytes',
+      'pageBytes',
     ];
     for (const name of numbers) {
       expect(Number.isFinite(f[name]), `${name} = ${String(f[name])}`).toBe(true);

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ScrapeClient } from '../../bench/scrape-client.js';
 
-describe('the benchmark\'s minimal HTTP client', () => {
+describe("the benchmark's minimal HTTP client", () => {
   let server: Server;
   let port: number;
   const connections = new Set<unknown>();
@@ -12,7 +12,8 @@ describe('the benchmark\'s minimal HTTP client', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       connections.add(req.socket);
-      if (req.url === '/big') res.writeHead(200, { 'Content-Length': big.length, 'X-Seen': req.headers['accept-encoding'] ?? '' }).end(big);
+      if (req.url === '/big')
+        res.writeHead(200, { 'Content-Length': big.length, 'X-Seen': req.headers['accept-encoding'] ?? '' }).end(big);
       else if (req.url === '/chunked') res.writeHead(200).end('no length');
       else res.writeHead(404, { 'Content-Length': 3 }).end('nf\n');
     });

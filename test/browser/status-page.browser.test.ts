@@ -25,7 +25,6 @@ import { expectNoKey } from '../support/leak.js';
 
 const chromiumProgram = requireProgram(['chromium'], 'chromium');
 
-
 const HOSTILE_MESSAGE = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">';
 const HOSTILE_REQUEST_ID = '<script>window.__pwned=3</script>';
 const HOSTILE_KEY = 'zx_browser_hostile_7c1d9e2f';
@@ -127,7 +126,8 @@ function watch(page: Page): Watch {
   page.on('pageerror', (error) => seen.pageErrors.push(error.message));
   page.on('console', (message) => {
     // The browser's own favicon request gets the exporter's plain 404, as any unknown path does.
-    if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico')) seen.consoleErrors.push(message.text());
+    if (message.type() === 'error' && !message.location().url.endsWith('/favicon.ico'))
+      seen.consoleErrors.push(message.text());
   });
   return seen;
 }
@@ -179,7 +179,8 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     }
     await front?.close();
     await sim?.close();
-    if (workDir !== undefined && process.env.KEEP_BROWSER_ARTIFACTS !== '1') rmSync(workDir, { recursive: true, force: true });
+    if (workDir !== undefined && process.env.KEEP_BROWSER_ARTIFACTS !== '1')
+      rmSync(workDir, { recursive: true, force: true });
   });
 
   it('renders one row per account, each in its state, worst first', async () => {
@@ -191,7 +192,18 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
 
     const rows = await readRows(page);
     expect(Object.fromEntries(rows.map((r) => [r.name, r.state]))).toEqual(EXPECTED_STATE);
-    expect(rows.map((r) => r.state)).toEqual(['UNAUTHORIZED', 'CRITICAL', 'FORBIDDEN', 'ERROR', 'ERROR', 'ERROR', 'LOW', 'PENDING', 'OK', 'OK']);
+    expect(rows.map((r) => r.state)).toEqual([
+      'UNAUTHORIZED',
+      'CRITICAL',
+      'FORBIDDEN',
+      'ERROR',
+      'ERROR',
+      'ERROR',
+      'LOW',
+      'PENDING',
+      'OK',
+      'OK',
+    ]);
 
     const byName = new Map(rows.map((r) => [r.name, r]));
     expect(byName.get('healthy')?.balance).toBe('4,250 USD');
@@ -214,7 +226,8 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(byName.get('stuck')?.history).toBe('no data yet — first poll running');
     for (const r of drawn) expect(r.history, r.name).toBe('');
     // The key columns: a fingerprint per key read, never the key; copycat pasted healthy's key.
-    for (const r of rows.filter((row) => row.name !== 'stuck')) expect(r.keyAge, r.name).toMatch(/^(under 1 min|\d+ min) env$/);
+    for (const r of rows.filter((row) => row.name !== 'stuck'))
+      expect(r.keyAge, r.name).toMatch(/^(under 1 min|\d+ min) env$/);
     expect(byName.get('healthy')?.key).toBe(`${fingerprint(SIM_ACCOUNTS[0]?.key ?? '')} ⚠ shared with copycat`);
     expect(byName.get('copycat')?.key).toBe(`${fingerprint(SIM_ACCOUNTS[0]?.key ?? '')} ⚠ shared with healthy`);
     expect(byName.get('hostile')?.key).toBe(fingerprint(HOSTILE_KEY));
@@ -233,12 +246,27 @@ describe.skipIf(chromiumProgram.missing)('the status page in headless Chromium',
     expect(byName.get('broken')?.error).toMatch(/^server_error \(HTTP 503\): /);
 
     // The summary counts agree with the rows.
-    const summary = await page.$$eval('nav.states a', (links) => links.map((a) => [...a.children].map((c) => c.textContent).join(' ')));
-    expect(summary).toEqual(['10', 'UNAUTHORIZED 1', 'CRITICAL 1', 'FORBIDDEN 1', 'ERROR 3', 'LOW 1', 'PENDING 1', 'OK 2']);
+    const summary = await page.$$eval('nav.states a', (links) =>
+      links.map((a) => [...a.children].map((c) => c.textContent).join(' ')),
+    );
+    expect(summary).toEqual([
+      '10',
+      'UNAUTHORIZED 1',
+      'CRITICAL 1',
+      'FORBIDDEN 1',
+      'ERROR 3',
+      'LOW 1',
+      'PENDING 1',
+      'OK 2',
+    ]);
 
     // The inline stylesheet applies under the page's own CSP: badges are coloured per state.
     const colours = await page.$$eval('tbody .badge', (badges) =>
-      badges.map((b) => (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b).backgroundColor),
+      badges.map(
+        (b) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(b)
+            .backgroundColor,
+      ),
     );
     expect(new Set(colours).size).toBe(7);
     // Proper headers: a column header per column, and the account name heads its row.

@@ -12,7 +12,10 @@ const ACCOUNTS = [
   { name: 'revoked', key: 'zx_api_test_revoked_4e5f6a7b', credits: 10, revoked: true },
 ];
 
-async function getJson(url: string, init?: RequestInit): Promise<{ status: number; type: string | null; body: unknown }> {
+async function getJson(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; type: string | null; body: unknown }> {
   const response = await fetch(url, init);
   return { status: response.status, type: response.headers.get('content-type'), body: await response.json() };
 }
@@ -30,8 +33,23 @@ describe('GET /api/v1/accounts', () => {
     const { status, type, body } = await getJson(`${h.exporter.url}/api/v1/accounts`);
     expect(status).toBe(200);
     expect(type).toBe('application/json; charset=utf-8');
-    const list = body as { accounts: Array<Record<string, unknown>>; page: number; pages: number; pageSize: number; matching: number; total: number; counts: Record<string, number> };
-    expect(list).toMatchObject({ page: 1, pages: 1, pageSize: 500, matching: 4, total: 4, counts: { UNAUTHORIZED: 1, CRITICAL: 1, LOW: 1, OK: 1 } });
+    const list = body as {
+      accounts: Array<Record<string, unknown>>;
+      page: number;
+      pages: number;
+      pageSize: number;
+      matching: number;
+      total: number;
+      counts: Record<string, number>;
+    };
+    expect(list).toMatchObject({
+      page: 1,
+      pages: 1,
+      pageSize: 500,
+      matching: 4,
+      total: 4,
+      counts: { UNAUTHORIZED: 1, CRITICAL: 1, LOW: 1, OK: 1 },
+    });
     expect(list.accounts.map((a) => a.name)).toEqual(['revoked', 'staging', 'prod_us', 'prod_eu']);
     const revoked = list.accounts[0] as Record<string, unknown>;
     expect(revoked).toMatchObject({
@@ -47,7 +65,20 @@ describe('GET /api/v1/accounts', () => {
     });
     expect((revoked.lastError as { requestId: string }).requestId).toMatch(/^req_[0-9a-f]{32}$/);
     expect(Object.keys(revoked).sort()).toEqual(
-      ['name', 'state', 'balance', 'currency', 'thresholds', 'lastSuccess', 'lastError', 'consumptionPerHour', 'secondsToEmpty', 'topUps', 'historySeconds', 'key'].sort(),
+      [
+        'name',
+        'state',
+        'balance',
+        'currency',
+        'thresholds',
+        'lastSuccess',
+        'lastError',
+        'consumptionPerHour',
+        'secondsToEmpty',
+        'topUps',
+        'historySeconds',
+        'key',
+      ].sort(),
     );
     // The key's fingerprint and age (issue 13), even for a key the API rejects; never the key.
     expect(revoked.key).toEqual({
@@ -69,12 +100,22 @@ describe('GET /api/v1/accounts', () => {
   });
 
   it('filters by state and name, and pages', async () => {
-    const critical = (await getJson(`${h.exporter.url}/api/v1/accounts?state=critical`)).body as { accounts: Array<{ name: string }>; matching: number };
+    const critical = (await getJson(`${h.exporter.url}/api/v1/accounts?state=critical`)).body as {
+      accounts: Array<{ name: string }>;
+      matching: number;
+    };
     expect(critical.accounts.map((a) => a.name)).toEqual(['staging']);
-    const prod = (await getJson(`${h.exporter.url}/api/v1/accounts?q=PROD`)).body as { accounts: Array<{ name: string }>; counts: Record<string, number> };
+    const prod = (await getJson(`${h.exporter.url}/api/v1/accounts?q=PROD`)).body as {
+      accounts: Array<{ name: string }>;
+      counts: Record<string, number>;
+    };
     expect(prod.accounts.map((a) => a.name)).toEqual(['prod_us', 'prod_eu']);
     expect(prod.counts).toEqual({ LOW: 1, OK: 1 });
-    const past = (await getJson(`${h.exporter.url}/api/v1/accounts?page=2`)).body as { accounts: unknown[]; page: number; pages: number };
+    const past = (await getJson(`${h.exporter.url}/api/v1/accounts?page=2`)).body as {
+      accounts: unknown[];
+      page: number;
+      pages: number;
+    };
     expect(past).toMatchObject({ accounts: [], page: 2, pages: 1 });
   });
 
@@ -84,21 +125,31 @@ describe('GET /api/v1/accounts', () => {
     expect(type).toBe('application/json; charset=utf-8');
     expect(body).toEqual({
       error: 'bad query',
-      problems: ['state: must be one of unauthorized, critical, forbidden, error, low, draining, pending, ok', 'page: must be a whole number from 1 to 999999'],
+      problems: [
+        'state: must be one of unauthorized, critical, forbidden, error, low, draining, pending, ok',
+        'page: must be a whole number from 1 to 999999',
+      ],
     });
   });
 
   it('GET /api/v1/accounts/{name}: one account with its history points', async () => {
     const { status, body } = await getJson(`${h.exporter.url}/api/v1/accounts/prod_eu`);
     expect(status).toBe(200);
-    const one = body as { name: string; bucketSeconds: number; history: Array<{ at: string; balance: number; consumed: number; added: number }> };
+    const one = body as {
+      name: string;
+      bucketSeconds: number;
+      history: Array<{ at: string; balance: number; consumed: number; added: number }>;
+    };
     expect(one.name).toBe('prod_eu');
     expect(one.bucketSeconds).toBe(60);
     expect(one.history.length).toBeGreaterThanOrEqual(1);
     expect(one.history[0]).toMatchObject({ balance: 50_000, consumed: 0, added: 0 });
     expect(one.history.at(-1)?.balance).toBeLessThan(50_000);
     for (const point of one.history) expect(point.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const none = (await getJson(`${h.exporter.url}/api/v1/accounts/revoked`)).body as { history: unknown[]; bucketSeconds: unknown };
+    const none = (await getJson(`${h.exporter.url}/api/v1/accounts/revoked`)).body as {
+      history: unknown[];
+      bucketSeconds: unknown;
+    };
     expect(none).toMatchObject({ history: [], bucketSeconds: null });
   });
 

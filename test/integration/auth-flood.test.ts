@@ -27,7 +27,9 @@ afterEach(async () => {
 });
 
 beforeAll(async () => {
-  const lines = await Promise.all(Object.entries(PASSWORDS).map(async ([user, password]) => `  ${user}: "${await bcrypt.hash(password, 10)}"`));
+  const lines = await Promise.all(
+    Object.entries(PASSWORDS).map(async ([user, password]) => `  ${user}: "${await bcrypt.hash(password, 10)}"`),
+  );
   webConfigYaml = `basic_auth_users:\n${lines.join('\n')}\n`;
 });
 
@@ -39,7 +41,12 @@ async function start(): Promise<RunningExporter> {
   const file = join(dir, 'web.yml');
   writeFileSync(file, webConfigYaml);
   const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY: KEY };
-  const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0', `--web.config.file=${file}`], env, readFile: () => '', readDir: () => [] });
+  const config = loadConfig({
+    argv: ['--web.listen-address=127.0.0.1:0', `--web.config.file=${file}`],
+    env,
+    readFile: () => '',
+    readDir: () => [],
+  });
   const exporter = await startExporter(config, { env, logDestination: captureLogs(), processMetrics: false });
   cleanups.push(() => exporter.close());
   return exporter;
@@ -53,16 +60,24 @@ interface Answer {
 /** One GET on a connection of its own, from `localAddress`; 127.0.0.0/8 is all loopback on Linux. */
 function get(url: string, path: string, auth: string | undefined, localAddress: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${url}${path}`, { agent: false, localAddress, ...(auth === undefined ? {} : { auth }) }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
-    });
+    const req = http.get(
+      `${url}${path}`,
+      { agent: false, localAddress, ...(auth === undefined ? {} : { auth }) },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }));
+      },
+    );
     req.on('error', reject);
   });
 }
 
 /** Wrong passwords from 127.0.0.2, `inFlight` at a time, until `stop()` or `max` requests. */
-function flood(url: string, inFlight: number, max: number): { answers: Answer[]; firstAnswer: Promise<void>; stop: () => Promise<Answer[]> } {
+function flood(
+  url: string,
+  inFlight: number,
+  max: number,
+): { answers: Answer[]; firstAnswer: Promise<void>; stop: () => Promise<Answer[]> } {
   const answers: Answer[] = [];
   let sent = 0;
   let stopped = false;

@@ -20,8 +20,16 @@ afterEach(async () => {
 async function exporterAgainst(credits: readonly string[]) {
   const api = await startScriptedApi(credits);
   cleanups.push(() => api.close());
-  const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY_VICTIM: KEY, ZEXA_POLL_INTERVAL: ms(200), ZEXA_REQUEST_TIMEOUT: '1s' };
-  const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] }, { limits: TEST_LIMITS });
+  const env = {
+    ZEXA_API_URL: api.url,
+    ZEXA_API_KEY_VICTIM: KEY,
+    ZEXA_POLL_INTERVAL: ms(200),
+    ZEXA_REQUEST_TIMEOUT: '1s',
+  };
+  const config = loadConfig(
+    { argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] },
+    { limits: TEST_LIMITS },
+  );
   const logs = captureLogs();
   const exporter = await startExporter(config, { env, logDestination: logs, processMetrics: false });
   cleanups.push(() => exporter.close());
@@ -34,10 +42,13 @@ const series = (name: string): string => `${name}{account="victim"}`;
 describe('balance range (issue 12 D5)', () => {
   it('1e308 then -1e308: both invalid_response, the balance and counters are those of the good polls', async () => {
     const { api, logs, metrics } = await exporterAgainst(['100', '1e308', '-1e308', '60']);
-    await vi.waitFor(async () => {
-      expect(api.requests).toBeGreaterThanOrEqual(4);
-      expect(parseSample(await metrics(), 'zexa_credits_remaining{account="victim",currency="USD"}')).toBe(60);
-    }, { timeout: 15_000, interval: 50 });
+    await vi.waitFor(
+      async () => {
+        expect(api.requests).toBeGreaterThanOrEqual(4);
+        expect(parseSample(await metrics(), 'zexa_credits_remaining{account="victim",currency="USD"}')).toBe(60);
+      },
+      { timeout: 15_000, interval: 50 },
+    );
     const text = await metrics();
     expect(parseSample(text, 'zexa_poll_errors_total{account="victim",reason="invalid_response"}')).toBe(2);
     // 100 → 60 is the only change the exporter believed.
@@ -51,10 +62,15 @@ describe('balance range (issue 12 D5)', () => {
 
   it('a single 1e308 keeps the last good balance and does not pin added_total', async () => {
     const { api, metrics } = await exporterAgainst(['100', '1e308']);
-    await vi.waitFor(async () => {
-      expect(api.requests).toBeGreaterThanOrEqual(3);
-      expect(parseSample(await metrics(), 'zexa_poll_errors_total{account="victim",reason="invalid_response"}')).toBeGreaterThanOrEqual(2);
-    }, { timeout: 15_000, interval: 50 });
+    await vi.waitFor(
+      async () => {
+        expect(api.requests).toBeGreaterThanOrEqual(3);
+        expect(
+          parseSample(await metrics(), 'zexa_poll_errors_total{account="victim",reason="invalid_response"}'),
+        ).toBeGreaterThanOrEqual(2);
+      },
+      { timeout: 15_000, interval: 50 },
+    );
     const text = await metrics();
     expect(parseSample(text, 'zexa_credits_remaining{account="victim",currency="USD"}')).toBe(100);
     expect(parseSample(text, series('zexa_up'))).toBe(0);

@@ -31,7 +31,11 @@ interface Outcome {
 }
 
 /** `retry`: the check's retry back-off; short by default, `{}` for the product's (which honours Retry-After). */
-async function check(argv: string[], env: Record<string, string>, retry: { retryPolicy?: RetryPolicy } = { retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } }): Promise<Outcome> {
+async function check(
+  argv: string[],
+  env: Record<string, string>,
+  retry: { retryPolicy?: RetryPolicy } = { retryPolicy: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } },
+): Promise<Outcome> {
   let stdout = '';
   let stderr = '';
   const code = await runCheck(argv, {
@@ -44,7 +48,10 @@ async function check(argv: string[], env: Record<string, string>, retry: { retry
 }
 
 /** The simulator with `accounts`, and an environment naming each account's key. */
-async function withSimulator(accounts: SimAccountSpec[], run: (sim: ZexaSimulator, env: Record<string, string>) => Promise<void>): Promise<void> {
+async function withSimulator(
+  accounts: SimAccountSpec[],
+  run: (sim: ZexaSimulator, env: Record<string, string>) => Promise<void>,
+): Promise<void> {
   const sim = await startSimulator({ accounts });
   const env: Record<string, string> = { ZEXA_API_URL: sim.url, ZEXA_REQUEST_TIMEOUT: '2s' };
   for (const account of accounts) env[`ZEXA_API_KEY_${account.name.toUpperCase()}`] = account.key;
@@ -58,7 +65,10 @@ async function withSimulator(accounts: SimAccountSpec[], run: (sim: ZexaSimulato
 /** The table's rows as cells, by account. */
 function tableRows(stdout: string): Map<string, string[]> {
   const lines = stdout.split('\n').filter((l) => l.startsWith('|'));
-  const header = lines[0]?.split('|').slice(1, -1).map((c) => c.trim());
+  const header = lines[0]
+    ?.split('|')
+    .slice(1, -1)
+    .map((c) => c.trim());
   expect(header).toEqual([...CHECK_COLUMNS]);
   expect(lines[1]).toMatch(/^\|(-+\|)+$/);
   return tableRowsOf(stdout);
@@ -66,11 +76,19 @@ function tableRows(stdout: string): Map<string, string[]> {
 
 /** The rows of any table in the output by their first cell (the header and rule skipped). */
 function tableRowsOf(stdout: string): Map<string, string[]> {
-  const lines = stdout.split('\n').filter((l) => l.startsWith('|')).slice(2);
-  return new Map(lines.map((l) => {
-    const cells = l.split('|').slice(1, -1).map((c) => c.trim());
-    return [cells[0] as string, cells];
-  }));
+  const lines = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('|'))
+    .slice(2);
+  return new Map(
+    lines.map((l) => {
+      const cells = l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
+      return [cells[0] as string, cells];
+    }),
+  );
 }
 
 /** Keys of upper-case letters derived from the name: no slice of one is a word the output holds. */
@@ -88,10 +106,20 @@ describe('zexa-exporter check', () => {
       expect(stderr).toBe('');
       expect(code).toBe(0);
       const rows = tableRows(stdout);
-      expect(rows.get('production')).toEqual(['production', 'OK', '5000', 'USD', '1000/100', keyFingerprint(ok('production').key), '']);
+      expect(rows.get('production')).toEqual([
+        'production',
+        'OK',
+        '5000',
+        'USD',
+        '1000/100',
+        keyFingerprint(ok('production').key),
+        '',
+      ]);
       expect(rows.get('staging')?.slice(1, 3)).toEqual(['OK', '3000']);
       // The status line first, in the plugin form; the table after it is the long output.
-      expect(stdout.split('\n')[0]).toBe("ZEXA OK - 2 accounts: 2 ok | 'production'=5000;1000;100;0 'staging'=3000;1000;100;0");
+      expect(stdout.split('\n')[0]).toBe(
+        "ZEXA OK - 2 accounts: 2 ok | 'production'=5000;1000;100;0 'staging'=3000;1000;100;0",
+      );
       expect(parsePluginOutput(stdout).longOutput[0]).toMatch(/^\| account /);
       // One poll each, no more.
       expect(sim.requestCount('production')).toBe(1);
@@ -140,8 +168,14 @@ describe('zexa-exporter check', () => {
         expect(code).toBe(2);
         expect(tableRows(stdout).get(spec.name)?.[1]).toBe(state);
         const parsed = parsePluginOutput(stdout);
-        expect(parsed).toMatchObject({ service: 'ZEXA', status: 'CRITICAL', text: `3 accounts: 1 ${state.toLowerCase()}, 1 low, 1 ok` });
-        expect(parsed.perfdata.map((d) => d.label).sort()).toEqual(['production', 'staging', ...(state === 'CRITICAL' ? [spec.name] : [])].sort());
+        expect(parsed).toMatchObject({
+          service: 'ZEXA',
+          status: 'CRITICAL',
+          text: `3 accounts: 1 ${state.toLowerCase()}, 1 low, 1 ok`,
+        });
+        expect(parsed.perfdata.map((d) => d.label).sort()).toEqual(
+          ['production', 'staging', ...(state === 'CRITICAL' ? [spec.name] : [])].sort(),
+        );
       });
     });
   }
@@ -171,7 +205,9 @@ describe('zexa-exporter check', () => {
       const parsed = parsePluginOutput(outcome.stdout);
       expect(parsed.status).toBe('UNKNOWN');
       expect(parsed.text).toBe('timed out after 1s with 1 of 2 accounts unanswered; known: 1 ok');
-      expect(parsed.perfdata).toEqual([{ label: 'production', value: 5000, uom: '', warn: '1000', crit: '100', min: '0', max: '' }]);
+      expect(parsed.perfdata).toEqual([
+        { label: 'production', value: 5000, uom: '', warn: '1000', crit: '100', min: '0', max: '' },
+      ]);
       // The rows known so far, and who did not answer.
       expect([...tableRows(outcome.stdout).keys()]).toEqual(['production']);
       expect(outcome.stdout.trimEnd().split('\n').at(-1)).toBe('no answer within 1s: stuck');
@@ -185,11 +221,14 @@ describe('zexa-exporter check', () => {
     });
 
     it('gives up on a 503 with Retry-After: 25 instead of waiting it out', async () => {
-      await withSimulator([ok('production'), { ...ok('stuck'), fault: { kind: 'server_error', status: 503, retryAfterSeconds: 25 } }], async (sim, env) => {
-        await timesOut({ ...env, ZEXA_MAX_ATTEMPTS: '3' });
-        // The first attempt was answered; the retry would have waited 25 s.
-        expect(sim.requestCount('stuck')).toBe(1);
-      });
+      await withSimulator(
+        [ok('production'), { ...ok('stuck'), fault: { kind: 'server_error', status: 503, retryAfterSeconds: 25 } }],
+        async (sim, env) => {
+          await timesOut({ ...env, ZEXA_MAX_ATTEMPTS: '3' });
+          // The first attempt was answered; the retry would have waited 25 s.
+          expect(sim.requestCount('stuck')).toBe(1);
+        },
+      );
     });
 
     it('gives up on a body that never ends, and reads the deadline from the environment too', async () => {
@@ -205,20 +244,36 @@ describe('zexa-exporter check', () => {
             res.on('close', () => clearInterval(timer));
             return;
           }
-          const upstream = request(new URL(req.url ?? '/', sim.url), { method: req.method, headers: req.headers }, (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-          });
+          const upstream = request(
+            new URL(req.url ?? '/', sim.url),
+            { method: req.method, headers: req.headers },
+            (answer) => {
+              res.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(res);
+            },
+          );
           req.pipe(upstream);
         });
         await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
         try {
           const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
           const started = Date.now();
-          const outcome = await check([], { ...env, ZEXA_API_URL: url, ZEXA_REQUEST_TIMEOUT: '20s', ZEXA_API_KEY_STUCK: ok('stuck').key, ZEXA_CHECK_TIMEOUT: '1s' }, {});
+          const outcome = await check(
+            [],
+            {
+              ...env,
+              ZEXA_API_URL: url,
+              ZEXA_REQUEST_TIMEOUT: '20s',
+              ZEXA_API_KEY_STUCK: ok('stuck').key,
+              ZEXA_CHECK_TIMEOUT: '1s',
+            },
+            {},
+          );
           expect(Date.now() - started).toBeLessThan(15_000);
           expect(outcome.code).toBe(3);
-          expect(outcome.stdout.split('\n')[0]).toBe("ZEXA UNKNOWN - timed out after 1s with 1 of 2 accounts unanswered; known: 1 ok | 'production'=5000;1000;100;0");
+          expect(outcome.stdout.split('\n')[0]).toBe(
+            "ZEXA UNKNOWN - timed out after 1s with 1 of 2 accounts unanswered; known: 1 ok | 'production'=5000;1000;100;0",
+          );
         } finally {
           for (const timer of trickles) clearInterval(timer);
           front.closeAllConnections();
@@ -229,7 +284,11 @@ describe('zexa-exporter check', () => {
 
     it('prints the rows known so far as JSON too', async () => {
       await withSimulator([ok('production'), { ...ok('stuck'), fault: { kind: 'hang' } }], async (_sim, env) => {
-        const { code, stdout } = await check(['--output=json', '--timeout=1s'], { ...env, ZEXA_REQUEST_TIMEOUT: '20s' }, {});
+        const { code, stdout } = await check(
+          ['--output=json', '--timeout=1s'],
+          { ...env, ZEXA_REQUEST_TIMEOUT: '20s' },
+          {},
+        );
         expect(code).toBe(3);
         expect((JSON.parse(stdout) as CheckRow[]).map((r) => r.account)).toEqual(['production']);
       });
@@ -263,10 +322,14 @@ describe('zexa-exporter check', () => {
       const { code, stdout, stderr } = await check(['--output=yaml'], { ...env, ZEXA_POLL_INTERVAL: 'soon' });
       expect(code).toBe(3);
       expect(stdout).toBe('');
-      expect(stderr).toMatch(/^zexa-exporter check: invalid configuration:\n {2}- --output must be one of table, json\n {2}- ZEXA_POLL_INTERVAL: .*\n$/);
+      expect(stderr).toMatch(
+        /^zexa-exporter check: invalid configuration:\n {2}- --output must be one of table, json\n {2}- ZEXA_POLL_INTERVAL: .*\n$/,
+      );
       const env2 = await check([], { ...env, ZEXA_POLL_INTERVAL: 'soon', ZEXA_MAX_ATTEMPTS: '0' });
       expect(env2.code).toBe(3);
-      expect(env2.stderr).toMatch(/^zexa-exporter check: invalid configuration:\n {2}- ZEXA_POLL_INTERVAL: .*\n {2}- ZEXA_MAX_ATTEMPTS: .*\n$/);
+      expect(env2.stderr).toMatch(
+        /^zexa-exporter check: invalid configuration:\n {2}- ZEXA_POLL_INTERVAL: .*\n {2}- ZEXA_MAX_ATTEMPTS: .*\n$/,
+      );
       const none = await check([], { ZEXA_API_URL: sim.url });
       expect(none.code).toBe(3);
       expect(none.stderr).toContain('no account configured');
@@ -276,12 +339,21 @@ describe('zexa-exporter check', () => {
 
   it('prints --output=json as one object per account with the documented fields', async () => {
     await withSimulator(
-      [ok('production'), { ...ok('legacy'), revoked: true }, { ...ok('flaky'), fault: { kind: 'server_error', status: 502 } }],
+      [
+        ok('production'),
+        { ...ok('legacy'), revoked: true },
+        { ...ok('flaky'), fault: { kind: 'server_error', status: 502 } },
+      ],
       async (sim, env) => {
         const keyFile = join(tmp, 'production.key');
         writeFileSync(keyFile, `${ok('production').key}\n`);
         // production's key from a file, and the same key pasted into a second account.
-        const jsonEnv: Record<string, string> = { ...env, ZEXA_API_KEY_PRODUCTION_FILE: keyFile, ZEXA_API_KEY_COPY: ok('production').key, ZEXA_MAX_ATTEMPTS: '2' };
+        const jsonEnv: Record<string, string> = {
+          ...env,
+          ZEXA_API_KEY_PRODUCTION_FILE: keyFile,
+          ZEXA_API_KEY_COPY: ok('production').key,
+          ZEXA_MAX_ATTEMPTS: '2',
+        };
         delete jsonEnv.ZEXA_API_KEY_PRODUCTION;
         const { code, stdout } = await check(['--output', 'json'], jsonEnv);
         expect(code).toBe(2);
@@ -290,20 +362,53 @@ describe('zexa-exporter check', () => {
         const byName = new Map(rows.map((r) => [r.account, r]));
         const fp = keyFingerprint(ok('production').key);
         expect(byName.get('production')).toEqual({
-          account: 'production', state: 'OK', balance: 5000, currency: 'USD', warning: 1000, critical: 100,
-          key_fingerprint: fp, key_source: 'file', key_shared_with: ['copy'],
-          reason: null, http_status: null, request_id: null, error: null, exit_code: 1,
+          account: 'production',
+          state: 'OK',
+          balance: 5000,
+          currency: 'USD',
+          warning: 1000,
+          critical: 100,
+          key_fingerprint: fp,
+          key_source: 'file',
+          key_shared_with: ['copy'],
+          reason: null,
+          http_status: null,
+          request_id: null,
+          error: null,
+          exit_code: 1,
         });
-        expect(byName.get('copy')).toMatchObject({ state: 'OK', key_fingerprint: fp, key_source: 'env', key_shared_with: ['production'], exit_code: 1 });
+        expect(byName.get('copy')).toMatchObject({
+          state: 'OK',
+          key_fingerprint: fp,
+          key_source: 'env',
+          key_shared_with: ['production'],
+          exit_code: 1,
+        });
         const legacyRequest = sim.requests('legacy').at(-1)?.requestId;
         expect(byName.get('legacy')).toEqual({
-          account: 'legacy', state: 'UNAUTHORIZED', balance: null, currency: null, warning: 1000, critical: 100,
-          key_fingerprint: keyFingerprint(ok('legacy').key), key_source: 'env', key_shared_with: [],
-          reason: 'unauthorized', http_status: 401, request_id: legacyRequest, error: expect.any(String) as string, exit_code: 2,
+          account: 'legacy',
+          state: 'UNAUTHORIZED',
+          balance: null,
+          currency: null,
+          warning: 1000,
+          critical: 100,
+          key_fingerprint: keyFingerprint(ok('legacy').key),
+          key_source: 'env',
+          key_shared_with: [],
+          reason: 'unauthorized',
+          http_status: 401,
+          request_id: legacyRequest,
+          error: expect.any(String) as string,
+          exit_code: 2,
         });
         expect(legacyRequest).toMatch(/^req_/);
         expect(byName.get('flaky')).toMatchObject({
-          state: 'ERROR', balance: null, reason: 'server_error', http_status: 502, request_id: sim.requests('flaky').at(-1)?.requestId, exit_code: 3,
+          state: 'ERROR',
+          balance: null,
+          reason: 'server_error',
+          http_status: 502,
+          request_id: sim.requests('flaky').at(-1)?.requestId,
+          exit_code: 3,
         });
         expect(sim.requestCount('flaky')).toBe(2);
         expectNoKey('check --output=json', stdout, [ok('production').key, ok('legacy').key, ok('flaky').key]);
@@ -317,53 +422,88 @@ describe('zexa-exporter check', () => {
         const keyFile = join(tmp, 'prod-key');
         writeFileSync(keyFile, ok('production').key);
         const configFile = join(tmp, 'good.yml');
-        writeFileSync(configFile, `accounts:\n  - name: production\n    apiKeyFile: ${keyFile}\n  - name: staging\n    apiKeyEnv: STAGING_KEY\n    thresholds: { warning: 2000 }\n`);
+        writeFileSync(
+          configFile,
+          `accounts:\n  - name: production\n    apiKeyFile: ${keyFile}\n  - name: staging\n    apiKeyEnv: STAGING_KEY\n    thresholds: { warning: 2000 }\n`,
+        );
         const configEnv = { ZEXA_API_URL: sim.url, STAGING_KEY: ok('staging').key };
         const { code, stdout, stderr } = await check(['--config.check', `--config.file=${configFile}`], configEnv);
         expect(stderr).toBe('');
         expect(code).toBe(0);
-        expect(stdout).toContain(`configuration is valid: 2 accounts (config file ${configFile}), API ${sim.url}, poll interval 60s; no request was made`);
-        expect(stdout).toContain(`| production | file ${keyFile} (from accounts[0].apiKeyFile in ${configFile}) | ${keyFingerprint(ok('production').key)}`);
-        expect(stdout).toMatch(new RegExp(`\\| staging +\\| env STAGING_KEY +\\| ${keyFingerprint(ok('staging').key)} +\\| 2000/100 `));
+        expect(stdout).toContain(
+          `configuration is valid: 2 accounts (config file ${configFile}), API ${sim.url}, poll interval 60s; no request was made`,
+        );
+        expect(stdout).toContain(
+          `| production | file ${keyFile} (from accounts[0].apiKeyFile in ${configFile}) | ${keyFingerprint(ok('production').key)}`,
+        );
+        expect(stdout).toMatch(
+          new RegExp(`\\| staging +\\| env STAGING_KEY +\\| ${keyFingerprint(ok('staging').key)} +\\| 2000/100 `),
+        );
 
         const json = await check(['--config.check', '--output=json', `--config.file=${configFile}`], configEnv);
         expect(json.code).toBe(0);
         expect(JSON.parse(json.stdout)).toEqual([
-          { account: 'production', key_source: 'file', key_location: keyFile, key_origin: expect.stringContaining('accounts[0].apiKeyFile') as string, key_fingerprint: keyFingerprint(ok('production').key), key_shared_with: [], warning: 1000, critical: 100 },
-          { account: 'staging', key_source: 'env', key_location: 'STAGING_KEY', key_origin: null, key_fingerprint: keyFingerprint(ok('staging').key), key_shared_with: [], warning: 2000, critical: 100 },
+          {
+            account: 'production',
+            key_source: 'file',
+            key_location: keyFile,
+            key_origin: expect.stringContaining('accounts[0].apiKeyFile') as string,
+            key_fingerprint: keyFingerprint(ok('production').key),
+            key_shared_with: [],
+            warning: 1000,
+            critical: 100,
+          },
+          {
+            account: 'staging',
+            key_source: 'env',
+            key_location: 'STAGING_KEY',
+            key_origin: null,
+            key_fingerprint: keyFingerprint(ok('staging').key),
+            key_shared_with: [],
+            warning: 2000,
+            critical: 100,
+          },
         ]);
         expect(sim.requestCount()).toBe(0);
         expectNoKey('--config.check output', stdout + json.stdout, [ok('production').key, ok('staging').key]);
       });
     });
 
-    it("lists only the accounts this shard polls, and says how many the other shards hold", async () => {
+    it('lists only the accounts this shard polls, and says how many the other shards hold', async () => {
       const names = ['analytics', 'flaky', 'legacy', 'marketing', 'production', 'staging'];
-      await withSimulator(names.map((n) => ok(n)), async (sim, env) => {
-        const mine = names.filter((n) => ownsAccount(n, { index: 0, count: 2 }));
-        expect(mine.length).toBeGreaterThan(0);
-        expect(mine.length).toBeLessThan(names.length);
-        const { code, stdout, stderr } = await check(['--config.check'], { ...env, ZEXA_SHARD: '0/2' });
-        expect(stderr).toBe('');
-        expect(code).toBe(0);
-        expect(stdout).toContain(
-          `configuration is valid: ${mine.length} accounts, API ${sim.url}, poll interval 60s, shard 0/2 (the other shards hold ${names.length - mine.length} of the 6 accounts); no request was made`,
-        );
-        expect([...tableRowsOf(stdout).keys()]).toEqual(mine);
-        const json = await check(['--config.check', '--output=json'], { ...env, ZEXA_SHARD: '0/2' });
-        expect((JSON.parse(json.stdout) as { account: string }[]).map((r) => r.account)).toEqual(mine);
-        // The same accounts the check itself polls.
-        const polled = await check(['--output=json'], { ...env, ZEXA_SHARD: '0/2' });
-        expect((JSON.parse(polled.stdout) as CheckRow[]).map((r) => r.account)).toEqual(mine);
-        expect(sim.requestCount()).toBe(mine.length);
-      });
+      await withSimulator(
+        names.map((n) => ok(n)),
+        async (sim, env) => {
+          const mine = names.filter((n) => ownsAccount(n, { index: 0, count: 2 }));
+          expect(mine.length).toBeGreaterThan(0);
+          expect(mine.length).toBeLessThan(names.length);
+          const { code, stdout, stderr } = await check(['--config.check'], { ...env, ZEXA_SHARD: '0/2' });
+          expect(stderr).toBe('');
+          expect(code).toBe(0);
+          expect(stdout).toContain(
+            `configuration is valid: ${mine.length} accounts, API ${sim.url}, poll interval 60s, shard 0/2 (the other shards hold ${names.length - mine.length} of the 6 accounts); no request was made`,
+          );
+          expect([...tableRowsOf(stdout).keys()]).toEqual(mine);
+          const json = await check(['--config.check', '--output=json'], { ...env, ZEXA_SHARD: '0/2' });
+          expect((JSON.parse(json.stdout) as { account: string }[]).map((r) => r.account)).toEqual(mine);
+          // The same accounts the check itself polls.
+          const polled = await check(['--output=json'], { ...env, ZEXA_SHARD: '0/2' });
+          expect((JSON.parse(polled.stdout) as CheckRow[]).map((r) => r.account)).toEqual(mine);
+          expect(sim.requestCount()).toBe(mine.length);
+        },
+      );
     });
 
     it('exits 2 on a bad file with one line per problem, and makes no request', async () => {
       await withSimulator([ok('production')], async (sim) => {
         const configFile = join(tmp, 'bad.yml');
-        writeFileSync(configFile, 'poll: { interval: 1s }\naccounts:\n  - name: Production\n    apiKeyFile: /nonexistent/key\n');
-        const { code, stdout, stderr } = await check(['--config.check', `--config.file=${configFile}`], { ZEXA_API_URL: sim.url });
+        writeFileSync(
+          configFile,
+          'poll: { interval: 1s }\naccounts:\n  - name: Production\n    apiKeyFile: /nonexistent/key\n',
+        );
+        const { code, stdout, stderr } = await check(['--config.check', `--config.file=${configFile}`], {
+          ZEXA_API_URL: sim.url,
+        });
         expect(code).toBe(2);
         expect(stdout).toBe('');
         const problems = stderr.split('\n').filter((l) => l.startsWith('  - '));
@@ -379,7 +519,15 @@ describe('zexa-exporter check', () => {
   it('prints its help with every exit code', async () => {
     const { code, stdout } = await check(['--help'], {});
     expect(code).toBe(0);
-    for (const line of ['--output=table|json', '--config.check', '  0  OK', '  1  WARNING', '  2  CRITICAL', '  3  UNKNOWN']) expect(stdout).toContain(line);
+    for (const line of [
+      '--output=table|json',
+      '--config.check',
+      '  0  OK',
+      '  1  WARNING',
+      '  2  CRITICAL',
+      '  3  UNKNOWN',
+    ])
+      expect(stdout).toContain(line);
   });
 
   it('runs against the built-in simulator with no key: npm run demo -- check', async () => {

@@ -11,7 +11,10 @@ const REQUESTS = 50;
 
 describe('client errors', () => {
   it('are counted, not logged one by one', { timeout: 60_000 }, async () => {
-    const h = await startHarness({ accounts: [{ name: 'alpha', key: 'zx_client_errors_7c1d9e2f4a', credits: 10 }], logLevel: 'debug' });
+    const h = await startHarness({
+      accounts: [{ name: 'alpha', key: 'zx_client_errors_7c1d9e2f4a', credits: 10 }],
+      logLevel: 'debug',
+    });
     try {
       await h.until(async () => (await h.sample('zexa_up{account="alpha"}')) === 1);
       const path = `/api/v1/accounts/%25${'A'.repeat(15 * 1024)}%`;

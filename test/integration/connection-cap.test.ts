@@ -53,7 +53,15 @@ describe('connection cap (issue 12)', () => {
     cleanups.push(() => api.close());
     // The request timeout the default 60 s interval would give, with a 200 ms interval.
     const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY: KEY, ZEXA_POLL_INTERVAL: ms(200), ZEXA_REQUEST_TIMEOUT: '10s' };
-    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0', '--web.max-connections=5'], env, readFile: () => '', readDir: () => [] }, { limits: TEST_LIMITS });
+    const config = loadConfig(
+      {
+        argv: ['--web.listen-address=127.0.0.1:0', '--web.max-connections=5'],
+        env,
+        readFile: () => '',
+        readDir: () => [],
+      },
+      { limits: TEST_LIMITS },
+    );
     expect(config.web.maxConnections).toBe(5);
     const logs = captureLogs();
     const exporter = await startExporter(config, { env, logDestination: logs, processMetrics: false });
@@ -67,12 +75,26 @@ describe('connection cap (issue 12)', () => {
     // Closed by the server without a byte: not held open like the first five.
     expect(await sixth.closed).toBe('');
     await expect(healthz(exporter.port)).rejects.toThrow(/socket hang up|ECONNRESET/);
-    await vi.waitFor(() => expect(logs.records().some((r) => r.msg === 'connection limit reached: new connections are closed at once (--web.max-connections)')).toBe(true));
+    await vi.waitFor(() =>
+      expect(
+        logs
+          .records()
+          .some(
+            (r) => r.msg === 'connection limit reached: new connections are closed at once (--web.max-connections)',
+          ),
+      ).toBe(true),
+    );
     // Polls use descriptors of their own and carry on while the cap is reached.
-    await vi.waitFor(() => expect(api.requests).toBeGreaterThanOrEqual(polledBefore + 2), { timeout: 5_000, interval: 50 });
+    await vi.waitFor(() => expect(api.requests).toBeGreaterThanOrEqual(polledBefore + 2), {
+      timeout: 5_000,
+      interval: 50,
+    });
 
     idle[0]?.socket.destroy();
-    await vi.waitFor(async () => expect(await healthz(exporter.port).catch(() => 0)).toBe(200), { timeout: 5_000, interval: 50 });
+    await vi.waitFor(async () => expect(await healthz(exporter.port).catch(() => 0)).toBe(200), {
+      timeout: 5_000,
+      interval: 50,
+    });
   });
 
   it('closes a connection that sends no request in time, but not one whose request takes long', async () => {
@@ -81,10 +103,13 @@ describe('connection cap (issue 12)', () => {
     });
     limitConnections(server, { maxConnections: 10, firstRequestTimeoutMs: 200 });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    );
     const port = (server.address() as AddressInfo).port;
 
     const silent = await idleSocket(port);

@@ -41,12 +41,14 @@ describe('npm run demo', () => {
   it.each([[['--config.file=/tmp/zexa.yml']], [['--config.file', '/tmp/zexa.yml']]])(
     'refuses %j with a clear message and exit code 2 instead of ignoring it',
     async (args) => {
-    const proc = start(args);
-    expect((await proc.exited).code).toBe(2);
-    expect(proc.stderr()).toMatch(/^zexa-exporter demo: --config\.file is not supported by the demo: it polls a fixed set of simulated accounts/);
-    expect(proc.stderr()).toContain('npm run simulator -- --key-dir');
-    expect(proc.stdout()).not.toContain('status page');
-  },
+      const proc = start(args);
+      expect((await proc.exited).code).toBe(2);
+      expect(proc.stderr()).toMatch(
+        /^zexa-exporter demo: --config\.file is not supported by the demo: it polls a fixed set of simulated accounts/,
+      );
+      expect(proc.stderr()).toContain('npm run simulator -- --key-dir');
+      expect(proc.stdout()).not.toContain('status page');
+    },
   );
 
   it('refuses ZEXA_EXPORTER_CONFIG the same way, naming the variable', async () => {
@@ -59,13 +61,19 @@ describe('npm run demo', () => {
 
 describe('npm run simulator', () => {
   it('is an npm script that starts src/simulator/cli.ts (built)', async () => {
-    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { scripts: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
     expect(pkg.scripts.simulator).toBe('node dist/simulator/cli.js');
     expect(pkg.scripts.presimulator).toBe('npm run build --silent');
     const proc = start(['--demo', '--port', '0'], {}, SIMULATOR);
-    await expect.poll(() => proc.stdout(), { timeout: 15_000 }).toMatch(/Zexa API simulator listening on http:\/\/127\.0\.0\.1:\d+/);
+    await expect
+      .poll(() => proc.stdout(), { timeout: 15_000 })
+      .toMatch(/Zexa API simulator listening on http:\/\/127\.0\.0\.1:\d+/);
     const url = /listening on (\S+)/.exec(proc.stdout())![1]!;
-    const res = await fetch(`${url}/v1/credits`, { headers: { authorization: 'Bearer zx_demo_staging_not_a_real_key' } });
+    const res = await fetch(`${url}/v1/credits`, {
+      headers: { authorization: 'Bearer zx_demo_staging_not_a_real_key' },
+    });
     expect(await res.json()).toMatchObject({ credits: 640, currency: 'USD' });
   });
 });

@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 describe('exporter against the simulator over real HTTP', () => {
-  it('exports every account\'s balance, turns ready, and serves the status page', async () => {
+  it("exports every account's balance, turns ready, and serves the status page", async () => {
     harness = await startHarness({
       accounts: [
         { name: 'production', key: KEYS.production, credits: 4250 },
@@ -42,14 +42,20 @@ describe('exporter against the simulator over real HTTP', () => {
   });
 
   it('answers /readyz 503 until every account has finished its first poll', async () => {
-    harness = await startHarness({ accounts: [{ name: 'production', key: KEYS.production, credits: 10 }], latencyMs: 1500 });
+    harness = await startHarness({
+      accounts: [{ name: 'production', key: KEYS.production, credits: 10 }],
+      latencyMs: 1500,
+    });
     const h = harness;
     expect((await fetch(`${h.exporter.url}/readyz`)).status).toBe(503);
     await h.until(async () => (await fetch(`${h.exporter.url}/readyz`)).status === 200);
   });
 
   it("answers Prometheus' own /-/healthy and /-/ready like /healthz and /readyz, and links them", async () => {
-    harness = await startHarness({ accounts: [{ name: 'production', key: KEYS.production, credits: 10 }], latencyMs: 1500 });
+    harness = await startHarness({
+      accounts: [{ name: 'production', key: KEYS.production, credits: 10 }],
+      latencyMs: 1500,
+    });
     const h = harness;
     const ready = await fetch(`${h.exporter.url}/-/ready`);
     expect(ready.status).toBe(503);
@@ -148,7 +154,7 @@ describe('exporter against the simulator over real HTTP', () => {
     for (let i = 1; i < at.length; i++) expect((at[i] as number) - (at[i - 1] as number)).toBeGreaterThanOrEqual(650);
   });
 
-  it('protects everything but /healthz, /-/healthy and /-/ready with the web config\'s basic auth', async () => {
+  it("protects everything but /healthz, /-/healthy and /-/ready with the web config's basic auth", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'zexa-web-'));
     tmpDirs.push(dir);
     const webConfig = join(dir, 'web.yml');

@@ -33,7 +33,10 @@ afterEach(async () => {
 async function harness(options: Partial<HarnessOptions> = {}): Promise<Harness> {
   const h = await startHarness({ accounts: [VICTIM, BYSTANDER], intervalMs: 600, ...options });
   cleanups.push(() => h.close());
-  await h.until(async () => (await h.sample('zexa_up{account="victim"}')) === 1 && (await h.sample('zexa_up{account="bystander"}')) === 1);
+  await h.until(
+    async () =>
+      (await h.sample('zexa_up{account="victim"}')) === 1 && (await h.sample('zexa_up{account="bystander"}')) === 1,
+  );
   return h;
 }
 
@@ -44,7 +47,12 @@ const errors = async (h: Harness, reason: string, account = 'victim'): Promise<n
  * Injects `fault` on the victim, waits for `polls` failed polls with `reason`, checks everything
  * the issue asks for, clears the fault and checks the recovery at the next poll.
  */
-async function injectAndRecover(h: Harness, fault: SimFault, reason: string, options: { polls?: number; timeoutMs?: number } = {}): Promise<string> {
+async function injectAndRecover(
+  h: Harness,
+  fault: SimFault,
+  reason: string,
+  options: { polls?: number; timeoutMs?: number } = {},
+): Promise<string> {
   const polls = options.polls ?? 2;
   h.sim.setFault('victim', fault);
   await h.until(async () => (await errors(h, reason)) >= polls, options.timeoutMs ?? 20_000);
@@ -54,7 +62,9 @@ async function injectAndRecover(h: Harness, fault: SimFault, reason: string, opt
   const text = await response.text();
   expect(parseSample(text, 'zexa_up{account="victim"}')).toBe(0);
   // Only this reason was counted for the victim.
-  expect(text.match(/zexa_poll_errors_total\{account="victim",reason="[a-z_]+"\}/g)).toEqual([`zexa_poll_errors_total{account="victim",reason="${reason}"}`]);
+  expect(text.match(/zexa_poll_errors_total\{account="victim",reason="[a-z_]+"\}/g)).toEqual([
+    `zexa_poll_errors_total{account="victim",reason="${reason}"}`,
+  ]);
   // The last good balance is kept through the failure.
   expect(parseSample(text, 'zexa_credits_remaining{account="victim",currency="USD"}')).toBe(VICTIM.credits);
   // The other account goes on as if nothing happened.
@@ -144,12 +154,27 @@ describe('fault injection: the API is slow, unreachable or cut off', () => {
       },
     });
     cleanups.push(() => dispatcher.close());
-    const env = { ZEXA_API_URL: `http://zexa-api.invalid:${new URL(sim.url).port}`, ZEXA_API_KEY_VICTIM: VICTIM.key, ZEXA_POLL_INTERVAL: ms(600), ZEXA_REQUEST_TIMEOUT: '1s' };
-    const config: Config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] }, { limits: TEST_LIMITS });
+    const env = {
+      ZEXA_API_URL: `http://zexa-api.invalid:${new URL(sim.url).port}`,
+      ZEXA_API_KEY_VICTIM: VICTIM.key,
+      ZEXA_POLL_INTERVAL: ms(600),
+      ZEXA_REQUEST_TIMEOUT: '1s',
+    };
+    const config: Config = loadConfig(
+      { argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] },
+      { limits: TEST_LIMITS },
+    );
     const logs: LogCapture = captureLogs();
-    const exporter: RunningExporter = await startExporter(config, { env, dispatcher, logDestination: logs, processMetrics: false, retryPolicy: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100 } });
+    const exporter: RunningExporter = await startExporter(config, {
+      env,
+      dispatcher,
+      logDestination: logs,
+      processMetrics: false,
+      retryPolicy: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100 },
+    });
     cleanups.push(() => exporter.close());
-    const sample = async (series: string): Promise<number | undefined> => parseSample(await (await fetch(`${exporter.url}/metrics`)).text(), series);
+    const sample = async (series: string): Promise<number | undefined> =>
+      parseSample(await (await fetch(`${exporter.url}/metrics`)).text(), series);
 
     await until(async () => (await sample('zexa_up{account="victim"}')) === 1);
     dnsBroken = true;
@@ -162,13 +187,24 @@ describe('fault injection: the API is slow, unreachable or cut off', () => {
     const failedBefore = (await sample('zexa_poll_errors_total{account="victim",reason="network"}')) ?? 0;
     dnsBroken = false;
     await until(async () => (await sample('zexa_up{account="victim"}')) === 1);
-    expect(await sample('zexa_poll_errors_total{account="victim",reason="network"}')).toBeLessThanOrEqual(failedBefore + 1);
+    expect(await sample('zexa_poll_errors_total{account="victim",reason="network"}')).toBeLessThanOrEqual(
+      failedBefore + 1,
+    );
   });
 
   it('a real .invalid host through the default dispatcher fails with ENOTFOUND, well within the timeout', async () => {
     const logs = captureLogs();
-    const env = { ZEXA_API_URL: 'http://zexa-api.invalid', ZEXA_API_KEY_VICTIM: VICTIM.key, ZEXA_REQUEST_TIMEOUT: '5s' };
-    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] });
+    const env = {
+      ZEXA_API_URL: 'http://zexa-api.invalid',
+      ZEXA_API_KEY_VICTIM: VICTIM.key,
+      ZEXA_REQUEST_TIMEOUT: '5s',
+    };
+    const config = loadConfig({
+      argv: ['--web.listen-address=127.0.0.1:0'],
+      env,
+      readFile: () => '',
+      readDir: () => [],
+    });
     config.poll.maxAttempts = 1;
     const exporter = await startExporter(config, { env, logDestination: logs, processMetrics: false });
     cleanups.push(() => exporter.close());
@@ -187,8 +223,18 @@ describe('fault injection: error statuses', () => {
       // Two failures, then success: the poll's third attempt gets the balance.
       const before = h.sim.requestCount('victim');
       h.sim.setFault('victim', { kind: 'server_error', status, times: 2 });
-      await h.until(() => h.sim.requests('victim').slice(before).some((r) => r.status === 200));
-      expect(h.sim.requests('victim').slice(before, before + 3).map((r) => r.status)).toEqual([status, status, 200]);
+      await h.until(() =>
+        h.sim
+          .requests('victim')
+          .slice(before)
+          .some((r) => r.status === 200),
+      );
+      expect(
+        h.sim
+          .requests('victim')
+          .slice(before, before + 3)
+          .map((r) => r.status),
+      ).toEqual([status, status, 200]);
       expect(await errors(h, 'server_error')).toBe(0);
       // A burst as long as the attempts: one failed poll, each of its attempts counted.
       await injectAndRecover(h, { kind: 'server_error', status, times: 3 }, 'server_error', { polls: 1 });
@@ -312,7 +358,9 @@ describe('fault injection: bodies that are not what the API documents', () => {
       const isVictim = req.headers.authorization === `Bearer ${VICTIM.key}`;
       const account = isVictim ? VICTIM : BYSTANDER;
       if (!isVictim || !huge) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ credits: account.credits, currency: 'USD' }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ credits: account.credits, currency: 'USD' }));
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -332,7 +380,13 @@ describe('fault injection: bodies that are not what the API documents', () => {
       pump();
     });
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => { api.closeAllConnections(); api.close(resolve); }));
+    cleanups.push(
+      () =>
+        new Promise((resolve) => {
+          api.closeAllConnections();
+          api.close(resolve);
+        }),
+    );
     const apiUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
 
     const proc: ExporterProcess = runExporter(['--web.listen-address=127.0.0.1:0'], {
@@ -348,7 +402,9 @@ describe('fault injection: bodies that are not what the API documents', () => {
     const port = await proc.port();
     const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     const memoryKiB = (field: 'VmRSS' | 'VmHWM'): number =>
-      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${proc.child.pid}/status`, 'utf8'))?.[1]);
+      Number(
+        new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${proc.child.pid}/status`, 'utf8'))?.[1],
+      );
 
     await until(async () => (await metrics()).includes('zexa_up{account="victim"} 1'), 15_000, 'the first poll');
     // Warm up the rendering paths, so their first-use allocations are in the baseline.
@@ -356,7 +412,11 @@ describe('fault injection: bodies that are not what the API documents', () => {
     // The peak so far (start-up included) is the baseline: only a new peak counts as growth.
     const baselineKiB = Math.max(memoryKiB('VmRSS'), memoryKiB('VmHWM'));
     huge = true;
-    await until(async () => (await metrics()).includes('zexa_poll_errors_total{account="victim",reason="invalid_response"} 1'), 15_000, 'a poll of the huge body');
+    await until(
+      async () => (await metrics()).includes('zexa_poll_errors_total{account="victim",reason="invalid_response"} 1'),
+      15_000,
+      'a poll of the huge body',
+    );
     // VmHWM is the peak resident size. Buffering the body would cost over 128 MiB (the chunks, then
     // the string); measured growth is about 27 MiB of ordinary heap growth, so the bound is loose.
     const peakGrowthKiB = memoryKiB('VmHWM') - baselineKiB;
@@ -369,6 +429,8 @@ describe('fault injection: bodies that are not what the API documents', () => {
     expect(streamedBytes).toBeLessThan(HUGE / 4);
     huge = false;
     await until(async () => (await metrics()).includes('zexa_up{account="victim"} 1'), 15_000, 'the recovery');
-    console.info(`64 MiB chunked body: exporter peak RSS growth ${peakGrowthKiB} KiB over ${baselineKiB} KiB; the API got to send ${streamedBytes} bytes before the exporter hung up`);
+    console.info(
+      `64 MiB chunked body: exporter peak RSS growth ${peakGrowthKiB} KiB over ${baselineKiB} KiB; the API got to send ${streamedBytes} bytes before the exporter hung up`,
+    );
   });
 });

@@ -105,25 +105,34 @@ describe('golden /metrics', () => {
   });
 
   it('serves the same zexa_ samples in both formats, and gzips both', async () => {
-    const zexa = (lines: string[]): string[] => lines.filter((l) => l.startsWith('zexa_') && !l.startsWith('zexa_api_request_duration_seconds'));
+    const zexa = (lines: string[]): string[] =>
+      lines.filter((l) => l.startsWith('zexa_') && !l.startsWith('zexa_api_request_duration_seconds'));
     expect(zexa(samples(liveOpenMetrics))).toEqual(zexa(samples(live)));
     expect(zexa(samples(live)).length).toBeGreaterThan(40);
     for (const accept of [PROMETHEUS_ACCEPT, 'text/plain']) {
-      const response = await fetch(`${harness.exporter.url}/metrics`, { headers: { Accept: accept, 'Accept-Encoding': 'gzip' } });
+      const response = await fetch(`${harness.exporter.url}/metrics`, {
+        headers: { Accept: accept, 'Accept-Encoding': 'gzip' },
+      });
       expect(response.headers.get('vary')).toBe('Accept, Accept-Encoding');
       // fetch decodes gzip itself; the raw bytes are checked through node:http below.
       const text = await response.text();
       expect(zexa(samples(text))).toEqual(zexa(samples(live)));
       expect(text.endsWith('# EOF\n')).toBe(accept === PROMETHEUS_ACCEPT);
     }
-    const raw = await rawGet(`${harness.exporter.url}/metrics`, { accept: PROMETHEUS_ACCEPT, 'accept-encoding': 'gzip' });
+    const raw = await rawGet(`${harness.exporter.url}/metrics`, {
+      accept: PROMETHEUS_ACCEPT,
+      'accept-encoding': 'gzip',
+    });
     expect(raw.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(raw.body).toString('utf8').endsWith('\n# EOF\n')).toBe(true);
   });
 
   describe.skipIf(promtool.missing)('promtool check metrics', () => {
     it('accepts the golden file', () => {
-      const result = spawnSync(promtool.path as string, ['check', 'metrics'], { input: readFileSync(GOLDEN), encoding: 'utf8' });
+      const result = spawnSync(promtool.path as string, ['check', 'metrics'], {
+        input: readFileSync(GOLDEN),
+        encoding: 'utf8',
+      });
       expect(result.stderr + result.stdout).toBe('');
       expect(result.status).toBe(0);
     });
@@ -139,7 +148,8 @@ describe('golden /metrics', () => {
       // upstream (https://github.com/prometheus/client_js/issues/283) and not ours to rename, so
       // those exact three complaints are tolerated and nothing else is.
       const complaints = (result.stdout + result.stderr).split('\n').filter((l) => l.trim() !== '');
-      const known = /^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/;
+      const known =
+        /^nodejs_active_(handles|requests|resources)_total non-counter metrics should not have "_total" suffix$/;
       expect(complaints.filter((l) => !known.test(l))).toEqual([]);
       expect(execFileSync(promtool.path as string, ['--version'], { encoding: 'utf8' })).toMatch(/promtool/);
     });
@@ -147,7 +157,10 @@ describe('golden /metrics', () => {
 });
 
 /** A GET through node:http, which leaves the body encoded as it came. */
-function rawGet(url: string, headers: Record<string, string>): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> {
+function rawGet(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> {
   return new Promise((resolve, reject) => {
     http
       .get(url, { headers }, (res) => {

@@ -22,9 +22,14 @@ const ENV = { ZEXA_API_KEY: 'zx_test_healthcheck_0001', ZEXA_API_URL: 'http://12
 
 function healthcheck(args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [MAIN, 'healthcheck', ...args], { env: { PATH: process.env.PATH ?? '', ...ENV }, timeout: 20_000 }, (error, _stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stderr });
-    });
+    execFile(
+      process.execPath,
+      [MAIN, 'healthcheck', ...args],
+      { env: { PATH: process.env.PATH ?? '', ...ENV }, timeout: 20_000 },
+      (error, _stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stderr });
+      },
+    );
   });
 }
 
@@ -51,7 +56,8 @@ describe('probeHost', () => {
 });
 
 describe('loadWebSettings', () => {
-  const file = 'web:\n  listenAddress: 127.0.0.1:9911\n  configFile: web.yml\naccounts:\n  - name: a\n    apiKeyFile: /nonexistent/key\n';
+  const file =
+    'web:\n  listenAddress: 127.0.0.1:9911\n  configFile: web.yml\naccounts:\n  - name: a\n    apiKeyFile: /nonexistent/key\n';
   const sources = (argv: string[], env: Record<string, string>): ConfigSources => ({
     argv,
     env,
@@ -64,7 +70,12 @@ describe('loadWebSettings', () => {
 
   it('reads the web settings as loadConfig does, without needing a key', () => {
     const s = sources(['--config.file=/etc/zexa/config.yml'], {});
-    expect(loadWebSettings(s)).toMatchObject({ listenAddress: '127.0.0.1:9911', host: '127.0.0.1', port: 9911, configFile: '/etc/zexa/web.yml' });
+    expect(loadWebSettings(s)).toMatchObject({
+      listenAddress: '127.0.0.1:9911',
+      host: '127.0.0.1',
+      port: 9911,
+      configFile: '/etc/zexa/web.yml',
+    });
     // The full load fails on the missing key file; the probe does not care.
     expect(() => loadConfig(s)).toThrow(/nonexistent/);
     const withKey = sources(['--web.listen-address=:9912'], { ZEXA_API_KEY: 'zx_test_healthcheck_0002' });
@@ -72,9 +83,13 @@ describe('loadWebSettings', () => {
   });
 
   it('follows the same precedence: flag over variable over file', () => {
-    const s = sources(['--config.file=/etc/zexa/config.yml', '--web.listen-address=:9913'], { ZEXA_EXPORTER_LISTEN_ADDRESS: ':9914' });
+    const s = sources(['--config.file=/etc/zexa/config.yml', '--web.listen-address=:9913'], {
+      ZEXA_EXPORTER_LISTEN_ADDRESS: ':9914',
+    });
     expect(loadWebSettings(s).port).toBe(9913);
-    expect(loadWebSettings(sources(['--config.file=/etc/zexa/config.yml'], { ZEXA_EXPORTER_LISTEN_ADDRESS: ':9914' })).port).toBe(9914);
+    expect(
+      loadWebSettings(sources(['--config.file=/etc/zexa/config.yml'], { ZEXA_EXPORTER_LISTEN_ADDRESS: ':9914' })).port,
+    ).toBe(9914);
   });
 });
 
@@ -94,8 +109,11 @@ describe('zexa-exporter healthcheck, plain HTTP on a non-default port', () => {
 
   it('reads the listen address from the environment as the exporter does', async () => {
     const result = await new Promise<number>((resolve) => {
-      execFile(process.execPath, [MAIN, 'healthcheck'], { env: { PATH: process.env.PATH ?? '', ...ENV, ZEXA_EXPORTER_LISTEN_ADDRESS: listen } }, (error) =>
-        resolve(error === null ? 0 : Number(error.code)),
+      execFile(
+        process.execPath,
+        [MAIN, 'healthcheck'],
+        { env: { PATH: process.env.PATH ?? '', ...ENV, ZEXA_EXPORTER_LISTEN_ADDRESS: listen } },
+        (error) => resolve(error === null ? 0 : Number(error.code)),
       );
     });
     expect(result).toBe(0);
@@ -133,7 +151,10 @@ describe.skipIf(openssl.missing)('zexa-exporter healthcheck with TLS from the we
     dir = mkdtempSync(path.join(tmpdir(), 'zexa-healthcheck-'));
     certs = makeCerts(openssl.path!, dir);
     webConfig('tls.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n');
-    webConfig('mtls.yml', 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n');
+    webConfig(
+      'mtls.yml',
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAnyClientCert\n',
+    );
     listen = `127.0.0.1:${await freePort()}`;
     mtlsListen = `127.0.0.1:${await freePort()}`;
     exporter = await started([`--web.listen-address=${listen}`, `--web.config.file=${path.join(dir, 'tls.yml')}`]);
@@ -147,11 +168,15 @@ describe.skipIf(openssl.missing)('zexa-exporter healthcheck with TLS from the we
   });
 
   it('exits 0 over HTTPS with the same web config, trusting the certificate it serves', async () => {
-    expect(await healthcheck([`--web.listen-address=${listen}`, `--web.config.file=${path.join(dir, 'tls.yml')}`])).toEqual({ code: 0, stderr: '' });
+    expect(
+      await healthcheck([`--web.listen-address=${listen}`, `--web.config.file=${path.join(dir, 'tls.yml')}`]),
+    ).toEqual({ code: 0, stderr: '' });
   });
 
   it('presents the server certificate where the web config requires a client certificate', async () => {
-    expect(await healthcheck([`--web.listen-address=${mtlsListen}`, `--web.config.file=${path.join(dir, 'mtls.yml')}`])).toEqual({ code: 0, stderr: '' });
+    expect(
+      await healthcheck([`--web.listen-address=${mtlsListen}`, `--web.config.file=${path.join(dir, 'mtls.yml')}`]),
+    ).toEqual({ code: 0, stderr: '' });
   });
 
   it('exits 1 when asking in plain HTTP a server that speaks TLS', async () => {
@@ -160,8 +185,11 @@ describe.skipIf(openssl.missing)('zexa-exporter healthcheck with TLS from the we
     expect(result.stderr).toContain(`http://${listen}/healthz`);
   });
 
-  it('exits 1 when the server shows a certificate other than the web config\'s', async () => {
-    const other = webConfig('other.yml', `tls_server_config:\n  cert_file: ${certs.clientCert}\n  key_file: ${certs.clientKey}\n`);
+  it("exits 1 when the server shows a certificate other than the web config's", async () => {
+    const other = webConfig(
+      'other.yml',
+      `tls_server_config:\n  cert_file: ${certs.clientCert}\n  key_file: ${certs.clientKey}\n`,
+    );
     const result = await healthcheck([`--web.listen-address=${listen}`, `--web.config.file=${other}`]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("certificate other than the web config's cert_file");

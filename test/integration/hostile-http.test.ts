@@ -24,7 +24,12 @@ let port: number;
 
 beforeAll(async () => {
   writeFileSync(configFile, GOOD_CONFIG);
-  h = await startHarness({ accounts: [ACCOUNT], withoutEnvKey: ['production'], env: { PRODUCTION_KEY: ACCOUNT.key }, configFile });
+  h = await startHarness({
+    accounts: [ACCOUNT],
+    withoutEnvKey: ['production'],
+    env: { PRODUCTION_KEY: ACCOUNT.key },
+    configFile,
+  });
   port = Number(new URL(h.exporter.url).port);
   await h.until(async () => (await h.sample('zexa_up{account="production"}')) === 1);
 });
@@ -63,9 +68,15 @@ describe('hostile HTTP requests', () => {
 
   it('POST /-/reload takes no body: 413 for a body, large or chunked, and GET gets 405 with Allow: POST', async () => {
     expect((await fetch(`${h.exporter.url}/-/reload`, { method: 'POST', body: '{}' })).status).toBe(413);
-    const large = await rawRequest(port, `POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * 1024 * 1024}\r\nConnection: close\r\n\r\n${'x'.repeat(64 * 1024)}`);
+    const large = await rawRequest(
+      port,
+      `POST /-/reload HTTP/1.1\r\nHost: x\r\nContent-Length: ${10 * 1024 * 1024}\r\nConnection: close\r\n\r\n${'x'.repeat(64 * 1024)}`,
+    );
     expect(large.status).toBe(413);
-    const chunked = await rawRequest(port, 'POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+    const chunked = await rawRequest(
+      port,
+      'POST /-/reload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    );
     expect(chunked.status).toBe(413);
     const get = await fetch(`${h.exporter.url}/-/reload`);
     expect(get.status).toBe(405);
@@ -90,14 +101,19 @@ describe('hostile HTTP requests', () => {
       '/metrics/../../x',
     ];
     for (const path of paths) {
-      const response = await rawRequest(port, Buffer.from(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 'utf8'));
+      const response = await rawRequest(
+        port,
+        Buffer.from(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`, 'utf8'),
+      );
       expect([400, 404], `GET ${path.slice(0, 40)} → ${response.status}`).toContain(response.status);
       // Received bytes are latin1 text; the path as it went out is compared the same way.
       const sent = Buffer.from(path, 'utf8').toString('latin1');
       expect(response.raw).not.toContain(sent);
       expect(response.raw).not.toContain('<script>');
       // Node's parser refuses some request lines itself with an empty 400; the app says Not Found.
-      expect(response.body, path.slice(0, 40)).toMatch(response.status === 400 ? /^(Bad Request\n)?$/ : /^Not Found\n$/);
+      expect(response.body, path.slice(0, 40)).toMatch(
+        response.status === 400 ? /^(Bad Request\n)?$/ : /^Not Found\n$/,
+      );
     }
     // 100 KB of path is over Node's header limit: refused before routing, and not echoed either.
     const huge = `/${'b'.repeat(100 * 1024)}`;
@@ -108,11 +124,17 @@ describe('hostile HTTP requests', () => {
   });
 
   it('huge or very many headers get 431 or a closed connection, and the server keeps serving', async () => {
-    const huge = await rawRequest(port, `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Huge: ${'h'.repeat(100 * 1024)}\r\nConnection: close\r\n\r\n`);
+    const huge = await rawRequest(
+      port,
+      `GET /metrics HTTP/1.1\r\nHost: x\r\nX-Huge: ${'h'.repeat(100 * 1024)}\r\nConnection: close\r\n\r\n`,
+    );
     expect([0, 431]).toContain(huge.status);
     expect(huge.raw).not.toContain('h'.repeat(64));
     const many = Array.from({ length: 5000 }, (_, i) => `X-H${i}: v`).join('\r\n');
-    const manyResponse = await rawRequest(port, `GET /healthz HTTP/1.1\r\nHost: x\r\n${many}\r\nConnection: close\r\n\r\n`);
+    const manyResponse = await rawRequest(
+      port,
+      `GET /healthz HTTP/1.1\r\nHost: x\r\n${many}\r\nConnection: close\r\n\r\n`,
+    );
     expect([0, 200, 431]).toContain(manyResponse.status);
     await stillServing();
   });
@@ -121,13 +143,21 @@ describe('hostile HTTP requests', () => {
 describe('HTML from the API on the status page', () => {
   it('an error message and request id carrying markup are shown escaped, end to end', async () => {
     const api = createServer((_req, res) => {
-      const body = JSON.stringify({ error: { message: '<script>alert(1)</script>', request_id: '<img src=x onerror=alert(1)>' } });
+      const body = JSON.stringify({
+        error: { message: '<script>alert(1)</script>', request_id: '<img src=x onerror=alert(1)>' },
+      });
       res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
     });
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
-    const hostile = await startHarness({ accounts: [ACCOUNT], env: { ZEXA_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}` } });
+    const hostile = await startHarness({
+      accounts: [ACCOUNT],
+      env: { ZEXA_API_URL: `http://127.0.0.1:${(api.address() as AddressInfo).port}` },
+    });
     try {
-      await hostile.until(async () => ((await hostile.sample('zexa_poll_errors_total{account="production",reason="client_error"}')) ?? 0) >= 1);
+      await hostile.until(
+        async () =>
+          ((await hostile.sample('zexa_poll_errors_total{account="production",reason="client_error"}')) ?? 0) >= 1,
+      );
       const response = await fetch(`${hostile.exporter.url}/`);
       const page = await response.text();
       expect(response.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
@@ -149,8 +179,16 @@ describe('hostile configuration on reload', () => {
   const cases: [what: string, write: (path: string) => void, expected: RegExp][] = [
     ['a 10 MB file', (p) => writeFileSync(p, `${GOOD_CONFIG}# ${'x'.repeat(10 * 1024 * 1024)}\n`), /larger than 1 MiB/],
     ['a YAML alias bomb', (p) => copyFileSync(bombFixture, p), /aliases/],
-    ['unknown fields', (p) => writeFileSync(p, `${GOOD_CONFIG}    bogus: 1\nsurprise: true\n`), /bogus[\s\S]*surprise|surprise[\s\S]*bogus/],
-    ['a bad account name', (p) => writeFileSync(p, 'accounts:\n  - name: "<b>Prod</b>"\n    apiKeyEnv: PRODUCTION_KEY\n'), /accounts\[0\]\.name/],
+    [
+      'unknown fields',
+      (p) => writeFileSync(p, `${GOOD_CONFIG}    bogus: 1\nsurprise: true\n`),
+      /bogus[\s\S]*surprise|surprise[\s\S]*bogus/,
+    ],
+    [
+      'a bad account name',
+      (p) => writeFileSync(p, 'accounts:\n  - name: "<b>Prod</b>"\n    apiKeyEnv: PRODUCTION_KEY\n'),
+      /accounts\[0\]\.name/,
+    ],
   ];
   for (const [what, write, expected] of cases) {
     it(`${what}: 400 with the problems, the running configuration kept, reload_successful 0`, async () => {

@@ -57,7 +57,10 @@ describe('key hygiene metrics', () => {
       intervalMs: 400,
     });
     try {
-      await vi.waitFor(async () => expect(await h.sample('zexa_api_key_shared{account="staging"}')).toBe(1), { timeout: 15_000, interval: 50 });
+      await vi.waitFor(async () => expect(await h.sample('zexa_api_key_shared{account="staging"}')).toBe(1), {
+        timeout: 15_000,
+        interval: 50,
+      });
       const text = await h.metricsText();
       const fp = fingerprint(shared);
       expect(text).toContain(`zexa_api_key_info{account="production",fingerprint="${fp}"} 1`);
@@ -67,7 +70,10 @@ describe('key hygiene metrics', () => {
       expect(text).toContain('zexa_api_key_shared{account="solo"} 0');
       expect(text).toMatch(/^zexa_api_key_last_change_timestamp_seconds\{account="staging",source="env"\} \d/m);
       // Several polls later, still one log line for the one change.
-      await vi.waitFor(() => expect(h.sim.requestCount('production')).toBeGreaterThanOrEqual(6), { timeout: 15_000, interval: 50 });
+      await vi.waitFor(() => expect(h.sim.requestCount('production')).toBeGreaterThanOrEqual(6), {
+        timeout: 15_000,
+        interval: 50,
+      });
       const lines = h.logs.records().filter((r) => String(r.msg).startsWith('API key shared'));
       expect(lines).toHaveLength(1);
       const [line] = lines;
@@ -81,7 +87,7 @@ describe('key hygiene metrics', () => {
     }
   });
 
-  it('takes a Secret-mounted key file\'s age from the file behind ..data, and a rotation changes fingerprint and timestamp', async () => {
+  it("takes a Secret-mounted key file's age from the file behind ..data, and a rotation changes fingerprint and timestamp", async () => {
     const oldKey = 'zx_hygiene_old_ASDFGHJKLQWE';
     const newKey = 'zx_hygiene_new_POIUYTREWQLK';
     const mount = join(tmp, 'secret');
@@ -99,8 +105,13 @@ describe('key hygiene metrics', () => {
     });
     const series = 'zexa_api_key_last_change_timestamp_seconds{account="production",source="file"}';
     try {
-      await vi.waitFor(async () => expect(await h.sample(series)).toBe(hundredDaysAgo), { timeout: 15_000, interval: 50 });
-      expect(await h.metricsText()).toContain(`zexa_api_key_info{account="production",fingerprint="${fingerprint(oldKey)}"} 1`);
+      await vi.waitFor(async () => expect(await h.sample(series)).toBe(hundredDaysAgo), {
+        timeout: 15_000,
+        interval: 50,
+      });
+      expect(await h.metricsText()).toContain(
+        `zexa_api_key_info{account="production",fingerprint="${fingerprint(oldKey)}"} 1`,
+      );
 
       // The kubelet writes the rotated Secret into a new directory and swaps ..data.
       const yesterday = Math.floor(Date.now() / 1000) - DAY_S;

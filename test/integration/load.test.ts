@@ -13,7 +13,12 @@ describe('load: 100 accounts, /metrics and / under 10 concurrent clients for 5 s
   it('answers every request completely and with 2xx', async () => {
     const figures = await runLoad({ accounts: 100, connections: 10, durationSeconds: 5, intervalSeconds: 5 });
     for (const endpoint of figures.endpoints) {
-      expect(endpoint.failures, `failures on ${endpoint.path}`).toEqual({ errors: 0, timeouts: 0, non2xx: 0, incomplete: 0 });
+      expect(endpoint.failures, `failures on ${endpoint.path}`).toEqual({
+        errors: 0,
+        timeouts: 0,
+        non2xx: 0,
+        incomplete: 0,
+      });
       expect(endpoint.requests, `requests sent to ${endpoint.path}`).toBeGreaterThan(10);
     }
     expect(figures.endpoints.map((e) => e.path)).toEqual(['/metrics', '/']);
@@ -38,10 +43,16 @@ describe('pollSlip', () => {
     const slip = pollSlip(
       [
         // a: the start-up gap (0 → 300) is left out; then 10,000 and 10,400.
-        record('a', 0), record('a', 300), record('a', 10_300), record('a', 20_700),
+        record('a', 0),
+        record('a', 300),
+        record('a', 10_300),
+        record('a', 20_700),
         // b: polled only twice, so nothing to measure yet.
-        record('b', 100), record('b', 5_000),
-        record('c', 50), record('c', 9_000), record('c', 18_900, 503),
+        record('b', 100),
+        record('b', 5_000),
+        record('c', 50),
+        record('c', 9_000),
+        record('c', 18_900, 503),
         // Requests without a known key do not count.
         { account: undefined, at: 1, status: 401, authorization: 'missing', requestId: 'req_y' },
       ],
@@ -68,13 +79,23 @@ describe('pollSlip', () => {
       failedRequests: 0,
       rss: { beforeLoadBytes: 1, maxDuringLoadBytes: 1, peakBytes: 1 },
       simulatorDelayP99Ms: 1,
-      slip: { accountsMeasured: 2, accountsTotal: 2, gaps: 2, maxSlipMs: 1_000, maxSlipFraction: 0.1, worstAccount: 'a', failedPolls: 0 },
+      slip: {
+        accountsMeasured: 2,
+        accountsTotal: 2,
+        gaps: 2,
+        maxSlipMs: 1_000,
+        maxSlipFraction: 0.1,
+        worstAccount: 'a',
+        failedPolls: 0,
+      },
     };
     expect(verdict(base)).toEqual([]);
     expect(verdict({ ...base, failedRequests: 3 })).toEqual(['3 failed request(s)']);
     expect(verdict({ ...base, slip: { ...base.slip, maxSlipMs: 1_001, maxSlipFraction: 0.1001 } })).toEqual([
       'a poll slipped by 10.0 % of the interval (limit 10 %)',
     ]);
-    expect(verdict({ ...base, slip: { ...base.slip, accountsMeasured: 1 } })).toEqual(['only 1 of 2 accounts were polled three times']);
+    expect(verdict({ ...base, slip: { ...base.slip, accountsMeasured: 1 } })).toEqual([
+      'only 1 of 2 accounts were polled three times',
+    ]);
   });
 });

@@ -42,11 +42,25 @@ describe('plain-text key transport', () => {
 
   it('warns when a reload changes the URL to http:// off this machine, once per change', async () => {
     const env: Record<string, string> = { ZEXA_API_URL: 'https://zexa-api.invalid', ZEXA_API_KEY: KEY };
-    const sources: ConfigSources = { argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] };
+    const sources: ConfigSources = {
+      argv: ['--web.listen-address=127.0.0.1:0'],
+      env,
+      readFile: () => '',
+      readDir: () => [],
+    };
     const logs = captureLogs();
-    const exporter = await startExporter(loadConfig(sources), { env, logDestination: logs, processMetrics: false, loadConfig: () => loadConfig(sources) });
+    const exporter = await startExporter(loadConfig(sources), {
+      env,
+      logDestination: logs,
+      processMetrics: false,
+      loadConfig: () => loadConfig(sources),
+    });
     cleanups.push(() => exporter.close());
-    const warnings = (): unknown[] => logs.records().filter((r) => typeof r.msg === 'string' && WARNING.test(r.msg)).map((r) => r.api_url);
+    const warnings = (): unknown[] =>
+      logs
+        .records()
+        .filter((r) => typeof r.msg === 'string' && WARNING.test(r.msg))
+        .map((r) => r.api_url);
 
     expect(warnings()).toEqual([]);
     env.ZEXA_API_URL = 'http://zexa-api.invalid:8080';

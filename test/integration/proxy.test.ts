@@ -48,10 +48,19 @@ async function startLoggingProxy(apiPort: number): Promise<{ url: string; log: s
   const log: string[] = [];
   const server = http.createServer((req, res) => {
     log.push(`${req.method} ${req.url}`);
-    const upstream = http.request({ host: '127.0.0.1', port: apiPort, method: req.method, path: new URL(req.url ?? '/').pathname, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
+    const upstream = http.request(
+      {
+        host: '127.0.0.1',
+        port: apiPort,
+        method: req.method,
+        path: new URL(req.url ?? '/').pathname,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
     upstream.on('error', () => res.writeHead(502).end());
     req.pipe(upstream);
   });
@@ -83,7 +92,13 @@ async function startDirectTarget(): Promise<{ port: number; connections: () => n
 function clientFor(env: Record<string, string>, baseUrl: string) {
   const dispatcher: Dispatcher = createDispatcher({ timeoutMs: 5000, env });
   closers.push(() => dispatcher.close());
-  return createZexaClient({ baseUrl, timeoutMs: 5000, dispatcher, userAgent: 'zexa-exporter/test', clock: systemClock });
+  return createZexaClient({
+    baseUrl,
+    timeoutMs: 5000,
+    dispatcher,
+    userAgent: 'zexa-exporter/test',
+    clock: systemClock,
+  });
 }
 
 describe('proxy conventions', () => {
@@ -107,14 +122,17 @@ describe('proxy conventions', () => {
     expect(proxy.log).toEqual(['CONNECT zexa.invalid:443']);
   });
 
-  it.each([['HTTP_PROXY'], ['http_proxy']])('an http:// API URL is forwarded through %s, not tunnelled', async (variable) => {
-    const api = await startApi();
-    const proxy = await startLoggingProxy(api.port);
-    const client = clientFor({ [variable]: proxy.url }, 'http://zexa.invalid');
-    await expect(client.fetchCredits(KEY)).resolves.toMatchObject({ credits: 7, currency: 'USD' });
-    expect(proxy.log).toEqual(['GET http://zexa.invalid/v1/credits']);
-    expect(api.requests).toEqual(['GET /v1/credits host=zexa.invalid']);
-  });
+  it.each([['HTTP_PROXY'], ['http_proxy']])(
+    'an http:// API URL is forwarded through %s, not tunnelled',
+    async (variable) => {
+      const api = await startApi();
+      const proxy = await startLoggingProxy(api.port);
+      const client = clientFor({ [variable]: proxy.url }, 'http://zexa.invalid');
+      await expect(client.fetchCredits(KEY)).resolves.toMatchObject({ credits: 7, currency: 'USD' });
+      expect(proxy.log).toEqual(['GET http://zexa.invalid/v1/credits']);
+      expect(api.requests).toEqual(['GET /v1/credits host=zexa.invalid']);
+    },
+  );
 
   it('prefers the lower-case variable', async () => {
     const api = await startApi();
@@ -127,7 +145,10 @@ describe('proxy conventions', () => {
   it('NO_PROXY exempts a host: straight to the API', async () => {
     const api = await startApi();
     const proxy = await startLoggingProxy(api.port);
-    const client = clientFor({ HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost,127.0.0.1' }, `http://127.0.0.1:${api.port}`);
+    const client = clientFor(
+      { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url, NO_PROXY: 'localhost,127.0.0.1' },
+      `http://127.0.0.1:${api.port}`,
+    );
     await expect(client.fetchCredits(KEY)).resolves.toMatchObject({ credits: 7 });
     expect(proxy.log).toEqual([]);
     expect(api.requests).toHaveLength(1);

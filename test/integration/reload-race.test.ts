@@ -88,7 +88,9 @@ describe('reloads never overlap', () => {
 
     const intervalMs = 25_000;
     expect(exporter.config().poll.intervalMs).toBe(intervalMs);
-    expect(parseSample(await (await fetch(`${exporter.url}/metrics`)).text(), 'zexa_exporter_config_last_reload_successful')).toBe(1);
+    expect(
+      parseSample(await (await fetch(`${exporter.url}/metrics`)).text(), 'zexa_exporter_config_last_reload_successful'),
+    ).toBe(1);
 
     // One poller: exactly one request per interval. Orphaned pollers would each add their own.
     const polledNow = async (): Promise<void> => {
@@ -137,10 +139,16 @@ describe('reloads never overlap', () => {
     proc.child.stdin.write(`${JSON.stringify(Array.from({ length: 10 }, (_, i) => configYaml(6 + i)))}\n`);
     expect((await Promise.all(posts)).map((r) => r.status)).toEqual(Array(10).fill(200));
     const answered = (): number =>
-      proc.stdout().split('\n').filter((line) => line.includes('"msg":"reload running"')).reduce((sum, line) => sum + (JSON.parse(line) as { requests: number }).requests, 0);
+      proc
+        .stdout()
+        .split('\n')
+        .filter((line) => line.includes('"msg":"reload running"'))
+        .reduce((sum, line) => sum + (JSON.parse(line) as { requests: number }).requests, 0);
     await expect.poll(answered).toBe(20);
     // Settled: the last reload has ended after the last run started.
-    await expect.poll(() => proc.stdout().lastIndexOf('"configuration reloaded"') > proc.stdout().lastIndexOf('"reload running"')).toBe(true);
+    await expect
+      .poll(() => proc.stdout().lastIndexOf('"configuration reloaded"') > proc.stdout().lastIndexOf('"reload running"'))
+      .toBe(true);
 
     proc.kill('SIGTERM');
     // run() gives up waiting for close() after 4.5 s; a process kept alive by an orphaned poller

@@ -45,12 +45,16 @@ describe('reload of a large key directory', () => {
     const keys = join(root, 'keys');
     mkdirSync(keys);
     // Not real keys: fixed, distinct, visibly fake.
-    for (let i = 0; i < FILES; i++) writeFileSync(join(keys, `acct_${i}`), `zxtest_reloadscan_${String(i).padStart(6, '0')}\n`);
+    for (let i = 0; i < FILES; i++)
+      writeFileSync(join(keys, `acct_${i}`), `zxtest_reloadscan_${String(i).padStart(6, '0')}\n`);
     const api = await startScriptedApi(['100']);
     const config = join(root, 'config.yml');
     // One shard of 1,024 polls a handful of the accounts, once an hour: the reload still reads
     // every key file, and no poll reads one while it does.
-    writeFileSync(config, `api: { url: "${api.url}" }\npoll: { interval: 1h }\nshard: 1/1024\naccounts:\n  - fromDirectory: ${keys}\n`);
+    writeFileSync(
+      config,
+      `api: { url: "${api.url}" }\npoll: { interval: 1h }\nshard: 1/1024\naccounts:\n  - fromDirectory: ${keys}\n`,
+    );
     const proc = runExporter(
       ['--web.listen-address=127.0.0.1:0', `--config.file=${config}`],
       { SCAN_PROBE_DIR: keys, SCAN_PROBE_FILES: String(FILES) },
@@ -60,12 +64,16 @@ describe('reload of a large key directory', () => {
     try {
       const port = await proc.port();
       // Every polled account polled once: no poll reads a key file during the reload.
-      await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { timeout: 30_000 }).toBe(200);
+      await expect
+        .poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { timeout: 30_000 })
+        .toBe(200);
       proc.kill('SIGHUP');
       await expect.poll(() => reports(proc.stderr()).length, { timeout: 60_000 }).toBe(1);
       await expect.poll(() => proc.stdout().includes('"msg":"configuration reloaded"'), { timeout: 30_000 }).toBe(true);
       const reload = reports(proc.stderr())[0] as ScanReport;
-      console.log(`reload scan: ${reload.opens} files over ${reload.turns} event-loop turns, at most ${reload.maxOpensPerTurn} opened in one turn`);
+      console.log(
+        `reload scan: ${reload.opens} files over ${reload.turns} event-loop turns, at most ${reload.maxOpensPerTurn} opened in one turn`,
+      );
       expect(reload.opens).toBe(FILES);
       expect(reload.maxOpensPerTurn).toBeLessThanOrEqual(MAX_OPENS_PER_TURN);
       expect(reload.turns).toBeGreaterThanOrEqual(FILES / MAX_OPENS_PER_TURN);

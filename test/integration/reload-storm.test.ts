@@ -71,11 +71,18 @@ describe('reload storm', () => {
         scrapes.push(upAccounts(await scrape()));
       }
       const runs = (): { requests: number }[] =>
-        proc.stdout().split('\n').filter((line) => line.includes('"msg":"reload running"')).map((line) => JSON.parse(line) as { requests: number });
+        proc
+          .stdout()
+          .split('\n')
+          .filter((line) => line.includes('"msg":"reload running"'))
+          .map((line) => JSON.parse(line) as { requests: number });
       await expect.poll(() => runs().reduce((sum, run) => sum + run.requests, 0), { timeout: 10_000 }).toBe(200);
       await expect.poll(async () => upAccounts(await scrape()), { timeout: 10_000 }).toEqual(finalNames);
       await expect
-        .poll(() => proc.stdout().lastIndexOf('"configuration reloaded"') > proc.stdout().lastIndexOf('"reload running"'), { timeout: 10_000 })
+        .poll(
+          () => proc.stdout().lastIndexOf('"configuration reloaded"') > proc.stdout().lastIndexOf('"reload running"'),
+          { timeout: 10_000 },
+        )
         .toBe(true);
       // At info level, each run is one line; the requests it absorbed are a field of it.
       expect(proc.stdout()).not.toContain('"msg":"reload requested"');
@@ -92,10 +99,22 @@ describe('reload storm', () => {
       // One poller: after the storm, polls of each account are an interval apart. (The first
       // after a restart of the schedule may come half an interval early, to rejoin its phase.)
       const polled = [...names, DELTA.name];
-      const after = (name: string): number[] => sim.requests(name).filter((r) => r.at >= settledAt).map((r) => r.at);
-      await expect.poll(() => Math.min(...polled.map((n) => after(n).length)), { timeout: 25_000, interval: 250 }).toBeGreaterThanOrEqual(3);
-      const gaps = polled.flatMap((n) => after(n).slice(2).map((at, i) => at - (after(n)[i + 1] as number)));
-      console.log(`reload storm: 200 SIGHUPs, ${reloads} reloads run, ${scrapes.length} scrapes; smallest gap between polls afterwards ${Math.min(...gaps)} ms`);
+      const after = (name: string): number[] =>
+        sim
+          .requests(name)
+          .filter((r) => r.at >= settledAt)
+          .map((r) => r.at);
+      await expect
+        .poll(() => Math.min(...polled.map((n) => after(n).length)), { timeout: 25_000, interval: 250 })
+        .toBeGreaterThanOrEqual(3);
+      const gaps = polled.flatMap((n) =>
+        after(n)
+          .slice(2)
+          .map((at, i) => at - (after(n)[i + 1] as number)),
+      );
+      console.log(
+        `reload storm: 200 SIGHUPs, ${reloads} reloads run, ${scrapes.length} scrapes; smallest gap between polls afterwards ${Math.min(...gaps)} ms`,
+      );
       // One schedule keeps its polls on a grid one interval apart; a poll delayed by a busy
       // machine shortens only the gap after it, and never by half an interval. A second poller
       // puts its own grid in between.
@@ -103,7 +122,10 @@ describe('reload storm', () => {
     } finally {
       proc.kill('SIGTERM');
       // run() stops waiting for close() after 4.5 s; then only an orphaned poller keeps it alive.
-      const exited = await Promise.race([proc.exited, new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000).unref())]);
+      const exited = await Promise.race([
+        proc.exited,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), 15_000).unref()),
+      ]);
       if (exited === undefined) proc.kill('SIGKILL');
       expect(exited?.code).toBe(0);
       await sim.close();

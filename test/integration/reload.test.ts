@@ -40,7 +40,12 @@ describe('configuration reload', () => {
   it('POST /-/reload adds and removes accounts and changes thresholds; a bad file keeps the running config', async () => {
     const file = join(dir, 'config.yml');
     writeFileSync(file, configYaml([{ name: 'alpha' }, { name: 'beta' }]));
-    harness = await startHarness({ accounts: ACCOUNTS, withoutEnvKey: ['alpha', 'beta', 'gamma'], env: KEY_ENV, configFile: file });
+    harness = await startHarness({
+      accounts: ACCOUNTS,
+      withoutEnvKey: ['alpha', 'beta', 'gamma'],
+      env: KEY_ENV,
+      configFile: file,
+    });
     const h = harness;
     await h.until(async () => (await h.sample('zexa_up{account="beta"}')) === 1);
     expect(await h.metricsText()).not.toContain('account="gamma"');
@@ -65,15 +70,27 @@ describe('configuration reload', () => {
     expect(await h.sample('zexa_exporter_config_last_reload_successful')).toBe(0);
     // The running configuration goes on.
     expect(await h.sample('zexa_up{account="gamma"}')).toBe(1);
-    expect(h.exporter.config().accounts.map((a) => a.name).sort()).toEqual(['alpha', 'gamma']);
-    expect(h.logs.records().filter((r) => r.msg === 'configuration reload failed; keeping the running configuration').length).toBeGreaterThan(0);
+    expect(
+      h.exporter
+        .config()
+        .accounts.map((a) => a.name)
+        .sort(),
+    ).toEqual(['alpha', 'gamma']);
+    expect(
+      h.logs.records().filter((r) => r.msg === 'configuration reload failed; keeping the running configuration').length,
+    ).toBeGreaterThan(0);
     expect(h.logs.text()).not.toContain('zx_reload_');
   });
 
   it('refuses a reload request with a body, and other methods', async () => {
     const file = join(dir, 'config2.yml');
     writeFileSync(file, configYaml([{ name: 'alpha' }]));
-    harness = await startHarness({ accounts: ACCOUNTS, withoutEnvKey: ['alpha', 'beta', 'gamma'], env: KEY_ENV, configFile: file });
+    harness = await startHarness({
+      accounts: ACCOUNTS,
+      withoutEnvKey: ['alpha', 'beta', 'gamma'],
+      env: KEY_ENV,
+      configFile: file,
+    });
     const url = harness.exporter.url;
     expect((await fetch(`${url}/-/reload`, { method: 'POST', body: 'x'.repeat(1_000_000) })).status).toBe(413);
     expect((await fetch(`${url}/-/reload`)).status).toBe(405);
@@ -85,7 +102,11 @@ describe('configuration reload', () => {
     const sim = await startSimulator({ accounts: ACCOUNTS });
     const file = join(dir, 'config3.yml');
     writeFileSync(file, configYaml([{ name: 'alpha' }]));
-    const proc = runExporter(['--web.listen-address=127.0.0.1:0', `--config.file=${file}`], { ...KEY_ENV, ZEXA_API_URL: sim.url, ZEXA_POLL_INTERVAL: '5s' });
+    const proc = runExporter(['--web.listen-address=127.0.0.1:0', `--config.file=${file}`], {
+      ...KEY_ENV,
+      ZEXA_API_URL: sim.url,
+      ZEXA_POLL_INTERVAL: '5s',
+    });
     try {
       const port = await proc.port();
       const metrics = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

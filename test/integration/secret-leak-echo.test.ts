@@ -20,9 +20,16 @@ const KEYS = {
 
 /** What the upstream echoes for each key: in the message, in request_id and in x-request-id. */
 function echoes(key: string): { message: string; requestId: string; header: string } {
-  if (key === KEYS.prefix) return { message: `key ${key.slice(0, 20)} revoked`, requestId: `req-${key.slice(0, 20)}`, header: key.slice(0, 20) };
-  if (key === KEYS.middle) return { message: `bad ${key.slice(4, 31)}`, requestId: key.slice(4, 31), header: `id-${key.slice(4, 31)}` };
-  if (key === KEYS.upper) return { message: `KEY ${key.toUpperCase()} REVOKED`, requestId: key.toUpperCase(), header: key.toUpperCase() };
+  if (key === KEYS.prefix)
+    return {
+      message: `key ${key.slice(0, 20)} revoked`,
+      requestId: `req-${key.slice(0, 20)}`,
+      header: key.slice(0, 20),
+    };
+  if (key === KEYS.middle)
+    return { message: `bad ${key.slice(4, 31)}`, requestId: key.slice(4, 31), header: `id-${key.slice(4, 31)}` };
+  if (key === KEYS.upper)
+    return { message: `KEY ${key.toUpperCase()} REVOKED`, requestId: key.toUpperCase(), header: key.toUpperCase() };
   // Header values are Latin-1, so the header has the key spelled out with spaces instead.
   const hidden = key.split('').join('\u200b');
   return { message: `key ${hidden} revoked`, requestId: hidden, header: key.split('').join(' ') };
@@ -33,7 +40,8 @@ function leakedSlices(where: string, text: string): string[] {
   const flat = text.replace(/[\p{Cc}\p{Cf}\p{Z}\s]|\\u200b|\\u200B/gu, '').toLowerCase();
   const found: string[] = [];
   for (const [name, key] of Object.entries(KEYS)) {
-    for (let i = 0; i + 8 <= key.length; i += 1) if (flat.includes(key.slice(i, i + 8).toLowerCase())) found.push(`${where}: slice ${i} of key "${name}"`);
+    for (let i = 0; i + 8 <= key.length; i += 1)
+      if (flat.includes(key.slice(i, i + 8).toLowerCase())) found.push(`${where}: slice ${i} of key "${name}"`);
   }
   return found;
 }
@@ -63,7 +71,11 @@ describe('no partial key echoed by the API leaks', () => {
     });
     try {
       for (const name of Object.keys(KEYS)) {
-        await h.until(async () => ((await h.sample(`zexa_poll_errors_total{account="${name}",reason="invalid_response"}`)) ?? 0) >= 1, 20_000);
+        await h.until(
+          async () =>
+            ((await h.sample(`zexa_poll_errors_total{account="${name}",reason="invalid_response"}`)) ?? 0) >= 1,
+          20_000,
+        );
       }
       const metrics = await h.metricsText();
       const page = await (await fetch(`${h.exporter.url}/`)).text();
@@ -71,7 +83,11 @@ describe('no partial key echoed by the API leaks', () => {
       // The echoes really arrived, and were refused by name of the field.
       expect(logs).toContain('holds the API key or part of it');
       expect(page).toContain('holds the API key or part of it');
-      expect([...leakedSlices('log', logs), ...leakedSlices('metrics', metrics), ...leakedSlices('status page', page)]).toEqual([]);
+      expect([
+        ...leakedSlices('log', logs),
+        ...leakedSlices('metrics', metrics),
+        ...leakedSlices('status page', page),
+      ]).toEqual([]);
     } finally {
       await h.close();
     }

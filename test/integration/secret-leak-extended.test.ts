@@ -52,7 +52,12 @@ describe('no key leaks from the running process', () => {
       accounts: [
         { name: 'ok', key: KEYS.ok, credits: 5000 },
         { name: 'revoked', key: KEYS.revoked, credits: 10, revoked: true },
-        { name: 'limited', key: KEYS.limited, credits: 10, fault: { kind: 'rate_limited', retryAfter: { seconds: 0 } } },
+        {
+          name: 'limited',
+          key: KEYS.limited,
+          credits: 10,
+          fault: { kind: 'rate_limited', retryAfter: { seconds: 0 } },
+        },
         { name: 'broken', key: KEYS.broken, credits: 10, fault: { kind: 'server_error', status: 502 } },
         { name: 'hanging', key: KEYS.hanging, credits: 10, fault: { kind: 'hang' } },
         { name: 'filed', key: KEYS.filed, credits: 10 },
@@ -64,7 +69,10 @@ describe('no key leaks from the running process', () => {
     const configFile = join(dir, 'config.yml');
     const goodConfig = [
       'accounts:',
-      ...['ok', 'revoked', 'limited', 'broken', 'hanging'].flatMap((name) => [`  - name: ${name}`, `    apiKeyEnv: KEY_${name.toUpperCase()}`]),
+      ...['ok', 'revoked', 'limited', 'broken', 'hanging'].flatMap((name) => [
+        `  - name: ${name}`,
+        `    apiKeyEnv: KEY_${name.toUpperCase()}`,
+      ]),
       '  - name: filed',
       `    apiKeyFile: ${keyFile}`,
       '',
@@ -76,17 +84,26 @@ describe('no key leaks from the running process', () => {
       ZEXA_REQUEST_TIMEOUT: '1s',
       ZEXA_EXPORTER_LOG_LEVEL: 'trace',
     };
-    for (const name of ['ok', 'revoked', 'limited', 'broken', 'hanging'] as const) env[`KEY_${name.toUpperCase()}`] = KEYS[name];
+    for (const name of ['ok', 'revoked', 'limited', 'broken', 'hanging'] as const)
+      env[`KEY_${name.toUpperCase()}`] = KEYS[name];
     const proc = runExporter(['--web.listen-address=127.0.0.1:0', `--config.file=${configFile}`], env);
     const seen: string[] = [];
     try {
       const port = await proc.port();
       const url = `http://127.0.0.1:${port}`;
       const metrics = async (): Promise<string> => (await fetch(`${url}/metrics`)).text();
-      await until(async () => {
-        const text = await metrics();
-        return ['unauthorized', 'rate_limited', 'server_error', 'timeout'].every((reason) => text.includes(`reason="${reason}"`)) && text.includes('zexa_up{account="filed"} 1');
-      }, 20_000, 'every failure path to run');
+      await until(
+        async () => {
+          const text = await metrics();
+          return (
+            ['unauthorized', 'rate_limited', 'server_error', 'timeout'].every((reason) =>
+              text.includes(`reason="${reason}"`),
+            ) && text.includes('zexa_up{account="filed"} 1')
+          );
+        },
+        20_000,
+        'every failure path to run',
+      );
       sim.setFault('broken', { kind: 'invalid_json' });
 
       // The key in the file is replaced: the log names fingerprints only.
@@ -111,7 +128,11 @@ describe('no key leaks from the running process', () => {
       // The same through SIGHUP, which only logs.
       writeFileSync(configFile, broken[1] ?? '');
       proc.kill('SIGHUP');
-      await until(() => proc.stdout().split('configuration reload failed').length > broken.length + 1, 10_000, 'the SIGHUP reload to fail');
+      await until(
+        () => proc.stdout().split('configuration reload failed').length > broken.length + 1,
+        10_000,
+        'the SIGHUP reload to fail',
+      );
 
       await until(async () => (await metrics()).includes('reason="invalid_response"'), 15_000, 'the invalid body');
       await until(() => proc.stdout().includes('key changed: using the new key'), 15_000, 'the rotation');
@@ -148,10 +169,27 @@ describe('no key leaks from configuration errors', () => {
       runExporter([], { ZEXA_API_KEY: KEYS.ok, ZEXA_POLL_INTERVAL: KEYS.revoked }),
       runExporter([], { ZEXA_API_KEY: KEYS.ok, ZEXA_REQUEST_TIMEOUT: KEYS.limited, ZEXA_MAX_ATTEMPTS: KEYS.broken }),
       runExporter([], { ZEXA_API_KEY: KEYS.ok, ZEXA_API_URL: KEYS.hanging, ZEXA_SHARD: KEYS.filed }),
-      runExporter([`--log.level=${KEYS.rotated}`], { ZEXA_API_KEY: KEYS.ok, ZEXA_CREDITS_WARNING_THRESHOLD: KEYS.revoked }),
-      runExporter([], { ZEXA_API_KEY: KEYS.ok, ZEXA_EXPORTER_LISTEN_ADDRESS: KEYS.limited, ZEXA_EXPORTER_LOG_LEVEL: KEYS.broken }),
-      runExporter([`--config.file=${file('fields.yml', `poll:\n  interval: ${KEYS.revoked}\nthresholds:\n  warning: ${KEYS.limited}\n${KEYS.broken}: 1\naccounts:\n  - name: ${KEYS.hanging}\n    apiKeyEnv: KEY_OK\n`)}`], base),
-      runExporter([`--config.file=${file('sources.yml', `accounts:\n  - name: a\n    apiKeyEnv: ${KEYS.filed}\n  - name: b\n    apiKeyFile: ${KEYS.rotated}\n`)}`], base),
+      runExporter([`--log.level=${KEYS.rotated}`], {
+        ZEXA_API_KEY: KEYS.ok,
+        ZEXA_CREDITS_WARNING_THRESHOLD: KEYS.revoked,
+      }),
+      runExporter([], {
+        ZEXA_API_KEY: KEYS.ok,
+        ZEXA_EXPORTER_LISTEN_ADDRESS: KEYS.limited,
+        ZEXA_EXPORTER_LOG_LEVEL: KEYS.broken,
+      }),
+      runExporter(
+        [
+          `--config.file=${file('fields.yml', `poll:\n  interval: ${KEYS.revoked}\nthresholds:\n  warning: ${KEYS.limited}\n${KEYS.broken}: 1\naccounts:\n  - name: ${KEYS.hanging}\n    apiKeyEnv: KEY_OK\n`)}`,
+        ],
+        base,
+      ),
+      runExporter(
+        [
+          `--config.file=${file('sources.yml', `accounts:\n  - name: a\n    apiKeyEnv: ${KEYS.filed}\n  - name: b\n    apiKeyFile: ${KEYS.rotated}\n`)}`,
+        ],
+        base,
+      ),
     ];
     for (const [i, run] of runs.entries()) {
       const { code, output } = await finished(run);
@@ -164,12 +202,28 @@ describe('no key leaks from configuration errors', () => {
   it('through the configuration errors of files that hold keys', async () => {
     const base = { KEY_OK: KEYS.ok };
     const runs = [
-      runExporter([`--config.file=${file('url.yml', `api:\n  url: https://user:${KEYS.revoked}@api.zexa.ao\naccounts:\n  - name: ok\n    apiKeyEnv: KEY_OK\n`)}`], base),
-      runExporter([`--config.file=${file('literal.yml', `accounts:\n  - name: ok\n    apiKey: ${KEYS.limited}\n`)}`], base),
+      runExporter(
+        [
+          `--config.file=${file('url.yml', `api:\n  url: https://user:${KEYS.revoked}@api.zexa.ao\naccounts:\n  - name: ok\n    apiKeyEnv: KEY_OK\n`)}`,
+        ],
+        base,
+      ),
+      runExporter(
+        [`--config.file=${file('literal.yml', `accounts:\n  - name: ok\n    apiKey: ${KEYS.limited}\n`)}`],
+        base,
+      ),
       runExporter([`--config.file=${file('list.yml', `accounts: [${KEYS.broken}, ${KEYS.hanging}]\n`)}`], base),
       runExporter([`--config.file=${file('scalar.yml', `${KEYS.filed}\n`)}`], base),
-      runExporter([`--config.file=${file('unterminated.yml', `accounts:\n  - name: ok\n    apiKeyEnv: "${KEYS.rotated}\n`)}`], base),
-      runExporter([`--config.file=${file('unknown.yml', `accounts:\n  - name: ok\n    apiKeyEnv: KEY_OK\n    token: ${KEYS.revoked}\n`)}`], base),
+      runExporter(
+        [`--config.file=${file('unterminated.yml', `accounts:\n  - name: ok\n    apiKeyEnv: "${KEYS.rotated}\n`)}`],
+        base,
+      ),
+      runExporter(
+        [
+          `--config.file=${file('unknown.yml', `accounts:\n  - name: ok\n    apiKeyEnv: KEY_OK\n    token: ${KEYS.revoked}\n`)}`,
+        ],
+        base,
+      ),
     ];
     for (const [i, run] of runs.entries()) {
       const { code, output } = await finished(run);
@@ -193,7 +247,10 @@ describe('no key leaks when the process crashes', { timeout: 90_000 }, () => {
       "import * as preloadHttp from 'node:http';\n" +
       'const afterStart = (fn) => { const listen = preloadHttp.Server.prototype.listen; ' +
       "preloadHttp.Server.prototype.listen = function (...args) { this.once('listening', () => setTimeout(fn, 100)); return listen.apply(this, args); }; };\n";
-    writeFileSync(file, `${afterStart}const key = process.env.ZEXA_API_KEY;\nconst config = { apiKey: key, accounts: [{ name: 'ok', key }] };\n${body}\n`);
+    writeFileSync(
+      file,
+      `${afterStart}const key = process.env.ZEXA_API_KEY;\nconst config = { apiKey: key, accounts: [{ name: 'ok', key }] };\n${body}\n`,
+    );
     return file;
   }
 
@@ -209,7 +266,10 @@ describe('no key leaks when the process crashes', { timeout: 90_000 }, () => {
 
   it('through an uncaught exception while running', async () => {
     const { code, output } = await crash(
-      preload('throw', `afterStart(() => { const e = new Error('test-only crash'); e.config = config; e.cause = config; throw e; });`),
+      preload(
+        'throw',
+        `afterStart(() => { const e = new Error('test-only crash'); e.config = config; e.cause = config; throw e; });`,
+      ),
     );
     expect(code).toBe(1);
     expect(output).toContain('zexa-exporter: crashed: Error: test-only crash');
@@ -226,7 +286,10 @@ describe('no key leaks when the process crashes', { timeout: 90_000 }, () => {
 
   it('through an unhandled rejection while running', async () => {
     const { code, output } = await crash(
-      preload('reject', `afterStart(() => { Promise.reject(Object.assign(new Error('test-only rejection'), { config })); });`),
+      preload(
+        'reject',
+        `afterStart(() => { Promise.reject(Object.assign(new Error('test-only rejection'), { config })); });`,
+      ),
     );
     expect(code).toBe(1);
     expect(output).toContain('zexa-exporter: unhandled rejection: Error: test-only rejection');

@@ -39,7 +39,12 @@ describe('no key ever leaks', () => {
         { name: 'revoked', key: KEYS.revoked, credits: 10, revoked: true },
         { name: 'forbidden', key: KEYS.forbidden, credits: 10, forbidden: true },
         { name: 'broken', key: KEYS.broken, credits: 10, fault: { kind: 'server_error', status: 502 } },
-        { name: 'limited', key: KEYS.limited, credits: 10, fault: { kind: 'rate_limited', retryAfter: { seconds: 0 } } },
+        {
+          name: 'limited',
+          key: KEYS.limited,
+          credits: 10,
+          fault: { kind: 'rate_limited', retryAfter: { seconds: 0 } },
+        },
         { name: 'hanging', key: KEYS.hanging, credits: 10, fault: { kind: 'hang' } },
       ],
       timeoutMs: 1000,
@@ -49,10 +54,16 @@ describe('no key ever leaks', () => {
     try {
       await h.until(async () => (await fetch(`${h.exporter.url}/readyz`)).status === 200, 20_000);
       h.sim.setFault('broken', { kind: 'invalid_json' });
-      await h.until(async () => ((await h.sample('zexa_poll_errors_total{account="broken",reason="invalid_response"}')) ?? 0) >= 1, 20_000);
+      await h.until(
+        async () => ((await h.sample('zexa_poll_errors_total{account="broken",reason="invalid_response"}')) ?? 0) >= 1,
+        20_000,
+      );
       // Then the API disappears altogether: network errors.
       await h.sim.close();
-      await h.until(async () => ((await h.sample('zexa_poll_errors_total{account="ok",reason="network"}')) ?? 0) >= 1, 20_000);
+      await h.until(
+        async () => ((await h.sample('zexa_poll_errors_total{account="ok",reason="network"}')) ?? 0) >= 1,
+        20_000,
+      );
 
       const metrics = await h.metricsText();
       const page = await (await fetch(`${h.exporter.url}/`)).text();
@@ -61,7 +72,15 @@ describe('no key ever leaks', () => {
         api.push(await (await fetch(`${h.exporter.url}/api/v1/accounts/${name}`)).text());
       }
       // The paths really ran:
-      for (const reason of ['unauthorized', 'forbidden', 'server_error', 'rate_limited', 'timeout', 'invalid_response', 'network']) {
+      for (const reason of [
+        'unauthorized',
+        'forbidden',
+        'server_error',
+        'rate_limited',
+        'timeout',
+        'invalid_response',
+        'network',
+      ]) {
         expect(metrics).toContain(`reason="${reason}"`);
       }
       expect(h.logs.records().some((r) => r.level === 'debug')).toBe(true);
@@ -85,7 +104,11 @@ describe('no key ever leaks', () => {
       runExporter([`--api-key=${KEYS.broken}`], { ZEXA_API_KEY: KEYS.ok }),
       runExporter([KEYS.limited], { ZEXA_API_KEY: KEYS.ok }),
       runExporter([`--zexa.key`, KEYS.hanging], {}),
-      runExporter([], { ZEXA_API_KEY_FILE: emptyFile, ZEXA_API_KEY_X: KEYS.ok, ZEXA_API_URL: `https://user:${KEYS.revoked}@api.zexa.ao` }),
+      runExporter([], {
+        ZEXA_API_KEY_FILE: emptyFile,
+        ZEXA_API_KEY_X: KEYS.ok,
+        ZEXA_API_URL: `https://user:${KEYS.revoked}@api.zexa.ao`,
+      }),
     ];
     for (const run of runs) {
       const { code } = await run.exited;
@@ -101,7 +124,10 @@ describe('no key ever leaks', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
     try {
-      const run = runExporter([`--web.listen-address=127.0.0.1:${port}`], { ZEXA_API_KEY: KEYS.ok, ZEXA_API_URL: 'http://127.0.0.1:9' });
+      const run = runExporter([`--web.listen-address=127.0.0.1:${port}`], {
+        ZEXA_API_KEY: KEYS.ok,
+        ZEXA_API_URL: 'http://127.0.0.1:9',
+      });
       const { code } = await run.exited;
       expect(code).toBe(2);
       expect(run.stderr()).toContain('EADDRINUSE');
@@ -151,7 +177,11 @@ describe('no key ever leaks', () => {
       outputs = await runAll(
         formats.flatMap((format): [string[], Record<string, string>, number][] => [
           [['check', ...format], env, 2],
-          [['check', ...format], { ZEXA_API_URL: sim.url, ZEXA_API_KEY_LIMITED: KEYS.limited, ZEXA_API_KEY_LIMITED_COPY: KEYS.limited }, 1],
+          [
+            ['check', ...format],
+            { ZEXA_API_URL: sim.url, ZEXA_API_KEY_LIMITED: KEYS.limited, ZEXA_API_KEY_LIMITED_COPY: KEYS.limited },
+            1,
+          ],
           [['check', ...format], { ZEXA_API_URL: sim.url, ZEXA_API_KEY_OK_FILE: keyFile }, 0],
           [['check', '--config.check', ...format], env, 0],
         ]),
@@ -165,8 +195,16 @@ describe('no key ever leaks', () => {
       ...(await runAll(
         formats.flatMap((format): [string[], Record<string, string>, number][] => [
           // Without the shared key, whose WARNING would outrank UNKNOWN.
-          [['check', ...format], { ZEXA_API_URL: env.ZEXA_API_URL, ZEXA_API_KEY_OK_FILE: keyFile, ZEXA_API_KEY_REVOKED: KEYS.revoked }, 3],
-          [['check', ...format], { ...env, ZEXA_POLL_INTERVAL: KEYS.ok, ZEXA_API_KEY_X: `${KEYS.revoked} ${KEYS.ok}` }, 3],
+          [
+            ['check', ...format],
+            { ZEXA_API_URL: env.ZEXA_API_URL, ZEXA_API_KEY_OK_FILE: keyFile, ZEXA_API_KEY_REVOKED: KEYS.revoked },
+            3,
+          ],
+          [
+            ['check', ...format],
+            { ...env, ZEXA_POLL_INTERVAL: KEYS.ok, ZEXA_API_KEY_X: `${KEYS.revoked} ${KEYS.ok}` },
+            3,
+          ],
           [['check', '--config.check', ...format], { ...env, ZEXA_SHARD: KEYS.broken }, 2],
         ]),
       )),

@@ -15,7 +15,12 @@ beforeAll(async () => {
   for (const a of accounts) env[`ZEXA_API_KEY_${a.name.toUpperCase()}`] = a.key;
   for (const shard of ['0/2', '1/2']) {
     // The default interval, 60 s: one poll of each account during the test.
-    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0', `--shard=${shard}`], env, readFile: () => '', readDir: () => [] });
+    const config = loadConfig({
+      argv: ['--web.listen-address=127.0.0.1:0', `--shard=${shard}`],
+      env,
+      readFile: () => '',
+      readDir: () => [],
+    });
     shards.push(await startExporter(config, { env, logDestination: captureLogs(), processMetrics: false }));
   }
 });
@@ -32,7 +37,9 @@ describe('sharding across two replicas', () => {
       await until(async () => (await fetch(`${exporter.url}/readyz`)).status === 200, 20_000, 'readiness');
       texts.push(await (await fetch(`${exporter.url}/metrics`)).text());
     }
-    const owned = texts.map((text) => accounts.filter((a) => parseSample(text, `zexa_up{account="${a.name}"}`) !== undefined).map((a) => a.name));
+    const owned = texts.map((text) =>
+      accounts.filter((a) => parseSample(text, `zexa_up{account="${a.name}"}`) !== undefined).map((a) => a.name),
+    );
     expect(owned[0]!.length).toBeGreaterThan(0);
     expect(owned[1]!.length).toBeGreaterThan(0);
     expect([...owned[0]!, ...owned[1]!].sort()).toEqual(accounts.map((a) => a.name).sort());

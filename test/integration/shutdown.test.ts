@@ -40,24 +40,38 @@ async function startSlowSetup(): Promise<{ port: number; proc: ExporterProcess; 
     ],
   });
   sim = s;
-  const env: Record<string, string> = { ZEXA_API_URL: s.url, ZEXA_POLL_INTERVAL: '5s', ZEXA_EXPORTER_LOG_LEVEL: 'debug' };
+  const env: Record<string, string> = {
+    ZEXA_API_URL: s.url,
+    ZEXA_POLL_INTERVAL: '5s',
+    ZEXA_EXPORTER_LOG_LEVEL: 'debug',
+  };
   for (const a of ACCOUNTS) env[`ZEXA_API_KEY_${a.name.toUpperCase()}`] = a.key;
   const p = runExporter(['--web.listen-address=127.0.0.1:0'], env);
   proc = p;
   const port = await p.port();
   // Both slow requests are in flight and the fast accounts have their balance.
   await until(() => s.requestCount('slow') > 0 && s.requestCount('stuck') > 0, 15_000, 'the slow polls to start');
-  await until(async () => (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).includes('zexa_up{account="beta"} 1'), 15_000, 'beta to be polled');
+  await until(
+    async () => (await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).includes('zexa_up{account="beta"} 1'),
+    15_000,
+    'beta to be polled',
+  );
   return { port, proc: p, sim: s };
 }
 
 function describeFailures(outcomes: readonly Outcome[]): string[] {
   return outcomes
-    .filter((o) => o.kind === 'truncated' || o.kind === 'broken_while_serving' || (o.kind === 'complete' && o.status !== 200))
+    .filter(
+      (o) => o.kind === 'truncated' || o.kind === 'broken_while_serving' || (o.kind === 'complete' && o.status !== 200),
+    )
     .map((o) => JSON.stringify(o.kind === 'complete' ? { ...o, body: o.body.slice(0, 200) } : o));
 }
 
-function expectCleanExit(p: ExporterProcess, exit: { code: number | null; signal: NodeJS.Signals | null }, elapsedMs: number): void {
+function expectCleanExit(
+  p: ExporterProcess,
+  exit: { code: number | null; signal: NodeJS.Signals | null },
+  elapsedMs: number,
+): void {
   expect(exit).toEqual({ code: 0, signal: null });
   expect(elapsedMs).toBeLessThan(5000);
   // Nothing on stderr at all: no unhandled rejection, no crash report, no warning.
@@ -80,7 +94,11 @@ describe('shutdown under pressure', () => {
 
   it('exits 0 within 5 s of SIGTERM under scrape load, answering every accepted request completely', async () => {
     const { port, proc: p } = await startSlowSetup();
-    const load = startScrapeLoad(port, { clients: 20, paths: ['/metrics', '/', '/metrics', '/healthz'], deadlineMs: 15_000 });
+    const load = startScrapeLoad(port, {
+      clients: 20,
+      paths: ['/metrics', '/', '/metrics', '/healthz'],
+      deadlineMs: 15_000,
+    });
     // Let the load reach its stride: every client has had several answers.
     await until(() => load.completed() >= 200, 15_000, '200 scrapes');
     const startedAt = Date.now();
@@ -102,7 +120,11 @@ describe('shutdown under pressure', () => {
     expect(endings.length).toBe(20);
     console.info(
       `shutdown under load: exit after ${elapsedMs} ms; ${complete.length} complete responses; endings: ` +
-        JSON.stringify(Object.fromEntries(['refused', 'closed_at_shutdown'].map((k) => [k, endings.filter((o) => o.kind === k).length]))),
+        JSON.stringify(
+          Object.fromEntries(
+            ['refused', 'closed_at_shutdown'].map((k) => [k, endings.filter((o) => o.kind === k).length]),
+          ),
+        ),
     );
   });
 
@@ -114,7 +136,9 @@ describe('shutdown under pressure', () => {
       // One full exchange proves the connection is established and kept alive. The same write
       // begins a second request (headers not finished): the server reads both in one go, so once
       // the first answer is back it has begun the second and the connection is busy, not idle.
-      await connection.write('GET /healthz HTTP/1.1\r\nHost: exporter\r\n\r\nGET /metrics HTTP/1.1\r\nHost: exporter\r\n');
+      await connection.write(
+        'GET /healthz HTTP/1.1\r\nHost: exporter\r\n\r\nGET /metrics HTTP/1.1\r\nHost: exporter\r\n',
+      );
       await until(() => connection.received().includes('OK\n'), 10_000, 'the first answer');
       expect(parseRawResponse(connection.received()).headers.connection).toBe('keep-alive');
       const before = connection.received().length;

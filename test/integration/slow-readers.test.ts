@@ -83,55 +83,70 @@ afterEach(async () => {
 });
 
 describe('clients that never read /metrics', () => {
-  it('are dropped once they have read nothing for 10 s, while /healthz keeps answering', { timeout: 60_000 }, async () => {
-    const { port, responses, closedAt } = await start();
-    const startedAt = performance.now();
-    for (let i = 0; i < READERS; i++) slowReader(port, i);
-    const isOpen = (i: number): boolean => closedAt[i] === undefined;
-    // Every request is being answered (its headers are out) before the clock of the drop matters.
-    await vi.waitFor(() => expect(responses.filter((r) => r.headersSent)).toHaveLength(READERS), { timeout: 20_000, interval: 50 });
-    const answeredAt = performance.now();
-    const samples: number[] = [];
-    // Probe until every reader is closed, or well past the drop deadline (the kernel may take
-    // bytes from a socket for a while after its headers went out): no open-ended wait.
-    const until = answeredAt + 2 * SLOW_READER_TIMEOUT_MS + 5_000;
-    while (responses.some((_, i) => isOpen(i)) && performance.now() < until) samples.push(await healthz(port));
-    const open = responses.filter((_, i) => isOpen(i)).length;
-    const sorted = [...samples].sort((a, b) => a - b);
-    const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] ?? Infinity;
-    console.log(`slow readers: ${READERS} at ${ACCOUNTS} accounts; ${samples.length} /healthz, p99 ${p99.toFixed(1)} ms; still open after the deadline: ${open}`);
-    expect(open).toBe(0);
-    const closed = closedAt as number[];
-    // None before the timeout (it is a stall timer, started once a client stops taking bytes).
-    expect(Math.min(...closed) - startedAt).toBeGreaterThanOrEqual(SLOW_READER_TIMEOUT_MS - 100);
-    expect(samples.filter((ms) => ms === Infinity)).toEqual([]);
-    // The target (100 ms) is measured by `npm run load`; here only a bound a busy machine keeps.
-    expect(p99).toBeLessThan(1_000);
-  });
+  it(
+    'are dropped once they have read nothing for 10 s, while /healthz keeps answering',
+    { timeout: 60_000 },
+    async () => {
+      const { port, responses, closedAt } = await start();
+      const startedAt = performance.now();
+      for (let i = 0; i < READERS; i++) slowReader(port, i);
+      const isOpen = (i: number): boolean => closedAt[i] === undefined;
+      // Every request is being answered (its headers are out) before the clock of the drop matters.
+      await vi.waitFor(() => expect(responses.filter((r) => r.headersSent)).toHaveLength(READERS), {
+        timeout: 20_000,
+        interval: 50,
+      });
+      const answeredAt = performance.now();
+      const samples: number[] = [];
+      // Probe until every reader is closed, or well past the drop deadline (the kernel may take
+      // bytes from a socket for a while after its headers went out): no open-ended wait.
+      const until = answeredAt + 2 * SLOW_READER_TIMEOUT_MS + 5_000;
+      while (responses.some((_, i) => isOpen(i)) && performance.now() < until) samples.push(await healthz(port));
+      const open = responses.filter((_, i) => isOpen(i)).length;
+      const sorted = [...samples].sort((a, b) => a - b);
+      const p99 = sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.99) - 1)] ?? Infinity;
+      console.log(
+        `slow readers: ${READERS} at ${ACCOUNTS} accounts; ${samples.length} /healthz, p99 ${p99.toFixed(1)} ms; still open after the deadline: ${open}`,
+      );
+      expect(open).toBe(0);
+      const closed = closedAt as number[];
+      // None before the timeout (it is a stall timer, started once a client stops taking bytes).
+      expect(Math.min(...closed) - startedAt).toBeGreaterThanOrEqual(SLOW_READER_TIMEOUT_MS - 100);
+      expect(samples.filter((ms) => ms === Infinity)).toEqual([]);
+      // The target (100 ms) is measured by `npm run load`; here only a bound a busy machine keeps.
+      expect(p99).toBeLessThan(1_000);
+    },
+  );
 
-  it('hold about the configured bytes of bodies: past it, new clients share the newest render', { timeout: 60_000 }, async () => {
-    // One render is ~10 MB: room for two renders, not three.
-    const probe = await start();
-    const bodyBytes = (await (await fetch(`http://127.0.0.1:${probe.port}/metrics`)).arrayBuffer()).byteLength;
-    setup = undefined;
-    probe.server.closeAllConnections();
-    await new Promise<void>((resolve) => probe.server.close(() => resolve()));
+  it(
+    'hold about the configured bytes of bodies: past it, new clients share the newest render',
+    { timeout: 60_000 },
+    async () => {
+      // One render is ~10 MB: room for two renders, not three.
+      const probe = await start();
+      const bodyBytes = (await (await fetch(`http://127.0.0.1:${probe.port}/metrics`)).arrayBuffer()).byteLength;
+      setup = undefined;
+      probe.server.closeAllConnections();
+      await new Promise<void>((resolve) => probe.server.close(() => resolve()));
 
-    const writer = sharedBodyWriter({ maxHeldBytes: Math.floor(bodyBytes * 2.5) });
-    const { port, store, responses } = await start(writer);
-    const names = store.list().map((s) => s.name);
-    for (let i = 0; i < 5; i++) {
-      // A poll in between: each reader gets a render of its own.
-      store.recordSuccess(names[i] as string, { credits: 7 + i, currency: 'USD', atMs: START + 1000 * (i + 1) });
-      slowReader(port, i);
-      await vi.waitFor(() => expect(responses[i]?.headersSent).toBe(true), { timeout: 20_000, interval: 20 });
-    }
-    // Two renders are held (the first two readers'); the last three share the second's body.
-    expect(writer.heldBytes()).toBeGreaterThan(bodyBytes * 1.5);
-    expect(writer.heldBytes()).toBeLessThan(bodyBytes * 2.5);
-    // A client that reads gets the same bytes the held render has, not a third render.
-    const shared = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': 'identity' } })).text();
-    expect(shared).toContain(`zexa_credits_remaining{account="${names[1] as string}",currency="USD"} 8\n`);
-    expect(shared).not.toContain(`zexa_credits_remaining{account="${names[4] as string}",currency="USD"} 11\n`);
-  });
+      const writer = sharedBodyWriter({ maxHeldBytes: Math.floor(bodyBytes * 2.5) });
+      const { port, store, responses } = await start(writer);
+      const names = store.list().map((s) => s.name);
+      for (let i = 0; i < 5; i++) {
+        // A poll in between: each reader gets a render of its own.
+        store.recordSuccess(names[i] as string, { credits: 7 + i, currency: 'USD', atMs: START + 1000 * (i + 1) });
+        slowReader(port, i);
+        await vi.waitFor(() => expect(responses[i]?.headersSent).toBe(true), { timeout: 20_000, interval: 20 });
+      }
+      // Two renders are held (the first two readers'); the last three share the second's body.
+      expect(writer.heldBytes()).toBeGreaterThan(bodyBytes * 1.5);
+      expect(writer.heldBytes()).toBeLessThan(bodyBytes * 2.5);
+      // A client that reads gets the same bytes the held render has, not a third render.
+      const shared = await (
+        await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { 'accept-encoding': 'identity' } })
+      ).text();
+      expect(shared).toContain(`zexa_credits_remaining{account="${names[1] as string}",currency="USD"} 8\n`);
+      expect(shared).not.toContain(`zexa_credits_remaining{account="${names[4] as string}",currency="USD"} 11\n`);
+    },
+  );
 });

@@ -42,7 +42,10 @@ describe('the key columns of the status page and the API', () => {
       env: { ZEXA_API_KEY_PRODUCTION_FILE: file, ZEXA_API_KEY_STAGING: SHARED_KEY },
       intervalMs: 400,
     });
-    await vi.waitFor(async () => expect(await h.sample('zexa_api_key_shared{account="staging"}')).toBe(1), { timeout: 15_000, interval: 50 });
+    await vi.waitFor(async () => expect(await h.sample('zexa_api_key_shared{account="staging"}')).toBe(1), {
+      timeout: 15_000,
+      interval: 50,
+    });
   });
 
   afterAll(async () => {
@@ -56,15 +59,21 @@ describe('the key columns of the status page and the API', () => {
     const production = rowOf(html, 'production');
     expect(production).toMatch(/<td><code>[0-9a-f]{12}<\/code><\/td>/);
     expect(production).toContain('<td><strong class="alert">⚠ 100 d</strong><small>file · rotation due</small></td>');
-    expect(rowOf(html, 'staging')).toMatch(/<code>[0-9a-f]{12}<\/code><small class="alert">⚠ shared with solo<\/small>/);
-    expect(rowOf(html, 'solo')).toMatch(/<code>[0-9a-f]{12}<\/code><small class="alert">⚠ shared with staging<\/small>/);
+    expect(rowOf(html, 'staging')).toMatch(
+      /<code>[0-9a-f]{12}<\/code><small class="alert">⚠ shared with solo<\/small>/,
+    );
+    expect(rowOf(html, 'solo')).toMatch(
+      /<code>[0-9a-f]{12}<\/code><small class="alert">⚠ shared with staging<\/small>/,
+    );
     // An environment key is as old as this process: no rotation marker, whatever its age.
     expect(rowOf(html, 'solo')).toMatch(/<td>(under 1 min|\d+ min)<small>env<\/small><\/td>/);
     expectNoKey('the status page', html, KEYS);
   });
 
   it('gives the same in the JSON API', async () => {
-    const production = (await (await fetch(`${h.exporter.url}/api/v1/accounts/production`)).json()) as { key: Record<string, unknown> };
+    const production = (await (await fetch(`${h.exporter.url}/api/v1/accounts/production`)).json()) as {
+      key: Record<string, unknown>;
+    };
     expect(production.key).toMatchObject({
       source: 'file',
       lastChange: new Date(hundredDaysAgo * 1000).toISOString().replace('.000Z', 'Z'),
@@ -78,7 +87,12 @@ describe('the key columns of the status page and the API', () => {
     const list = await (await fetch(`${h.exporter.url}/api/v1/accounts`)).text();
     const accounts = (JSON.parse(list) as { accounts: Array<{ name: string; key: Record<string, unknown> }> }).accounts;
     const byName = new Map(accounts.map((a) => [a.name, a.key]));
-    expect(byName.get('staging')).toMatchObject({ source: 'env', shared: true, sharedWith: ['solo'], rotationDue: false });
+    expect(byName.get('staging')).toMatchObject({
+      source: 'env',
+      shared: true,
+      sharedWith: ['solo'],
+      rotationDue: false,
+    });
     expect(byName.get('solo')).toMatchObject({ shared: true, sharedWith: ['staging'] });
     expect(byName.get('staging')?.fingerprint).toBe(byName.get('solo')?.fingerprint);
     expectNoKey('/api/v1/accounts', list, KEYS);

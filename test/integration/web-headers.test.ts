@@ -37,7 +37,10 @@ describe('configured headers Node would refuse (issue 12 D2)', () => {
     ['\\x01', 'default-src \x01self', 'U+0001'],
   ])('%s at start-up: exit 2 naming the header, never the value', async (_what, csp, codePoint) => {
     const file = webConfigFile(csp);
-    const proc = runExporter(['--web.listen-address=127.0.0.1:0', `--web.config.file=${file}`], { ZEXA_API_KEY: KEY, ZEXA_API_URL: 'http://127.0.0.1:9' });
+    const proc = runExporter(['--web.listen-address=127.0.0.1:0', `--web.config.file=${file}`], {
+      ZEXA_API_KEY: KEY,
+      ZEXA_API_URL: 'http://127.0.0.1:9',
+    });
     cleanups.push(async () => {
       proc.kill('SIGKILL');
       await proc.exited;
@@ -45,7 +48,10 @@ describe('configured headers Node would refuse (issue 12 D2)', () => {
     // The old code listened; then /healthz answered 500. Either outcome ends the race.
     const outcome = await Promise.race([
       proc.exited.then(({ code }) => ({ exited: code })),
-      proc.port().then(async (port) => ({ listening: (await fetch(`http://127.0.0.1:${port}/healthz`)).status }), () => new Promise<never>(() => undefined)),
+      proc.port().then(
+        async (port) => ({ listening: (await fetch(`http://127.0.0.1:${port}/healthz`)).status }),
+        () => new Promise<never>(() => undefined),
+      ),
     ]);
     expect(outcome).toEqual({ exited: 2 });
     expect(proc.stderr()).toContain(`http_server_config.headers.Content-Security-Policy: the value holds ${codePoint}`);
@@ -58,20 +64,31 @@ describe('configured headers Node would refuse (issue 12 D2)', () => {
     cleanups.push(() => api.close());
     const file = webConfigFile(GOOD_CSP);
     const env = { ZEXA_API_URL: api.url, ZEXA_API_KEY: KEY };
-    const config = loadConfig({ argv: ['--web.listen-address=127.0.0.1:0', `--web.config.file=${file}`], env, readFile: () => '', readDir: () => [] });
+    const config = loadConfig({
+      argv: ['--web.listen-address=127.0.0.1:0', `--web.config.file=${file}`],
+      env,
+      readFile: () => '',
+      readDir: () => [],
+    });
     const logs = captureLogs();
     const exporter = await startExporter(config, { env, logDestination: logs, processMetrics: false });
     cleanups.push(() => exporter.close());
     const healthz = await fetch(`${exporter.url}/healthz`);
     expect(healthz.headers.get('content-security-policy')).toBe(GOOD_CSP);
 
-    writeFileSync(file, `http_server_config:\n  headers:\n    Content-Security-Policy: "default-src ’self’ 'unsafe-inline'"\n`);
+    writeFileSync(
+      file,
+      `http_server_config:\n  headers:\n    Content-Security-Policy: "default-src ’self’ 'unsafe-inline'"\n`,
+    );
     // The web config is looked at again at most once a second, on a request.
-    await vi.waitFor(async () => {
-      const metrics = await fetch(`${exporter.url}/metrics`);
-      expect(metrics.status).toBe(200);
-      expect(parseSample(await metrics.text(), 'zexa_exporter_config_last_reload_successful')).toBe(0);
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const metrics = await fetch(`${exporter.url}/metrics`);
+        expect(metrics.status).toBe(200);
+        expect(parseSample(await metrics.text(), 'zexa_exporter_config_last_reload_successful')).toBe(0);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
 
     for (const path of ['/healthz', '/readyz', '/metrics', '/']) {
       const response = await fetch(`${exporter.url}${path}`);
@@ -86,10 +103,13 @@ describe('configured headers Node would refuse (issue 12 D2)', () => {
 
     // Fixed again: the reload goes through and the gauge is back at 1.
     writeFileSync(file, `http_server_config:\n  headers:\n    Content-Security-Policy: "default-src 'none'"\n`);
-    await vi.waitFor(async () => {
-      const metrics = await fetch(`${exporter.url}/metrics`);
-      expect(metrics.headers.get('content-security-policy')).toBe("default-src 'none'");
-      expect(parseSample(await metrics.text(), 'zexa_exporter_config_last_reload_successful')).toBe(1);
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const metrics = await fetch(`${exporter.url}/metrics`);
+        expect(metrics.headers.get('content-security-policy')).toBe("default-src 'none'");
+        expect(parseSample(await metrics.text(), 'zexa_exporter_config_last_reload_successful')).toBe(1);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   });
 });

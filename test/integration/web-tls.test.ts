@@ -48,7 +48,8 @@ function get(url: string, options: https.RequestOptions = {}): Promise<Reply> {
           status: res.statusCode ?? 0,
           headers: res.headers,
           body: Buffer.concat(chunks).toString('utf8'),
-          serverCert: typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().fingerprint256 : undefined,
+          serverCert:
+            typeof socket.getPeerCertificate === 'function' ? socket.getPeerCertificate().fingerprint256 : undefined,
         });
       });
       res.on('error', reject);
@@ -69,7 +70,8 @@ async function expectRefused(reply: Promise<Reply>): Promise<void> {
   expect((err as NodeJS.ErrnoException).code ?? '').toMatch(/^(ECONNRESET|EPIPE|ERR_SSL_\w+|EPROTO)$/);
 }
 
-const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const basic = (user: string, password: string): string =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 interface Running {
   url: string;
@@ -136,10 +138,16 @@ describe.skipIf(openssl.missing)('web config over real TLS', () => {
     expect(none.headers['www-authenticate']).toBe('Basic realm="zexa-exporter"');
     expect(none.body).not.toContain('zexa_up');
 
-    const wrong = await get(`${running.url}/metrics`, { ca: ca(), headers: { authorization: basic('prometheus', 'wrong') } });
+    const wrong = await get(`${running.url}/metrics`, {
+      ca: ca(),
+      headers: { authorization: basic('prometheus', 'wrong') },
+    });
     expect(wrong.status).toBe(401);
     expect(wrong.headers['www-authenticate']).toBe('Basic realm="zexa-exporter"');
-    const unknownUser = await get(`${running.url}/metrics`, { ca: ca(), headers: { authorization: basic('mallory', 'scrape-secret') } });
+    const unknownUser = await get(`${running.url}/metrics`, {
+      ca: ca(),
+      headers: { authorization: basic('mallory', 'scrape-secret') },
+    });
     expect(unknownUser.status).toBe(401);
     const garbage = await get(`${running.url}/metrics`, { ca: ca(), headers: { authorization: 'Basic %%%' } });
     expect(garbage.status).toBe(401);
@@ -150,13 +158,19 @@ describe.skipIf(openssl.missing)('web config over real TLS', () => {
 
     // Twice: the second answer comes from the verification cache and must agree.
     for (let i = 0; i < 2; i++) {
-      const right = await get(`${running.url}/metrics`, { ca: ca(), headers: { authorization: basic('prometheus', 'scrape-secret') } });
+      const right = await get(`${running.url}/metrics`, {
+        ca: ca(),
+        headers: { authorization: basic('prometheus', 'scrape-secret') },
+      });
       expect(right.status).toBe(200);
       expect(right.body).toContain('zexa_up 1');
       expect(right.headers['x-content-type-options']).toBe('nosniff');
       expect(right.headers['x-frame-options']).toBe('deny');
     }
-    const wrongAfterCache = await get(`${running.url}/metrics`, { ca: ca(), headers: { authorization: basic('prometheus', 'scrape-secreT') } });
+    const wrongAfterCache = await get(`${running.url}/metrics`, {
+      ca: ca(),
+      headers: { authorization: basic('prometheus', 'scrape-secreT') },
+    });
     expect(wrongAfterCache.status).toBe(401);
 
     const health = await get(`${running.url}/healthz`, { ca: ca() });
@@ -195,7 +209,10 @@ describe.skipIf(openssl.missing)('web config over real TLS', () => {
   it('RequireAnyClientCert and VerifyClientCertIfGiven behave as in Go', async () => {
     const withAuth = (type: string, caLine: string): string => {
       const file = path.join(dir, `client-auth-${type}.yml`);
-      writeFileSync(file, `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: ${type}\n${caLine}`);
+      writeFileSync(
+        file,
+        `tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: ${type}\n${caLine}`,
+      );
       return file;
     };
     running = await start(loadWebConfig(withAuth('RequireAnyClientCert', '')));
@@ -215,26 +232,41 @@ describe.skipIf(openssl.missing)('web config over real TLS', () => {
     const hashFor = (name: string): string =>
       readFileSync(path.join(dir, 'basic-auth.yml'), 'utf8').match(new RegExp(`${name}: "([^"]+)"`))?.[1] ?? '';
     const write = (user: string, hash: string, cert: string): void =>
-      writeFileSync(file, `tls_server_config:\n  cert_file: ${cert}\n  key_file: server.key\nbasic_auth_users:\n  ${user}: "${hash}"\n`);
+      writeFileSync(
+        file,
+        `tls_server_config:\n  cert_file: ${cert}\n  key_file: server.key\nbasic_auth_users:\n  ${user}: "${hash}"\n`,
+      );
     write('alice', hashFor('alice'), 'server.crt');
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } });
     const web = openWebConfig(file, { logger, checkIntervalMs: 0 });
     running = await start(web);
-    const before = await get(`${running.url}/metrics`, { ca: ca(), headers: { authorization: basic('alice', 'correct horse') } });
+    const before = await get(`${running.url}/metrics`, {
+      ca: ca(),
+      headers: { authorization: basic('alice', 'correct horse') },
+    });
     expect(before.status).toBe(200);
 
     // A new certificate and key from another CA: the next connection must present them.
     const renewed = makeCerts(openssl.path as string, mkdtempSync(path.join(dir, 'renew-')));
     copyFileSync(renewed.serverCert, path.join(dir, 'server-new.crt'));
     copyFileSync(renewed.serverKey, path.join(dir, 'server-new.key'));
-    writeFileSync(file, `tls_server_config:\n  cert_file: server-new.crt\n  key_file: server-new.key\nbasic_auth_users:\n  bob: "${hashFor('bob')}"\n`);
+    writeFileSync(
+      file,
+      `tls_server_config:\n  cert_file: server-new.crt\n  key_file: server-new.key\nbasic_auth_users:\n  bob: "${hashFor('bob')}"\n`,
+    );
 
     const renewedCa = readFileSync(renewed.caCert);
-    const after = await get(`${running.url}/metrics`, { ca: renewedCa, headers: { authorization: basic('bob', 'battery staple') } });
+    const after = await get(`${running.url}/metrics`, {
+      ca: renewedCa,
+      headers: { authorization: basic('bob', 'battery staple') },
+    });
     expect(after.status).toBe(200);
     expect(after.serverCert).not.toBe(before.serverCert);
-    const oldUser = await get(`${running.url}/metrics`, { ca: renewedCa, headers: { authorization: basic('alice', 'correct horse') } });
+    const oldUser = await get(`${running.url}/metrics`, {
+      ca: renewedCa,
+      headers: { authorization: basic('alice', 'correct horse') },
+    });
     expect(oldUser.status).toBe(401);
     expect(lines.some((l) => l.includes('web config reloaded'))).toBe(true);
   });
@@ -263,67 +295,79 @@ describe.skipIf(openssl.missing)('web config over real TLS', () => {
       });
     }
 
-    it('scrapes /metrics through TLS and basic auth with the settings docs/web-config.md shows', { timeout: 90_000 }, async () => {
-      running = await start(loadWebConfig(path.join(dir, 'tls-basic-auth.yml')));
-      const promDir = mkdtempSync(path.join(dir, 'prometheus-'));
-      writeFileSync(path.join(promDir, 'password'), 'scrape-secret\n');
-      // The scrape_configs entry is the one in docs/web-config.md, with this test's paths.
-      writeFileSync(
-        path.join(promDir, 'prometheus.yml'),
-        [
-          'global:',
-          '  scrape_interval: 1s',
-          '  scrape_timeout: 1s',
-          'scrape_configs:',
-          '  - job_name: zexa',
-          '    scheme: https',
-          '    tls_config:',
-          `      ca_file: ${certs.caCert}`,
-          '    basic_auth:',
-          '      username: prometheus',
-          `      password_file: ${path.join(promDir, 'password')}`,
-          '    static_configs:',
-          `      - targets: ['127.0.0.1:${running.port}']`,
-          '',
-        ].join('\n'),
-      );
-      const promPort = await freePort();
-      let output = '';
-      prom = spawn(
-        prometheus.path as string,
-        [
-          `--config.file=${path.join(promDir, 'prometheus.yml')}`,
-          `--storage.tsdb.path=${path.join(promDir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${promPort}`,
-          '--log.level=warn',
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      prom.stdout?.on('data', (c: Buffer) => (output += c.toString()));
-      prom.stderr?.on('data', (c: Buffer) => (output += c.toString()));
+    it(
+      'scrapes /metrics through TLS and basic auth with the settings docs/web-config.md shows',
+      { timeout: 90_000 },
+      async () => {
+        running = await start(loadWebConfig(path.join(dir, 'tls-basic-auth.yml')));
+        const promDir = mkdtempSync(path.join(dir, 'prometheus-'));
+        writeFileSync(path.join(promDir, 'password'), 'scrape-secret\n');
+        // The scrape_configs entry is the one in docs/web-config.md, with this test's paths.
+        writeFileSync(
+          path.join(promDir, 'prometheus.yml'),
+          [
+            'global:',
+            '  scrape_interval: 1s',
+            '  scrape_timeout: 1s',
+            'scrape_configs:',
+            '  - job_name: zexa',
+            '    scheme: https',
+            '    tls_config:',
+            `      ca_file: ${certs.caCert}`,
+            '    basic_auth:',
+            '      username: prometheus',
+            `      password_file: ${path.join(promDir, 'password')}`,
+            '    static_configs:',
+            `      - targets: ['127.0.0.1:${running.port}']`,
+            '',
+          ].join('\n'),
+        );
+        const promPort = await freePort();
+        let output = '';
+        prom = spawn(
+          prometheus.path as string,
+          [
+            `--config.file=${path.join(promDir, 'prometheus.yml')}`,
+            `--storage.tsdb.path=${path.join(promDir, 'data')}`,
+            `--web.listen-address=127.0.0.1:${promPort}`,
+            '--log.level=warn',
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        prom.stdout?.on('data', (c: Buffer) => (output += c.toString()));
+        prom.stderr?.on('data', (c: Buffer) => (output += c.toString()));
 
-      interface Target { health: string; lastError: string; scrapeUrl: string }
-      let target: Target | undefined;
-      const promProcess = prom;
-      await until(
-        async () => {
-          if (promProcess.exitCode !== null) return true;
-          try {
-            const res = await get(`http://127.0.0.1:${promPort}/api/v1/targets`);
-            const body = JSON.parse(res.body) as { data?: { activeTargets?: Target[] } };
-            target = body.data?.activeTargets?.[0];
-          } catch {
-            // Not listening yet.
-          }
-          return target?.health === 'up';
-        },
-        60_000,
-        'prometheus to scrape the exporter over TLS',
-        500,
-      ).catch(() => undefined); // The expectation below says what was seen instead.
-      if (prom.exitCode !== null) throw new Error(`prometheus exited with ${prom.exitCode}:\n${output}`);
-      expect(target, `prometheus output:\n${output}`).toMatchObject({ health: 'up', lastError: '', scrapeUrl: `https://127.0.0.1:${running.port}/metrics` });
-      expect(running.metricsServed).toBeGreaterThan(0);
-    });
+        interface Target {
+          health: string;
+          lastError: string;
+          scrapeUrl: string;
+        }
+        let target: Target | undefined;
+        const promProcess = prom;
+        await until(
+          async () => {
+            if (promProcess.exitCode !== null) return true;
+            try {
+              const res = await get(`http://127.0.0.1:${promPort}/api/v1/targets`);
+              const body = JSON.parse(res.body) as { data?: { activeTargets?: Target[] } };
+              target = body.data?.activeTargets?.[0];
+            } catch {
+              // Not listening yet.
+            }
+            return target?.health === 'up';
+          },
+          60_000,
+          'prometheus to scrape the exporter over TLS',
+          500,
+        ).catch(() => undefined); // The expectation below says what was seen instead.
+        if (prom.exitCode !== null) throw new Error(`prometheus exited with ${prom.exitCode}:\n${output}`);
+        expect(target, `prometheus output:\n${output}`).toMatchObject({
+          health: 'up',
+          lastError: '',
+          scrapeUrl: `https://127.0.0.1:${running.port}/metrics`,
+        });
+        expect(running.metricsServed).toBeGreaterThan(0);
+      },
+    );
   });
 });

@@ -54,102 +54,129 @@ async function stopExporterProcess(proc: ExporterProcess | undefined): Promise<v
   await proc.exited;
 }
 
-interface RuleHealth { name: string; health: string; lastError?: string }
+interface RuleHealth {
+  name: string;
+  health: string;
+  lastError?: string;
+}
 
-describe.skipIf(prometheus.missing || alertmanager.missing)('a rollout replaces the exporter process with one on a new port', () => {
-  let sim: ZexaSimulator;
-  let oldExporter: ExporterProcess | undefined;
-  let newExporter: ExporterProcess | undefined;
-  let stack: PrometheusStack;
-  let oldTarget = '';
+describe.skipIf(prometheus.missing || alertmanager.missing)(
+  'a rollout replaces the exporter process with one on a new port',
+  () => {
+    let sim: ZexaSimulator;
+    let oldExporter: ExporterProcess | undefined;
+    let newExporter: ExporterProcess | undefined;
+    let stack: PrometheusStack;
+    let oldTarget = '';
 
-  beforeAll(async () => {
-    sim = await startSimulator({ accounts: ACCOUNTS });
-    sim.revoke('revoked');
-    oldExporter = startExporterProcess(sim);
-    oldTarget = `127.0.0.1:${await oldExporter.port()}`;
-    stack = await startPrometheusStack({
-      targets: [oldTarget],
-      prometheusBin: prometheus.path!,
-      alertmanagerBin: alertmanager.path!,
-      fileSd: true,
-      // Not 1 s: absent(up{job="zexa"}) is true in the second before Prometheus' first scrape.
-      ruleForByAlert: { ZexaExporterDown: '30s' },
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await stack?.close();
-    await stopExporterProcess(oldExporter);
-    await stopExporterProcess(newExporter);
-    await sim?.close();
-  });
-
-  it('keeps Low (and Critical, Unauthorized) firing, unchanged, and sends no "resolved"', async () => {
-    for (const { alertname, account } of FIRING) {
-      await stack.webhook.waitFor(hasAlert(alertname, account, 'firing'), ALERT_TIMEOUT_MS);
-    }
-    const activeSince = async (): Promise<Record<string, string>> => {
-      const series = await stack.query('ALERTS_FOR_STATE{account=~"low|crit|revoked"}');
-      return Object.fromEntries(series.map((s) => [`${s.metric.alertname}/${s.metric.account}`, s.value[1]]));
-    };
-    const before = await activeSince();
-    expect(Object.keys(before).sort()).toEqual(FIRING.map((f) => `${f.alertname}/${f.account}`).sort());
-    const rolloutStart = stack.webhook.notifications.length;
-
-    // The new pod starts on another port and is scraped beside the old one...
-    newExporter = startExporterProcess(sim);
-    const newTarget = `127.0.0.1:${await newExporter.port()}`;
-    expect(newTarget).not.toBe(oldTarget);
-    await stack.setTargets([oldTarget, newTarget]);
-    await stack.waitForSeries(`zexa_credits_remaining{account="low",instance="${newTarget}"}`, ALERT_TIMEOUT_MS);
-    // ...then the old one leaves discovery (Prometheus marks its series stale) and stops.
-    await stack.setTargets([newTarget]);
-    await expect.poll(() => stack.query(`up{instance="${oldTarget}"}`), { timeout: ALERT_TIMEOUT_MS, interval: 250 }).toEqual([]);
-    await stopExporterProcess(oldExporter);
-    const [now] = await stack.query('vector(time())');
-    const goneAt = Number(now!.value[1]);
-
-    // Every alert is still firing at an evaluation OBSERVE_SECONDS after the old target is gone
-    // (an erroring rule writes no ALERTS sample, so this waits in vain on the rules before issue 10).
-    const rulesHealth = async (): Promise<RuleHealth[]> => {
-      const res = await fetch(`${stack.prometheusUrl}/api/v1/rules`);
-      const body = (await res.json()) as { data: { groups: Array<{ rules: RuleHealth[] }> } };
-      return body.data.groups.flatMap((g) => g.rules).map(({ name, health, lastError }) => ({ name, health, ...(lastError ? { lastError } : {}) }));
-    };
-    for (const { alertname, account } of FIRING) {
-      const promql = `timestamp(ALERTS{alertname="${alertname}",account="${account}",alertstate="firing"}) > ${goneAt + OBSERVE_SECONDS}`;
-      await stack.waitForSeries(promql, ALERT_TIMEOUT_MS).catch(async (err: Error) => {
-        throw new Error(`${alertname} for ${account} did not stay firing: ${err.message}; rules: ${JSON.stringify(await rulesHealth())}`);
+    beforeAll(async () => {
+      sim = await startSimulator({ accounts: ACCOUNTS });
+      sim.revoke('revoked');
+      oldExporter = startExporterProcess(sim);
+      oldTarget = `127.0.0.1:${await oldExporter.port()}`;
+      stack = await startPrometheusStack({
+        targets: [oldTarget],
+        prometheusBin: prometheus.path!,
+        alertmanagerBin: alertmanager.path!,
+        fileSd: true,
+        // Not 1 s: absent(up{job="zexa"}) is true in the second before Prometheus' first scrape.
+        ruleForByAlert: { ZexaExporterDown: '30s' },
       });
-    }
+    }, 60_000);
 
-    expect((await rulesHealth()).filter((r) => r.health !== 'ok')).toEqual([]);
-    // Not resolved and fired again either: each alert is active since the same evaluation.
-    expect(await activeSince()).toEqual(before);
-    const received = stack.webhook.notifications.flatMap((n) => n.alerts);
-    expect(received.filter((a) => a.status === 'resolved' && a.labels.account !== undefined)).toEqual([]);
-    expect(stack.webhook.notifications.slice(rolloutStart).filter((n) => n.status === 'resolved' || n.alerts.some((a) => a.status === 'resolved'))).toEqual([]);
-    expect(received.filter((a) => a.labels.alertname === 'ZexaExporterDown')).toEqual([]);
-    for (const { alertname, account } of FIRING) {
-      const starts = new Set(received.filter((a) => a.labels.alertname === alertname && a.labels.account === account).map((a) => a.startsAt));
-      expect(starts.size, `${alertname} for ${account} started once`).toBe(1);
-    }
-    // The alerts name the account, never the exporter that happened to report it.
-    for (const a of received) expect(a.labels.instance, a.labels.alertname).toBeUndefined();
-  }, 180_000);
+    afterAll(async () => {
+      await stack?.close();
+      await stopExporterProcess(oldExporter);
+      await stopExporterProcess(newExporter);
+      await sim?.close();
+    });
 
-  it('a top-up right after the rollout resolves ZexaCreditsLow within 2 minutes', async () => {
-    expect(newExporter, 'runs after the rollout above').toBeDefined();
-    // The old pod's last balance is still inside any 15-minute window.
-    const [old] = await stack.query(`last_over_time(zexa_credits_remaining{account="low",instance="${oldTarget}"}[15m])`);
-    expect(old?.value[1]).toBe('500');
-    const toppedUpAt = Date.now();
-    sim.topUp('low', 10_000);
-    const n = await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'low', 'resolved'), TOP_UP_RESOLVES_MS);
-    expect(Date.now() - toppedUpAt).toBeLessThan(TOP_UP_RESOLVES_MS);
-    expect(n.receiver).toBe('chat');
-    // Critical and Unauthorized (no top-up) are still firing.
-    expect(await stack.query('ALERTS{alertstate="firing",account=~"crit|revoked"}')).toHaveLength(2);
-  }, TOP_UP_RESOLVES_MS + 30_000);
-});
+    it('keeps Low (and Critical, Unauthorized) firing, unchanged, and sends no "resolved"', async () => {
+      for (const { alertname, account } of FIRING) {
+        await stack.webhook.waitFor(hasAlert(alertname, account, 'firing'), ALERT_TIMEOUT_MS);
+      }
+      const activeSince = async (): Promise<Record<string, string>> => {
+        const series = await stack.query('ALERTS_FOR_STATE{account=~"low|crit|revoked"}');
+        return Object.fromEntries(series.map((s) => [`${s.metric.alertname}/${s.metric.account}`, s.value[1]]));
+      };
+      const before = await activeSince();
+      expect(Object.keys(before).sort()).toEqual(FIRING.map((f) => `${f.alertname}/${f.account}`).sort());
+      const rolloutStart = stack.webhook.notifications.length;
+
+      // The new pod starts on another port and is scraped beside the old one...
+      newExporter = startExporterProcess(sim);
+      const newTarget = `127.0.0.1:${await newExporter.port()}`;
+      expect(newTarget).not.toBe(oldTarget);
+      await stack.setTargets([oldTarget, newTarget]);
+      await stack.waitForSeries(`zexa_credits_remaining{account="low",instance="${newTarget}"}`, ALERT_TIMEOUT_MS);
+      // ...then the old one leaves discovery (Prometheus marks its series stale) and stops.
+      await stack.setTargets([newTarget]);
+      await expect
+        .poll(() => stack.query(`up{instance="${oldTarget}"}`), { timeout: ALERT_TIMEOUT_MS, interval: 250 })
+        .toEqual([]);
+      await stopExporterProcess(oldExporter);
+      const [now] = await stack.query('vector(time())');
+      const goneAt = Number(now!.value[1]);
+
+      // Every alert is still firing at an evaluation OBSERVE_SECONDS after the old target is gone
+      // (an erroring rule writes no ALERTS sample, so this waits in vain on the rules before issue 10).
+      const rulesHealth = async (): Promise<RuleHealth[]> => {
+        const res = await fetch(`${stack.prometheusUrl}/api/v1/rules`);
+        const body = (await res.json()) as { data: { groups: Array<{ rules: RuleHealth[] }> } };
+        return body.data.groups
+          .flatMap((g) => g.rules)
+          .map(({ name, health, lastError }) => ({ name, health, ...(lastError ? { lastError } : {}) }));
+      };
+      for (const { alertname, account } of FIRING) {
+        const promql = `timestamp(ALERTS{alertname="${alertname}",account="${account}",alertstate="firing"}) > ${goneAt + OBSERVE_SECONDS}`;
+        await stack.waitForSeries(promql, ALERT_TIMEOUT_MS).catch(async (err: Error) => {
+          throw new Error(
+            `${alertname} for ${account} did not stay firing: ${err.message}; rules: ${JSON.stringify(await rulesHealth())}`,
+          );
+        });
+      }
+
+      expect((await rulesHealth()).filter((r) => r.health !== 'ok')).toEqual([]);
+      // Not resolved and fired again either: each alert is active since the same evaluation.
+      expect(await activeSince()).toEqual(before);
+      const received = stack.webhook.notifications.flatMap((n) => n.alerts);
+      expect(received.filter((a) => a.status === 'resolved' && a.labels.account !== undefined)).toEqual([]);
+      expect(
+        stack.webhook.notifications
+          .slice(rolloutStart)
+          .filter((n) => n.status === 'resolved' || n.alerts.some((a) => a.status === 'resolved')),
+      ).toEqual([]);
+      expect(received.filter((a) => a.labels.alertname === 'ZexaExporterDown')).toEqual([]);
+      for (const { alertname, account } of FIRING) {
+        const starts = new Set(
+          received
+            .filter((a) => a.labels.alertname === alertname && a.labels.account === account)
+            .map((a) => a.startsAt),
+        );
+        expect(starts.size, `${alertname} for ${account} started once`).toBe(1);
+      }
+      // The alerts name the account, never the exporter that happened to report it.
+      for (const a of received) expect(a.labels.instance, a.labels.alertname).toBeUndefined();
+    }, 180_000);
+
+    it(
+      'a top-up right after the rollout resolves ZexaCreditsLow within 2 minutes',
+      async () => {
+        expect(newExporter, 'runs after the rollout above').toBeDefined();
+        // The old pod's last balance is still inside any 15-minute window.
+        const [old] = await stack.query(
+          `last_over_time(zexa_credits_remaining{account="low",instance="${oldTarget}"}[15m])`,
+        );
+        expect(old?.value[1]).toBe('500');
+        const toppedUpAt = Date.now();
+        sim.topUp('low', 10_000);
+        const n = await stack.webhook.waitFor(hasAlert('ZexaCreditsLow', 'low', 'resolved'), TOP_UP_RESOLVES_MS);
+        expect(Date.now() - toppedUpAt).toBeLessThan(TOP_UP_RESOLVES_MS);
+        expect(n.receiver).toBe('chat');
+        // Critical and Unauthorized (no top-up) are still firing.
+        expect(await stack.query('ALERTS{alertstate="firing",account=~"crit|revoked"}')).toHaveLength(2);
+      },
+      TOP_UP_RESOLVES_MS + 30_000,
+    );
+  },
+);

@@ -16,13 +16,19 @@ export interface RssPeak {
 function row(markdown: string, prefix: string): string[] {
   const line = markdown.split('\n').find((l) => l.startsWith(`| ${prefix}`));
   if (line === undefined) throw new Error(`BENCHMARKS.md has no table row starting with "${prefix}"`);
-  return line.split('|').slice(2, -2).map((c) => c.trim());
+  return line
+    .split('|')
+    .slice(2, -2)
+    .map((c) => c.trim());
 }
 
 function header(markdown: string): string[] {
   const line = markdown.split('\n').find((l) => l.startsWith('| figure |'));
   if (line === undefined) throw new Error('BENCHMARKS.md has no "| figure |" table');
-  return line.split('|').slice(2, -2).map((c) => c.trim());
+  return line
+    .split('|')
+    .slice(2, -2)
+    .map((c) => c.trim());
 }
 
 /**
@@ -36,7 +42,8 @@ export function rssPeaks(markdown = readRepoFile('BENCHMARKS.md')): RssPeak[] {
     if (match === null) throw new Error(`BENCHMARKS.md RSS cell "${cell}" is not "<peak> MB / <median> MB"`);
     return { scenario: `bench, ${columns[i]}`, bytes: Number(match[1]) * MB };
   });
-  for (const m of markdown.matchAll(/peak \(VmHWM\) ([\d.]+) MiB/g)) peaks.push({ scenario: 'load test, 1,000 accounts, 50 clients', bytes: Number(m[1]) * MIB });
+  for (const m of markdown.matchAll(/peak \(VmHWM\) ([\d.]+) MiB/g))
+    peaks.push({ scenario: 'load test, 1,000 accounts, 50 clients', bytes: Number(m[1]) * MIB });
   return peaks;
 }
 
@@ -48,10 +55,22 @@ function tables(markdown: string): { heading: string; columns: string[]; rows: s
   for (const line of markdown.split('\n')) {
     if (line.startsWith('#')) heading = line.replace(/^#+ /, '');
     if (line.startsWith('| figure |')) {
-      current = { heading, columns: line.split('|').slice(2, -2).map((c) => c.trim()), rows: [] };
+      current = {
+        heading,
+        columns: line
+          .split('|')
+          .slice(2, -2)
+          .map((c) => c.trim()),
+        rows: [],
+      };
       out.push(current);
     } else if (current !== undefined && line.startsWith('| ')) {
-      current.rows.push(line.split('|').slice(1, -2).map((c) => c.trim()));
+      current.rows.push(
+        line
+          .split('|')
+          .slice(1, -2)
+          .map((c) => c.trim()),
+      );
     } else if (!line.startsWith('|')) {
       current = undefined;
     }
@@ -63,7 +82,10 @@ function tables(markdown: string): { heading: string; columns: string[]; rows: s
  * The highest steady-window median RSS over every bench table (Node.js 20, Node.js 24, …) of the
  * columns whose header starts with `columnPrefix`: a manifest must hold the worst of them.
  */
-export function rssSteadyHighest(columnPrefix: string, markdown = readRepoFile('BENCHMARKS.md')): { bytes: number; where: string } {
+export function rssSteadyHighest(
+  columnPrefix: string,
+  markdown = readRepoFile('BENCHMARKS.md'),
+): { bytes: number; where: string } {
   let best = { bytes: 0, where: '' };
   for (const { heading, columns, rows } of tables(markdown)) {
     const rss = rows.find((r) => r[0]?.startsWith('RSS of the exporter process'));
@@ -71,7 +93,8 @@ export function rssSteadyHighest(columnPrefix: string, markdown = readRepoFile('
     columns.forEach((column, i) => {
       if (!column.startsWith(columnPrefix)) return;
       const match = /\/ ([\d.]+) MB$/.exec(rss[i + 1] ?? '');
-      if (match !== null && Number(match[1]) * MB > best.bytes) best = { bytes: Number(match[1]) * MB, where: `"${column}" under "${heading}"` };
+      if (match !== null && Number(match[1]) * MB > best.bytes)
+        best = { bytes: Number(match[1]) * MB, where: `"${column}" under "${heading}"` };
     });
   }
   if (best.bytes === 0) throw new Error(`BENCHMARKS.md has no RSS figure for a column "${columnPrefix}"`);

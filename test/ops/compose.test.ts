@@ -18,7 +18,10 @@ interface Service {
   volumes?: string[];
   environment?: Record<string, string>;
 }
-const compose = parse(readRepoFile('docker-compose.yml')) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
+const compose = parse(readRepoFile('docker-compose.yml')) as {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+};
 const prom = parse(readRepoFile('prometheus.yml')) as {
   rule_files: string[];
   alerting: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
@@ -44,7 +47,8 @@ describe('docker-compose.yml', () => {
   it('runs the exporter, Prometheus, Alertmanager and Grafana', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['alertmanager', 'grafana', 'prometheus', 'zexa-exporter']);
     expect(service('zexa-exporter').build).toBeDefined();
-    for (const name of ['prometheus', 'alertmanager', 'grafana']) expect(service(name).image, name).toMatch(/:v?\d+\.\d+\.\d+$/);
+    for (const name of ['prometheus', 'alertmanager', 'grafana'])
+      expect(service(name).image, name).toMatch(/:v?\d+\.\d+\.\d+$/);
   });
 
   it('mounts only host files and directories that exist', () => {
@@ -88,21 +92,33 @@ describe('docker-compose.yml', () => {
     const [amHost, amPort] = amTarget!.split(':');
     expect(compose.services).toHaveProperty(amHost!);
     expect(publishedContainerPorts(service(amHost!))).toContain(Number(amPort));
-    const amConfig = service(amHost!).command?.find((c) => c.startsWith('--config.file='))?.slice('--config.file='.length);
-    expect(bindMounts(service(amHost!))).toContainEqual({ host: './alertmanager/alertmanager.yml', container: amConfig });
+    const amConfig = service(amHost!)
+      .command?.find((c) => c.startsWith('--config.file='))
+      ?.slice('--config.file='.length);
+    expect(bindMounts(service(amHost!))).toContainEqual({
+      host: './alertmanager/alertmanager.yml',
+      container: amConfig,
+    });
   });
 
   it('points Grafana at the Prometheus service and provisions the dashboard directory the provider reads', () => {
-    const ds = parse(readRepoFile('grafana/provisioning/datasources/prometheus.yaml')) as { datasources: Array<{ url: string }> };
+    const ds = parse(readRepoFile('grafana/provisioning/datasources/prometheus.yaml')) as {
+      datasources: Array<{ url: string }>;
+    };
     const url = new URL(ds.datasources[0]!.url);
     expect(compose.services).toHaveProperty(url.hostname);
     expect(publishedContainerPorts(service(url.hostname))).toContain(Number(url.port));
 
-    const provider = parse(readRepoFile('grafana/provisioning/dashboards/zexa.yaml')) as { providers: Array<{ options: { path: string } }> };
+    const provider = parse(readRepoFile('grafana/provisioning/dashboards/zexa.yaml')) as {
+      providers: Array<{ options: { path: string } }>;
+    };
     const g = bindMounts(service('grafana'));
     expect(g).toContainEqual({ host: './grafana/dashboards', container: provider.providers[0]!.options.path });
     for (const kind of ['datasources', 'dashboards', 'alerting']) {
-      expect(g).toContainEqual({ host: `./grafana/provisioning/${kind}`, container: `/etc/grafana/provisioning/${kind}` });
+      expect(g).toContainEqual({
+        host: `./grafana/provisioning/${kind}`,
+        container: `/etc/grafana/provisioning/${kind}`,
+      });
     }
   });
 

@@ -39,7 +39,7 @@ describe('Dockerfile', () => {
     expect(user!.slice(5).split(':')[0]).not.toMatch(/^(root|0)$/);
   });
 
-  it('exposes 10025, checks health with the exporter\'s own probe (no curl), and starts dist/main.js', () => {
+  it("exposes 10025, checks health with the exporter's own probe (no curl), and starts dist/main.js", () => {
     expect(runtime).toContain('EXPOSE 10025');
     // What the probe does is tested by running it: test/ops/production-install.test.ts.
     expect(healthcheckCommand(parsed.runtime)).toEqual(['node', 'dist/main.js', 'healthcheck']);
@@ -53,7 +53,10 @@ describe('Dockerfile', () => {
   });
 
   it('copies only files the build context (.dockerignore) lets through', () => {
-    const allowed = readRepoFile('.dockerignore').split('\n').filter((l) => l.startsWith('!')).map((l) => l.slice(1).replace(/\/\*\*$/, ''));
+    const allowed = readRepoFile('.dockerignore')
+      .split('\n')
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1).replace(/\/\*\*$/, ''));
     const copied = instructions
       .filter((l) => l.startsWith('COPY ') && !l.includes('--from='))
       .flatMap((l) => l.replace(/--\S+/g, '').split(/\s+/).slice(1, -1));

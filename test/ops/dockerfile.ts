@@ -90,7 +90,8 @@ export function healthcheckCommand(stage: Stage): string[] {
 export function stageEnv(stage: Stage): Record<string, string> {
   const env: Record<string, string> = {};
   for (const { args } of all(stage, 'ENV')) {
-    for (const pair of args.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g)) env[pair[1]!] = pair[2]!.replace(/^"(.*)"$/, '$1');
+    for (const pair of args.matchAll(/(\w+)=("(?:[^"\\]|\\.)*"|\S+)/g))
+      env[pair[1]!] = pair[2]!.replace(/^"(.*)"$/, '$1');
   }
   return env;
 }
@@ -118,6 +119,7 @@ export function copies(stage: Stage): Copy[] {
  */
 export function demoCommand(text: string): string[] {
   const match = /^#.*docker run .*--entrypoint (\S+) zexa-exporter (.+)$/m.exec(text);
-  if (match === null) throw new Error('Dockerfile: no `docker run ... --entrypoint ... zexa-exporter ...` demo comment');
+  if (match === null)
+    throw new Error('Dockerfile: no `docker run ... --entrypoint ... zexa-exporter ...` demo comment');
   return [match[1]!, ...match[2]!.trim().split(/\s+/)];
 }

@@ -65,11 +65,14 @@ describe('the link checker', () => {
   mkdirSync(join(root, 'docs'));
   const files: Record<string, string> = {
     'README.md': '# Front\n[ok](docs/a.md#two) [gone](docs/none.md) [bad anchor](docs/a.md#three) [here](#front)\n',
-    'docs/a.md': '# One\n## Two\n[up](../README.md#front) [out](../../x.md) `[code](nowhere.md)`\n```\n[fenced](nowhere.md)\n```\n',
+    'docs/a.md':
+      '# One\n## Two\n[up](../README.md#front) [out](../../x.md) `[code](nowhere.md)`\n```\n[fenced](nowhere.md)\n```\n',
   };
   for (const [path, text] of Object.entries(files)) writeFileSync(join(root, path), text);
   const read = (path: string): string => readFileSync(join(root, path), 'utf8');
-  const verdicts = Object.entries(files).flatMap(([file, text]) => links(file, text).map((l) => [l.target, deadLink(l, root, read)]));
+  const verdicts = Object.entries(files).flatMap(([file, text]) =>
+    links(file, text).map((l) => [l.target, deadLink(l, root, read)]),
+  );
 
   it('finds dead files, dead anchors and paths outside the repository, and skips code', () => {
     expect(verdicts).toEqual([
@@ -104,19 +107,20 @@ describe('the documentation', () => {
   });
 });
 
-describe.each(['prometheus/alerts.yml', 'grafana/provisioning/alerting/zexa-alerts.yaml', 'deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml'])(
-  'runbook_url in %s',
-  (path) => {
-    const rules = alertRules(path);
-    const headings = anchors(readRepoFile(RUNBOOK));
+describe.each([
+  'prometheus/alerts.yml',
+  'grafana/provisioning/alerting/zexa-alerts.yaml',
+  'deploy/kubernetes/components/prometheus-operator/prometheusrule.yaml',
+])('runbook_url in %s', (path) => {
+  const rules = alertRules(path);
+  const headings = anchors(readRepoFile(RUNBOOK));
 
-    it('has alert rules', () => {
-      expect(rules.length).toBeGreaterThan(0);
-    });
+  it('has alert rules', () => {
+    expect(rules.length).toBeGreaterThan(0);
+  });
 
-    it.each(rules.map((r) => [r.name, r.runbookUrl]))('%s links its own heading of docs/runbook.md', (name, url) => {
-      expect(url).toBe(`${REPO_URL}${RUNBOOK}#${name.toLowerCase()}`);
-      expect(headings, `${RUNBOOK} has no "## ${name}"`).toContain(name.toLowerCase());
-    });
-  },
-);
+  it.each(rules.map((r) => [r.name, r.runbookUrl]))('%s links its own heading of docs/runbook.md', (name, url) => {
+    expect(url).toBe(`${REPO_URL}${RUNBOOK}#${name.toLowerCase()}`);
+    expect(headings, `${RUNBOOK} has no "## ${name}"`).toContain(name.toLowerCase());
+  });
+});

@@ -9,7 +9,10 @@ import { readRepoFile } from './ops-files.js';
 type Version = [number, number, number];
 
 function parseVersion(text: string): Version {
-  const [major = 0, minor = 0, patch = 0] = text.replace(/^v/, '').split('.').map((p) => (p === '*' || p === 'x' ? 0 : Number(p)));
+  const [major = 0, minor = 0, patch = 0] = text
+    .replace(/^v/, '')
+    .split('.')
+    .map((p) => (p === '*' || p === 'x' ? 0 : Number(p)));
   return [major, minor, patch];
 }
 
@@ -27,22 +30,36 @@ function satisfiesComparator(v: Version, comparator: string): boolean {
   const target = parseVersion([maj, min ?? '0', pat ?? '0'].join('.'));
   const c = compare(v, target);
   switch (op) {
-    case '>=': return c >= 0;
-    case '>': return c > 0;
-    case '<=': return c <= 0;
-    case '<': return c < 0;
-    case '^': return c >= 0 && v[0] === target[0] && (target[0] !== 0 || v[1] === target[1]);
-    case '~': return c >= 0 && v[0] === target[0] && (min === undefined || v[1] === target[1]);
+    case '>=':
+      return c >= 0;
+    case '>':
+      return c > 0;
+    case '<=':
+      return c <= 0;
+    case '<':
+      return c < 0;
+    case '^':
+      return c >= 0 && v[0] === target[0] && (target[0] !== 0 || v[1] === target[1]);
+    case '~':
+      return c >= 0 && v[0] === target[0] && (min === undefined || v[1] === target[1]);
     default:
       // `18`, `10.*`, `=1.2.3`: the parts given must match.
-      return v[0] === target[0] && (min === undefined || min === '*' || min === 'x' || v[1] === target[1]) && (pat === undefined || pat === '*' || pat === 'x' || v[2] === target[2]);
+      return (
+        v[0] === target[0] &&
+        (min === undefined || min === '*' || min === 'x' || v[1] === target[1]) &&
+        (pat === undefined || pat === '*' || pat === 'x' || v[2] === target[2])
+      );
   }
 }
 
 function satisfies(version: string, range: string): boolean {
   const v = parseVersion(version);
   return range.split('||').some((set) => {
-    const comparators = set.trim().replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1').split(/\s+/).filter((c) => c !== '');
+    const comparators = set
+      .trim()
+      .replace(/(>=|<=|>|<|=|\^|~)\s+/g, '$1')
+      .split(/\s+/)
+      .filter((c) => c !== '');
     return comparators.every((c) => satisfiesComparator(v, c));
   });
 }
@@ -59,10 +76,20 @@ describe('locked packages and the running Node.js', () => {
   });
 
   it(`every package in package-lock.json accepts Node.js ${process.version} (no EBADENGINE from npm ci)`, () => {
-    const lock = JSON.parse(readRepoFile('package-lock.json')) as { packages: Record<string, { engines?: { node?: string } | string[] }> };
+    const lock = JSON.parse(readRepoFile('package-lock.json')) as {
+      packages: Record<string, { engines?: { node?: string } | string[] }>;
+    };
     const refused = Object.entries(lock.packages)
-      .filter(([path, pkg]) => path !== '' && !Array.isArray(pkg.engines) && pkg.engines?.node !== undefined && !satisfies(process.version, pkg.engines.node))
-      .map(([path, pkg]) => `${path.replace(/^node_modules\//, '')} wants node ${(pkg.engines as { node: string }).node}`);
+      .filter(
+        ([path, pkg]) =>
+          path !== '' &&
+          !Array.isArray(pkg.engines) &&
+          pkg.engines?.node !== undefined &&
+          !satisfies(process.version, pkg.engines.node),
+      )
+      .map(
+        ([path, pkg]) => `${path.replace(/^node_modules\//, '')} wants node ${(pkg.engines as { node: string }).node}`,
+      );
     expect(refused).toEqual([]);
   });
 });

@@ -33,16 +33,19 @@ function parityProblems(prom: PromRule[], grafana: GrafanaAlertFile): string[] {
     const a = rule.data.find((q) => q.refId === 'A');
     if (a?.model.expr !== p.expr.trim()) problems.push(`${p.alert}: expression differs`);
     if (rule.for !== (p.for ?? '0s')) problems.push(`${p.alert}: for ${rule.for} instead of ${p.for ?? '0s'}`);
-    if (JSON.stringify(rule.labels) !== JSON.stringify(p.labels)) problems.push(`${p.alert}: labels ${JSON.stringify(rule.labels)} instead of ${JSON.stringify(p.labels)}`);
+    if (JSON.stringify(rule.labels) !== JSON.stringify(p.labels))
+      problems.push(`${p.alert}: labels ${JSON.stringify(rule.labels)} instead of ${JSON.stringify(p.labels)}`);
     if (rule.annotations.summary !== p.annotations.summary) problems.push(`${p.alert}: summary differs`);
     if (rule.annotations.runbook_url !== p.annotations.runbook_url) problems.push(`${p.alert}: runbook_url differs`);
     if (g.group !== p.group) problems.push(`${p.alert}: in group ${g.group} instead of ${p.group}`);
   }
   const promNames = new Set(prom.map((p) => p.alert));
   for (const { rule } of grafanaRules) {
-    if (!promNames.has(rule.title)) problems.push(`${rule.title}: in ${GRAFANA_ALERTS_PATH}, not in prometheus/alerts.yml`);
+    if (!promNames.has(rule.title))
+      problems.push(`${rule.title}: in ${GRAFANA_ALERTS_PATH}, not in prometheus/alerts.yml`);
   }
-  if (grafanaRules.length !== prom.length) problems.push(`${grafanaRules.length} Grafana rules for ${prom.length} Prometheus rules`);
+  if (grafanaRules.length !== prom.length)
+    problems.push(`${grafanaRules.length} Grafana rules for ${prom.length} Prometheus rules`);
   return problems;
 }
 
@@ -69,7 +72,10 @@ describe('Grafana-managed alert rules', () => {
       `${rules.length} Grafana rules for ${rules.length + 1} Prometheus rules`,
     ]);
     const changed = promRules.map((r, i) => (i === 0 ? { ...r, expr: `${r.expr} > 1`, for: '9m' } : r));
-    expect(parityProblems(changed, grafana)).toEqual([`${promRules[0]!.alert}: expression differs`, `${promRules[0]!.alert}: for ${promRules[0]!.for ?? '0s'} instead of 9m`]);
+    expect(parityProblems(changed, grafana)).toEqual([
+      `${promRules[0]!.alert}: expression differs`,
+      `${promRules[0]!.alert}: for ${promRules[0]!.for ?? '0s'} instead of 9m`,
+    ]);
   });
 
   it('uses the unified alerting file format, the provisioned data source, and no-data means OK', () => {
@@ -99,12 +105,19 @@ describe('Grafana-managed alert rules', () => {
       expect(d, r.title).not.toMatch(/\|\s*query\b/);
       expect(d, r.title).not.toMatch(/\$value\b(?!s)/);
       for (const [, n] of d.matchAll(/\$values\.V(\d+)/g)) {
-        expect(r.data.map((q) => q.refId), r.title).toEqual(expect.arrayContaining([`Q${n}`, `V${n}`]));
+        expect(
+          r.data.map((q) => q.refId),
+          r.title,
+        ).toEqual(expect.arrayContaining([`Q${n}`, `V${n}`]));
       }
     }
     const low = rules.find((r) => r.title === 'ZexaCreditsLow')!;
-    expect(low.annotations.description).toContain('has {{ printf "%.0f" $values.B.Value }} {{ $labels.currency }} credits left');
-    expect(low.annotations.description).toContain('warning threshold of {{ if $values.V1.Labels }}{{ $values.V1.Value | printf "%.0f" }}{{ else }}(unknown){{ end }}');
+    expect(low.annotations.description).toContain(
+      'has {{ printf "%.0f" $values.B.Value }} {{ $labels.currency }} credits left',
+    );
+    expect(low.annotations.description).toContain(
+      'warning threshold of {{ if $values.V1.Labels }}{{ $values.V1.Value | printf "%.0f" }}{{ else }}(unknown){{ end }}',
+    );
   });
 
   it('reads only series that alerts.yml records (Grafana-managed rules cannot record), and leaves the recording to Prometheus', () => {
@@ -118,13 +131,19 @@ describe('Grafana-managed alert rules', () => {
         'account:zexa_credits_consumption_rate:1h',
       ]),
     );
-    const read = new Set(rules.flatMap((r) => r.data.flatMap((q) => String(q.model.expr ?? '').match(/\baccount:[a-z_]+:[a-z0-9_]+/g) ?? [])));
+    const read = new Set(
+      rules.flatMap((r) =>
+        r.data.flatMap((q) => String(q.model.expr ?? '').match(/\baccount:[a-z_]+:[a-z0-9_]+/g) ?? []),
+      ),
+    );
     expect([...read].filter((name) => !recorded.includes(name))).toEqual([]);
     expect(read.size).toBeGreaterThanOrEqual(5);
     expect(rules.map((r) => r.title)).not.toEqual(expect.arrayContaining(recorded));
     expect(grafana.groups.map((g) => g.name)).not.toContain('zexa-recording');
     const text = readRepoFile(GRAFANA_ALERTS_PATH);
-    expect(text.match(/# The account:\* series are recorded by Prometheus/g)).toHaveLength(rules.filter((r) => /\baccount:/.test(String(r.data[0]!.model.expr))).length);
+    expect(text.match(/# The account:\* series are recorded by Prometheus/g)).toHaveLength(
+      rules.filter((r) => /\baccount:/.test(String(r.data[0]!.model.expr))).length,
+    );
   });
 
   it('a description with a `query` that has no Grafana value query is refused with the rule named', () => {
@@ -133,10 +152,14 @@ describe('Grafana-managed alert rules', () => {
       alert: 'ZexaApiKeyShared',
       expr: 'vector(1)',
       labels: { severity: 'warning' },
-      annotations: { description: `{{ with printf "x{account='%s'}" $labels.account | query }}{{ . | first | value }}{{ else }}?{{ end }}` },
+      annotations: {
+        description: `{{ with printf "x{account='%s'}" $labels.account | query }}{{ . | first | value }}{{ else }}?{{ end }}`,
+      },
     };
     expect(() => grafanaDescription(rule)).toThrow(RuleSourceError);
-    expect(() => grafanaDescription(rule)).toThrow(/ZexaApiKeyShared: its description has 1 `query` template\(s\).*0 VALUE_QUERIES/);
+    expect(() => grafanaDescription(rule)).toThrow(
+      /ZexaApiKeyShared: its description has 1 `query` template\(s\).*0 VALUE_QUERIES/,
+    );
   });
 
   it('puts a comment next to every rule saying what differs from Prometheus and why', () => {

@@ -11,7 +11,9 @@
  */
 
 /** Grafana's nice intervals (its `rangeutil` table), in seconds. */
-const NICE_INTERVALS_S = [0.001, 0.01, 0.1, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+const NICE_INTERVALS_S = [
+  0.001, 0.01, 0.1, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600, 43200, 86400,
+];
 
 export interface GrafanaTime {
   /** Dashboard time range, seconds. */
@@ -74,12 +76,15 @@ export function substitute(expr: string, variables: Record<string, string>, time
     __range: `${time.rangeS}s`,
   };
   const all = { ...builtins, ...variables };
-  const result = expr.replace(/\$\{(\w+)(?::\w+)?\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => {
-    const name = braced ?? bare!;
-    const value = all[name];
-    if (value === undefined) throw new Error(`unknown Grafana variable ${whole} in: ${expr}`);
-    return value;
-  });
+  const result = expr.replace(
+    /\$\{(\w+)(?::\w+)?\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => {
+      const name = braced ?? bare!;
+      const value = all[name];
+      if (value === undefined) throw new Error(`unknown Grafana variable ${whole} in: ${expr}`);
+      return value;
+    },
+  );
   return result;
 }
 
@@ -129,7 +134,10 @@ export async function defaultVariables(
       out[v.name] = String(v.query).split(',')[0]!.trim();
     } else {
       const lv = labelValuesQuery(String(v.query));
-      if (lv === undefined) throw new Error(`variable ${v.name}: only label_values(metric, label) queries are supported, not ${String(v.query)}`);
+      if (lv === undefined)
+        throw new Error(
+          `variable ${v.name}: only label_values(metric, label) queries are supported, not ${String(v.query)}`,
+        );
       const list = await labelValues(lv.metric, lv.label);
       // sort 1: alphabetical ascending, Grafana's order for the list and so for its first value.
       const sorted = v.sort === 1 ? [...list].sort() : list;

@@ -17,7 +17,14 @@ import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { requireProgram } from '../support/external.js';
 import { rssPeaks, rssSteadyHighest } from './benchmark-figures.js';
-import { DASHBOARD_KEY, KUBERNETES_DIR, REPO_ROOT, SOURCES, TARGETS, syncProblems } from '../../scripts/sync-kubernetes.js';
+import {
+  DASHBOARD_KEY,
+  KUBERNETES_DIR,
+  REPO_ROOT,
+  SOURCES,
+  TARGETS,
+  syncProblems,
+} from '../../scripts/sync-kubernetes.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 
@@ -65,13 +72,37 @@ interface Schema {
   type: string;
 }
 const SCHEMAS: Record<string, Schema> = {
-  'v1/Namespace': { model: Namespace as unknown as ValidatingModel, module: 'kubernetes-models/v1/Namespace', type: 'INamespace' },
-  'v1/ServiceAccount': { model: ServiceAccount as unknown as ValidatingModel, module: 'kubernetes-models/v1/ServiceAccount', type: 'IServiceAccount' },
-  'v1/ConfigMap': { model: ConfigMap as unknown as ValidatingModel, module: 'kubernetes-models/v1/ConfigMap', type: 'IConfigMap' },
+  'v1/Namespace': {
+    model: Namespace as unknown as ValidatingModel,
+    module: 'kubernetes-models/v1/Namespace',
+    type: 'INamespace',
+  },
+  'v1/ServiceAccount': {
+    model: ServiceAccount as unknown as ValidatingModel,
+    module: 'kubernetes-models/v1/ServiceAccount',
+    type: 'IServiceAccount',
+  },
+  'v1/ConfigMap': {
+    model: ConfigMap as unknown as ValidatingModel,
+    module: 'kubernetes-models/v1/ConfigMap',
+    type: 'IConfigMap',
+  },
   'v1/Secret': { model: Secret as unknown as ValidatingModel, module: 'kubernetes-models/v1/Secret', type: 'ISecret' },
-  'v1/Service': { model: Service as unknown as ValidatingModel, module: 'kubernetes-models/v1/Service', type: 'IService' },
-  'apps/v1/Deployment': { model: Deployment as unknown as ValidatingModel, module: 'kubernetes-models/apps/v1/Deployment', type: 'IDeployment' },
-  'apps/v1/StatefulSet': { model: StatefulSet as unknown as ValidatingModel, module: 'kubernetes-models/apps/v1/StatefulSet', type: 'IStatefulSet' },
+  'v1/Service': {
+    model: Service as unknown as ValidatingModel,
+    module: 'kubernetes-models/v1/Service',
+    type: 'IService',
+  },
+  'apps/v1/Deployment': {
+    model: Deployment as unknown as ValidatingModel,
+    module: 'kubernetes-models/apps/v1/Deployment',
+    type: 'IDeployment',
+  },
+  'apps/v1/StatefulSet': {
+    model: StatefulSet as unknown as ValidatingModel,
+    module: 'kubernetes-models/apps/v1/StatefulSet',
+    type: 'IStatefulSet',
+  },
   'monitoring.coreos.com/v1/ServiceMonitor': {
     model: ServiceMonitor as unknown as ValidatingModel,
     module: '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor',
@@ -95,7 +126,10 @@ interface Labelled {
 }
 
 function labelled(objects: readonly K8sObject[], from?: string): Labelled[] {
-  return objects.map((object) => ({ object, label: from === undefined ? describeObject(object) : `${from}: ${describeObject(object)}` }));
+  return objects.map((object) => ({
+    object,
+    label: from === undefined ? describeObject(object) : `${from}: ${describeObject(object)}`,
+  }));
 }
 
 /**
@@ -114,7 +148,9 @@ function unknownFieldProblems(objects: readonly Labelled[]): string[] {
   const fileName = join(REPO_ROOT, 'test', 'ops', '__kubernetes_strict_fields__.ts');
   const used = [...new Set(objects.map(({ object: o }) => `${o.apiVersion}/${o.kind}`))];
   let text = used
-    .map((key, i) => `import type { ${SCHEMAS[key]?.type ?? 'never'} as T${i} } from '${SCHEMAS[key]?.module ?? ''}';\n`)
+    .map(
+      (key, i) => `import type { ${SCHEMAS[key]?.type ?? 'never'} as T${i} } from '${SCHEMAS[key]?.module ?? ''}';\n`,
+    )
     .join('');
   const spans: { start: number; end: number; label: string }[] = [];
   for (const [n, { object, label }] of objects.entries()) {
@@ -148,7 +184,10 @@ function unknownFieldProblems(objects: readonly Labelled[]): string[] {
   return ts.getPreEmitDiagnostics(program).map((diagnostic) => {
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, ' ');
     const at = diagnostic.start;
-    const span = diagnostic.file?.fileName === fileName && at !== undefined ? spans.find((s) => at >= s.start && at < s.end) : undefined;
+    const span =
+      diagnostic.file?.fileName === fileName && at !== undefined
+        ? spans.find((s) => at >= s.start && at < s.end)
+        : undefined;
     return `${span?.label ?? diagnostic.file?.fileName ?? 'program'}: ${message}`;
   });
 }
@@ -184,7 +223,10 @@ const scratch = mkdtempSync(join(tmpdir(), 'zexa-kustomize-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function kustomize(dir: string): K8sObject[] {
-  const output = execFileSync(kubectl.path ?? 'kubectl', ['kustomize', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = execFileSync(kubectl.path ?? 'kubectl', ['kustomize', dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return parseAllDocuments(output).map((document) => {
     if (document.errors.length > 0) throw new Error(`kustomize output of ${dir}: ${document.errors.join('; ')}`);
     return document.toJS() as K8sObject;
@@ -212,7 +254,9 @@ function kustomizeComponent(component: string): K8sObject[] {
 }
 
 function subdirectories(dir: string): string[] {
-  return readdirSync(join(KUBERNETES_DIR, dir)).filter((entry) => statSync(join(KUBERNETES_DIR, dir, entry)).isDirectory());
+  return readdirSync(join(KUBERNETES_DIR, dir)).filter((entry) =>
+    statSync(join(KUBERNETES_DIR, dir, entry)).isDirectory(),
+  );
 }
 
 const OVERLAYS = subdirectories('overlays');
@@ -297,8 +341,13 @@ function configOfPod(objects: readonly K8sObject[], workload: Workload, podEnv: 
     } else if (secretName !== undefined) {
       const secret = ofKind(objects, 'Secret').find((s) => s.metadata.name === secretName);
       // Base alone has no Secret (the user brings it): stand in one placeholder account.
-      const encoded = (secret?.data ?? { placeholder: Buffer.from(PLACEHOLDER_KEY).toString('base64') }) as Record<string, string>;
-      data = Object.fromEntries(Object.entries(encoded).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      const encoded = (secret?.data ?? { placeholder: Buffer.from(PLACEHOLDER_KEY).toString('base64') }) as Record<
+        string,
+        string
+      >;
+      data = Object.fromEntries(
+        Object.entries(encoded).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+      );
     } else {
       continue;
     }
@@ -350,7 +399,9 @@ describe('the schema check itself', () => {
       metadata: { name: 'misspelt' },
       spec: {
         selector: { matchLabels: { a: 'b' } },
-        template: { spec: { containers: [{ name: 'c', image: 'i', securityContext: { readOnlyRootFileSystem: true } }] } },
+        template: {
+          spec: { containers: [{ name: 'c', image: 'i', securityContext: { readOnlyRootFileSystem: true } }] },
+        },
       },
     } as K8sObject;
     const misspeltInterval = {
@@ -361,7 +412,9 @@ describe('the schema check itself', () => {
     } as K8sObject;
     const problems = schemaProblems(labelled([misspeltSecurity, misspeltInterval]));
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/^Deployment\/misspelt: .*readOnlyRootFileSystem.* does not exist in type 'ISecurityContext'/);
+    expect(problems[0]).toMatch(
+      /^Deployment\/misspelt: .*readOnlyRootFileSystem.* does not exist in type 'ISecurityContext'/,
+    );
     expect(problems[1]).toMatch(/^ServiceMonitor\/misspelt: .*intervall.* does not exist in type/);
   });
 
@@ -376,7 +429,8 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
 
   beforeAll(() => {
     builds.set('base', kustomize(join(KUBERNETES_DIR, 'base')));
-    for (const overlay of OVERLAYS) builds.set(`overlays/${overlay}`, kustomize(join(KUBERNETES_DIR, 'overlays', overlay)));
+    for (const overlay of OVERLAYS)
+      builds.set(`overlays/${overlay}`, kustomize(join(KUBERNETES_DIR, 'overlays', overlay)));
     for (const component of COMPONENTS) builds.set(`components/${component}`, kustomizeComponent(component));
     // Six kubectl runs of a few hundred ms each: far above the default hook timeout on a busy CI box.
   }, 120_000);
@@ -444,7 +498,11 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
     expect(request, `request against the steady RSS of ${steady.where}`).toBeGreaterThanOrEqual(steady.bytes);
     const peaks = rssPeaks();
     expect(peaks.length, 'peaks found in BENCHMARKS.md').toBeGreaterThanOrEqual(4);
-    for (const peak of peaks) expect(limit, `limit against the ${peak.scenario} peak of ${(peak.bytes / 2 ** 20).toFixed(0)} MiB`).toBeGreaterThanOrEqual(1.5 * peak.bytes);
+    for (const peak of peaks)
+      expect(
+        limit,
+        `limit against the ${peak.scenario} peak of ${(peak.bytes / 2 ** 20).toFixed(0)} MiB`,
+      ).toBeGreaterThanOrEqual(1.5 * peak.bytes);
     // V8's heap ceiling sits below the limit, so the heap fills before the cgroup kills the pod.
     const heap = /--max-old-space-size=(\d+)/.exec(envValue(container, 'NODE_OPTIONS') ?? '');
     expect(heap).not.toBeNull();
@@ -463,7 +521,8 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
       expect(mount, where).toEqual({ name: volume?.name, mountPath: KEYS_MOUNT, readOnly: true });
       // No key reaches the container through its environment, where `kubectl describe` shows it.
       for (const entry of env(container)) {
-        if (/KEY|TOKEN|SECRET|PASSWORD/i.test(String(entry.name))) expect(entry.value, `${where} env ${String(entry.name)}`).toBeUndefined();
+        if (/KEY|TOKEN|SECRET|PASSWORD/i.test(String(entry.name)))
+          expect(entry.value, `${where} env ${String(entry.name)}`).toBeUndefined();
         expect(at(entry, 'valueFrom', 'secretKeyRef'), `${where} env ${String(entry.name)}`).toBeUndefined();
       }
       expect(container.envFrom, where).toBeUndefined();
@@ -480,12 +539,15 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
         expect(exists('ServiceAccount', pod.serviceAccountName), `${where} serviceAccountName`).toBe(true);
         for (const volume of list(pod.volumes)) {
           const configMap = at(volume, 'configMap', 'name');
-          if (configMap !== undefined) expect(exists('ConfigMap', configMap), `${where} ConfigMap ${String(configMap)}`).toBe(true);
+          if (configMap !== undefined)
+            expect(exists('ConfigMap', configMap), `${where} ConfigMap ${String(configMap)}`).toBe(true);
           const secret = at(volume, 'secret', 'secretName');
           // Base and the components expect the user's Secret; the overlays bring one.
-          if (secret !== undefined && name.startsWith('overlays/')) expect(exists('Secret', secret), `${where} Secret ${String(secret)}`).toBe(true);
+          if (secret !== undefined && name.startsWith('overlays/'))
+            expect(exists('Secret', secret), `${where} Secret ${String(secret)}`).toBe(true);
         }
-        if (object.kind === 'StatefulSet') expect(exists('Service', at(object, 'spec', 'serviceName')), `${where} serviceName`).toBe(true);
+        if (object.kind === 'StatefulSet')
+          expect(exists('Service', at(object, 'spec', 'serviceName')), `${where} serviceName`).toBe(true);
       }
     }
   });
@@ -496,8 +558,14 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
         const config = configOfPod(objects, workload, { ZEXA_SHARD_INDEX: '0' });
         const secret = ofKind(objects, 'Secret').find((s) => s.metadata.name === KEYS_SECRET);
         const expected = secret === undefined ? ['placeholder'] : Object.keys((secret.data ?? {}) as Json).sort();
-        expect(config.accounts.map((a) => a.name), name).toEqual(expected);
-        expect(config.accounts.every((a) => a.key.kind === 'file' && a.key.path.startsWith(`${KEYS_MOUNT}/`)), name).toBe(true);
+        expect(
+          config.accounts.map((a) => a.name),
+          name,
+        ).toEqual(expected);
+        expect(
+          config.accounts.every((a) => a.key.kind === 'file' && a.key.path.startsWith(`${KEYS_MOUNT}/`)),
+          name,
+        ).toBe(true);
         expect(config.web.port, name).toBe(10025);
         expect(config.configFile, name).toBe(envValue(workload.container, 'ZEXA_EXPORTER_CONFIG'));
       }
@@ -508,7 +576,9 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
     const objects = build('overlays/example');
     const service = only(objects, 'Service');
     const podLabels = at(only(objects, 'Deployment'), 'spec', 'template', 'metadata', 'labels') as Json;
-    expect(at(service, 'spec', 'ports')).toEqual([{ name: 'metrics', port: 10025, targetPort: 'metrics', protocol: 'TCP' }]);
+    expect(at(service, 'spec', 'ports')).toEqual([
+      { name: 'metrics', port: 10025, targetPort: 'metrics', protocol: 'TCP' },
+    ]);
     expect(podLabels).toMatchObject(at(service, 'spec', 'selector') as Json);
 
     const monitor = only(objects, 'ServiceMonitor');
@@ -526,7 +596,10 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
   });
 
   it('carries exactly the groups of prometheus/alerts.yml in the PrometheusRule', () => {
-    expect(existsSync(SOURCES.alerts), 'prometheus/alerts.yml is missing: the PrometheusRule has nothing to match').toBe(true);
+    expect(
+      existsSync(SOURCES.alerts),
+      'prometheus/alerts.yml is missing: the PrometheusRule has nothing to match',
+    ).toBe(true);
     const alerts = parse(readFileSync(SOURCES.alerts, 'utf8')) as Json;
     expect(Array.isArray(alerts.groups) && alerts.groups.length > 0).toBe(true);
     for (const name of ['overlays/example', 'components/prometheus-operator']) {
@@ -535,7 +608,10 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
   });
 
   it('carries grafana/dashboards/zexa-credits.json unchanged in a ConfigMap the Grafana sidecar loads', () => {
-    expect(existsSync(SOURCES.dashboard), 'grafana/dashboards/zexa-credits.json is missing: the dashboard ConfigMap has nothing to match').toBe(true);
+    expect(
+      existsSync(SOURCES.dashboard),
+      'grafana/dashboards/zexa-credits.json is missing: the dashboard ConfigMap has nothing to match',
+    ).toBe(true);
     const dashboard = readFileSync(SOURCES.dashboard, 'utf8');
     for (const name of ['overlays/example', 'components/grafana-dashboard']) {
       const configMap = ofKind(build(name), 'ConfigMap').find((c) => c.metadata.labels?.grafana_dashboard === '1');
@@ -558,11 +634,17 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
       const shardEnv = env(workload.container).filter((e) => String(e.name).startsWith('ZEXA_SHARD'));
       // $(VAR) only expands variables defined earlier in the list.
       expect(shardEnv, name).toEqual([
-        { name: 'ZEXA_SHARD_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } } },
+        {
+          name: 'ZEXA_SHARD_INDEX',
+          valueFrom: { fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" } },
+        },
         { name: 'ZEXA_SHARD', value: `$(ZEXA_SHARD_INDEX)/${replicas}` },
       ]);
       for (let ordinal = 0; ordinal < replicas; ordinal++) {
-        expect(configOfPod(objects, workload, { ZEXA_SHARD_INDEX: String(ordinal) }).shard, `${name} pod ${ordinal}`).toEqual({
+        expect(
+          configOfPod(objects, workload, { ZEXA_SHARD_INDEX: String(ordinal) }).shard,
+          `${name} pod ${ordinal}`,
+        ).toEqual({
           index: ordinal,
           count: replicas,
         });
@@ -585,7 +667,9 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
     const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
     for (const [name, objects] of builds) {
       for (const { object, container } of workloads(objects)) {
-        expect(String(container.image), `${name}: ${describeObject(object)}`).toMatch(new RegExp(`:${version.replaceAll('.', '\\.')}$`));
+        expect(String(container.image), `${name}: ${describeObject(object)}`).toMatch(
+          new RegExp(`:${version.replaceAll('.', '\\.')}$`),
+        );
       }
     }
   });
@@ -601,7 +685,9 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
           expect(account, `${name}: Secret key ${account} must be an account name`).toMatch(ACCOUNT_NAME);
           // Compared as a boolean: a failure message must not echo what may be a real key.
           const isPlaceholder = Buffer.from(encoded, 'base64').toString('utf8') === PLACEHOLDER_KEY;
-          expect(isPlaceholder, `${name}: Secret key ${account} holds something other than ${PLACEHOLDER_KEY}`).toBe(true);
+          expect(isPlaceholder, `${name}: Secret key ${account} holds something other than ${PLACEHOLDER_KEY}`).toBe(
+            true,
+          );
         }
       }
     }
@@ -612,13 +698,16 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
       const where = relative(REPO_ROOT, path);
       expect(/^kind:\s*Secret\s*$/m.test(text), `${where} defines a Secret`).toBe(false);
       expect(/\bBearer\s+\S/.test(text), `${where} holds a Bearer token`).toBe(false);
-      if (/secretGenerator/.test(text)) expect(where).toMatch(/^deploy\/kubernetes\/overlays\/[a-z-]+\/kustomization\.yaml$/);
+      if (/secretGenerator/.test(text))
+        expect(where).toMatch(/^deploy\/kubernetes\/overlays\/[a-z-]+\/kustomization\.yaml$/);
       // Anything long and random-looking outside the generated copies is a key until proven otherwise.
       if (!Object.values(TARGETS).includes(path as never)) {
         const suspectLines = text
           .split('\n')
           .flatMap((line, i) =>
-            [...line.matchAll(/[A-Za-z0-9_+/=-]{24,}/g)].some(([token]) => /[a-z]/.test(token) && /[A-Z]/.test(token) && /[0-9]/.test(token))
+            [...line.matchAll(/[A-Za-z0-9_+/=-]{24,}/g)].some(
+              ([token]) => /[a-z]/.test(token) && /[A-Z]/.test(token) && /[0-9]/.test(token),
+            )
               ? [i + 1]
               : [],
           );
@@ -626,7 +715,9 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
       }
     }
     for (const overlay of OVERLAYS) {
-      const kustomization = parse(readFileSync(join(KUBERNETES_DIR, 'overlays', overlay, 'kustomization.yaml'), 'utf8')) as Json;
+      const kustomization = parse(
+        readFileSync(join(KUBERNETES_DIR, 'overlays', overlay, 'kustomization.yaml'), 'utf8'),
+      ) as Json;
       for (const generator of list(kustomization.secretGenerator)) {
         // Literals only: a `files:` or `envs:` entry would be a key file sitting in the repository.
         expect(Object.keys(generator).sort(), overlay).toEqual(['literals', 'name', 'options']);
@@ -634,7 +725,9 @@ describe.skipIf(kubectlUnusable)('deploy/kubernetes', () => {
         expect(literals.length, overlay).toBeGreaterThan(0);
         for (const [i, literal] of literals.entries()) {
           const isPlaceholder = new RegExp(`^[a-z0-9_]{1,64}=${PLACEHOLDER_KEY}$`).test(literal);
-          expect(isPlaceholder, `${overlay}: secretGenerator literal ${i + 1} is not ACCOUNT=${PLACEHOLDER_KEY}`).toBe(true);
+          expect(isPlaceholder, `${overlay}: secretGenerator literal ${i + 1} is not ACCOUNT=${PLACEHOLDER_KEY}`).toBe(
+            true,
+          );
         }
       }
     }

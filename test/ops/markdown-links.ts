@@ -63,7 +63,8 @@ export function links(file: string, markdown: string): Link[] {
   const out: Link[] = [];
   for (const { text, line } of proseLines(markdown)) {
     const prose = text.replace(/`[^`]*`/g, '');
-    for (const m of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) out.push({ file, line, target: m[1]! });
+    for (const m of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g))
+      out.push({ file, line, target: m[1]! });
     const definition = /^\s*\[[^\]]+\]:\s*(\S+)/.exec(prose)?.[1];
     if (definition !== undefined) out.push({ file, line, target: definition });
   }

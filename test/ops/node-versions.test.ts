@@ -22,8 +22,11 @@ describe('supported Node.js versions', () => {
   it('package.json engines allows exactly the tested majors, from the oldest release undici 7 runs on', () => {
     const engines = (JSON.parse(readRepoFile('package.json')) as { engines: { node: string } }).engines.node;
     expect(engines).toBe(ciMajors.map((major, i) => (i === 0 ? `^${major}.18.1` : `^${major}.0.0`)).join(' || '));
-    const undici = (JSON.parse(readRepoFile('node_modules/undici/package.json')) as { engines: { node: string } }).engines.node;
-    expect(undici, 'undici raised its minimum Node.js: raise engines, README and docs/platforms.md with it').toBe('>=20.18.1');
+    const undici = (JSON.parse(readRepoFile('node_modules/undici/package.json')) as { engines: { node: string } })
+      .engines.node;
+    expect(undici, 'undici raised its minimum Node.js: raise engines, README and docs/platforms.md with it').toBe(
+      '>=20.18.1',
+    );
   });
 
   it('docs/platforms.md states the tested majors and the minimum release, and README the same', () => {
@@ -58,7 +61,9 @@ describe('the Node.js this run is on', () => {
 
   it('is the `node` on PATH too, so npm scripts and spawned children run on it', () => {
     expect(execFileSync('node', ['-p', 'process.version'], { encoding: 'utf8' }).trim()).toBe(process.version);
-    expect(execFileSync(process.execPath, ['-p', 'process.version'], { encoding: 'utf8' }).trim()).toBe(process.version);
+    expect(execFileSync(process.execPath, ['-p', 'process.version'], { encoding: 'utf8' }).trim()).toBe(
+      process.version,
+    );
   });
 
   it.runIf(process.env.ZEXA_CI_NODE_MAJOR !== undefined)('is the one .ci/run labelled this run with', () => {

@@ -35,7 +35,11 @@ interface Run {
   stderr: string;
 }
 
-function run(command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<Run> {
+function run(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(command, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024, ...options }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
@@ -45,7 +49,11 @@ function run(command: string, args: readonly string[], options: { cwd?: string; 
 
 /** A user's environment: this Node.js first on PATH (the command is `#!/usr/bin/env node`), no NODE_ENV of the test runner's. */
 function userEnv(prefix: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`, HOME: process.env.HOME ?? '/root', ...extra };
+  return {
+    PATH: `${join(prefix, 'bin')}:${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: process.env.HOME ?? '/root',
+    ...extra,
+  };
 }
 
 interface PackedFile {
@@ -61,21 +69,40 @@ describe('the npm package: packed, installed with npm install -g, run', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'zexa-npm-package-'));
     const checkout = join(dir, 'checkout');
-    for (const entry of ['package.json', 'package-lock.json', 'README.md', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'src']) {
+    for (const entry of [
+      'package.json',
+      'package-lock.json',
+      'README.md',
+      'LICENSE',
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'src',
+    ]) {
       cpSync(join(REPO_ROOT, entry), join(checkout, entry), { recursive: true });
     }
     symlinkSync(join(REPO_ROOT, 'node_modules'), join(checkout, 'node_modules'));
     const pack = await run('npm', ['pack', '--json', '--pack-destination', dir], { cwd: checkout });
     expect(pack.code, pack.stderr).toBe(0);
     // npm prints the lifecycle scripts' output before the JSON.
-    const report = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[\n'))) as Array<{ filename: string; size: number; unpackedSize: number; files: PackedFile[] }>;
+    const report = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[\n'))) as Array<{
+      filename: string;
+      size: number;
+      unpackedSize: number;
+      files: PackedFile[];
+    }>;
     const packed = report[0]!;
     files = packed.files.map((f) => f.path);
     tarball = join(dir, packed.filename);
-    console.log(`npm-package: ${packed.filename}: ${(packed.size / 1024).toFixed(1)} kB packed, ${(packed.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files`);
+    console.log(
+      `npm-package: ${packed.filename}: ${(packed.size / 1024).toFixed(1)} kB packed, ${(packed.unpackedSize / 1024).toFixed(1)} kB unpacked, ${files.length} files`,
+    );
 
     prefix = join(dir, 'prefix');
-    const install = await run('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball], { env: { ...process.env, NODE_ENV: 'production' } });
+    const install = await run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', '--prefer-offline', tarball],
+      { env: { ...process.env, NODE_ENV: 'production' } },
+    );
     expect(install.code, install.stderr).toBe(0);
   }, 600_000);
 
@@ -100,28 +127,44 @@ describe('the npm package: packed, installed with npm install -g, run', () => {
     expect(outside.sort()).toEqual(['LICENSE', 'README.md', 'package.json']);
     expect(files).toContain('dist/main.js');
     expect(files).toContain('dist/demo.js');
-    const unwanted = files.filter((f) => /(^|\/)(test|tests|fixtures?|__tests__)\//.test(f) || /\.test\.|\.spec\.|\.ts$|tsbuildinfo/.test(f));
+    const unwanted = files.filter(
+      (f) => /(^|\/)(test|tests|fixtures?|__tests__)\//.test(f) || /\.test\.|\.spec\.|\.ts$|tsbuildinfo/.test(f),
+    );
     expect(unwanted, 'tests, their source maps, fixtures, TypeScript sources or build state').toEqual([]);
   });
 
   it('zexa-exporter --version', async () => {
     const result = await run(join(prefix, 'bin', 'zexa-exporter'), ['--version'], { env: userEnv(prefix) });
-    expect(result).toEqual({ code: 0, stdout: `zexa-exporter ${pkg.version} (Node.js ${process.version})\n`, stderr: '' });
+    expect(result).toEqual({
+      code: 0,
+      stdout: `zexa-exporter ${pkg.version} (Node.js ${process.version})\n`,
+      stderr: '',
+    });
   });
 
   it('zexa-exporter check --config.check, with a key in the environment', async () => {
-    const result = await run('zexa-exporter', ['check', '--config.check'], { env: userEnv(prefix, { ZEXA_API_KEY: KEY }) });
+    const result = await run('zexa-exporter', ['check', '--config.check'], {
+      env: userEnv(prefix, { ZEXA_API_KEY: KEY }),
+    });
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain('default');
     expect(result.stdout + result.stderr).not.toContain(KEY);
   });
 
   it('zexa-exporter serves /metrics from the simulator, and SIGTERM ends it with 0', async () => {
-    const simulator = await startSimulator({ host: '127.0.0.1', port: 0, accounts: [{ name: 'default', key: KEY, credits: 4250 }] });
+    const simulator = await startSimulator({
+      host: '127.0.0.1',
+      port: 0,
+      accounts: [{ name: 'default', key: KEY, credits: 4250 }],
+    });
     try {
       const port = await freePort();
       const child = spawn('zexa-exporter', [], {
-        env: userEnv(prefix, { ZEXA_API_KEY: KEY, ZEXA_API_URL: simulator.url, ZEXA_EXPORTER_LISTEN_ADDRESS: `127.0.0.1:${port}` }),
+        env: userEnv(prefix, {
+          ZEXA_API_KEY: KEY,
+          ZEXA_API_URL: simulator.url,
+          ZEXA_EXPORTER_LISTEN_ADDRESS: `127.0.0.1:${port}`,
+        }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let output = '';
@@ -129,10 +172,18 @@ describe('the npm package: packed, installed with npm install -g, run', () => {
       child.stderr.on('data', (b: Buffer) => (output += b.toString()));
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       try {
-        await expect.poll(
-          () => (child.exitCode === null ? fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => '') : `exited ${child.exitCode}: ${output}`),
-          { timeout: 30_000, interval: 300 },
-        ).toMatch(/^zexa_up\{account="default"\} 1$/m);
+        await expect
+          .poll(
+            () =>
+              child.exitCode === null
+                ? fetch(`http://127.0.0.1:${port}/metrics`).then(
+                    (r) => r.text(),
+                    () => '',
+                  )
+                : `exited ${child.exitCode}: ${output}`,
+            { timeout: 30_000, interval: 300 },
+          )
+          .toMatch(/^zexa_up\{account="default"\} 1$/m);
       } finally {
         child.kill('SIGTERM');
       }
@@ -146,7 +197,11 @@ describe('the npm package: packed, installed with npm install -g, run', () => {
   it.skipIf(systemdAnalyze.missing || unshare.missing || (rootless && process.env.CI !== 'true'))(
     'deploy/systemd/zexa-exporter.service, unchanged, passes systemd-analyze verify with this install as /usr/local, without a warning',
     async () => {
-      const verdict = await verifyUnit(systemdAnalyze.path!, join(REPO_ROOT, 'deploy/systemd/zexa-exporter.service'), prefix);
+      const verdict = await verifyUnit(
+        systemdAnalyze.path!,
+        join(REPO_ROOT, 'deploy/systemd/zexa-exporter.service'),
+        prefix,
+      );
       expect(verdict).toEqual({ code: 0, output: '' });
     },
   );

@@ -11,7 +11,11 @@ export function readRepoFile(path: string): string {
   return readFileSync(join(REPO_ROOT, path), 'utf8');
 }
 
-interface DashboardTarget { refId: string; expr: string; datasource?: { type?: string; uid?: string } }
+interface DashboardTarget {
+  refId: string;
+  expr: string;
+  datasource?: { type?: string; uid?: string };
+}
 export interface DashboardPanel {
   id: number;
   type: string;
@@ -48,7 +52,12 @@ export function panelQueries(d: Dashboard): PanelQuery[] {
     (p.targets ?? []).map((t) => {
       const target = t as typeof t & { instant?: boolean; range?: boolean };
       const kind = target.instant === true && target.range !== true ? ('instant' as const) : ('range' as const);
-      return { key: `${p.title} ${t.refId}`, expr: t.expr, kind, ...(p.interval === undefined ? {} : { interval: p.interval }) };
+      return {
+        key: `${p.title} ${t.refId}`,
+        expr: t.expr,
+        kind,
+        ...(p.interval === undefined ? {} : { interval: p.interval }),
+      };
     }),
   );
 }
@@ -67,7 +76,12 @@ interface GrafanaAlertRule {
   execErrState: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
-  data: Array<{ refId: string; datasourceUid: string; relativeTimeRange: { from: number; to: number }; model: Record<string, unknown> }>;
+  data: Array<{
+    refId: string;
+    datasourceUid: string;
+    relativeTimeRange: { from: number; to: number };
+    model: Record<string, unknown>;
+  }>;
 }
 export interface GrafanaAlertFile {
   apiVersion: number;
@@ -77,7 +91,9 @@ export interface GrafanaAlertFile {
 /** The series prometheus/alerts.yml records (`record:` of every group), e.g. `account:zexa_credits_remaining:latest`. */
 export function recordedNames(rulesYaml = readRepoFile('prometheus/alerts.yml')): Set<string> {
   const doc = parse(rulesYaml) as { groups?: Array<{ rules?: Array<{ record?: string }> }> };
-  return new Set((doc.groups ?? []).flatMap((g) => (g.rules ?? []).flatMap((r) => (r.record === undefined ? [] : [r.record]))));
+  return new Set(
+    (doc.groups ?? []).flatMap((g) => (g.rules ?? []).flatMap((r) => (r.record === undefined ? [] : [r.record]))),
+  );
 }
 
 export function loadGrafanaAlerts(): GrafanaAlertFile {
@@ -86,7 +102,9 @@ export function loadGrafanaAlerts(): GrafanaAlertFile {
 
 /** Every PromQL expression shown on the dashboard, with where it comes from. */
 export function dashboardExpressions(d: Dashboard): Array<{ where: string; expr: string }> {
-  const fromPanels = allPanels(d).flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel ${p.id} "${p.title}" target ${t.refId}`, expr: t.expr })));
+  const fromPanels = allPanels(d).flatMap((p) =>
+    (p.targets ?? []).map((t) => ({ where: `panel ${p.id} "${p.title}" target ${t.refId}`, expr: t.expr })),
+  );
   const fromVariables = d.templating.list
     .filter((v) => v.type === 'query')
     .map((v) => ({ where: `variable ${v.name}`, expr: String(v.query) }));
@@ -96,16 +114,59 @@ export function dashboardExpressions(d: Dashboard): Array<{ where: string; expr:
 export function grafanaAlertExpressions(f: GrafanaAlertFile): Array<{ where: string; expr: string }> {
   return f.groups.flatMap((g) =>
     g.rules.flatMap((r) =>
-      r.data.filter((q) => q.datasourceUid !== '__expr__').map((q) => ({ where: `Grafana alert ${r.title} query ${q.refId}`, expr: String(q.model.expr) })),
+      r.data
+        .filter((q) => q.datasourceUid !== '__expr__')
+        .map((q) => ({ where: `Grafana alert ${r.title} query ${q.refId}`, expr: String(q.model.expr) })),
     ),
   );
 }
 
 const PROMQL_WORDS = new Set([
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset',
-  'sum', 'max', 'min', 'avg', 'count', 'rate', 'increase', 'irate', 'time', 'histogram_quantile', 'last_over_time',
-  'max_over_time', 'min_over_time', 'sum_over_time', 'count_over_time', 'absent', 'label_values', 'vector', 'scalar', 'abs', 'clamp_min', 'topk', 'bottomk',
-  'le', 'account', 'currency', 'severity', 'code', 'reason', 'job', 'instance', 'version', 'nodejs_version', 'inf',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'sum',
+  'max',
+  'min',
+  'avg',
+  'count',
+  'rate',
+  'increase',
+  'irate',
+  'time',
+  'histogram_quantile',
+  'last_over_time',
+  'max_over_time',
+  'min_over_time',
+  'sum_over_time',
+  'count_over_time',
+  'absent',
+  'label_values',
+  'vector',
+  'scalar',
+  'abs',
+  'clamp_min',
+  'topk',
+  'bottomk',
+  'le',
+  'account',
+  'currency',
+  'severity',
+  'code',
+  'reason',
+  'job',
+  'instance',
+  'version',
+  'nodejs_version',
+  'inf',
 ]);
 
 /**

@@ -21,7 +21,10 @@ const amtool = requireProgram(['amtool', 'prometheus-alertmanager-amtool'], 'pro
 /** The shell lines of the marked plain-install block, continuation lines joined. */
 function plainInstallCommands(page: string): string[] {
   const block = /<!-- plain-install:begin[^>]*-->\s*```sh\n([\s\S]*?)```\s*<!-- plain-install:end -->/.exec(page);
-  if (block?.[1] === undefined) throw new Error('docs/monitoring.md has no plain-install block (<!-- plain-install:begin --> ```sh ... ``` <!-- plain-install:end -->)');
+  if (block?.[1] === undefined)
+    throw new Error(
+      'docs/monitoring.md has no plain-install block (<!-- plain-install:begin --> ```sh ... ``` <!-- plain-install:end -->)',
+    );
   return block[1]
     .replace(/\\\n\s*/g, '')
     .split('\n')
@@ -53,7 +56,13 @@ describe.skipIf(promtool.missing || amtool.missing)('docs/monitoring.md plain in
   it('the documented files pass promtool check config and amtool check-config after exactly the documented edits', () => {
     const runnable = commands
       .filter((c) => !/^sudo (apt-get|systemctl) /.test(c))
-      .map((c) => c.replace(/^sudo /, '').replaceAll('/etc/prometheus', etc).replaceAll('promtool ', `${promtool.path!} `).replace(/^amtool /, `${amtool.path!} `));
+      .map((c) =>
+        c
+          .replace(/^sudo /, '')
+          .replaceAll('/etc/prometheus', etc)
+          .replaceAll('promtool ', `${promtool.path!} `)
+          .replace(/^amtool /, `${amtool.path!} `),
+      );
     const out = sh(runnable.join('\n'));
     expect(out).toContain('SUCCESS: 1 rule files found');
     // promtool counts alerting and recording rules alike.

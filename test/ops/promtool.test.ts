@@ -78,61 +78,105 @@ describe.skipIf(promtool.missing)('promtool', () => {
     for (const t of tests.tests) expect(t.interval, 'Prometheus 2.42 needs interval on each test').toBeDefined();
     const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const alert of ALERTS) {
-      expect(cases.some((c) => c.alertname === alert && c.exp_alerts.length > 0), `${alert} firing`).toBe(true);
-      expect(cases.some((c) => c.alertname === alert && c.exp_alerts.length === 0), `${alert} silent`).toBe(true);
+      expect(
+        cases.some((c) => c.alertname === alert && c.exp_alerts.length > 0),
+        `${alert} firing`,
+      ).toBe(true);
+      expect(
+        cases.some((c) => c.alertname === alert && c.exp_alerts.length === 0),
+        `${alert} silent`,
+      ).toBe(true);
     }
   });
 
-  it('the unit tests have teeth: recorded series that are not carried through a gap fail them', { timeout: PROMTOOL_TEST_MS }, () => {
-    // Without `or last_over_time(<itself>[10m])`, a scrape gap resolves ZexaCreditsLow and restarts its `for:`.
-    const rulesText = readRepoFile('prometheus/alerts.yml');
-    const carry = /\n\s*or\n\s*\(last_over_time\(account:[^\n]*\n/g;
-    expect(rulesText.match(carry)).toHaveLength(6);
-    expect(unitTestFailures(rulesText.replace(carry, '\n'))).toMatch(/ZexaCreditsLow, time: 27m/);
-  });
+  it(
+    'the unit tests have teeth: recorded series that are not carried through a gap fail them',
+    { timeout: PROMTOOL_TEST_MS },
+    () => {
+      // Without `or last_over_time(<itself>[10m])`, a scrape gap resolves ZexaCreditsLow and restarts its `for:`.
+      const rulesText = readRepoFile('prometheus/alerts.yml');
+      const carry = /\n\s*or\n\s*\(last_over_time\(account:[^\n]*\n/g;
+      expect(rulesText.match(carry)).toHaveLength(6);
+      expect(unitTestFailures(rulesText.replace(carry, '\n'))).toMatch(/ZexaCreditsLow, time: 27m/);
+    },
+  );
 
-  it('the unit tests catch the rules before the outage, rollout and fast-burn cases were handled', { timeout: PROMTOOL_TEST_MS }, () => {
-    // The old runbook links, brought up to date, so that only behaviour fails.
-    const before = readRepoFile('test/fixtures/prometheus/alerts-before-issue-18.yml').replaceAll('blob/main/README.md#', 'blob/main/docs/runbook.md#');
-    const output = unitTestFailures(before);
-    // 1. A one-hour outage resolved the balance alerts after 15 minutes.
-    expect(output).toMatch(/alertname: ZexaCreditsCritical, time: 50m/);
-    expect(output).toMatch(/alertname: ZexaCreditsLow, time: 50m/);
-    // 2. ZexaCreditsStale never fired for a stopped exporter.
-    expect(output).toMatch(/alertname: ZexaCreditsStale, time: 26m/);
-    expect(output).toMatch(/alertname: ZexaCreditsStale, time: 1h11m/);
-    // 3. A top-up right after a rollout (and in an HA pair) stayed alerted.
-    expect(output).toMatch(/alertname: ZexaCreditsLow, time: 1h2m/);
-    // 4. The forecast across a rollout under-counted the step spanning it.
-    expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 1h45m/);
-    expect(output).toMatch(/of 586 credits per hour, account roll/);
-    // 5. No fast page at all.
-    expect(output).toMatch(/alertname: ZexaCreditsExhaustionImminent, time: 17m/);
-    // The alerts that were right before still are: no other alert test fails.
-    const failed = [...output.matchAll(/alertname: (\w+), time: (\w+),/g)].map((m) => `${m[1]} ${m[2]}`);
-    expect(failed.filter((f) => !/^(ZexaCreditsLow|ZexaCreditsCritical|ZexaCreditsStale|ZexaCreditsExhaustionForecast|ZexaCreditsExhaustionImminent) /.test(f))).toEqual([]);
-  });
+  it(
+    'the unit tests catch the rules before the outage, rollout and fast-burn cases were handled',
+    { timeout: PROMTOOL_TEST_MS },
+    () => {
+      // The old runbook links, brought up to date, so that only behaviour fails.
+      const before = readRepoFile('test/fixtures/prometheus/alerts-before-issue-18.yml').replaceAll(
+        'blob/main/README.md#',
+        'blob/main/docs/runbook.md#',
+      );
+      const output = unitTestFailures(before);
+      // 1. A one-hour outage resolved the balance alerts after 15 minutes.
+      expect(output).toMatch(/alertname: ZexaCreditsCritical, time: 50m/);
+      expect(output).toMatch(/alertname: ZexaCreditsLow, time: 50m/);
+      // 2. ZexaCreditsStale never fired for a stopped exporter.
+      expect(output).toMatch(/alertname: ZexaCreditsStale, time: 26m/);
+      expect(output).toMatch(/alertname: ZexaCreditsStale, time: 1h11m/);
+      // 3. A top-up right after a rollout (and in an HA pair) stayed alerted.
+      expect(output).toMatch(/alertname: ZexaCreditsLow, time: 1h2m/);
+      // 4. The forecast across a rollout under-counted the step spanning it.
+      expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 1h45m/);
+      expect(output).toMatch(/of 586 credits per hour, account roll/);
+      // 5. No fast page at all.
+      expect(output).toMatch(/alertname: ZexaCreditsExhaustionImminent, time: 17m/);
+      // The alerts that were right before still are: no other alert test fails.
+      const failed = [...output.matchAll(/alertname: (\w+), time: (\w+),/g)].map((m) => `${m[1]} ${m[2]}`);
+      expect(
+        failed.filter(
+          (f) =>
+            !/^(ZexaCreditsLow|ZexaCreditsCritical|ZexaCreditsStale|ZexaCreditsExhaustionForecast|ZexaCreditsExhaustionImminent) /.test(
+              f,
+            ),
+        ),
+      ).toEqual([]);
+    },
+  );
 
-  it('the unit tests catch the rules before issue 10: rollout, HA pair, shards, fresh install, bursts', { timeout: PROMTOOL_TEST_MS }, () => {
-    const output = unitTestFailures(readRepoFile('test/fixtures/prometheus/alerts-before-issue-10.yml'));
-    // (a) rollout and (c) reshard: two series per account inside the windows.
-    // Which account promtool names first varies between runs (Go map order): either has two series.
-    expect(output).toMatch(/rule: ZexaCreditsLow, time: 3h2m0s, err: found duplicate series for the match group \{account="(low|crit)"\}/);
-    expect(output).toMatch(/rule: ZexaCreditsLow, time: 22m0s, err: found duplicate series for the match group \{account="moving"\}/);
-    // (b) HA pair: two exporters of the same account from the start.
-    expect(output).toMatch(/rule: ZexaCreditsLow, time: 0s, err: found duplicate series for the match group \{account="low"\}.*instance="a:10025"/);
-    // Alerts that carried `instance`, so a rollout changed their identity.
-    expect(output).toMatch(/alertname: ZexaApiKeyUnauthorized, time: 3h1m/);
-    expect(output).toMatch(/alertname: ZexaCreditsStale, time: 3h1m/);
-    // Fresh install (rate over 6 h said 50/h instead of 600/h) and a one-off burst.
-    expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 1h45m/);
-    expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 4h,/);
-  });
+  it(
+    'the unit tests catch the rules before issue 10: rollout, HA pair, shards, fresh install, bursts',
+    { timeout: PROMTOOL_TEST_MS },
+    () => {
+      const output = unitTestFailures(readRepoFile('test/fixtures/prometheus/alerts-before-issue-10.yml'));
+      // (a) rollout and (c) reshard: two series per account inside the windows.
+      // Which account promtool names first varies between runs (Go map order): either has two series.
+      expect(output).toMatch(
+        /rule: ZexaCreditsLow, time: 3h2m0s, err: found duplicate series for the match group \{account="(low|crit)"\}/,
+      );
+      expect(output).toMatch(
+        /rule: ZexaCreditsLow, time: 22m0s, err: found duplicate series for the match group \{account="moving"\}/,
+      );
+      // (b) HA pair: two exporters of the same account from the start.
+      expect(output).toMatch(
+        /rule: ZexaCreditsLow, time: 0s, err: found duplicate series for the match group \{account="low"\}.*instance="a:10025"/,
+      );
+      // Alerts that carried `instance`, so a rollout changed their identity.
+      expect(output).toMatch(/alertname: ZexaApiKeyUnauthorized, time: 3h1m/);
+      expect(output).toMatch(/alertname: ZexaCreditsStale, time: 3h1m/);
+      // Fresh install (rate over 6 h said 50/h instead of 600/h) and a one-off burst.
+      expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 1h45m/);
+      expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 4h,/);
+    },
+  );
 });
 
 describe('alert rules content', () => {
   const doc = parse(readRepoFile('prometheus/alerts.yml')) as {
-    groups: Array<{ name: string; interval?: string; rules: Array<{ alert: string; record?: string; expr: string; labels: Record<string, string>; annotations: Record<string, string> }> }>;
+    groups: Array<{
+      name: string;
+      interval?: string;
+      rules: Array<{
+        alert: string;
+        record?: string;
+        expr: string;
+        labels: Record<string, string>;
+        annotations: Record<string, string>;
+      }>;
+    }>;
   };
   const rules = doc.groups.flatMap((g) => g.rules).filter((r) => r.record === undefined);
 
@@ -142,12 +186,19 @@ describe('alert rules content', () => {
       expect(['warning', 'critical']).toContain(r.labels.severity);
       expect(r.annotations.summary, r.alert).toBeTruthy();
       expect(r.annotations.description, r.alert).toBeTruthy();
-      expect(r.annotations.runbook_url).toBe(`https://github.com/zexa-exporter/zexa-exporter/blob/main/docs/runbook.md#${r.alert.toLowerCase()}`);
+      expect(r.annotations.runbook_url).toBe(
+        `https://github.com/zexa-exporter/zexa-exporter/blob/main/docs/runbook.md#${r.alert.toLowerCase()}`,
+      );
     }
   });
 
   it('records one series per account under the names the dashboard and the Grafana rules read', () => {
-    const recorded = Object.fromEntries(doc.groups.map((g) => [g.name, { interval: g.interval, records: g.rules.flatMap((r) => (r.record === undefined ? [] : [r.record])) }]));
+    const recorded = Object.fromEntries(
+      doc.groups.map((g) => [
+        g.name,
+        { interval: g.interval, records: g.rules.flatMap((r) => (r.record === undefined ? [] : [r.record])) },
+      ]),
+    );
     expect(recorded['zexa-recording']).toEqual({
       interval: '30s',
       records: expect.arrayContaining([
@@ -158,7 +209,11 @@ describe('alert rules content', () => {
     });
     expect(recorded['zexa-recording-5m']).toEqual({
       interval: '5m',
-      records: ['account:zexa_credits_consumed:increase5m', 'account:zexa_credits_consumption_rate:6h', 'account:zexa_credits_consumption_rate:1h'],
+      records: [
+        'account:zexa_credits_consumed:increase5m',
+        'account:zexa_credits_consumption_rate:6h',
+        'account:zexa_credits_consumption_rate:1h',
+      ],
     });
     for (const { records } of Object.values(recorded)) {
       // level:metric:operations, aggregated to the account (so no `instance` survives).
@@ -168,7 +223,9 @@ describe('alert rules content', () => {
     for (const r of rules.filter((x) => x.alert.startsWith('ZexaCredits'))) {
       expect(r.expr, r.alert).toMatch(/account:/);
       for (const [, q] of r.annotations.description!.matchAll(/printf "([^"]*)" \$labels\.account \| query/g)) {
-        expect(q, r.alert).toMatch(/^(last_over_time\()?account:zexa_[a-z_]+:[a-z0-9_]+\{account='%s'[^}]*\}(\[10m\]\))?( \* 3600)?$/);
+        expect(q, r.alert).toMatch(
+          /^(last_over_time\()?account:zexa_[a-z_]+:[a-z0-9_]+\{account='%s'[^}]*\}(\[10m\]\))?( \* 3600)?$/,
+        );
       }
     }
   });
@@ -220,6 +277,8 @@ describe.skipIf(amtool.missing)('amtool', () => {
         expect.objectContaining({ matchers: ['severity="warning"'], receiver: 'chat' }),
       ]),
     );
-    expect(am.inhibit_rules).toEqual([{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['account'] }]);
+    expect(am.inhibit_rules).toEqual([
+      { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['account'] },
+    ]);
   });
 });

@@ -71,7 +71,10 @@ describe('deploy/systemd/zexa-exporter.service', () => {
     /** The unit with its program replaced by this Node.js: verify requires an executable there. */
     function withProgram(text: string): string {
       const file = join(dir, 'zexa-exporter.service');
-      writeFileSync(file, text.replace(/^ExecStart=\/usr\/local\/bin\/zexa-exporter$/m, `ExecStart=${process.execPath}`));
+      writeFileSync(
+        file,
+        text.replace(/^ExecStart=\/usr\/local\/bin\/zexa-exporter$/m, `ExecStart=${process.execPath}`),
+      );
       return file;
     }
 
@@ -80,7 +83,10 @@ describe('deploy/systemd/zexa-exporter.service', () => {
     });
 
     it('has teeth: a misspelt key and a bad value are caught, though verify exits 0 on them', async () => {
-      const verdict = await verifyUnit(systemdAnalyze.path!, withProgram(unit.replace('ProtectHome=yes', 'ProtectHomes=yes').replace('MemoryMax=', 'MemoryMax=lots')));
+      const verdict = await verifyUnit(
+        systemdAnalyze.path!,
+        withProgram(unit.replace('ProtectHome=yes', 'ProtectHomes=yes').replace('MemoryMax=', 'MemoryMax=lots')),
+      );
       expect(verdict.code).toBe(0);
       expect(verdict.output).toContain("Unknown key 'ProtectHomes' in section [Service], ignoring.");
       expect(verdict.output).toContain("Invalid memory limit 'lots320M', ignoring");

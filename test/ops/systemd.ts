@@ -20,10 +20,28 @@ export function verifyUnit(systemdAnalyze: string, unit: string, prefix?: string
   const [command, args] =
     prefix === undefined
       ? [systemdAnalyze, ['verify', unit]]
-      : ['unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-ec', 'mount --bind "$1" /usr/local; exec "$2" verify "$3"', 'sh', prefix, systemdAnalyze, unit]];
+      : [
+          'unshare',
+          [
+            '--mount',
+            '--propagation',
+            'private',
+            '--',
+            'sh',
+            '-ec',
+            'mount --bind "$1" /usr/local; exec "$2" verify "$3"',
+            'sh',
+            prefix,
+            systemdAnalyze,
+            unit,
+          ],
+        ];
   return new Promise((resolve) => {
     execFile(command, args, { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, output: (stdout + stderr).trim() });
+      resolve({
+        code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1,
+        output: (stdout + stderr).trim(),
+      });
     });
   });
 }

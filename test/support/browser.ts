@@ -14,7 +14,11 @@ const CHROMIUM_ARGS = [
 ];
 
 /** A headless Chromium with its profile under `workDir`, at 1280 × 720. */
-export function launchChromium(executablePath: string | undefined, workDir: string, options: { javaScriptEnabled?: boolean } = {}): Promise<BrowserContext> {
+export function launchChromium(
+  executablePath: string | undefined,
+  workDir: string,
+  options: { javaScriptEnabled?: boolean } = {},
+): Promise<BrowserContext> {
   return chromium.launchPersistentContext(join(workDir, 'profile'), {
     executablePath,
     headless: true,

@@ -57,7 +57,10 @@ export function parseSample(text: string, series: string): number | undefined {
 export { until };
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
-  const sim = await startSimulator({ accounts: options.accounts, ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }) });
+  const sim = await startSimulator({
+    accounts: options.accounts,
+    ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }),
+  });
   const env: Record<string, string> = {
     ZEXA_API_URL: sim.url,
     ZEXA_POLL_INTERVAL: ms(options.intervalMs ?? 400),
@@ -71,7 +74,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   }
   Object.assign(env, options.env ?? {});
   const sources = {
-    argv: ['--web.listen-address=127.0.0.1:0', ...(options.configFile === undefined ? [] : [`--config.file=${options.configFile}`])],
+    argv: [
+      '--web.listen-address=127.0.0.1:0',
+      ...(options.configFile === undefined ? [] : [`--config.file=${options.configFile}`]),
+    ],
     env,
     readFile: (p: string) => readFileSync(p, 'utf8'),
     readDir: (p: string) => readdirSync(p),
@@ -83,7 +89,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   };
   const config = load();
   const logs = captureLogs();
-  const exporter = await startExporter(config, { env, ...(options.configFile === undefined ? {} : { loadConfig: load }), logDestination: logs, processMetrics: options.processMetrics ?? false, ...(options.clock === undefined ? {} : { clock: options.clock }), retryPolicy: { maxAttempts: config.poll.maxAttempts, baseDelayMs: 20, maxDelayMs: 100 } });
+  const exporter = await startExporter(config, {
+    env,
+    ...(options.configFile === undefined ? {} : { loadConfig: load }),
+    logDestination: logs,
+    processMetrics: options.processMetrics ?? false,
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
+    retryPolicy: { maxAttempts: config.poll.maxAttempts, baseDelayMs: 20, maxDelayMs: 100 },
+  });
   const metricsText = async (): Promise<string> => (await fetch(`${exporter.url}/metrics`)).text();
   return {
     sim,

@@ -16,7 +16,12 @@ export interface ExporterProcess {
 }
 
 /** `nodeArgs` go before the script (e.g. `--import tsx` to run a TypeScript entry point). */
-export function runExporter(args: string[], env: Record<string, string>, script = MAIN, nodeArgs: string[] = []): ExporterProcess {
+export function runExporter(
+  args: string[],
+  env: Record<string, string>,
+  script = MAIN,
+  nodeArgs: string[] = [],
+): ExporterProcess {
   const child = spawn(process.execPath, [...nodeArgs, script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],

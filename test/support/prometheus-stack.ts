@@ -56,14 +56,15 @@ interface WebhookRecorder {
 /** A notification that carries `alertname` for `account` in the given status. */
 export function hasAlert(alertname: string, account: string, status: 'firing' | 'resolved') {
   return (n: WebhookNotification): boolean =>
-    n.alerts.some(
-      (a) => a.status === status && a.labels.alertname === alertname && a.labels.account === account,
-    );
+    n.alerts.some((a) => a.status === status && a.labels.alertname === alertname && a.labels.account === account);
 }
 
 async function startWebhookRecorder(): Promise<WebhookRecorder> {
   const notifications: WebhookNotification[] = [];
-  const waiters = new Set<{ predicate: (n: WebhookNotification) => boolean; resolve: (n: WebhookNotification) => void }>();
+  const waiters = new Set<{
+    predicate: (n: WebhookNotification) => boolean;
+    resolve: (n: WebhookNotification) => void;
+  }>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -112,7 +113,12 @@ async function startWebhookRecorder(): Promise<WebhookRecorder> {
           reject(
             new Error(
               `no matching webhook notification within ${timeoutMs} ms; received: ` +
-                JSON.stringify(notifications.map((x) => ({ receiver: x.receiver, alerts: x.alerts.map((a) => [a.status, a.labels.alertname, a.labels.account]) }))),
+                JSON.stringify(
+                  notifications.map((x) => ({
+                    receiver: x.receiver,
+                    alerts: x.alerts.map((a) => [a.status, a.labels.alertname, a.labels.account]),
+                  })),
+                ),
             ),
           );
         }, timeoutMs);
@@ -143,7 +149,15 @@ function shortenRuleDurations(rulesYaml: string, forDuration: string, byAlert: R
   return stringify(doc);
 }
 
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
+const DURATION_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+  y: 31_536_000_000,
+};
 
 /** A Prometheus duration (`1h15m`, `30s`) divided by `factor`, written in milliseconds. */
 function compressDuration(duration: string, factor: number): string {
@@ -168,11 +182,14 @@ function compressRuleTime(rulesYaml: string, factor: number): string {
       .map((part, i) =>
         i % 2 === 1
           ? part
-          : part.replace(/(?<![\w:.])((?:\d+(?:ms|s|m|h|d|w|y))+)\b|(?<![\w:.])(\d+)\b(?![.\d])/g, (match, duration: string | undefined, seconds: string | undefined) => {
-              if (duration !== undefined) return compressDuration(duration, factor);
-              const n = Number(seconds);
-              return n % 60 === 0 ? String(n / factor) : match;
-            }),
+          : part.replace(
+              /(?<![\w:.])((?:\d+(?:ms|s|m|h|d|w|y))+)\b|(?<![\w:.])(\d+)\b(?![.\d])/g,
+              (match, duration: string | undefined, seconds: string | undefined) => {
+                if (duration !== undefined) return compressDuration(duration, factor);
+                const n = Number(seconds);
+                return n % 60 === 0 ? String(n / factor) : match;
+              },
+            ),
       )
       .join('');
   for (const group of doc.groups) {
@@ -401,11 +418,16 @@ export async function startPrometheusStack(options: StackOptions): Promise<Prome
 
     const query = async (promql: string): Promise<PromSample[]> => {
       const res = await fetch(`${prometheusUrl}/api/v1/query?${new URLSearchParams({ query: promql })}`);
-      const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: PromSample[] } };
+      const body = (await res.json()) as {
+        status: string;
+        error?: string;
+        data?: { resultType: string; result: PromSample[] };
+      };
       if (body.status !== 'success' || body.data === undefined) {
         throw new Error(`query failed: ${promql}: ${body.error ?? res.status}`);
       }
-      if (body.data.resultType !== 'vector') throw new Error(`query ${promql} returned a ${body.data.resultType}, not a vector`);
+      if (body.data.resultType !== 'vector')
+        throw new Error(`query ${promql} returned a ${body.data.resultType}, not a vector`);
       return body.data.result;
     };
     const waitForSeries = async (promql: string, timeoutMs: number): Promise<PromSample[]> => {

@@ -24,7 +24,8 @@ import { syncBuiltinESMExports } from 'node:module';
 
 const dir = process.env.SCAN_PROBE_DIR;
 const files = Number(process.env.SCAN_PROBE_FILES);
-if (dir === undefined || !Number.isInteger(files) || files <= 0) throw new Error('scan-probe: set SCAN_PROBE_DIR and SCAN_PROBE_FILES');
+if (dir === undefined || !Number.isInteger(files) || files <= 0)
+  throw new Error('scan-probe: set SCAN_PROBE_DIR and SCAN_PROBE_FILES');
 
 interface Scan {
   opensAtStart: number;

@@ -62,33 +62,53 @@ function once(port: number, path: string, agent: Agent | undefined): Promise<Out
       const code = errorCode(error);
       if (response !== undefined) {
         const length = response.headers['content-length'];
-        settle({ kind: 'truncated', path, status: response.statusCode ?? 0, received, expected: length === undefined ? undefined : Number(length), code });
+        settle({
+          kind: 'truncated',
+          path,
+          status: response.statusCode ?? 0,
+          received,
+          expected: length === undefined ? undefined : Number(length),
+          code,
+        });
         return;
       }
       if (code === 'ECONNREFUSED') {
         settle({ kind: 'refused', path });
         return;
       }
-      settle(accepting(port).then((open): Outcome => (open ? { kind: 'broken_while_serving', path, code } : { kind: 'closed_at_shutdown', path, code })));
+      settle(
+        accepting(port).then((open): Outcome =>
+          open ? { kind: 'broken_while_serving', path, code } : { kind: 'closed_at_shutdown', path, code },
+        ),
+      );
     };
-    const req = request({ host: '127.0.0.1', port, path, agent: agent ?? false, headers: agent === undefined ? { connection: 'close' } : {} }, (res) => {
-      response = res;
-      res.on('data', (chunk: Buffer) => {
-        received += chunk.length;
-        chunks.push(chunk);
-      });
-      res.on('error', fail);
-      res.on('aborted', () => fail(new Error('response aborted')));
-      res.on('end', () => {
-        const length = res.headers['content-length'];
-        const expected = length === undefined ? undefined : Number(length);
-        if (!res.complete || (expected !== undefined && received !== expected)) {
-          settle({ kind: 'truncated', path, status: res.statusCode ?? 0, received, expected, code: 'incomplete' });
-          return;
-        }
-        settle({ kind: 'complete', path, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        agent: agent ?? false,
+        headers: agent === undefined ? { connection: 'close' } : {},
+      },
+      (res) => {
+        response = res;
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          chunks.push(chunk);
+        });
+        res.on('error', fail);
+        res.on('aborted', () => fail(new Error('response aborted')));
+        res.on('end', () => {
+          const length = res.headers['content-length'];
+          const expected = length === undefined ? undefined : Number(length);
+          if (!res.complete || (expected !== undefined && received !== expected)) {
+            settle({ kind: 'truncated', path, status: res.statusCode ?? 0, received, expected, code: 'incomplete' });
+            return;
+          }
+          settle({ kind: 'complete', path, status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
     req.on('error', fail);
     req.end();
   });
@@ -98,7 +118,10 @@ function once(port: number, path: string, agent: Agent | undefined): Promise<Out
  * Starts `clients` loops against 127.0.0.1:`port`. Even-numbered clients keep their connection
  * alive between requests (as Prometheus does), odd ones open a new connection per request.
  */
-export function startScrapeLoad(port: number, options: { clients: number; paths: readonly string[]; deadlineMs: number }): ScrapeLoad {
+export function startScrapeLoad(
+  port: number,
+  options: { clients: number; paths: readonly string[]; deadlineMs: number },
+): ScrapeLoad {
   const outcomes: Outcome[] = [];
   let completed = 0;
   const stopAt = Date.now() + options.deadlineMs;

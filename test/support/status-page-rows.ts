@@ -31,7 +31,10 @@ export function readRows(page: Page): Promise<Row[]> {
       const cells = [...tr.querySelectorAll('th, td')];
       // innerText, not textContent: the small print under a value is a block of its own (CSS,
       // no <br>), and the sparkline's <title> is not shown text.
-      const text = (header: string): string => ((cells[headers.indexOf(header)] as { innerText?: string } | undefined)?.innerText ?? '').replace(/\s+/g, ' ').trim();
+      const text = (header: string): string =>
+        ((cells[headers.indexOf(header)] as { innerText?: string } | undefined)?.innerText ?? '')
+          .replace(/\s+/g, ' ')
+          .trim();
       return {
         name: text('Account'),
         state: text('State'),
@@ -49,4 +52,3 @@ export function readRows(page: Page): Promise<Row[]> {
     });
   });
 }
-

@@ -75,10 +75,17 @@ export class AuthQueue {
     if (!this.running) return this.start(task);
     const mine = this.waiting.get(client);
     if (this.count >= this.limits.maxQueued) {
-      return Promise.reject(new AuthBusyError(`${this.count} password checks are waiting already`, this.retryAfterSeconds()));
+      return Promise.reject(
+        new AuthBusyError(`${this.count} password checks are waiting already`, this.retryAfterSeconds()),
+      );
     }
     if ((mine?.length ?? 0) >= this.limits.maxQueuedPerClient) {
-      return Promise.reject(new AuthBusyError(`${mine?.length ?? 0} password checks from this address are waiting already`, this.retryAfterSeconds()));
+      return Promise.reject(
+        new AuthBusyError(
+          `${mine?.length ?? 0} password checks from this address are waiting already`,
+          this.retryAfterSeconds(),
+        ),
+      );
     }
     return new Promise<T>((resolve, reject) => {
       const cancel = new AbortController();
@@ -94,7 +101,8 @@ export class AuthQueue {
       this.count++;
       this.clock.sleep(this.limits.maxWaitMs, cancel.signal).then(
         () => {
-          if (this.remove(entry)) reject(new AuthBusyError(`no turn within ${this.limits.maxWaitMs} ms`, this.retryAfterSeconds()));
+          if (this.remove(entry))
+            reject(new AuthBusyError(`no turn within ${this.limits.maxWaitMs} ms`, this.retryAfterSeconds()));
         },
         () => undefined, // cancelled: the check started or its client left
       );

@@ -101,7 +101,10 @@ function busy(res: Response, error: AuthBusyError): void {
 /** Counts refusals for a full queue and logs them at warn level at most once a minute. */
 function busyWarning(queue: AuthQueue, clock: Clock, logger: Logger | undefined): () => void {
   return throttledCount(clock, BUSY_WARNING_INTERVAL_MS, (refused) =>
-    logger?.warn({ refused, queued: queue.queued }, 'basic auth: too many password checks waiting; answering 503 (a password-guessing flood?)'),
+    logger?.warn(
+      { refused, queued: queue.queued },
+      'basic auth: too many password checks waiting; answering 503 (a password-guessing flood?)',
+    ),
   );
 }
 
@@ -131,7 +134,13 @@ export function basicAuthMiddleware(webConfig: WebConfig | WebConfigSource, opti
   const bcrypt = createBcryptWorker();
   const warnBusy = busyWarning(queue, clock, options.logger);
 
-  const verify = async (users: Map<string, string>, user: string, password: string, client: string, signal: AbortSignal): Promise<boolean> => {
+  const verify = async (
+    users: Map<string, string>,
+    user: string,
+    password: string,
+    client: string,
+    signal: AbortSignal,
+  ): Promise<boolean> => {
     const hash = lookUpHash(users, user);
     const key = createHash('sha256')
       .update(`${Buffer.byteLength(user)}:${user}`)
@@ -155,7 +164,10 @@ export function basicAuthMiddleware(webConfig: WebConfig | WebConfigSource, opti
     }
     const credentials = parseBasicAuth(req.headers.authorization);
     if (credentials === undefined) {
-      options.logger?.debug({ remoteAddress: req.socket.remoteAddress, reason: 'no_credentials' }, 'basic auth rejected');
+      options.logger?.debug(
+        { remoteAddress: req.socket.remoteAddress, reason: 'no_credentials' },
+        'basic auth rejected',
+      );
       unauthorized(res);
       return;
     }
@@ -181,7 +193,10 @@ export function basicAuthMiddleware(webConfig: WebConfig | WebConfigSource, opti
           next(error);
           return;
         }
-        options.logger?.debug({ remoteAddress, reason: 'busy' }, 'basic auth refused: too many password checks waiting');
+        options.logger?.debug(
+          { remoteAddress, reason: 'busy' },
+          'basic auth refused: too many password checks waiting',
+        );
         warnBusy();
         busy(res, error);
       },

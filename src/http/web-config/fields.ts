@@ -28,7 +28,12 @@ export function section(value: unknown, field: string, problems: Problems): Reco
   return undefined;
 }
 
-export function rejectUnknown(obj: Record<string, unknown>, known: readonly string[], prefix: string, problems: Problems): void {
+export function rejectUnknown(
+  obj: Record<string, unknown>,
+  known: readonly string[],
+  prefix: string,
+  problems: Problems,
+): void {
   for (const key of Object.keys(obj)) {
     if (!known.includes(key)) {
       problems.push(`${prefix}${key}: unknown field (exporter-toolkit v0.8 knows ${known.join(', ')})`);
@@ -36,7 +41,12 @@ export function rejectUnknown(obj: Record<string, unknown>, known: readonly stri
   }
 }
 
-export function optionalString(obj: Record<string, unknown>, key: string, field: string, problems: Problems): string | undefined {
+export function optionalString(
+  obj: Record<string, unknown>,
+  key: string,
+  field: string,
+  problems: Problems,
+): string | undefined {
   const value = obj[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') {
@@ -46,7 +56,12 @@ export function optionalString(obj: Record<string, unknown>, key: string, field:
   return value;
 }
 
-export function optionalBoolean(obj: Record<string, unknown>, key: string, field: string, problems: Problems): boolean | undefined {
+export function optionalBoolean(
+  obj: Record<string, unknown>,
+  key: string,
+  field: string,
+  problems: Problems,
+): boolean | undefined {
   const value = obj[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'boolean') {
@@ -56,7 +71,12 @@ export function optionalBoolean(obj: Record<string, unknown>, key: string, field
   return value;
 }
 
-export function optionalStringList(obj: Record<string, unknown>, key: string, field: string, problems: Problems): string[] {
+export function optionalStringList(
+  obj: Record<string, unknown>,
+  key: string,
+  field: string,
+  problems: Problems,
+): string[] {
   const value = obj[key];
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) {
@@ -71,7 +91,12 @@ export function optionalStringList(obj: Record<string, unknown>, key: string, fi
   return out;
 }
 
-export function oneOf<T extends string>(value: string, allowed: readonly T[], field: string, problems: Problems): T | undefined {
+export function oneOf<T extends string>(
+  value: string,
+  allowed: readonly T[],
+  field: string,
+  problems: Problems,
+): T | undefined {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   problems.push(`${field}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
   return undefined;

@@ -49,7 +49,10 @@ export interface WebConfig {
   http2: boolean;
 }
 
-function parseHttp(obj: Record<string, unknown>, problems: Problems): { headers: Record<string, string>; http2: boolean } {
+function parseHttp(
+  obj: Record<string, unknown>,
+  problems: Problems,
+): { headers: Record<string, string>; http2: boolean } {
   const P = 'http_server_config.';
   rejectUnknown(obj, HTTP_FIELDS, P, problems);
   const http2 = optionalBoolean(obj, 'http2', `${P}http2`, problems) ?? true;
@@ -63,7 +66,9 @@ function parseHttp(obj: Record<string, unknown>, problems: Problems): { headers:
     }
     const field = `${P}headers.${name}`;
     if (!Object.hasOwn(CONFIGURABLE_HEADERS, name)) {
-      problems.push(`${field}: this header cannot be configured (exporter-toolkit allows ${Object.keys(CONFIGURABLE_HEADERS).join(', ')})`);
+      problems.push(
+        `${field}: this header cannot be configured (exporter-toolkit allows ${Object.keys(CONFIGURABLE_HEADERS).join(', ')})`,
+      );
       continue;
     }
     if (typeof value !== 'string') {
@@ -92,14 +97,18 @@ function parseUsers(obj: Record<string, unknown>, problems: Problems): Map<strin
     const field = `basic_auth_users.${user}`;
     if (user === '' || user.includes(':')) {
       // Basic auth splits user and password at the first colon: such a user could never log in.
-      problems.push(`${field === 'basic_auth_users.' ? 'basic_auth_users' : field}: a user name must be non-empty and contain no colon`);
+      problems.push(
+        `${field === 'basic_auth_users.' ? 'basic_auth_users' : field}: a user name must be non-empty and contain no colon`,
+      );
       continue;
     }
     // Never echo the value: if it is not a hash, it may well be a plain-text password.
     const match = typeof hash === 'string' ? BCRYPT_HASH.exec(hash) : null;
     const cost = match?.[1] === undefined ? NaN : Number(match[1]);
     if (typeof hash !== 'string' || match === null) {
-      problems.push(`${field}: not a bcrypt hash ($2a$, $2b$ or $2y$, cost, 53 characters); make one with htpasswd -nBC 10 "" | tr -d ':\\n'`);
+      problems.push(
+        `${field}: not a bcrypt hash ($2a$, $2b$ or $2y$, cost, 53 characters); make one with htpasswd -nBC 10 "" | tr -d ':\\n'`,
+      );
     } else if (cost < 4 || cost > 31) {
       problems.push(`${field}: bcrypt cost ${cost} is outside 4-31`);
     } else {

@@ -112,7 +112,10 @@ export class ReloadingWebConfig implements WebConfigSource {
     this.config = next;
     // The new config may name other certificate files: watch those from now on.
     this.fingerprint = this.computeFingerprint(next);
-    this.logger.info({ file: this.file, tls: next.tls !== undefined, users: next.basicAuthUsers.size }, 'web config reloaded');
+    this.logger.info(
+      { file: this.file, tls: next.tls !== undefined, users: next.basicAuthUsers.size },
+      'web config reloaded',
+    );
     for (const listener of this.listeners) listener(next);
     this.onReloadResult?.(true);
   }

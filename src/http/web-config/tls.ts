@@ -120,7 +120,12 @@ interface TlsPem {
  * no client_auth_type, as in exporter-toolkit) or when it has problems, which are added to
  * `problems`. Relative paths resolve against `baseDir`; the files are read with `readFile`.
  */
-export function parseTls(obj: Record<string, unknown>, baseDir: string, readFile: ReadFile, problems: Problems): WebTlsConfig | undefined {
+export function parseTls(
+  obj: Record<string, unknown>,
+  baseDir: string,
+  readFile: ReadFile,
+  problems: Problems,
+): WebTlsConfig | undefined {
   rejectUnknown(obj, TLS_FIELDS, P, problems);
   const files = tlsFiles(obj, baseDir, problems);
   const before = problems.length;
@@ -128,7 +133,10 @@ export function parseTls(obj: Record<string, unknown>, baseDir: string, readFile
 
   // As in exporter-toolkit: a section with none of these set means plain HTTP.
   const enabled =
-    files.certFile !== undefined || files.keyFile !== undefined || files.clientCaFile !== undefined || (files.clientAuthRaw ?? '') !== '';
+    files.certFile !== undefined ||
+    files.keyFile !== undefined ||
+    files.clientCaFile !== undefined ||
+    (files.clientAuthRaw ?? '') !== '';
   if (!enabled) return undefined;
   checkRequiredFiles(obj, files.clientCaFile, options.clientAuthType, problems);
   const { certFile, keyFile, clientCaFile } = files;
@@ -155,7 +163,8 @@ export function parseTls(obj: Record<string, unknown>, baseDir: string, readFile
 }
 
 function tlsFiles(obj: Record<string, unknown>, baseDir: string, problems: Problems): TlsFiles {
-  const resolve = (p: string | undefined): string | undefined => (p === undefined || p === '' ? undefined : path.resolve(baseDir, p));
+  const resolve = (p: string | undefined): string | undefined =>
+    p === undefined || p === '' ? undefined : path.resolve(baseDir, p);
   return {
     certFile: resolve(optionalString(obj, 'cert_file', `${P}cert_file`, problems)),
     keyFile: resolve(optionalString(obj, 'key_file', `${P}key_file`, problems)),
@@ -179,7 +188,8 @@ function tlsOptions(obj: Record<string, unknown>, clientAuthRaw: string | undefi
   }
   const ciphers = cipherSuites(obj, problems);
   const curves = curvePreferences(obj, problems);
-  const honorCipherOrder = optionalBoolean(obj, 'prefer_server_cipher_suites', `${P}prefer_server_cipher_suites`, problems) ?? true;
+  const honorCipherOrder =
+    optionalBoolean(obj, 'prefer_server_cipher_suites', `${P}prefer_server_cipher_suites`, problems) ?? true;
   return { clientAuthType, minName, maxName, ciphers, curves, honorCipherOrder };
 }
 
@@ -200,7 +210,9 @@ function cipherSuites(obj: Record<string, unknown>, problems: Problems): string[
   optionalStringList(obj, 'cipher_suites', `${P}cipher_suites`, problems).forEach((name, i) => {
     const openssl = Object.hasOwn(CIPHER_SUITES, name) ? CIPHER_SUITES[name] : undefined;
     if (openssl === undefined) {
-      problems.push(`${P}cipher_suites[${i}]: unknown cipher suite ${JSON.stringify(name)} (Go's tls.CipherSuites() names, listed in docs/web-config.md)`);
+      problems.push(
+        `${P}cipher_suites[${i}]: unknown cipher suite ${JSON.stringify(name)} (Go's tls.CipherSuites() names, listed in docs/web-config.md)`,
+      );
     } else if (openssl !== null) {
       ciphers.push(openssl);
     }
@@ -214,7 +226,9 @@ function curvePreferences(obj: Record<string, unknown>, problems: Problems): str
   optionalStringList(obj, 'curve_preferences', `${P}curve_preferences`, problems).forEach((name, i) => {
     const group = Object.hasOwn(CURVES, name) ? CURVES[name] : undefined;
     if (group === undefined) {
-      problems.push(`${P}curve_preferences[${i}]: ${JSON.stringify(name)} is not one of ${Object.keys(CURVES).join(', ')}`);
+      problems.push(
+        `${P}curve_preferences[${i}]: ${JSON.stringify(name)} is not one of ${Object.keys(CURVES).join(', ')}`,
+      );
     } else {
       curves.push(group);
     }
@@ -233,12 +247,19 @@ function checkRequiredFiles(
   if (absent('cert_file')) problems.push(`${P}cert_file: required when tls_server_config is used`);
   if (absent('key_file')) problems.push(`${P}key_file: required when tls_server_config is used`);
   if (clientAuthType === 'NoClientCert' && clientCaFile !== undefined) {
-    problems.push(`${P}client_ca_file: set, but client_auth_type is NoClientCert, so no client certificate is asked for`);
+    problems.push(
+      `${P}client_ca_file: set, but client_auth_type is NoClientCert, so no client certificate is asked for`,
+    );
   }
-  if ((clientAuthType === 'RequireAndVerifyClientCert' || clientAuthType === 'VerifyClientCertIfGiven') && clientCaFile === undefined) {
+  if (
+    (clientAuthType === 'RequireAndVerifyClientCert' || clientAuthType === 'VerifyClientCertIfGiven') &&
+    clientCaFile === undefined
+  ) {
     // Go would fall back to the system roots; Node to its bundled public CAs. Either way any
     // publicly issued certificate would pass, which is never what client auth is for.
-    problems.push(`${P}client_ca_file: required when client_auth_type is ${clientAuthType} (the CA that signs the client certificates)`);
+    problems.push(
+      `${P}client_ca_file: required when client_auth_type is ${clientAuthType} (the CA that signs the client certificates)`,
+    );
   }
 }
 
@@ -252,7 +273,8 @@ function readPem(
 ): TlsPem | undefined {
   const cert = readFileNamed(certFile, `${P}cert_file`, readFile, problems);
   const key = readFileNamed(keyFile, `${P}key_file`, readFile, problems);
-  const ca = clientCaFile === undefined ? undefined : readFileNamed(clientCaFile, `${P}client_ca_file`, readFile, problems);
+  const ca =
+    clientCaFile === undefined ? undefined : readFileNamed(clientCaFile, `${P}client_ca_file`, readFile, problems);
   if (cert === undefined || key === undefined || (clientCaFile !== undefined && ca === undefined)) return undefined;
   const certOk = holdsCertificates(cert, certFile, `${P}cert_file`, problems);
   const caOk = ca === undefined || holdsCertificates(ca, clientCaFile, `${P}client_ca_file`, problems);
@@ -297,11 +319,15 @@ function acceptedByOpenSsl(config: WebTlsConfig, problems: Problems): boolean {
     const message = err instanceof Error ? err.message : String(err);
     const { certFile, keyFile } = config;
     if (/key values mismatch/i.test(message)) {
-      problems.push(`${P}key_file: ${JSON.stringify(keyFile)} is not the private key of cert_file ${JSON.stringify(certFile)}`);
+      problems.push(
+        `${P}key_file: ${JSON.stringify(keyFile)} is not the private key of cert_file ${JSON.stringify(certFile)}`,
+      );
     } else if (/no start line|unsupported|bad decrypt|decoder/i.test(message)) {
       problems.push(`${P}key_file: ${JSON.stringify(keyFile)} holds no usable unencrypted PEM private key`);
     } else {
-      problems.push(`tls_server_config: OpenSSL refused the certificate, key or options: ${message.split('\n')[0] ?? message}`);
+      problems.push(
+        `tls_server_config: OpenSSL refused the certificate, key or options: ${message.split('\n')[0] ?? message}`,
+      );
     }
     return false;
   }

@@ -17,7 +17,10 @@ function parse(argv: string[]): { flags: Record<string, string>; problems: strin
 
 describe('parseCommandLine', () => {
   it('takes --flag VALUE and --flag=VALUE, a value starting with a dash only after =', () => {
-    expect(parse(['--log.level', 'debug', '--shard=-1/2'])).toEqual({ flags: { 'log.level': 'debug', shard: '-1/2' }, problems: [] });
+    expect(parse(['--log.level', 'debug', '--shard=-1/2'])).toEqual({
+      flags: { 'log.level': 'debug', shard: '-1/2' },
+      problems: [],
+    });
   });
 
   it('does not take the next flag, or --, as a value (a declared parseArgs string option would)', () => {

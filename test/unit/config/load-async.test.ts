@@ -13,7 +13,8 @@ import { ConfigError } from '../../../src/config/errors.js';
 const KEY_A = 'zxtest_AsyncLoadA0001';
 const KEY_B = 'zxtest_AsyncLoadB0002';
 
-const fsError = (code: string, path: string, extra: Record<string, unknown> = {}): Error => Object.assign(new Error(`${code}: ${path}`), { code, path, ...extra });
+const fsError = (code: string, path: string, extra: Record<string, unknown> = {}): Error =>
+  Object.assign(new Error(`${code}: ${path}`), { code, path, ...extra });
 
 /** A file system in memory: a string is a file, an array a directory, an Error what reading it throws. */
 type Tree = Record<string, string | string[] | Error>;
@@ -40,8 +41,22 @@ function syncSources(tree: Tree, argv: string[], env: Record<string, string>): C
 
 function asyncSources(sync: ConfigSources): AsyncConfigSources {
   // Every answer a turn later, as the real file system gives it.
-  const later = <T>(read: () => T): Promise<T> => new Promise((resolve, reject) => setImmediate(() => { try { resolve(read()); } catch (error) { reject(error); } }));
-  return { argv: sync.argv, env: sync.env, readFile: (p) => later(() => sync.readFile(p)), readDir: (p) => later(() => sync.readDir(p)) };
+  const later = <T>(read: () => T): Promise<T> =>
+    new Promise((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          resolve(read());
+        } catch (error) {
+          reject(error);
+        }
+      }),
+    );
+  return {
+    argv: sync.argv,
+    env: sync.env,
+    readFile: (p) => later(() => sync.readFile(p)),
+    readDir: (p) => later(() => sync.readDir(p)),
+  };
 }
 
 type Outcome = { config: Config } | { problems: readonly string[] };
@@ -144,6 +159,8 @@ describe('loadConfigAsync is loadConfig without blocking', () => {
     };
     const reads = await runAsync(readFiles(paths), { readFile, readDir: () => Promise.resolve([]) });
     expect(most).toBe(READ_CONCURRENCY);
-    expect(reads.map((r) => (typeof r === 'string' ? r : (r.error as { code: string }).code))).toEqual(paths.map((p) => (p.endsWith('7') ? 'ENOENT' : `text of ${p}`)));
+    expect(reads.map((r) => (typeof r === 'string' ? r : (r.error as { code: string }).code))).toEqual(
+      paths.map((p) => (p.endsWith('7') ? 'ENOENT' : `text of ${p}`)),
+    );
   });
 });

@@ -35,10 +35,12 @@ function problems(load: () => unknown): readonly string[] {
 
 describe('loadConfig limits', () => {
   it('keeps the product floors without limits', () => {
-    expect(problems(() => loadConfig(sources({ ZEXA_POLL_INTERVAL: '400ms', ZEXA_REQUEST_TIMEOUT: '300ms' })))).toEqual([
-      'ZEXA_REQUEST_TIMEOUT: "300ms" is too short (at least 1s)',
-      'ZEXA_POLL_INTERVAL: "400ms" is too short (at least 5s)',
-    ]);
+    expect(problems(() => loadConfig(sources({ ZEXA_POLL_INTERVAL: '400ms', ZEXA_REQUEST_TIMEOUT: '300ms' })))).toEqual(
+      [
+        'ZEXA_REQUEST_TIMEOUT: "300ms" is too short (at least 1s)',
+        'ZEXA_POLL_INTERVAL: "400ms" is too short (at least 5s)',
+      ],
+    );
     expect(problems(() => loadConfig(sources({}, 'c.yml')))).toEqual([
       'c.yml:4: api.timeout: "300ms" is too short (at least 1s)',
       'c.yml:2: poll.interval: "400ms" is too short (at least 5s)',
@@ -49,7 +51,9 @@ describe('loadConfig limits', () => {
   });
 
   it('takes lower bounds from the environment and the config file when given them', () => {
-    const fromEnv = loadConfig(sources({ ZEXA_POLL_INTERVAL: '400ms', ZEXA_REQUEST_TIMEOUT: '2s' }), { limits: TEST_LIMITS });
+    const fromEnv = loadConfig(sources({ ZEXA_POLL_INTERVAL: '400ms', ZEXA_REQUEST_TIMEOUT: '2s' }), {
+      limits: TEST_LIMITS,
+    });
     expect([fromEnv.poll.intervalMs, fromEnv.api.timeoutMs]).toEqual([400, 2000]);
     const fromFile = loadConfig(sources({}, 'c.yml'), { limits: TEST_LIMITS });
     expect([fromFile.poll.intervalMs, fromFile.api.timeoutMs]).toEqual([400, 300]);
@@ -57,9 +61,9 @@ describe('loadConfig limits', () => {
 
   it('applies the upper bounds of the limits given', () => {
     const limits = { ...LIMITS, intervalMs: { min: 100, max: 1000 } };
-    expect(problems(() => loadConfig(sources({ ZEXA_POLL_INTERVAL: '2s', ZEXA_REQUEST_TIMEOUT: '1s' }), { limits }))).toEqual([
-      'ZEXA_POLL_INTERVAL: "2s" is too long (at most 1s)',
-    ]);
+    expect(
+      problems(() => loadConfig(sources({ ZEXA_POLL_INTERVAL: '2s', ZEXA_REQUEST_TIMEOUT: '1s' }), { limits })),
+    ).toEqual(['ZEXA_POLL_INTERVAL: "2s" is too long (at most 1s)']);
   });
 });
 
@@ -73,7 +77,8 @@ describe('tests load their Config, they do not change it', () => {
       readFileSync(file, 'utf8')
         .split('\n')
         .forEach((line, i) => {
-          if (/\.(poll\.intervalMs|api\.timeoutMs)\s*=(?!=)/.test(line)) offenders.push(`${path.relative(root, file)}:${i + 1}`);
+          if (/\.(poll\.intervalMs|api\.timeoutMs)\s*=(?!=)/.test(line))
+            offenders.push(`${path.relative(root, file)}:${i + 1}`);
         });
     }
     expect(offenders).toEqual([]);

@@ -59,7 +59,10 @@ function problemsOf(files: Record<string, string>, env: Record<string, string>):
 
 describe('config errors in one run', () => {
   it('reports all nine problems of a file at once, the account problems included', () => {
-    const problems = problemsOf({ '/etc/zexa/config.yml': NINE_PROBLEMS, '/etc/zexa/keys/production': `${KEY}\n` }, { KEY_B: KEY });
+    const problems = problemsOf(
+      { '/etc/zexa/config.yml': NINE_PROBLEMS, '/etc/zexa/keys/production': `${KEY}\n` },
+      { KEY_B: KEY },
+    );
     expect(problems).toEqual([
       '/etc/zexa/config.yml:2: poll.interval: "1s" is too short (at least 5s)',
       '/etc/zexa/config.yml:3: poll.maxAtempts: unknown field (expected one of interval, maxConcurrency, maxAttempts, maxRequestsPerSecond)',

@@ -77,67 +77,193 @@ interface BadCase {
 
 const BAD_CASES: BadCase[] = [
   // ---- environment: durations and numbers
-  { name: 'interval garbage', env: { ZEXA_POLL_INTERVAL: '5x' }, want: ['ZEXA_POLL_INTERVAL: "5x" is not a duration (expected e.g. 90, 30s, 5m)'] },
-  { name: 'interval zero', env: { ZEXA_POLL_INTERVAL: '0' }, want: ['ZEXA_POLL_INTERVAL: "0" is too short (at least 5s)'] },
-  { name: 'interval negative', env: { ZEXA_POLL_INTERVAL: '-5s' }, want: ['ZEXA_POLL_INTERVAL: "-5s" is not a duration (expected e.g. 90, 30s, 5m)'] },
-  { name: 'interval below 5s', env: { ZEXA_POLL_INTERVAL: '4s' }, want: ['ZEXA_POLL_INTERVAL: "4s" is too short (at least 5s)'] },
-  { name: 'interval over a day', env: { ZEXA_POLL_INTERVAL: '25h' }, want: ['ZEXA_POLL_INTERVAL: "25h" is too long (at most 24h)'] },
+  {
+    name: 'interval garbage',
+    env: { ZEXA_POLL_INTERVAL: '5x' },
+    want: ['ZEXA_POLL_INTERVAL: "5x" is not a duration (expected e.g. 90, 30s, 5m)'],
+  },
+  {
+    name: 'interval zero',
+    env: { ZEXA_POLL_INTERVAL: '0' },
+    want: ['ZEXA_POLL_INTERVAL: "0" is too short (at least 5s)'],
+  },
+  {
+    name: 'interval negative',
+    env: { ZEXA_POLL_INTERVAL: '-5s' },
+    want: ['ZEXA_POLL_INTERVAL: "-5s" is not a duration (expected e.g. 90, 30s, 5m)'],
+  },
+  {
+    name: 'interval below 5s',
+    env: { ZEXA_POLL_INTERVAL: '4s' },
+    want: ['ZEXA_POLL_INTERVAL: "4s" is too short (at least 5s)'],
+  },
+  {
+    name: 'interval over a day',
+    env: { ZEXA_POLL_INTERVAL: '25h' },
+    want: ['ZEXA_POLL_INTERVAL: "25h" is too long (at most 24h)'],
+  },
   {
     name: 'interval of absurd size, echo capped',
     env: { ZEXA_POLL_INTERVAL: `${'9'.repeat(400)}h` },
     want: [`ZEXA_POLL_INTERVAL: "${'9'.repeat(64)}"… is too long a duration`],
   },
-  { name: 'interval set but empty', env: { ZEXA_POLL_INTERVAL: '' }, want: ['ZEXA_POLL_INTERVAL: is set but empty (unset it to use the default)'] },
-  { name: 'timeout below 1s', env: { ZEXA_REQUEST_TIMEOUT: '500ms' }, want: ['ZEXA_REQUEST_TIMEOUT: "500ms" is too short (at least 1s)'] },
-  { name: 'timeout over 5m', env: { ZEXA_REQUEST_TIMEOUT: '10m', ZEXA_POLL_INTERVAL: '1h' }, want: ['ZEXA_REQUEST_TIMEOUT: "10m" is too long (at most 5m)'] },
+  {
+    name: 'interval set but empty',
+    env: { ZEXA_POLL_INTERVAL: '' },
+    want: ['ZEXA_POLL_INTERVAL: is set but empty (unset it to use the default)'],
+  },
+  {
+    name: 'timeout below 1s',
+    env: { ZEXA_REQUEST_TIMEOUT: '500ms' },
+    want: ['ZEXA_REQUEST_TIMEOUT: "500ms" is too short (at least 1s)'],
+  },
+  {
+    name: 'timeout over 5m',
+    env: { ZEXA_REQUEST_TIMEOUT: '10m', ZEXA_POLL_INTERVAL: '1h' },
+    want: ['ZEXA_REQUEST_TIMEOUT: "10m" is too long (at most 5m)'],
+  },
   {
     name: 'timeout longer than the interval',
     env: { ZEXA_REQUEST_TIMEOUT: '90s' },
-    want: ['ZEXA_REQUEST_TIMEOUT: request timeout 90s is longer than the poll interval 60s (the default); the timeout must be at most the interval'],
+    want: [
+      'ZEXA_REQUEST_TIMEOUT: request timeout 90s is longer than the poll interval 60s (the default); the timeout must be at most the interval',
+    ],
   },
-  { name: 'concurrency zero', env: { ZEXA_MAX_CONCURRENCY: '0' }, want: ['ZEXA_MAX_CONCURRENCY: "0" is out of range (expected an integer from 1 to 1024)'] },
-  { name: 'concurrency too big', env: { ZEXA_MAX_CONCURRENCY: '1025' }, want: ['ZEXA_MAX_CONCURRENCY: "1025" is out of range (expected an integer from 1 to 1024)'] },
-  { name: 'concurrency not a number', env: { ZEXA_MAX_CONCURRENCY: 'eight' }, want: ['ZEXA_MAX_CONCURRENCY: "eight" is not an integer (expected an integer from 1 to 1024)'] },
-  { name: 'concurrency fractional', env: { ZEXA_MAX_CONCURRENCY: '2.5' }, want: ['ZEXA_MAX_CONCURRENCY: "2.5" is not an integer (expected an integer from 1 to 1024)'] },
-  { name: 'attempts over 10', env: { ZEXA_MAX_ATTEMPTS: '11' }, want: ['ZEXA_MAX_ATTEMPTS: "11" is out of range (expected an integer from 1 to 10)'] },
-  { name: 'attempts zero', env: { ZEXA_MAX_ATTEMPTS: '0' }, want: ['ZEXA_MAX_ATTEMPTS: "0" is out of range (expected an integer from 1 to 10)'] },
-  { name: 'rate zero', env: { ZEXA_MAX_REQUESTS_PER_SECOND: '0' }, want: ['ZEXA_MAX_REQUESTS_PER_SECOND: "0" is out of range (expected a number above 0, at most 100000)'] },
-  { name: 'rate NaN', env: { ZEXA_MAX_REQUESTS_PER_SECOND: 'NaN' }, want: ['ZEXA_MAX_REQUESTS_PER_SECOND: "NaN" is not a number (expected a number above 0, at most 100000)'] },
-  { name: 'threshold negative', env: { ZEXA_CREDITS_WARNING_THRESHOLD: '-1' }, want: ['ZEXA_CREDITS_WARNING_THRESHOLD: "-1" is out of range (expected a number of credits >= 0)'] },
-  { name: 'threshold overflow', env: { ZEXA_CREDITS_CRITICAL_THRESHOLD: '1e400' }, want: ['ZEXA_CREDITS_CRITICAL_THRESHOLD: "1e400" is not a number (expected a number of credits >= 0)'] },
+  {
+    name: 'concurrency zero',
+    env: { ZEXA_MAX_CONCURRENCY: '0' },
+    want: ['ZEXA_MAX_CONCURRENCY: "0" is out of range (expected an integer from 1 to 1024)'],
+  },
+  {
+    name: 'concurrency too big',
+    env: { ZEXA_MAX_CONCURRENCY: '1025' },
+    want: ['ZEXA_MAX_CONCURRENCY: "1025" is out of range (expected an integer from 1 to 1024)'],
+  },
+  {
+    name: 'concurrency not a number',
+    env: { ZEXA_MAX_CONCURRENCY: 'eight' },
+    want: ['ZEXA_MAX_CONCURRENCY: "eight" is not an integer (expected an integer from 1 to 1024)'],
+  },
+  {
+    name: 'concurrency fractional',
+    env: { ZEXA_MAX_CONCURRENCY: '2.5' },
+    want: ['ZEXA_MAX_CONCURRENCY: "2.5" is not an integer (expected an integer from 1 to 1024)'],
+  },
+  {
+    name: 'attempts over 10',
+    env: { ZEXA_MAX_ATTEMPTS: '11' },
+    want: ['ZEXA_MAX_ATTEMPTS: "11" is out of range (expected an integer from 1 to 10)'],
+  },
+  {
+    name: 'attempts zero',
+    env: { ZEXA_MAX_ATTEMPTS: '0' },
+    want: ['ZEXA_MAX_ATTEMPTS: "0" is out of range (expected an integer from 1 to 10)'],
+  },
+  {
+    name: 'rate zero',
+    env: { ZEXA_MAX_REQUESTS_PER_SECOND: '0' },
+    want: ['ZEXA_MAX_REQUESTS_PER_SECOND: "0" is out of range (expected a number above 0, at most 100000)'],
+  },
+  {
+    name: 'rate NaN',
+    env: { ZEXA_MAX_REQUESTS_PER_SECOND: 'NaN' },
+    want: ['ZEXA_MAX_REQUESTS_PER_SECOND: "NaN" is not a number (expected a number above 0, at most 100000)'],
+  },
+  {
+    name: 'threshold negative',
+    env: { ZEXA_CREDITS_WARNING_THRESHOLD: '-1' },
+    want: ['ZEXA_CREDITS_WARNING_THRESHOLD: "-1" is out of range (expected a number of credits >= 0)'],
+  },
+  {
+    name: 'threshold overflow',
+    env: { ZEXA_CREDITS_CRITICAL_THRESHOLD: '1e400' },
+    want: ['ZEXA_CREDITS_CRITICAL_THRESHOLD: "1e400" is not a number (expected a number of credits >= 0)'],
+  },
   {
     name: 'warning below critical',
     env: { ZEXA_CREDITS_WARNING_THRESHOLD: '50', ZEXA_CREDITS_CRITICAL_THRESHOLD: '100' },
-    want: ['ZEXA_CREDITS_WARNING_THRESHOLD: warning threshold 50 is below the critical threshold 100 (from ZEXA_CREDITS_CRITICAL_THRESHOLD); warning must be at least critical'],
+    want: [
+      'ZEXA_CREDITS_WARNING_THRESHOLD: warning threshold 50 is below the critical threshold 100 (from ZEXA_CREDITS_CRITICAL_THRESHOLD); warning must be at least critical',
+    ],
   },
   {
     name: 'critical above the default warning',
     env: { ZEXA_CREDITS_CRITICAL_THRESHOLD: '5000' },
-    want: ['ZEXA_CREDITS_CRITICAL_THRESHOLD: critical threshold 5000 is above the warning threshold 1000 (the default); critical must be at most warning'],
+    want: [
+      'ZEXA_CREDITS_CRITICAL_THRESHOLD: critical threshold 5000 is above the warning threshold 1000 (the default); critical must be at most warning',
+    ],
   },
   // ---- environment: URL, listen address, log level, shard
-  { name: 'url scheme', env: { ZEXA_API_URL: 'ftp://api.zexa.ao' }, want: ['ZEXA_API_URL: has scheme "ftp" (expected http or https)'] },
+  {
+    name: 'url scheme',
+    env: { ZEXA_API_URL: 'ftp://api.zexa.ao' },
+    want: ['ZEXA_API_URL: has scheme "ftp" (expected http or https)'],
+  },
   {
     name: 'url with credentials is not echoed',
     env: { ZEXA_API_URL: 'https://admin:hunter2@api.zexa.ao' },
-    want: ['ZEXA_API_URL: must not contain credentials (user:password@); the key goes in ZEXA_API_KEY or ZEXA_API_KEY_FILE'],
+    want: [
+      'ZEXA_API_URL: must not contain credentials (user:password@); the key goes in ZEXA_API_KEY or ZEXA_API_KEY_FILE',
+    ],
   },
-  { name: 'url with a query', env: { ZEXA_API_URL: 'https://api.zexa.ao/?token=x' }, want: ['ZEXA_API_URL: must not contain a query string or fragment'] },
-  { name: 'url garbage', env: { ZEXA_API_URL: 'not a url' }, want: ['ZEXA_API_URL: "not a url" is not a valid URL (expected e.g. https://api.zexa.ao)'] },
-  { name: 'listen without port', env: { ZEXA_EXPORTER_LISTEN_ADDRESS: 'localhost' }, want: [`ZEXA_EXPORTER_LISTEN_ADDRESS: "localhost" has no port ${LISTEN_EXPECTED}`] },
-  { name: 'listen port too big', argv: ['--web.listen-address', ':70000'], want: [`--web.listen-address: ":70000" does not have a port from 0 to 65535 ${LISTEN_EXPECTED}`] },
-  { name: 'listen IPv6 without brackets', argv: ['--web.listen-address=::1:10025'], want: [`--web.listen-address: "::1:10025" needs brackets around an IPv6 address ${LISTEN_EXPECTED}`] },
-  { name: 'listen bad host', env: { ZEXA_EXPORTER_LISTEN_ADDRESS: 'bad host!:80' }, want: [`ZEXA_EXPORTER_LISTEN_ADDRESS: "bad host!:80" does not have a valid host name ${LISTEN_EXPECTED}`] },
-  { name: 'max connections zero', argv: ['--web.max-connections=0'], want: ['--web.max-connections: "0" is out of range (expected an integer from 1 to 65536)'] },
-  { name: 'max connections not a number', env: { ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: 'many' }, want: ['ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: "many" is not an integer (expected an integer from 1 to 65536)'] },
+  {
+    name: 'url with a query',
+    env: { ZEXA_API_URL: 'https://api.zexa.ao/?token=x' },
+    want: ['ZEXA_API_URL: must not contain a query string or fragment'],
+  },
+  {
+    name: 'url garbage',
+    env: { ZEXA_API_URL: 'not a url' },
+    want: ['ZEXA_API_URL: "not a url" is not a valid URL (expected e.g. https://api.zexa.ao)'],
+  },
+  {
+    name: 'listen without port',
+    env: { ZEXA_EXPORTER_LISTEN_ADDRESS: 'localhost' },
+    want: [`ZEXA_EXPORTER_LISTEN_ADDRESS: "localhost" has no port ${LISTEN_EXPECTED}`],
+  },
+  {
+    name: 'listen port too big',
+    argv: ['--web.listen-address', ':70000'],
+    want: [`--web.listen-address: ":70000" does not have a port from 0 to 65535 ${LISTEN_EXPECTED}`],
+  },
+  {
+    name: 'listen IPv6 without brackets',
+    argv: ['--web.listen-address=::1:10025'],
+    want: [`--web.listen-address: "::1:10025" needs brackets around an IPv6 address ${LISTEN_EXPECTED}`],
+  },
+  {
+    name: 'listen bad host',
+    env: { ZEXA_EXPORTER_LISTEN_ADDRESS: 'bad host!:80' },
+    want: [`ZEXA_EXPORTER_LISTEN_ADDRESS: "bad host!:80" does not have a valid host name ${LISTEN_EXPECTED}`],
+  },
+  {
+    name: 'max connections zero',
+    argv: ['--web.max-connections=0'],
+    want: ['--web.max-connections: "0" is out of range (expected an integer from 1 to 65536)'],
+  },
+  {
+    name: 'max connections not a number',
+    env: { ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: 'many' },
+    want: ['ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: "many" is not an integer (expected an integer from 1 to 65536)'],
+  },
   {
     name: 'log level',
     argv: ['--log.level=verbose'],
-    want: ['--log.level: "verbose" is not a log level (expected one of trace, debug, info, warn, error, fatal, silent)'],
+    want: [
+      '--log.level: "verbose" is not a log level (expected one of trace, debug, info, warn, error, fatal, silent)',
+    ],
   },
-  { name: 'shard index = count', env: { ZEXA_SHARD: '2/2' }, want: [`ZEXA_SHARD: "2/2" is out of range ${SHARD_EXPECTED}`] },
+  {
+    name: 'shard index = count',
+    env: { ZEXA_SHARD: '2/2' },
+    want: [`ZEXA_SHARD: "2/2" is out of range ${SHARD_EXPECTED}`],
+  },
   { name: 'shard count zero', argv: ['--shard=0/0'], want: [`--shard: "0/0" is out of range ${SHARD_EXPECTED}`] },
-  { name: 'shard count too big', argv: ['--shard', '0/1025'], want: [`--shard: "0/1025" is out of range ${SHARD_EXPECTED}`] },
+  {
+    name: 'shard count too big',
+    argv: ['--shard', '0/1025'],
+    want: [`--shard: "0/1025" is out of range ${SHARD_EXPECTED}`],
+  },
   { name: 'shard garbage', env: { ZEXA_SHARD: 'a/b' }, want: [`ZEXA_SHARD: "a/b" is not a shard ${SHARD_EXPECTED}`] },
   // ---- keys from the environment
   { name: 'no account at all', noKey: true, want: [NO_ACCOUNT] },
@@ -149,19 +275,25 @@ const BAD_CASES: BadCase[] = [
   {
     name: 'key and key file for the same account',
     env: { ZEXA_API_KEY_FILE: join(KEYS, 'production') },
-    want: ['ZEXA_API_KEY and ZEXA_API_KEY_FILE are both set; set only one (the key itself, or the path of a file holding it)'],
+    want: [
+      'ZEXA_API_KEY and ZEXA_API_KEY_FILE are both set; set only one (the key itself, or the path of a file holding it)',
+    ],
   },
   {
     name: 'key containing whitespace',
     noKey: true,
     env: { ZEXA_API_KEY: 'zxtest_E5vR2n W8qT1y' },
-    want: ['environment variable ZEXA_API_KEY (key of account "default") contains whitespace, control or non-ASCII characters'],
+    want: [
+      'environment variable ZEXA_API_KEY (key of account "default") contains whitespace, control or non-ASCII characters',
+    ],
   },
   {
     name: 'key containing a newline',
     noKey: true,
     env: { ZEXA_API_KEY_PROD: `${KEY}\n` },
-    want: ['environment variable ZEXA_API_KEY_PROD (key of account "prod") contains whitespace, control or non-ASCII characters'],
+    want: [
+      'environment variable ZEXA_API_KEY_PROD (key of account "prod") contains whitespace, control or non-ASCII characters',
+    ],
   },
   {
     name: 'missing key file',
@@ -185,9 +317,16 @@ const BAD_CASES: BadCase[] = [
     name: 'key file with two trailing newlines',
     noKey: true,
     env: { ZEXA_API_KEY_FILE: join(KEYS, 'two-newlines') },
-    want: ['key file {keys}/two-newlines of account "default" (from ZEXA_API_KEY_FILE) contains whitespace, control or non-ASCII characters (only one trailing newline is allowed)'],
+    want: [
+      'key file {keys}/two-newlines of account "default" (from ZEXA_API_KEY_FILE) contains whitespace, control or non-ASCII characters (only one trailing newline is allowed)',
+    ],
   },
-  { name: 'key file variable empty', noKey: true, env: { ZEXA_API_KEY_FILE: '' }, want: ['ZEXA_API_KEY_FILE: is set but empty (expected the path of a file holding the key)'] },
+  {
+    name: 'key file variable empty',
+    noKey: true,
+    env: { ZEXA_API_KEY_FILE: '' },
+    want: ['ZEXA_API_KEY_FILE: is set but empty (expected the path of a file holding the key)'],
+  },
   {
     name: 'invalid account name from the environment',
     env: { 'ZEXA_API_KEY_EU-WEST': KEY },
@@ -196,43 +335,77 @@ const BAD_CASES: BadCase[] = [
   {
     name: 'account named file through the environment',
     env: { ZEXA_API_KEY_FILE_FILE: join(KEYS, 'production') },
-    want: ['ZEXA_API_KEY_FILE_FILE: an account cannot be named "file" through the environment (ZEXA_API_KEY_FILE is the key file of account "default"); name it in a config file'],
+    want: [
+      'ZEXA_API_KEY_FILE_FILE: an account cannot be named "file" through the environment (ZEXA_API_KEY_FILE is the key file of account "default"); name it in a config file',
+    ],
   },
   {
     name: 'duplicate account after lower-casing',
     env: { ZEXA_API_KEY_STAGING: KEY, ZEXA_API_KEY_staging: KEY },
-    want: ['account "staging" is defined twice: by ZEXA_API_KEY_STAGING and by ZEXA_API_KEY_staging (account names must be unique)'],
+    want: [
+      'account "staging" is defined twice: by ZEXA_API_KEY_STAGING and by ZEXA_API_KEY_staging (account names must be unique)',
+    ],
   },
   {
     name: 'duplicate default account',
     env: { ZEXA_API_KEY_DEFAULT: KEY },
-    want: ['account "default" is defined twice: by ZEXA_API_KEY and by ZEXA_API_KEY_DEFAULT (account names must be unique)'],
+    want: [
+      'account "default" is defined twice: by ZEXA_API_KEY and by ZEXA_API_KEY_DEFAULT (account names must be unique)',
+    ],
   },
   {
     name: 'misspelt key variable',
     env: { ZEXA_API_KEYS: KEY },
-    want: ['ZEXA_API_KEYS: not a setting of zexa-exporter (keys go in ZEXA_API_KEY, ZEXA_API_KEY_FILE or ZEXA_API_KEY_<NAME>[_FILE])'],
+    want: [
+      'ZEXA_API_KEYS: not a setting of zexa-exporter (keys go in ZEXA_API_KEY, ZEXA_API_KEY_FILE or ZEXA_API_KEY_<NAME>[_FILE])',
+    ],
   },
   // ---- command line
   { name: 'key flag with =', argv: [`--api-key=${KEY}`], want: [KEY_FLAG_PROBLEM('--api-key')] },
   { name: 'namespaced key flag', argv: ['--zexa.api-key', KEY], want: [KEY_FLAG_PROBLEM('--zexa.api-key')] },
   { name: 'bare key flag', argv: ['--key', KEY], want: [KEY_FLAG_PROBLEM('--key')] },
-  { name: 'unknown flag, value not echoed', argv: ['--poll.interval=30s'], want: ['unknown flag --poll.interval (see --help)'] },
-  { name: 'single dash', argv: ['-log.level', 'debug'], want: ['unknown flag -log.level (flags start with two dashes: --log.level)'] },
+  {
+    name: 'unknown flag, value not echoed',
+    argv: ['--poll.interval=30s'],
+    want: ['unknown flag --poll.interval (see --help)'],
+  },
+  {
+    name: 'single dash',
+    argv: ['-log.level', 'debug'],
+    want: ['unknown flag -log.level (flags start with two dashes: --log.level)'],
+  },
   {
     name: 'positional argument not echoed',
     argv: [KEY],
-    want: ['1 positional argument given, but zexa-exporter takes none (not shown, in case it is a key; settings are --flags or environment variables, see --help)'],
+    want: [
+      '1 positional argument given, but zexa-exporter takes none (not shown, in case it is a key; settings are --flags or environment variables, see --help)',
+    ],
   },
-  { name: 'flag without value', argv: ['--log.level'], want: ['--log.level needs a value (--log.level=VALUE or --log.level VALUE)'] },
+  {
+    name: 'flag without value',
+    argv: ['--log.level'],
+    want: ['--log.level needs a value (--log.level=VALUE or --log.level VALUE)'],
+  },
   { name: 'flag given twice', argv: ['--shard=0/2', '--shard', '1/2'], want: ['--shard is given more than once'] },
-  { name: 'missing config file', argv: ['--config.file=/nonexistent/zexa.yml'], want: ['--config.file: config file /nonexistent/zexa.yml does not exist'] },
+  {
+    name: 'missing config file',
+    argv: ['--config.file=/nonexistent/zexa.yml'],
+    want: ['--config.file: config file /nonexistent/zexa.yml does not exist'],
+  },
   // ---- the YAML file
-  { name: 'unknown top-level field', file: 'unknown-field.yml', want: ['{file}:1: scrape_interval: unknown field (expected one of api, poll, thresholds, accounts, web, log, shard, check)'] },
+  {
+    name: 'unknown top-level field',
+    file: 'unknown-field.yml',
+    want: [
+      '{file}:1: scrape_interval: unknown field (expected one of api, poll, thresholds, accounts, web, log, shard, check)',
+    ],
+  },
   {
     name: 'unknown nested field',
     file: 'unknown-nested.yml',
-    want: ['{file}:3: poll.retries: unknown field (expected one of interval, maxConcurrency, maxAttempts, maxRequestsPerSecond)'],
+    want: [
+      '{file}:3: poll.retries: unknown field (expected one of interval, maxConcurrency, maxAttempts, maxRequestsPerSecond)',
+    ],
   },
   {
     name: 'literal key in the file',
@@ -242,23 +415,41 @@ const BAD_CASES: BadCase[] = [
       '{file}:4: accounts[1]: needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)',
     ],
   },
-  { name: 'apiKeyFile and apiKeyEnv', file: 'both-key-sources.yml', want: ['{file}:2: accounts[0]: has both apiKeyFile and apiKeyEnv; set only one'] },
+  {
+    name: 'apiKeyFile and apiKeyEnv',
+    file: 'both-key-sources.yml',
+    want: ['{file}:2: accounts[0]: has both apiKeyFile and apiKeyEnv; set only one'],
+  },
   {
     name: 'no key source',
     file: 'no-key-source.yml',
-    want: ['{file}:2: accounts[0]: needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)'],
+    want: [
+      '{file}:2: accounts[0]: needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)',
+    ],
   },
-  { name: 'no name', file: 'no-name.yml', want: ['{file}:2: accounts[0]: needs a name (or fromDirectory: a directory with one key file per account)'] },
+  {
+    name: 'no name',
+    file: 'no-name.yml',
+    want: ['{file}:2: accounts[0]: needs a name (or fromDirectory: a directory with one key file per account)'],
+  },
   {
     name: 'fromDirectory with a name',
     file: 'directory-and-name.yml',
-    want: ['{file}:2: accounts[0]: fromDirectory cannot be combined with name, apiKeyFile or apiKeyEnv (each file in the directory is one account, named after the file)'],
+    want: [
+      '{file}:2: accounts[0]: fromDirectory cannot be combined with name, apiKeyFile or apiKeyEnv (each file in the directory is one account, named after the file)',
+    ],
   },
-  { name: 'invalid account name', file: 'invalid-name.yml', want: [`{file}:2: accounts[0].name: "Production-EU" is not a valid account name (expected ${NAME_RULE})`] },
+  {
+    name: 'invalid account name',
+    file: 'invalid-name.yml',
+    want: [`{file}:2: accounts[0].name: "Production-EU" is not a valid account name (expected ${NAME_RULE})`],
+  },
   {
     name: 'duplicate account in the file',
     file: 'duplicate-name.yml',
-    want: ['account "production" is defined twice: by {file}:2: accounts[0] and by {file}:4: accounts[1] (account names must be unique)'],
+    want: [
+      'account "production" is defined twice: by {file}:2: accounts[0] and by {file}:4: accounts[1] (account names must be unique)',
+    ],
   },
   {
     name: 'duplicate account across env and file',
@@ -269,32 +460,46 @@ const BAD_CASES: BadCase[] = [
       'account "production" is defined twice: by ZEXA_API_KEY_PRODUCTION and by {file}:4: accounts[1] (account names must be unique)',
     ],
   },
-  { name: 'interval 0 in the file', file: 'bad-interval.yml', want: ['{file}:2: poll.interval: 0 is too short (at least 5s)'] },
+  {
+    name: 'interval 0 in the file',
+    file: 'bad-interval.yml',
+    want: ['{file}:2: poll.interval: 0 is too short (at least 5s)'],
+  },
   {
     name: 'global thresholds in the file',
     file: 'bad-thresholds.yml',
-    want: ['{file}:2: thresholds.warning: warning threshold 50 is below the critical threshold 100 (from {file}:3: thresholds.critical); warning must be at least critical'],
+    want: [
+      '{file}:2: thresholds.warning: warning threshold 50 is below the critical threshold 100 (from {file}:3: thresholds.critical); warning must be at least critical',
+    ],
   },
   {
     name: 'per-account thresholds after merging',
     file: 'account-thresholds.yml',
-    want: ['{file}:4: accounts[0].thresholds: warning threshold 1000 (the default) is below the critical threshold 5000 (from accounts[0].thresholds.critical); warning must be at least critical'],
+    want: [
+      '{file}:4: accounts[0].thresholds: warning threshold 1000 (the default) is below the critical threshold 5000 (from accounts[0].thresholds.critical); warning must be at least critical',
+    ],
   },
   {
     name: 'per-account thresholds against a global from the environment',
     env: { ZEXA_CREDITS_WARNING_THRESHOLD: '4000' },
     file: 'account-thresholds.yml',
-    want: ['{file}:4: accounts[0].thresholds: warning threshold 4000 (from ZEXA_CREDITS_WARNING_THRESHOLD) is below the critical threshold 5000 (from accounts[0].thresholds.critical); warning must be at least critical'],
+    want: [
+      '{file}:4: accounts[0].thresholds: warning threshold 4000 (from ZEXA_CREDITS_WARNING_THRESHOLD) is below the critical threshold 5000 (from accounts[0].thresholds.critical); warning must be at least critical',
+    ],
   },
   {
     name: 'URL with credentials in the file',
     file: 'url-credentials.yml',
-    want: ['{file}:2: api.url: must not contain credentials (user:password@); the key goes in ZEXA_API_KEY or ZEXA_API_KEY_FILE'],
+    want: [
+      '{file}:2: api.url: must not contain credentials (user:password@); the key goes in ZEXA_API_KEY or ZEXA_API_KEY_FILE',
+    ],
   },
   {
     name: 'timeout longer than interval in the file',
     file: 'timeout-over-interval.yml',
-    want: ['{file}:1: api.timeout: request timeout 2m is longer than the poll interval 60s (from {file}:2: poll.interval); the timeout must be at most the interval'],
+    want: [
+      '{file}:1: api.timeout: request timeout 2m is longer than the poll interval 60s (from {file}:2: poll.interval); the timeout must be at most the interval',
+    ],
   },
   {
     name: 'every scalar setting wrong at once',
@@ -309,19 +514,36 @@ const BAD_CASES: BadCase[] = [
       `{file}:5: shard: "2/2" is out of range ${SHARD_EXPECTED}`,
     ],
   },
-  { name: 'YAML syntax error', file: 'syntax-error.yml', want: ['{file}:4:1: invalid YAML: missing character (a closing quote or bracket, a comma, or a space after ":")'] },
+  {
+    name: 'YAML syntax error',
+    file: 'syntax-error.yml',
+    want: ['{file}:4:1: invalid YAML: missing character (a closing quote or bracket, a comma, or a space after ":")'],
+  },
   { name: 'duplicate YAML key', file: 'duplicate-key.yml', want: ['{file}:3:1: invalid YAML: duplicate key'] },
   {
     name: 'billion laughs',
     file: 'alias-bomb.yml',
     want: ['{file}:3:8: YAML aliases (*name) are not allowed in the config file (72 found); write the values out'],
   },
-  { name: 'top level is a list', file: 'top-level-list.yml', want: ['{file}:1: the top level must be a mapping of settings (got a list)'] },
-  { name: 'wrong section types', file: 'wrong-types.yml', want: ['{file}:1: thresholds: must be a mapping (got a list)', '{file}:2: accounts: must be a list (got a mapping)'] },
+  {
+    name: 'top level is a list',
+    file: 'top-level-list.yml',
+    want: ['{file}:1: the top level must be a mapping of settings (got a list)'],
+  },
+  {
+    name: 'wrong section types',
+    file: 'wrong-types.yml',
+    want: [
+      '{file}:1: thresholds: must be a mapping (got a list)',
+      '{file}:2: accounts: must be a list (got a mapping)',
+    ],
+  },
   {
     name: 'missing apiKeyFile',
     file: 'missing-key-file.yml',
-    want: ['key file {keys}/does-not-exist of account "production" (from accounts[0].apiKeyFile in {file}) does not exist'],
+    want: [
+      'key file {keys}/does-not-exist of account "production" (from accounts[0].apiKeyFile in {file}) does not exist',
+    ],
   },
   {
     name: 'empty apiKeyFile',
@@ -336,12 +558,22 @@ const BAD_CASES: BadCase[] = [
       'key file {keys}/two-newlines of account "staging" (from accounts[1].apiKeyFile in {file}) contains whitespace, control or non-ASCII characters (only one trailing newline is allowed)',
     ],
   },
-  { name: 'apiKeyEnv not set', file: 'unset-key-env.yml', want: ['environment variable ZEXA_FIXTURE_UNSET_VARIABLE (key of account "production") is not set'] },
-  { name: 'missing fromDirectory', file: 'missing-directory.yml', want: ['{file}:2: accounts[0].fromDirectory: directory {keys}/does-not-exist does not exist'] },
+  {
+    name: 'apiKeyEnv not set',
+    file: 'unset-key-env.yml',
+    want: ['environment variable ZEXA_FIXTURE_UNSET_VARIABLE (key of account "production") is not set'],
+  },
+  {
+    name: 'missing fromDirectory',
+    file: 'missing-directory.yml',
+    want: ['{file}:2: accounts[0].fromDirectory: directory {keys}/does-not-exist does not exist'],
+  },
   {
     name: 'file name that is not an account name',
     file: 'bad-directory-names.yml',
-    want: [`{file}:2: accounts[0].fromDirectory: file name "Bad.Name" in {keys}/bad-names is not a valid account name (expected ${NAME_RULE}; rename the file or move it out)`],
+    want: [
+      `{file}:2: accounts[0].fromDirectory: file name "Bad.Name" in {keys}/bad-names is not a valid account name (expected ${NAME_RULE}; rename the file or move it out)`,
+    ],
   },
 ];
 
@@ -386,11 +618,13 @@ describe('loadConfig rejects bad configurations with one exact line per problem'
       const big = join(dir, 'big.yml');
       // Valid YAML all the way, so only the size can be the problem.
       writeFileSync(big, `# ${'x'.repeat(1024 * 1024)}\n`);
-      expect(problemsOf(['--config.file', big], { ZEXA_API_KEY: KEY })).toEqual([`--config.file: config file ${big} is larger than 1 MiB`]);
-      const tenMb = `# ${'x'.repeat(10 * 1024 * 1024)}\n`;
-      expect(problemsOf(['--config.file=/mem/c.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/mem/c.yml': tenMb }))).toEqual([
-        `--config.file: config file /mem/c.yml is larger than 1 MiB (${tenMb.length} bytes)`,
+      expect(problemsOf(['--config.file', big], { ZEXA_API_KEY: KEY })).toEqual([
+        `--config.file: config file ${big} is larger than 1 MiB`,
       ]);
+      const tenMb = `# ${'x'.repeat(10 * 1024 * 1024)}\n`;
+      expect(
+        problemsOf(['--config.file=/mem/c.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/mem/c.yml': tenMb })),
+      ).toEqual([`--config.file: config file /mem/c.yml is larger than 1 MiB (${tenMb.length} bytes)`]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -420,20 +654,28 @@ describe('loadConfig rejects bad configurations with one exact line per problem'
     // The parser took 3.8 s of event loop to give up on this; the scan stops at the 65th bracket.
     const deep = `accounts: ${'['.repeat(300_000)}${']'.repeat(300_000)}\n`;
     const problems = problemsOf(['--config.file=/deep.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/deep.yml': deep }));
-    expect(problems).toEqual([`/deep.yml:1:${'accounts: '.length + 65}: invalid YAML: nested too deeply (more than 64 levels)`]);
+    expect(problems).toEqual([
+      `/deep.yml:1:${'accounts: '.length + 65}: invalid YAML: nested too deeply (more than 64 levels)`,
+    ]);
     const indented = Array.from({ length: 200 }, (_, i) => `${' '.repeat(i * 2)}a:`).join('\n');
     expect(problemsOf(['--config.file=/i.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/i.yml': indented }))).toEqual([
       '/i.yml:66:129: invalid YAML: nested too deeply (more than 64 levels)',
     ]);
     // Brackets inside quotes and comments are text, not nesting.
     const quoted = `# ${'['.repeat(100)}\naccounts:\n  - name: "${'['.repeat(100)}"\n`;
-    expect(problemsOf(['--config.file=/q.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/q.yml': quoted })).join('\n')).not.toMatch(/nested too deeply/);
+    expect(
+      problemsOf(['--config.file=/q.yml'], { ZEXA_API_KEY: KEY }, memoryFiles({ '/q.yml': quoted })).join('\n'),
+    ).not.toMatch(/nested too deeply/);
   });
 
   it('refuses YAML tags that build objects no setting expects', () => {
     const files = memoryFiles({ '/c.yml': 'log: !!binary aGVsbG8=\n', '/d.yml': 'log: !!set { info }\n' });
-    expect(problemsOf(['--config.file=/c.yml'], { ZEXA_API_KEY: KEY }, files)).toEqual(['/c.yml:1:6: invalid YAML: unknown tag']);
-    expect(problemsOf(['--config.file=/d.yml'], { ZEXA_API_KEY: KEY }, files)).toEqual(['/d.yml:1:6: invalid YAML: unknown tag']);
+    expect(problemsOf(['--config.file=/c.yml'], { ZEXA_API_KEY: KEY }, files)).toEqual([
+      '/c.yml:1:6: invalid YAML: unknown tag',
+    ]);
+    expect(problemsOf(['--config.file=/d.yml'], { ZEXA_API_KEY: KEY }, files)).toEqual([
+      '/d.yml:1:6: invalid YAML: unknown tag',
+    ]);
   });
 });
 
@@ -444,8 +686,21 @@ describe('loadConfig builds the Config', () => {
       api: { url: 'https://api.zexa.ao', timeoutMs: 10_000 },
       poll: { intervalMs: 60_000, maxConcurrency: 8, maxAttempts: 3, maxRequestsPerSecond: undefined },
       thresholds: { warning: 1000, critical: 100 },
-      accounts: [{ name: 'default', key: { kind: 'env', variable: 'ZEXA_API_KEY' }, thresholds: { warning: 1000, critical: 100 } }],
-      web: { listenAddress: ':10025', host: undefined, port: 10025, configFile: undefined, maxConnections: 512, maxConnectionsPerAddress: 64 },
+      accounts: [
+        {
+          name: 'default',
+          key: { kind: 'env', variable: 'ZEXA_API_KEY' },
+          thresholds: { warning: 1000, critical: 100 },
+        },
+      ],
+      web: {
+        listenAddress: ':10025',
+        host: undefined,
+        port: 10025,
+        configFile: undefined,
+        maxConnections: 512,
+        maxConnectionsPerAddress: 64,
+      },
       log: { level: 'info' },
       check: { timeoutMs: 30_000 },
       shard: undefined,
@@ -456,7 +711,10 @@ describe('loadConfig builds the Config', () => {
   });
 
   it('never stores a key in the Config', () => {
-    const config = load(['--config.file', join(GOOD, 'full.yml')], { ZEXA_API_KEY: KEY, ZEXA_STAGING_KEY: 'zxtest_G7hJ3kL9mN2p' });
+    const config = load(['--config.file', join(GOOD, 'full.yml')], {
+      ZEXA_API_KEY: KEY,
+      ZEXA_STAGING_KEY: 'zxtest_G7hJ3kL9mN2p',
+    });
     const text = JSON.stringify(config);
     expect(text).not.toContain(KEY);
     expect(text).not.toContain('zxtest_');
@@ -470,13 +728,36 @@ describe('loadConfig builds the Config', () => {
       poll: { intervalMs: 120_000, maxConcurrency: 16, maxAttempts: 4, maxRequestsPerSecond: 50 },
       thresholds: { warning: 3000, critical: 300 },
       accounts: [
-        { name: 'production', key: { kind: 'file', path: join(KEYS, 'production'), origin: `accounts[0].apiKeyFile in ${file}` }, thresholds: { warning: 5000, critical: 500 } },
+        {
+          name: 'production',
+          key: { kind: 'file', path: join(KEYS, 'production'), origin: `accounts[0].apiKeyFile in ${file}` },
+          thresholds: { warning: 5000, critical: 500 },
+        },
         // Per-account thresholds fall back field by field to the global ones.
-        { name: 'staging', key: { kind: 'env', variable: 'ZEXA_STAGING_KEY' }, thresholds: { warning: 3000, critical: 50 } },
-        { name: 'alpha', key: { kind: 'file', path: join(KEYS, 'dir', 'alpha'), origin: `accounts[2].fromDirectory in ${file}` }, thresholds: { warning: 2000, critical: 300 } },
-        { name: 'beta', key: { kind: 'file', path: join(KEYS, 'dir', 'beta'), origin: `accounts[2].fromDirectory in ${file}` }, thresholds: { warning: 2000, critical: 300 } },
+        {
+          name: 'staging',
+          key: { kind: 'env', variable: 'ZEXA_STAGING_KEY' },
+          thresholds: { warning: 3000, critical: 50 },
+        },
+        {
+          name: 'alpha',
+          key: { kind: 'file', path: join(KEYS, 'dir', 'alpha'), origin: `accounts[2].fromDirectory in ${file}` },
+          thresholds: { warning: 2000, critical: 300 },
+        },
+        {
+          name: 'beta',
+          key: { kind: 'file', path: join(KEYS, 'dir', 'beta'), origin: `accounts[2].fromDirectory in ${file}` },
+          thresholds: { warning: 2000, critical: 300 },
+        },
       ],
-      web: { listenAddress: '127.0.0.1:9999', host: '127.0.0.1', port: 9999, configFile: join(GOOD, 'web.yml'), maxConnections: 100, maxConnectionsPerAddress: 64 },
+      web: {
+        listenAddress: '127.0.0.1:9999',
+        host: '127.0.0.1',
+        port: 9999,
+        configFile: join(GOOD, 'web.yml'),
+        maxConnections: 100,
+        maxConnectionsPerAddress: 64,
+      },
       log: { level: 'debug' },
       check: { timeoutMs: 45_000 },
       shard: { index: 1, count: 3 },
@@ -496,25 +777,50 @@ describe('loadConfig builds the Config', () => {
     expect(load([], { ZEXA_API_KEY: KEY }).check.timeoutMs).toBe(30_000);
     expect(load(['--config.file', file], env).check.timeoutMs).toBe(45_000);
     expect(load(['--config.file', file], { ...env, ZEXA_CHECK_TIMEOUT: '20s' }).check.timeoutMs).toBe(20_000);
-    expect(load(['--config.file', file, '--timeout=5s'], { ...env, ZEXA_CHECK_TIMEOUT: '20s' }).check.timeoutMs).toBe(5_000);
+    expect(load(['--config.file', file, '--timeout=5s'], { ...env, ZEXA_CHECK_TIMEOUT: '20s' }).check.timeoutMs).toBe(
+      5_000,
+    );
     expect(load(['--timeout', '90'], { ZEXA_API_KEY: KEY }).check.timeoutMs).toBe(90_000);
-    expect(() => load(['--timeout=500ms'], { ZEXA_API_KEY: KEY })).toThrow(/--timeout: "500ms" is too short \(at least 1s\)/);
-    expect(() => load([], { ZEXA_API_KEY: KEY, ZEXA_CHECK_TIMEOUT: 'soon' })).toThrow(/ZEXA_CHECK_TIMEOUT: "soon" is not a duration/);
+    expect(() => load(['--timeout=500ms'], { ZEXA_API_KEY: KEY })).toThrow(
+      /--timeout: "500ms" is too short \(at least 1s\)/,
+    );
+    expect(() => load([], { ZEXA_API_KEY: KEY, ZEXA_CHECK_TIMEOUT: 'soon' })).toThrow(
+      /ZEXA_CHECK_TIMEOUT: "soon" is not a duration/,
+    );
   });
 
   it('applies flag > env > config file > default', () => {
     const file = join(GOOD, 'full.yml');
     const env = { ZEXA_STAGING_KEY: 'zxtest_G7hJ3kL9mN2p' };
-    const withFlag = load(['--config.file', file, '--log.level', 'error', '--web.listen-address=[::1]:9100', '--shard=0/2', '--web.config.file=/etc/w.yml', '--web.max-connections=20'], {
-      ...env,
-      ZEXA_EXPORTER_LOG_LEVEL: 'warn',
-      ZEXA_EXPORTER_LISTEN_ADDRESS: ':9200',
-      ZEXA_SHARD: '1/2',
-      ZEXA_EXPORTER_WEB_CONFIG: '/etc/env.yml',
-      ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: '30',
-    });
+    const withFlag = load(
+      [
+        '--config.file',
+        file,
+        '--log.level',
+        'error',
+        '--web.listen-address=[::1]:9100',
+        '--shard=0/2',
+        '--web.config.file=/etc/w.yml',
+        '--web.max-connections=20',
+      ],
+      {
+        ...env,
+        ZEXA_EXPORTER_LOG_LEVEL: 'warn',
+        ZEXA_EXPORTER_LISTEN_ADDRESS: ':9200',
+        ZEXA_SHARD: '1/2',
+        ZEXA_EXPORTER_WEB_CONFIG: '/etc/env.yml',
+        ZEXA_EXPORTER_WEB_MAX_CONNECTIONS: '30',
+      },
+    );
     expect(withFlag.log.level).toBe('error');
-    expect(withFlag.web).toEqual({ listenAddress: '[::1]:9100', host: '::1', port: 9100, configFile: '/etc/w.yml', maxConnections: 20, maxConnectionsPerAddress: 64 });
+    expect(withFlag.web).toEqual({
+      listenAddress: '[::1]:9100',
+      host: '::1',
+      port: 9100,
+      configFile: '/etc/w.yml',
+      maxConnections: 20,
+      maxConnectionsPerAddress: 64,
+    });
     expect(withFlag.shard).toEqual({ index: 0, count: 2 });
 
     const withEnv = load(['--config.file', file], {
@@ -569,20 +875,32 @@ describe('loadConfig builds the Config', () => {
     expect(config.accounts).toEqual([
       { name: 'default', key: { kind: 'env', variable: 'ZEXA_API_KEY' }, thresholds: { warning: 1000, critical: 100 } },
       { name: 'a1', key: { kind: 'env', variable: 'ZEXA_API_KEY_A1' }, thresholds: { warning: 1000, critical: 100 } },
-      { name: 'prod', key: { kind: 'file', path: join(KEYS, 'production'), origin: 'ZEXA_API_KEY_PROD_FILE' }, thresholds: { warning: 1000, critical: 100 } },
-      { name: 'staging_backend', key: { kind: 'env', variable: 'ZEXA_API_KEY_STAGING_BACKEND' }, thresholds: { warning: 1000, critical: 100 } },
+      {
+        name: 'prod',
+        key: { kind: 'file', path: join(KEYS, 'production'), origin: 'ZEXA_API_KEY_PROD_FILE' },
+        thresholds: { warning: 1000, critical: 100 },
+      },
+      {
+        name: 'staging_backend',
+        key: { kind: 'env', variable: 'ZEXA_API_KEY_STAGING_BACKEND' },
+        thresholds: { warning: 1000, critical: 100 },
+      },
     ]);
   });
 
   it('gives a variable named by apiKeyEnv to that account only, so no key is polled twice', () => {
     const files = memoryFiles({ '/c.yml': 'accounts:\n  - name: main\n    apiKeyEnv: ZEXA_API_KEY_MAIN_EU\n' });
     const config = load(['--config.file=/c.yml'], { ZEXA_API_KEY_MAIN_EU: KEY }, files);
-    expect(config.accounts.map((a) => [a.name, a.key])).toEqual([['main', { kind: 'env', variable: 'ZEXA_API_KEY_MAIN_EU' }]]);
+    expect(config.accounts.map((a) => [a.name, a.key])).toEqual([
+      ['main', { kind: 'env', variable: 'ZEXA_API_KEY_MAIN_EU' }],
+    ]);
   });
 
   it('shrinks the default timeout to a short interval, but not a timeout someone set', () => {
     expect(load([], { ZEXA_API_KEY: KEY, ZEXA_POLL_INTERVAL: '5s' }).api.timeoutMs).toBe(5_000);
-    expect(load([], { ZEXA_API_KEY: KEY, ZEXA_POLL_INTERVAL: '5s', ZEXA_REQUEST_TIMEOUT: '5s' }).api.timeoutMs).toBe(5_000);
+    expect(load([], { ZEXA_API_KEY: KEY, ZEXA_POLL_INTERVAL: '5s', ZEXA_REQUEST_TIMEOUT: '5s' }).api.timeoutMs).toBe(
+      5_000,
+    );
   });
 
   it('finds --help / -h / --version anywhere before `--`, whatever else is wrong', () => {
@@ -624,15 +942,34 @@ describe('fromDirectory with a Kubernetes secret volume layout', () => {
     mkdirSync(secrets);
     publish('2024_01_01_00_00_00.000000001', { production: 'zxtest_K1aB2cD3eF4g\n', staging: 'zxtest_K5hI6jK7lM8n' });
     mkdirSync(join(secrets, 'subdir'));
-    writeFileSync(join(root, 'config.yml'), 'accounts:\n  - fromDirectory: secrets\n    thresholds: { warning: 2000 }\n');
+    writeFileSync(
+      join(root, 'config.yml'),
+      'accounts:\n  - fromDirectory: secrets\n    thresholds: { warning: 2000 }\n',
+    );
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it('makes one account per visible file, skipping dot entries and directories', () => {
     const config = load(['--config.file', join(root, 'config.yml')], {});
     expect(config.accounts).toEqual([
-      { name: 'production', key: { kind: 'file', path: join(secrets, 'production'), origin: `accounts[0].fromDirectory in ${join(root, 'config.yml')}` }, thresholds: { warning: 2000, critical: 100 } },
-      { name: 'staging', key: { kind: 'file', path: join(secrets, 'staging'), origin: `accounts[0].fromDirectory in ${join(root, 'config.yml')}` }, thresholds: { warning: 2000, critical: 100 } },
+      {
+        name: 'production',
+        key: {
+          kind: 'file',
+          path: join(secrets, 'production'),
+          origin: `accounts[0].fromDirectory in ${join(root, 'config.yml')}`,
+        },
+        thresholds: { warning: 2000, critical: 100 },
+      },
+      {
+        name: 'staging',
+        key: {
+          kind: 'file',
+          path: join(secrets, 'staging'),
+          origin: `accounts[0].fromDirectory in ${join(root, 'config.yml')}`,
+        },
+        thresholds: { warning: 2000, critical: 100 },
+      },
     ]);
   });
 
@@ -666,14 +1003,20 @@ describe('readAccountKey', () => {
     key: { kind: 'file', path, origin: 'ZEXA_API_KEY_PRODUCTION_FILE' },
     thresholds: { warning: 1000, critical: 100 },
   });
-  const envAccount: AccountConfig = { name: 'staging', key: { kind: 'env', variable: 'ZEXA_API_KEY_STAGING' }, thresholds: { warning: 1000, critical: 100 } };
+  const envAccount: AccountConfig = {
+    name: 'staging',
+    key: { kind: 'env', variable: 'ZEXA_API_KEY_STAGING' },
+    thresholds: { warning: 1000, critical: 100 },
+  };
 
   it('strips exactly one trailing newline, \\n or \\r\\n', () => {
     expect(readAccountKey(fileAccount(join(KEYS, 'production')), {}, readFileBounded)).toBe('zxtest_P7qM2vL9dR4t');
     expect(readAccountKey(fileAccount(join(KEYS, 'staging')), {}, readFileBounded)).toBe('zxtest_S3kW8nB1xF6j');
     expect(readAccountKey(fileAccount('/k'), {}, () => 'zxtest_noNewline1')).toBe('zxtest_noNewline1');
     expect(() => readAccountKey(fileAccount('/k'), {}, () => 'zxtest_twoNewlines\n\n')).toThrow(KeyUnavailableError);
-    expect(() => readAccountKey(fileAccount('/k'), {}, () => '\n')).toThrow('key file /k of account "production" (from ZEXA_API_KEY_PRODUCTION_FILE) is empty');
+    expect(() => readAccountKey(fileAccount('/k'), {}, () => '\n')).toThrow(
+      'key file /k of account "production" (from ZEXA_API_KEY_PRODUCTION_FILE) is empty',
+    );
   });
 
   it('reads the file again at every call', () => {
@@ -686,7 +1029,9 @@ describe('readAccountKey', () => {
       writeFileSync(path, 'zxtest_second00002\n');
       expect(readAccountKey(account, {}, readFileBounded)).toBe('zxtest_second00002');
       rmSync(path);
-      expect(() => readAccountKey(account, {}, readFileBounded)).toThrow(`key file ${path} of account "production" (from ZEXA_API_KEY_PRODUCTION_FILE) does not exist`);
+      expect(() => readAccountKey(account, {}, readFileBounded)).toThrow(
+        `key file ${path} of account "production" (from ZEXA_API_KEY_PRODUCTION_FILE) does not exist`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -694,10 +1039,30 @@ describe('readAccountKey', () => {
 
   it('names the variable or file, never the key', () => {
     const cases: [AccountConfig, Env, (p: string) => string, string][] = [
-      [envAccount, {}, readFileBounded, 'environment variable ZEXA_API_KEY_STAGING (key of account "staging") is not set'],
-      [envAccount, { ZEXA_API_KEY_STAGING: 'zxtest_has\ttab00' }, readFileBounded, 'environment variable ZEXA_API_KEY_STAGING (key of account "staging") contains whitespace, control or non-ASCII characters'],
-      [envAccount, { ZEXA_API_KEY_STAGING: 'zxtest_ünïcode00' }, readFileBounded, 'environment variable ZEXA_API_KEY_STAGING (key of account "staging") contains whitespace, control or non-ASCII characters'],
-      [fileAccount('/k'), {}, () => 'x'.repeat(5000), 'key file /k of account "production" (from ZEXA_API_KEY_PRODUCTION_FILE) is longer than 4096 characters; it does not hold just a key'],
+      [
+        envAccount,
+        {},
+        readFileBounded,
+        'environment variable ZEXA_API_KEY_STAGING (key of account "staging") is not set',
+      ],
+      [
+        envAccount,
+        { ZEXA_API_KEY_STAGING: 'zxtest_has\ttab00' },
+        readFileBounded,
+        'environment variable ZEXA_API_KEY_STAGING (key of account "staging") contains whitespace, control or non-ASCII characters',
+      ],
+      [
+        envAccount,
+        { ZEXA_API_KEY_STAGING: 'zxtest_ünïcode00' },
+        readFileBounded,
+        'environment variable ZEXA_API_KEY_STAGING (key of account "staging") contains whitespace, control or non-ASCII characters',
+      ],
+      [
+        fileAccount('/k'),
+        {},
+        () => 'x'.repeat(5000),
+        'key file /k of account "production" (from ZEXA_API_KEY_PRODUCTION_FILE) is longer than 4096 characters; it does not hold just a key',
+      ],
       [
         fileAccount('/k'),
         {},
@@ -747,14 +1112,41 @@ describe('value parsers', () => {
       ['0s', 0],
     ];
     for (const [text, ms] of good) expect(parseDuration(text), text).toBe(ms);
-    for (const text of ['', ' 5s', '5s ', '5 s', '5x', '-5s', '+5s', 's', '1h1h', '30m1h', '5sm', '1e3', 'abc', '0x10', '5S']) {
-      expect(() => parseDuration(text), text).toThrow(`${JSON.stringify(text)} is not a duration (expected e.g. 90, 30s, 5m)`);
+    for (const text of [
+      '',
+      ' 5s',
+      '5s ',
+      '5 s',
+      '5x',
+      '-5s',
+      '+5s',
+      's',
+      '1h1h',
+      '30m1h',
+      '5sm',
+      '1e3',
+      'abc',
+      '0x10',
+      '5S',
+    ]) {
+      expect(() => parseDuration(text), text).toThrow(
+        `${JSON.stringify(text)} is not a duration (expected e.g. 90, 30s, 5m)`,
+      );
     }
     expect(() => parseDuration(`${'9'.repeat(400)}`)).toThrow('is too long a duration');
   });
 
   it('formatDurationMs writes the unit a person would', () => {
-    expect([500, 1_000, 10_000, 60_000, 90_000, 300_000, 5_400_000, 86_400_000].map(formatDurationMs)).toEqual(['500ms', '1s', '10s', '60s', '90s', '5m', '90m', '24h']);
+    expect([500, 1_000, 10_000, 60_000, 90_000, 300_000, 5_400_000, 86_400_000].map(formatDurationMs)).toEqual([
+      '500ms',
+      '1s',
+      '10s',
+      '60s',
+      '90s',
+      '5m',
+      '90m',
+      '24h',
+    ]);
   });
 
   it('parseListenAddress', () => {
@@ -764,7 +1156,20 @@ describe('value parsers', () => {
     expect(parseListenAddress('[::]:0')).toEqual({ host: '::', port: 0 });
     expect(parseListenAddress('localhost:9000')).toEqual({ host: 'localhost', port: 9000 });
     expect(parseListenAddress('exporter.example.com:80')).toEqual({ host: 'exporter.example.com', port: 80 });
-    for (const text of ['', '10025', 'localhost', ':', ':-1', ':65536', ':port', '::1:10025', '[::1]', '[not-ipv6]:80', 'a b:80', '-bad-:80']) {
+    for (const text of [
+      '',
+      '10025',
+      'localhost',
+      ':',
+      ':-1',
+      ':65536',
+      ':port',
+      '::1:10025',
+      '[::1]',
+      '[not-ipv6]:80',
+      'a b:80',
+      '-bad-:80',
+    ]) {
       expect(() => parseListenAddress(text), text).toThrow(JSON.stringify(text));
     }
   });
@@ -782,7 +1187,16 @@ describe('value parsers', () => {
 describe('usage', () => {
   it('lists every flag and environment variable with its default', () => {
     const text = usage();
-    for (const flag of ['--web.listen-address', '--web.config.file', '--log.level', '--config.file', '--shard', '--timeout', '--help', '--version']) {
+    for (const flag of [
+      '--web.listen-address',
+      '--web.config.file',
+      '--log.level',
+      '--config.file',
+      '--shard',
+      '--timeout',
+      '--help',
+      '--version',
+    ]) {
       expect(text).toContain(flag);
     }
     const envWithDefaults: [string, string][] = [
@@ -809,7 +1223,14 @@ describe('usage', () => {
       // The default is on the variable's own line or within its entry (the next two lines).
       expect(lines.slice(at, at + 3).join('\n'), env).toContain(dflt);
     }
-    for (const env of ['ZEXA_API_KEY ', 'ZEXA_API_KEY_FILE', 'ZEXA_API_KEY_<NAME>', 'ZEXA_API_KEY_<NAME>_FILE', 'npm run demo']) expect(text).toContain(env);
+    for (const env of [
+      'ZEXA_API_KEY ',
+      'ZEXA_API_KEY_FILE',
+      'ZEXA_API_KEY_<NAME>',
+      'ZEXA_API_KEY_<NAME>_FILE',
+      'npm run demo',
+    ])
+      expect(text).toContain(env);
   });
 });
 
@@ -884,16 +1305,49 @@ describe('no error message ever contains a key', () => {
       const tagged = yaml('tag.yml', `log: !${key} x\n`);
 
       const runs: [string[], Env][] = [
-        [[`--api-key=${key}`, '--zexa.api-key', key, '--key', key, `--token=${key}`, key, `--${key}`, `--${key}=${other}`, '--', key], { ZEXA_API_KEY: key }],
+        [
+          [
+            `--api-key=${key}`,
+            '--zexa.api-key',
+            key,
+            '--key',
+            key,
+            `--token=${key}`,
+            key,
+            `--${key}`,
+            `--${key}=${other}`,
+            '--',
+            key,
+          ],
+          { ZEXA_API_KEY: key },
+        ],
         [[], { ZEXA_API_KEY: `${key} ${other}` }],
         [[], { ZEXA_API_KEY: `${key}\n` }],
         [[], { ZEXA_API_KEY_FILE: badKeyFile }],
         [[], { ZEXA_API_KEY: key, ZEXA_API_KEY_FILE: keyFile }],
-        [[], { ZEXA_API_KEY_PROD: key, ZEXA_API_KEY_prod: other, 'ZEXA_API_KEY_BAD-NAME': key, ZEXA_API_KEYS: key, ZEXA_API_KEY_FILE_FILE: key }],
+        [
+          [],
+          {
+            ZEXA_API_KEY_PROD: key,
+            ZEXA_API_KEY_prod: other,
+            'ZEXA_API_KEY_BAD-NAME': key,
+            ZEXA_API_KEYS: key,
+            ZEXA_API_KEY_FILE_FILE: key,
+          },
+        ],
         [[], { ZEXA_API_KEY: key, ZEXA_API_URL: `https://user:${key}@api.zexa.ao`, ZEXA_POLL_INTERVAL: key }],
         [[], { ZEXA_API_KEY: key, ZEXA_API_URL: `https://api.zexa.ao/?key=${key}` }],
         [[], { ZEXA_API_KEY: key, ZEXA_API_URL: `${key}@?` }],
-        [[], { ZEXA_API_KEY: key, ZEXA_EXPORTER_LOG_LEVEL: key, ZEXA_SHARD: other, ZEXA_MAX_CONCURRENCY: key, ZEXA_API_KEY_OTHER: other }],
+        [
+          [],
+          {
+            ZEXA_API_KEY: key,
+            ZEXA_EXPORTER_LOG_LEVEL: key,
+            ZEXA_SHARD: other,
+            ZEXA_MAX_CONCURRENCY: key,
+            ZEXA_API_KEY_OTHER: other,
+          },
+        ],
         [['--config.file', keyFile], { ZEXA_API_KEY: key }],
         [['--config.file', keyFile], {}],
         [['--config.file', literal], { ZEXA_API_KEY_X: other }],
@@ -901,7 +1355,13 @@ describe('no error message ever contains a key', () => {
         [['--config.file', keyAsValue], { ZEXA_API_KEY: key }],
         [['--config.file', badSyntax], {}],
         [['--config.file', tagged], {}],
-        [['--config.file', yaml('dup.yml', `accounts:\n  - { name: a, apiKeyEnv: K1 }\n  - { name: a, apiKeyEnv: K2 }\n`)], { K1: key, K2: `${other} x` }],
+        [
+          [
+            '--config.file',
+            yaml('dup.yml', `accounts:\n  - { name: a, apiKeyEnv: K1 }\n  - { name: a, apiKeyEnv: K2 }\n`),
+          ],
+          { K1: key, K2: `${other} x` },
+        ],
       ];
       let failures = 0;
       for (const [argv, env] of runs) {
@@ -916,7 +1376,8 @@ describe('no error message ever contains a key', () => {
         const error = caught as ConfigError;
         const text = [error.message, String(error.stack), ...error.problems].join('\n');
         for (const secret of [key, other]) {
-          for (const slice of slices(secret)) expect(text.includes(slice), `${JSON.stringify(argv)} leaked part of a key:\n${text}`).toBe(false);
+          for (const slice of slices(secret))
+            expect(text.includes(slice), `${JSON.stringify(argv)} leaked part of a key:\n${text}`).toBe(false);
         }
       }
       expect(failures).toBe(runs.length);

@@ -67,7 +67,8 @@ function configsBySource(setting: ListedSetting): Map<string, Config> {
   if (setting.flag !== undefined) bySource.set('flag', load({ argv: [`--${setting.flag}=${setting.example}`] }));
   bySource.set('env', load({ env: { [setting.env]: setting.example } }));
   // The file's own path is in the Config too; the setting's effect is what is compared.
-  if (setting.file !== undefined) bySource.set('file', { ...load({ file: nested(setting.file, setting.example) }), configFile: undefined });
+  if (setting.file !== undefined)
+    bySource.set('file', { ...load({ file: nested(setting.file, setting.example) }), configFile: undefined });
   return bySource;
 }
 
@@ -92,7 +93,9 @@ describe('the settings table', () => {
     const baseline = load({});
     for (const setting of SETTING_LIST) {
       const bySource = configsBySource(setting);
-      expect(bySource.size, setting.key).toBe(1 + (setting.flag === undefined ? 0 : 1) + (setting.file === undefined ? 0 : 1));
+      expect(bySource.size, setting.key).toBe(
+        1 + (setting.flag === undefined ? 0 : 1) + (setting.file === undefined ? 0 : 1),
+      );
       const env = bySource.get('env') as Config;
       expect(env, `${setting.env}=${setting.example} changes nothing`).not.toEqual(baseline);
       for (const [source, config] of bySource) expect(config, `${setting.key} from ${source}`).toEqual(env);
@@ -113,12 +116,20 @@ describe('the settings table', () => {
 
   it('reaches no setting from a flag or config-file field the table does not give it', () => {
     for (const setting of SETTING_LIST) {
-      const name = setting.env.toLowerCase().replace(/^zexa_(exporter_)?/, '').replace(/_/g, '-');
-      if (setting.flag === undefined) expect(problemsOf({ argv: [`--${name}=${setting.example}`] }), setting.key).toEqual([`unknown flag --${name} (see --help)`]);
+      const name = setting.env
+        .toLowerCase()
+        .replace(/^zexa_(exporter_)?/, '')
+        .replace(/_/g, '-');
+      if (setting.flag === undefined)
+        expect(problemsOf({ argv: [`--${name}=${setting.example}`] }), setting.key).toEqual([
+          `unknown flag --${name} (see --help)`,
+        ]);
       if (setting.file === undefined) {
         const problems = problemsOf({ file: { [setting.key]: setting.example } });
         expect(problems, setting.key).toHaveLength(1);
-        expect(problems[0], setting.key).toContain(`${CONFIG_PATH}:1: ${setting.key}: unknown field (expected one of api, `);
+        expect(problems[0], setting.key).toContain(
+          `${CONFIG_PATH}:1: ${setting.key}: unknown field (expected one of api, `,
+        );
       }
     }
   });
@@ -129,10 +140,16 @@ describe('the settings table', () => {
       const other = defaultText(setting).split(',')[0] as string;
       const file = nested(setting.file ?? [], other);
       const fromEnv = load({ env: { [setting.env]: setting.example } });
-      expect(load({ env: { [setting.env]: setting.example }, file }), setting.key).toEqual({ ...fromEnv, configFile: CONFIG_PATH });
+      expect(load({ env: { [setting.env]: setting.example }, file }), setting.key).toEqual({
+        ...fromEnv,
+        configFile: CONFIG_PATH,
+      });
       if (setting.flag === undefined) continue;
       const fromFlag = load({ argv: [`--${setting.flag}=${setting.example}`] });
-      expect(load({ argv: [`--${setting.flag}=${setting.example}`], env: { [setting.env]: other }, file }), setting.key).toEqual({ ...fromFlag, configFile: CONFIG_PATH });
+      expect(
+        load({ argv: [`--${setting.flag}=${setting.example}`], env: { [setting.env]: other }, file }),
+        setting.key,
+      ).toEqual({ ...fromFlag, configFile: CONFIG_PATH });
     }
   });
 });
@@ -172,7 +189,9 @@ describe('--help and docs/configuration.md', () => {
     expect(page.find((line) => line.startsWith('| `ZEXA_REQUEST_TIMEOUT` |'))).toContain(`| ${stated} |`);
     expect(load({}).api.timeoutMs).toBe(10_000);
     expect(load({ env: { ZEXA_POLL_INTERVAL: '30s' } }).api.timeoutMs).toBe(10_000);
-    expect(load({ env: { ZEXA_POLL_INTERVAL: `${LIMITS.intervalMs.min / 1000}s` } }).api.timeoutMs).toBe(LIMITS.intervalMs.min);
+    expect(load({ env: { ZEXA_POLL_INTERVAL: `${LIMITS.intervalMs.min / 1000}s` } }).api.timeoutMs).toBe(
+      LIMITS.intervalMs.min,
+    );
     expect(load({ file: { poll: { interval: '7s' } } }).api.timeoutMs).toBe(7_000);
   });
 });

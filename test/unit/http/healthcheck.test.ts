@@ -13,8 +13,16 @@ const ours = (script: string): boolean => script === 'dist/main.js' || script ==
 
 describe('exporterArgs', () => {
   it.each([
-    ['the flags after the entry point', 'node\0dist/main.js\0--web.listen-address=:9999\0--log.level=debug\0', ['--web.listen-address=:9999', '--log.level=debug']],
-    ['an absolute entry point', '/usr/local/bin/node\0/app/dist/main.js\0--web.listen-address=:9999\0', ['--web.listen-address=:9999']],
+    [
+      'the flags after the entry point',
+      'node\0dist/main.js\0--web.listen-address=:9999\0--log.level=debug\0',
+      ['--web.listen-address=:9999', '--log.level=debug'],
+    ],
+    [
+      'an absolute entry point',
+      '/usr/local/bin/node\0/app/dist/main.js\0--web.listen-address=:9999\0',
+      ['--web.listen-address=:9999'],
+    ],
     ['no flags at all', 'node\0dist/main.js\0', []],
     ['another program as PID 1', 'tini\0--\0node\0dist/main.js\0', undefined],
     ['another script', 'node\0server.js\0--web.listen-address=:9999\0', undefined],
@@ -49,9 +57,11 @@ describe('runHealthcheck without flags', () => {
     expect(err.text()).toBe('');
   });
 
-  it('prefers its own flags to PID 1\'s', async () => {
+  it("prefers its own flags to PID 1's", async () => {
     const err = stderr();
-    const code = await runHealthcheck([`--web.listen-address=127.0.0.1:${port}`], {}, err, () => ['--web.listen-address=127.0.0.1:9']);
+    const code = await runHealthcheck([`--web.listen-address=127.0.0.1:${port}`], {}, err, () => [
+      '--web.listen-address=127.0.0.1:9',
+    ]);
     expect(code).toBe(HEALTHY);
   });
 
@@ -60,7 +70,9 @@ describe('runHealthcheck without flags', () => {
     const code = await runHealthcheck([], { ZEXA_EXPORTER_LISTEN_ADDRESS: `127.0.0.1:${port}` }, err, () => undefined);
     expect(code).toBe(HEALTHY);
     const missed = stderr();
-    expect(await runHealthcheck([], { ZEXA_EXPORTER_LISTEN_ADDRESS: '127.0.0.1:9' }, missed, () => undefined)).toBe(UNHEALTHY);
+    expect(await runHealthcheck([], { ZEXA_EXPORTER_LISTEN_ADDRESS: '127.0.0.1:9' }, missed, () => undefined)).toBe(
+      UNHEALTHY,
+    );
     expect(missed.text()).toContain('http://127.0.0.1:9/healthz');
   });
 });

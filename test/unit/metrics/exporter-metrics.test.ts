@@ -28,7 +28,9 @@ describe('ExporterMetrics', () => {
     ]);
     expect(text).not.toContain('zexa_credits_remaining');
     expect(lines(text, 'zexa_up{')).toEqual(['zexa_up{account="alpha"} 0', 'zexa_up{account="beta"} 0']);
-    expect(lines(text, 'zexa_credits_threshold{')).toContain('zexa_credits_threshold{account="alpha",severity="warning"} 1000');
+    expect(lines(text, 'zexa_credits_threshold{')).toContain(
+      'zexa_credits_threshold{account="alpha",severity="warning"} 1000',
+    );
   });
 
   it('exports balance, success time, consumed and added from polls', () => {
@@ -37,8 +39,12 @@ describe('ExporterMetrics', () => {
     store.recordSuccess('alpha', { credits: 4000, currency: 'USD', atMs: 1_700_000_060_500 });
     store.recordSuccess('alpha', { credits: 6000, currency: 'USD', atMs: 1_700_000_120_500 });
     const text = metrics.renderZexa().text;
-    expect(lines(text, 'zexa_credits_remaining{')).toEqual(['zexa_credits_remaining{account="alpha",currency="USD"} 6000']);
-    expect(lines(text, 'zexa_last_success_timestamp_seconds{')).toEqual(['zexa_last_success_timestamp_seconds{account="alpha"} 1700000120.5']);
+    expect(lines(text, 'zexa_credits_remaining{')).toEqual([
+      'zexa_credits_remaining{account="alpha",currency="USD"} 6000',
+    ]);
+    expect(lines(text, 'zexa_last_success_timestamp_seconds{')).toEqual([
+      'zexa_last_success_timestamp_seconds{account="alpha"} 1700000120.5',
+    ]);
     expect(lines(text, 'zexa_credits_consumed_total{')).toEqual(['zexa_credits_consumed_total{account="alpha"} 250']);
     expect(lines(text, 'zexa_credits_added_total{')).toEqual(['zexa_credits_added_total{account="alpha"} 2000']);
     expect(lines(text, 'zexa_up{')).toEqual(['zexa_up{account="alpha"} 1']);
@@ -47,18 +53,38 @@ describe('ExporterMetrics', () => {
   it('replaces, not duplicates, the balance series when the currency changes', () => {
     const { store, metrics } = setup();
     store.recordSuccess('alpha', { credits: 10, currency: 'USD', atMs: 1000 });
-    expect(lines(metrics.renderZexa().text, 'zexa_credits_remaining{')).toEqual(['zexa_credits_remaining{account="alpha",currency="USD"} 10']);
+    expect(lines(metrics.renderZexa().text, 'zexa_credits_remaining{')).toEqual([
+      'zexa_credits_remaining{account="alpha",currency="USD"} 10',
+    ]);
     store.recordSuccess('alpha', { credits: 9, currency: 'EUR', atMs: 2000 });
-    expect(lines(metrics.renderZexa().text, 'zexa_credits_remaining{')).toEqual(['zexa_credits_remaining{account="alpha",currency="EUR"} 9']);
+    expect(lines(metrics.renderZexa().text, 'zexa_credits_remaining{')).toEqual([
+      'zexa_credits_remaining{account="alpha",currency="EUR"} 9',
+    ]);
   });
 
   it('keeps the balance while polls fail and counts errors by reason', () => {
     const { store, metrics } = setup();
     store.recordSuccess('alpha', { credits: 10, currency: 'USD', atMs: 1000 });
-    store.recordFailure('alpha', { reason: 'unauthorized', message: 'x', status: 401, requestId: 'r', attempts: 1, atMs: 2000 });
-    store.recordFailure('alpha', { reason: 'server_error', message: 'x', status: 503, requestId: 'r', attempts: 3, atMs: 3000 });
+    store.recordFailure('alpha', {
+      reason: 'unauthorized',
+      message: 'x',
+      status: 401,
+      requestId: 'r',
+      attempts: 1,
+      atMs: 2000,
+    });
+    store.recordFailure('alpha', {
+      reason: 'server_error',
+      message: 'x',
+      status: 503,
+      requestId: 'r',
+      attempts: 3,
+      atMs: 3000,
+    });
     const text = metrics.renderZexa().text;
-    expect(lines(text, 'zexa_credits_remaining{')).toEqual(['zexa_credits_remaining{account="alpha",currency="USD"} 10']);
+    expect(lines(text, 'zexa_credits_remaining{')).toEqual([
+      'zexa_credits_remaining{account="alpha",currency="USD"} 10',
+    ]);
     expect(lines(text, 'zexa_up{')).toEqual(['zexa_up{account="alpha"} 0']);
     expect(lines(text, 'zexa_auth_errors_total{')).toContain('zexa_auth_errors_total{account="alpha",code="401"} 1');
     expect(lines(text, 'zexa_poll_errors_total{')).toEqual([
@@ -73,7 +99,10 @@ describe('ExporterMetrics', () => {
     metrics.observeRequest('200', 0.3);
     metrics.observeRequest('error', 12);
     const text = metrics.renderZexa().text;
-    expect(lines(text, 'zexa_api_requests_total{')).toEqual(['zexa_api_requests_total{code="200"} 2', 'zexa_api_requests_total{code="error"} 1']);
+    expect(lines(text, 'zexa_api_requests_total{')).toEqual([
+      'zexa_api_requests_total{code="200"} 2',
+      'zexa_api_requests_total{code="error"} 1',
+    ]);
     expect(text).toContain('zexa_api_request_duration_seconds_bucket{le="0.05"} 1\n');
     expect(text).toContain('zexa_api_request_duration_seconds_bucket{le="0.5"} 2\n');
     expect(text).toContain('zexa_api_request_duration_seconds_bucket{le="10"} 2\n');

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { familyName, metadata, negotiateFormat, openMetricsFromText } from '../../../src/metrics/exposition.js';
 import { PROMETHEUS_ACCEPT } from '../../support/prometheus-accept.js';
 
-
 describe('negotiateFormat', () => {
   it.each([
     [undefined, 'text'],
@@ -31,16 +30,24 @@ describe('negotiateFormat', () => {
 
 describe('metadata', () => {
   it('is unchanged for text 0.0.4', () => {
-    expect(metadata('zexa_auth_errors_total', 'counter', 'a "b" \\ c\nd', 'text')).toBe('# HELP zexa_auth_errors_total a "b" \\\\ c\\nd\n# TYPE zexa_auth_errors_total counter\n');
+    expect(metadata('zexa_auth_errors_total', 'counter', 'a "b" \\ c\nd', 'text')).toBe(
+      '# HELP zexa_auth_errors_total a "b" \\\\ c\\nd\n# TYPE zexa_auth_errors_total counter\n',
+    );
   });
 
   it('names a counter family without _total, adds UNIT after a unit suffix, escapes quotes in HELP', () => {
-    expect(metadata('zexa_auth_errors_total', 'counter', 'Polls.', 'openmetrics')).toBe('# HELP zexa_auth_errors Polls.\n# TYPE zexa_auth_errors counter\n');
+    expect(metadata('zexa_auth_errors_total', 'counter', 'Polls.', 'openmetrics')).toBe(
+      '# HELP zexa_auth_errors Polls.\n# TYPE zexa_auth_errors counter\n',
+    );
     expect(metadata('zexa_api_request_duration_seconds', 'histogram', 'x', 'openmetrics')).toBe(
       '# HELP zexa_api_request_duration_seconds x\n# TYPE zexa_api_request_duration_seconds histogram\n# UNIT zexa_api_request_duration_seconds seconds\n',
     );
-    expect(metadata('zexa_api_key_last_change_timestamp_seconds', 'gauge', 'source="file"', 'openmetrics')).toContain('# HELP zexa_api_key_last_change_timestamp_seconds source=\\"file\\"\n');
-    expect(metadata('process_cpu_seconds_total', 'counter', 'x', 'openmetrics')).toContain('# UNIT process_cpu_seconds seconds\n');
+    expect(metadata('zexa_api_key_last_change_timestamp_seconds', 'gauge', 'source="file"', 'openmetrics')).toContain(
+      '# HELP zexa_api_key_last_change_timestamp_seconds source=\\"file\\"\n',
+    );
+    expect(metadata('process_cpu_seconds_total', 'counter', 'x', 'openmetrics')).toContain(
+      '# UNIT process_cpu_seconds seconds\n',
+    );
     // A gauge keeps a _total in its name (prom-client's nodejs_active_handles_total).
     expect(familyName('nodejs_active_handles_total', 'gauge', 'openmetrics')).toBe('nodejs_active_handles_total');
   });

@@ -42,7 +42,12 @@ describe('KeyTracker', () => {
   it('records fingerprint, source and first-read time of an environment key', () => {
     const { store, tracker, clock } = setup(['a']);
     tracker.observe(env('a'), KEY_A);
-    expect(store.get('a')?.key).toEqual({ fingerprint: keyFingerprint(KEY_A), source: 'env', lastChangeMs: 1_000_000, shared: false });
+    expect(store.get('a')?.key).toEqual({
+      fingerprint: keyFingerprint(KEY_A),
+      source: 'env',
+      lastChangeMs: 1_000_000,
+      shared: false,
+    });
     expect(store.get('a')?.key?.fingerprint).toMatch(/^[0-9a-f]{12}$/);
     // Later reads of the same key change nothing, so /metrics keeps its cached block.
     void clock.advance(60_000);
@@ -52,7 +57,7 @@ describe('KeyTracker', () => {
     expect(store.get('a')?.key?.lastChangeMs).toBe(1_000_000);
   });
 
-  it('takes a key file\'s mtime when the key changes, not when the same key is written again', () => {
+  it("takes a key file's mtime when the key changes, not when the same key is written again", () => {
     const { store, tracker, mtimes } = setup(['a'], { '/keys/a': 5_000.7 });
     tracker.observe(file('a'), KEY_A);
     expect(store.get('a')?.key?.lastChangeMs).toBe(5_000);
@@ -60,7 +65,11 @@ describe('KeyTracker', () => {
     tracker.observe(file('a'), KEY_A);
     expect(store.get('a')?.key?.lastChangeMs).toBe(5_000);
     tracker.observe(file('a'), KEY_B);
-    expect(store.get('a')?.key).toMatchObject({ fingerprint: keyFingerprint(KEY_B), source: 'file', lastChangeMs: 9_000 });
+    expect(store.get('a')?.key).toMatchObject({
+      fingerprint: keyFingerprint(KEY_B),
+      source: 'file',
+      lastChangeMs: 9_000,
+    });
   });
 
   it('leaves the time out while the file cannot be stat-ed, and fills it in at a later read', () => {
@@ -84,13 +93,23 @@ describe('KeyTracker', () => {
 
     tracker.observe(env('c'), KEY_A);
     expect(tracker.sharedWith('c')).toEqual(['a', 'b']);
-    expect(changes.at(-1)).toEqual({ account: 'c', others: ['a', 'b'], shared: true, fingerprint: keyFingerprint(KEY_A) });
+    expect(changes.at(-1)).toEqual({
+      account: 'c',
+      others: ['a', 'b'],
+      shared: true,
+      fingerprint: keyFingerprint(KEY_A),
+    });
 
     // c rotates away: a and b still share.
     tracker.observe(env('c'), KEY_B);
     expect(store.get('c')?.key?.shared).toBe(false);
     expect(store.get('a')?.key?.shared).toBe(true);
-    expect(changes.at(-1)).toEqual({ account: 'c', others: ['a', 'b'], shared: false, fingerprint: keyFingerprint(KEY_A) });
+    expect(changes.at(-1)).toEqual({
+      account: 'c',
+      others: ['a', 'b'],
+      shared: false,
+      fingerprint: keyFingerprint(KEY_A),
+    });
 
     // b rotates to c's key: a is alone, b and c share.
     tracker.observe(env('b'), KEY_B);
@@ -113,7 +132,10 @@ describe('KeyTracker', () => {
     expect(store.get('a')?.key?.shared).toBe(false);
     expect(changes.at(-1)).toEqual({ account: 'b', others: ['a'], shared: false, fingerprint: keyFingerprint(KEY_A) });
     // b comes back with the same key: shared again.
-    store.configure([{ name: 'a', thresholds }, { name: 'b', thresholds }]);
+    store.configure([
+      { name: 'a', thresholds },
+      { name: 'b', thresholds },
+    ]);
     tracker.observe(env('b'), KEY_A);
     expect(store.get('a')?.key?.shared).toBe(true);
   });
@@ -144,7 +166,13 @@ describe('KeyTracker with a key file dated in the future', () => {
     const account: TrackedAccount = { name: 'a', key: { kind: 'file', path, origin: 'test' } };
     const firstRead = clock.now();
     tracker.observe(account, KEY_A);
-    expect(store.get('a')?.key).toEqual({ fingerprint: keyFingerprint(KEY_A), source: 'file', lastChangeMs: firstRead, mtimeInFuture: true, shared: false });
+    expect(store.get('a')?.key).toEqual({
+      fingerprint: keyFingerprint(KEY_A),
+      source: 'file',
+      lastChangeMs: firstRead,
+      mtimeInFuture: true,
+      shared: false,
+    });
     // Polled for 91 days with the same key: still counted from the first read, reported once.
     for (let day = 0; day < 91; day += 1) {
       clock.advance(86_400_000);
@@ -159,11 +187,22 @@ describe('KeyTracker with a key file dated in the future', () => {
     const past = clock.now() / 1000 - 3600;
     utimesSync(path, past, past);
     tracker.observe(account, KEY_B);
-    expect(store.get('a')?.key).toEqual({ fingerprint: keyFingerprint(KEY_B), source: 'file', lastChangeMs: past * 1000, shared: false });
+    expect(store.get('a')?.key).toEqual({
+      fingerprint: keyFingerprint(KEY_B),
+      source: 'file',
+      lastChangeMs: past * 1000,
+      shared: false,
+    });
   });
 
   it('marks the age on the status page as a lower bound, not a fresh key', () => {
-    const key = { fingerprint: 'abc', source: 'file' as const, lastChangeMs: 1_000, mtimeInFuture: true as const, shared: false };
+    const key = {
+      fingerprint: 'abc',
+      source: 'file' as const,
+      lastChangeMs: 1_000,
+      mtimeInFuture: true as const,
+      shared: false,
+    };
     const cell = keyAgeCell({ status: { key }, nowMs: 1_000 + 3 * 60_000, sharedWith: [] } as unknown as AccountView);
     expect(cell).toBe('≥ 3 min<small>file · mtime in the future</small>');
   });

@@ -16,7 +16,11 @@ interface Call {
  * A client whose answers take `latencyMs` of fake time; `respond` decides each answer.
  * The key doubles as the account name ("key-<name>"), so calls are attributed.
  */
-function fakeClient(clock: FakeClock, latencyMs: number, respond: (key: string, n: number) => Credits | Error = () => credits(100)) {
+function fakeClient(
+  clock: FakeClock,
+  latencyMs: number,
+  respond: (key: string, n: number) => Credits | Error = () => credits(100),
+) {
   const calls: Call[] = [];
   let active = 0;
   let maxActive = 0;
@@ -48,7 +52,12 @@ function accounts(...names: string[]) {
   return names.map((name) => ({ name }));
 }
 
-function makePoller(clock: FakeClock, client: ZexaClient, results: PollResult[], extra: Partial<ConstructorParameters<typeof Poller>[0]> = {}) {
+function makePoller(
+  clock: FakeClock,
+  client: ZexaClient,
+  results: PollResult[],
+  extra: Partial<ConstructorParameters<typeof Poller>[0]> = {},
+) {
   return new Poller<{ name: string }>({
     clock,
     client,
@@ -72,7 +81,12 @@ describe('Poller', () => {
     await clock.flush();
     await clock.advance(1000);
     // The first round is compressed: everyone reports within a second of start.
-    expect(calls.map((c) => [c.account, c.startedAt])).toEqual([['a', 0], ['b', 100], ['c', 200], ['d', 300]]);
+    expect(calls.map((c) => [c.account, c.startedAt])).toEqual([
+      ['a', 0],
+      ['b', 100],
+      ['c', 200],
+      ['d', 300],
+    ]);
     expect(results.filter((r) => r.ok)).toHaveLength(4);
     await clock.advance(4 * 60_000);
     // Then each account keeps its phase: a at 0, b at 15 s, c at 30 s, d at 45 s of each interval.
@@ -82,7 +96,10 @@ describe('Poller', () => {
     expect(starts('c')).toEqual([200, 90_000, 150_000, 210_000]);
     expect(starts('d')).toEqual([300, 45_000, 105_000, 165_000, 225_000]);
     // An even rate: in steady state, request starts are a quarter interval apart.
-    const steady = calls.map((c) => c.startedAt).filter((t) => t >= 60_000).sort((x, y) => x - y);
+    const steady = calls
+      .map((c) => c.startedAt)
+      .filter((t) => t >= 60_000)
+      .sort((x, y) => x - y);
     for (let i = 1; i < steady.length; i++) expect((steady[i] as number) - (steady[i - 1] as number)).toBe(15_000);
     await poller.stop();
   });
@@ -144,7 +161,9 @@ describe('Poller', () => {
   it('polls waiting out a back-off do not hold up accounts that are due', async () => {
     const clock = new FakeClock({ flushTurns: 25 });
     // The first 20 accounts fail with 503 and wait 100 s between attempts; the others answer.
-    const { client, calls } = fakeClient(clock, 10, (key) => (Number(key.replace('key-acct_', '')) < 20 ? new ServerError('503', { status: 503 }) : credits(5)));
+    const { client, calls } = fakeClient(clock, 10, (key) =>
+      Number(key.replace('key-acct_', '')) < 20 ? new ServerError('503', { status: 503 }) : credits(5),
+    );
     const results: PollResult[] = [];
     const poller = makePoller(clock, client, results, {
       maxConcurrency: 2,
@@ -174,7 +193,9 @@ describe('Poller', () => {
 
   it('retries a server error within the poll and reports the attempts', async () => {
     const clock = new FakeClock({ flushTurns: 25 });
-    const { client, calls } = fakeClient(clock, 10, (_key, n) => (n === 1 ? new ServerError('503', { status: 503 }) : credits(42)));
+    const { client, calls } = fakeClient(clock, 10, (_key, n) =>
+      n === 1 ? new ServerError('503', { status: 503 }) : credits(42),
+    );
     const results: PollResult[] = [];
     const poller = makePoller(clock, client, results);
     poller.update(accounts('a'));
@@ -187,14 +208,20 @@ describe('Poller', () => {
 
   it('does not retry a 401 and reports it with its reason', async () => {
     const clock = new FakeClock({ flushTurns: 25 });
-    const { client, calls } = fakeClient(clock, 10, () => new UnauthorizedError('401', { status: 401, requestId: 'req_9' }));
+    const { client, calls } = fakeClient(
+      clock,
+      10,
+      () => new UnauthorizedError('401', { status: 401, requestId: 'req_9' }),
+    );
     const results: PollResult[] = [];
     const poller = makePoller(clock, client, results);
     poller.update(accounts('a'));
     await clock.flush();
     await clock.advance(5_000);
     expect(calls).toHaveLength(1);
-    expect(results).toEqual([expect.objectContaining({ account: 'a', ok: false, reason: 'unauthorized', attempts: 1 })]);
+    expect(results).toEqual([
+      expect.objectContaining({ account: 'a', ok: false, reason: 'unauthorized', attempts: 1 }),
+    ]);
     await poller.stop();
   });
 
@@ -211,7 +238,9 @@ describe('Poller', () => {
     await clock.flush();
     await clock.advance(1_000);
     expect(calls).toHaveLength(0);
-    expect(results).toEqual([expect.objectContaining({ account: 'a', ok: false, reason: 'key_unavailable', attempts: 0 })]);
+    expect(results).toEqual([
+      expect.objectContaining({ account: 'a', ok: false, reason: 'key_unavailable', attempts: 0 }),
+    ]);
     await poller.stop();
   });
 

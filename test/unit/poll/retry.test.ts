@@ -123,7 +123,9 @@ describe('backoffDelayMs (equal jitter)', () => {
     expect(() => backoffDelayMs(0, POLICY, half)).toThrow(/retryNumber must be an integer >= 1, got 0/);
     expect(() => backoffDelayMs(1.5, POLICY, half)).toThrow(/retryNumber/);
     expect(() => backoffDelayMs(1, { ...POLICY, baseDelayMs: -1 }, half)).toThrow(/baseDelayMs/);
-    expect(() => backoffDelayMs(1, { ...POLICY, maxDelayMs: 100 }, half)).toThrow(/maxDelayMs must be a number >= baseDelayMs/);
+    expect(() => backoffDelayMs(1, { ...POLICY, maxDelayMs: 100 }, half)).toThrow(
+      /maxDelayMs must be a number >= baseDelayMs/,
+    );
     expect(() => backoffDelayMs(1, { ...POLICY, maxAttempts: 0 }, half)).toThrow(/maxAttempts/);
   });
 });
@@ -157,7 +159,10 @@ describe('withRetries', () => {
     const clock = new FakeClock();
     const errors = Array.from({ length: 10 }, server);
     const { attempt, calls } = scripted(clock, errors, 'never');
-    const outcome = await drive(clock, withRetries(attempt, { policy: { ...POLICY, maxAttempts }, clock, random: half }));
+    const outcome = await drive(
+      clock,
+      withRetries(attempt, { policy: { ...POLICY, maxAttempts }, clock, random: half }),
+    );
     expect(outcome.ok).toBe(false);
     expect(outcome.attempts).toBe(maxAttempts);
     expect(calls.map((c) => c.attemptNumber)).toEqual(Array.from({ length: maxAttempts }, (_, i) => i + 1));
@@ -195,10 +200,7 @@ describe('withRetries', () => {
     const clock = new FakeClock();
     const { attempt, calls } = scripted(clock, [error, error], 'never');
     let retried = 0;
-    const outcome = await drive(
-      clock,
-      withRetries(attempt, { policy: POLICY, clock, onRetry: () => retried++ }),
-    );
+    const outcome = await drive(clock, withRetries(attempt, { policy: POLICY, clock, onRetry: () => retried++ }));
     expect(outcome).toEqual({ ok: false, error, attempts: 1 });
     expect((outcome as { error: unknown }).error).toBe(error);
     expect(calls).toHaveLength(1);

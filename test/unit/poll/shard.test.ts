@@ -46,7 +46,10 @@ describe('assignShard / ownsAccount', () => {
           if (ownsAccount(name, { index, count })) owners[i] = (owners[i] ?? 0) + 1;
         });
       }
-      expect(owners.every((n) => n === 1), `${count} shards`).toBe(true);
+      expect(
+        owners.every((n) => n === 1),
+        `${count} shards`,
+      ).toBe(true);
     }
   });
 

@@ -141,10 +141,14 @@ describe('GET /v1/credits', () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const once200 = () =>
       new Promise<{ status: number | undefined; reused: boolean }>((resolve, reject) => {
-        const req = httpRequest(`${sim.url}/v1/credits`, { agent, headers: { authorization: `Bearer ${KEY}` } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode, reused: req.reusedSocket }));
-        });
+        const req = httpRequest(
+          `${sim.url}/v1/credits`,
+          { agent, headers: { authorization: `Bearer ${KEY}` } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode, reused: req.reusedSocket }));
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -186,15 +190,15 @@ describe('authentication', () => {
     // The key is never echoed, in the body or any header.
     expect(text).not.toContain(KEY);
     expect(JSON.stringify([...res.headers])).not.toContain(KEY);
-    expect(sim.requests()).toEqual([
-      expect.objectContaining({ account: undefined, status: 401, authorization }),
-    ]);
+    expect(sim.requests()).toEqual([expect.objectContaining({ account: undefined, status: 401, authorization })]);
   });
 
   it('tells the client how the header was wrong without naming the key', async () => {
     const sim = await start();
     expect((await errorOf(await credits(sim, null))).message).toMatch(/Missing Authorization header/);
-    expect((await errorOf(await credits(sim, `bearer ${KEY}`))).message).toMatch(/Expected exactly 'Bearer YOUR_API_KEY'/);
+    expect((await errorOf(await credits(sim, `bearer ${KEY}`))).message).toMatch(
+      /Expected exactly 'Bearer YOUR_API_KEY'/,
+    );
     expect((await errorOf(await credits(sim, 'Bearer nope_nope_nope'))).message).toBe('Invalid or revoked API key.');
   });
 
@@ -403,10 +407,16 @@ describe('faults', () => {
 
   it('rejects impossible faults with a message naming the field', () => {
     return start().then((sim) => {
-      expect(() => sim.setFault('alpha', { kind: 'server_error', times: 0 })).toThrow(/times must be an integer from 1/);
-      expect(() => sim.setFault('alpha', { kind: 'server_error', status: 501 as 500 })).toThrow(/status must be one of 500, 502, 503, 504/);
+      expect(() => sim.setFault('alpha', { kind: 'server_error', times: 0 })).toThrow(
+        /times must be an integer from 1/,
+      );
+      expect(() => sim.setFault('alpha', { kind: 'server_error', status: 501 as 500 })).toThrow(
+        /status must be one of 500, 502, 503, 504/,
+      );
       expect(() => sim.setFault('alpha', { kind: 'slow', delayMs: -1 })).toThrow(/delayMs/);
-      expect(() => sim.setFault('alpha', { kind: 'huge_body', bytes: 10 })).toThrow(/bytes must be an integer from 1024/);
+      expect(() => sim.setFault('alpha', { kind: 'huge_body', bytes: 10 })).toThrow(
+        /bytes must be an integer from 1024/,
+      );
       expect(() => sim.setFault('alpha', { kind: 'flaky', every: 0 })).toThrow(/every/);
       expect(() => sim.setGlobalFault({ kind: 'rate_limited', retryAfter: { date: new Date('nope') } })).toThrow(
         /retryAfter.date must be a valid Date/,
@@ -444,7 +454,10 @@ describe('huge bodies', () => {
     // The simulator runs in this process: note the responses it writes to.
     const responses = new Set<ServerResponse>();
     const originalWrite = ServerResponse.prototype.write as (...args: unknown[]) => boolean;
-    const spy = vi.spyOn(ServerResponse.prototype, 'write').mockImplementation(function (this: ServerResponse, ...args: unknown[]) {
+    const spy = vi.spyOn(ServerResponse.prototype, 'write').mockImplementation(function (
+      this: ServerResponse,
+      ...args: unknown[]
+    ) {
       responses.add(this);
       return originalWrite.apply(this, args);
     });
@@ -457,7 +470,11 @@ describe('huge bodies', () => {
       expect(res.headers['content-length']).toBe(String(bytes));
       // With the client paused, a server that honours backpressure fills the socket's buffers,
       // then stops and waits for 'drain'; one that ignored it would go on writing, never wait.
-      await until(() => [...responses].some((r) => r.listenerCount('drain') > 0), 15_000, 'the simulator to wait for drain');
+      await until(
+        () => [...responses].some((r) => r.listenerCount('drain') > 0),
+        15_000,
+        'the simulator to wait for drain',
+      );
       expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
     } finally {
       spy.mockRestore();
@@ -520,7 +537,9 @@ describe('balances', () => {
     expect(sim.credits('alpha')).toBe(640);
     sim.topUp('alpha', 360);
     expect(await (await credits(sim)).json()).toEqual({ credits: 1000, currency: 'USD' });
-    expect(() => sim.setCredits('alpha', -1)).toThrow("setCredits('alpha'): credits must be a whole number of credits, at least 0, got -1");
+    expect(() => sim.setCredits('alpha', -1)).toThrow(
+      "setCredits('alpha'): credits must be a whole number of credits, at least 0, got -1",
+    );
     expect(() => sim.setCredits('alpha', 1.5)).toThrow(/whole number/);
     expect(() => sim.topUp('alpha', Number.NaN)).toThrow(/got NaN/);
     expect(() => sim.setCredits('gamma', 1)).toThrow("no account named 'gamma'");
@@ -589,7 +608,13 @@ describe('request records', () => {
   it('keeps only the most recent records but counts every request exactly', () => {
     const log = new RequestLog(3);
     for (let i = 0; i < 7; i += 1) {
-      log.add({ account: i % 2 === 0 ? 'even' : undefined, at: i, status: 200, authorization: 'ok', requestId: `r${i}` });
+      log.add({
+        account: i % 2 === 0 ? 'even' : undefined,
+        at: i,
+        status: 200,
+        authorization: 'ok',
+        requestId: `r${i}`,
+      });
     }
     expect(log.records().map((r) => r.at)).toEqual([4, 5, 6]);
     expect(log.records('even').map((r) => r.at)).toEqual([4, 6]);
@@ -660,7 +685,9 @@ describe('demo and generated accounts', () => {
     const sim = await startSimulator({ accounts, clock: { now: () => now } });
     running.push(sim);
     const status = async (name: string): Promise<number> => {
-      const res = await fetch(`${sim.url}/v1/credits`, { headers: { authorization: `Bearer ${byName.get(name)?.key}` } });
+      const res = await fetch(`${sim.url}/v1/credits`, {
+        headers: { authorization: `Bearer ${byName.get(name)?.key}` },
+      });
       await res.arrayBuffer();
       return res.status;
     };
@@ -708,14 +735,18 @@ describe('command line', () => {
       keyDir: undefined,
       help: false,
     });
-    expect(parseSimulatorArgs(['--port', '0', '--accounts', '50', '--latency', '25', '--key-dir', '/tmp/k'])).toMatchObject({
+    expect(
+      parseSimulatorArgs(['--port', '0', '--accounts', '50', '--latency', '25', '--key-dir', '/tmp/k']),
+    ).toMatchObject({
       port: 0,
       accounts: 50,
       latencyMs: 25,
       keyDir: '/tmp/k',
     });
     expect(parseSimulatorArgs(['--demo']).accounts).toBe('demo');
-    expect(() => parseSimulatorArgs(['--port', '70000'])).toThrow("--port must be an integer from 0 to 65535, got '70000'");
+    expect(() => parseSimulatorArgs(['--port', '70000'])).toThrow(
+      "--port must be an integer from 0 to 65535, got '70000'",
+    );
     expect(() => parseSimulatorArgs(['--accounts', '0'])).toThrow(/--accounts must be an integer from 1/);
     expect(() => parseSimulatorArgs(['--accounts', '5x'])).toThrow(/--accounts/);
     expect(() => parseSimulatorArgs(['--demo', '--accounts', '3'])).toThrow('--demo and --accounts exclude each other');
@@ -741,27 +772,33 @@ describe('command line', () => {
     return { child, output: () => text, exit };
   }
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('serves generated accounts, writes key files and exits 0 on %s', async (signal) => {
-    const dir = await mkdtemp(join(tmpdir(), 'zexa-sim-'));
-    const cli = startCli(['--port', '0', '--accounts', '3', '--key-dir', join(dir, 'keys')]);
-    try {
-      await waitUntil(() => /listening on (http:\S+)/.test(cli.output()) && cli.output().includes('Key files'), 'the CLI to start');
-      const url = /listening on (http:\S+)/.exec(cli.output())?.[1] ?? '';
-      const key = (await readFile(join(dir, 'keys', 'acct_00002'), 'utf8')).trimEnd();
-      expect(key).toBe(generatedKey('acct_00002'));
-      expect((await stat(join(dir, 'keys', 'acct_00002'))).mode & 0o777).toBe(0o600);
-      const res = await fetch(`${url}/v1/credits`, { headers: { authorization: `Bearer ${key}` } });
-      expect(await res.json()).toEqual({ credits: generateAccounts(3)[1]?.credits, currency: 'USD' });
-      expect(cli.output()).toMatch(/acct_00003/);
-      expect(cli.output()).not.toContain(key);
-      cli.child.kill(signal);
-      expect(await within(cli.exit, 'the CLI exit')).toBe(0);
-      expect(cli.output()).toContain(`stopped (${signal})`);
-    } finally {
-      cli.child.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
-    }
-  });
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'serves generated accounts, writes key files and exits 0 on %s',
+    async (signal) => {
+      const dir = await mkdtemp(join(tmpdir(), 'zexa-sim-'));
+      const cli = startCli(['--port', '0', '--accounts', '3', '--key-dir', join(dir, 'keys')]);
+      try {
+        await waitUntil(
+          () => /listening on (http:\S+)/.test(cli.output()) && cli.output().includes('Key files'),
+          'the CLI to start',
+        );
+        const url = /listening on (http:\S+)/.exec(cli.output())?.[1] ?? '';
+        const key = (await readFile(join(dir, 'keys', 'acct_00002'), 'utf8')).trimEnd();
+        expect(key).toBe(generatedKey('acct_00002'));
+        expect((await stat(join(dir, 'keys', 'acct_00002'))).mode & 0o777).toBe(0o600);
+        const res = await fetch(`${url}/v1/credits`, { headers: { authorization: `Bearer ${key}` } });
+        expect(await res.json()).toEqual({ credits: generateAccounts(3)[1]?.credits, currency: 'USD' });
+        expect(cli.output()).toMatch(/acct_00003/);
+        expect(cli.output()).not.toContain(key);
+        cli.child.kill(signal);
+        expect(await within(cli.exit, 'the CLI exit')).toBe(0);
+        expect(cli.output()).toContain(`stopped (${signal})`);
+      } finally {
+        cli.child.kill('SIGKILL');
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('exits 2 with the usage on a bad flag', async () => {
     const cli = startCli(['--port', 'eighty']);

@@ -11,7 +11,14 @@ function storeWith(...names: string[]): AccountStore {
 }
 
 function failure(reason: PollErrorReason, atMs = 2000) {
-  return { reason, message: `failed: ${reason}`, status: reason === 'timeout' ? undefined : 401, requestId: 'req_1', attempts: 1, atMs };
+  return {
+    reason,
+    message: `failed: ${reason}`,
+    status: reason === 'timeout' ? undefined : 401,
+    requestId: 'req_1',
+    attempts: 1,
+    atMs,
+  };
 }
 
 describe('AccountStore', () => {
@@ -72,7 +79,10 @@ describe('AccountStore', () => {
     store.recordFailure('a', failure('timeout', 1));
     store.recordFailure('a', failure('timeout', 2));
     store.recordFailure('a', failure('server_error', 3));
-    expect([...(store.get('a')?.pollErrors ?? [])]).toEqual([['timeout', 2], ['server_error', 1]]);
+    expect([...(store.get('a')?.pollErrors ?? [])]).toEqual([
+      ['timeout', 2],
+      ['server_error', 1],
+    ]);
     expect(store.get('b')?.pollErrors.size).toBe(0);
     store.recordFailure('b', failure('network', 4));
     expect([...(store.get('b')?.pollErrors ?? [])]).toEqual([['network', 1]]);

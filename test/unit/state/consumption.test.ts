@@ -7,7 +7,14 @@ const MIN = 60_000;
 const HOUR = 3600_000;
 
 /** Feeds `history` one poll a minute from `fromMin` to `toMin` (inclusive) with `balanceAt(minute)`. */
-function feed(history: BalanceHistory, name: string, fromMin: number, toMin: number, balanceAt: (minute: number) => number, everyMin = 1): void {
+function feed(
+  history: BalanceHistory,
+  name: string,
+  fromMin: number,
+  toMin: number,
+  balanceAt: (minute: number) => number,
+  everyMin = 1,
+): void {
   for (let m = fromMin; m <= toMin; m += everyMin) history.record(name, T0 + m * MIN, balanceAt(m));
 }
 

@@ -21,8 +21,13 @@ describe('balance history', () => {
   it('several polls in a bucket add up; the balance walks back through top-ups', () => {
     const history = new BalanceHistory();
     const polls: Array<[number, number]> = [
-      [0, 500], [10_000, 490], [20_000, 480], [30_000, 980], [40_000, 970], // +500 at 30 s
-      [60_000, 960], [70_000, 950],
+      [0, 500],
+      [10_000, 490],
+      [20_000, 480],
+      [30_000, 980],
+      [40_000, 970], // +500 at 30 s
+      [60_000, 960],
+      [70_000, 950],
     ];
     for (const [t, credits] of polls) history.record('a', T0 + t, credits);
     const series = history.series('a');
@@ -91,11 +96,17 @@ describe('balance history', () => {
     history.record('a', T0, 100);
     history.record('a', T0 + MIN, 50);
     history.record('a', T0 + 2 * MIN, 7, false);
-    expect(history.series('a')).toMatchObject({ sinceMs: T0 + 2 * MIN, startBalance: 7, buckets: [{ consumed: 0, balance: 7 }] });
+    expect(history.series('a')).toMatchObject({
+      sinceMs: T0 + 2 * MIN,
+      startBalance: 7,
+      buckets: [{ consumed: 0, balance: 7 }],
+    });
     history.forget('a');
     expect(history.series('a')).toBeUndefined();
     history.record('b', T0 + 3 * MIN, 20);
-    expect(history.series('b')?.buckets).toEqual([{ startMs: T0 + 3 * MIN, endMs: T0 + 3 * MIN, consumed: 0, added: 0, balance: 20 }]);
+    expect(history.series('b')?.buckets).toEqual([
+      { startMs: T0 + 3 * MIN, endMs: T0 + 3 * MIN, consumed: 0, added: 0, balance: 20 },
+    ]);
     expect(history.size).toBe(1);
   });
 

@@ -18,7 +18,12 @@ function key(overrides: Partial<KeyInfo>): KeyInfo {
 }
 
 function views(store: AccountStore, sharedWith?: (name: string) => string[]): ReturnType<typeof createStatusViews> {
-  return createStatusViews({ store, clock: new FakeClock({ now: NOW }), context: () => ({ version: '1.0.0', intervalMs: 60_000 }), ...(sharedWith === undefined ? {} : { sharedWith }) });
+  return createStatusViews({
+    store,
+    clock: new FakeClock({ now: NOW }),
+    context: () => ({ version: '1.0.0', intervalMs: 60_000 }),
+    ...(sharedWith === undefined ? {} : { sharedWith }),
+  });
 }
 
 /** The cells of `name`'s row, in column order (the account's `<th>` first). */
@@ -41,9 +46,18 @@ function cell(html: string, name: string, header: string): string {
 
 describe('key age and rotation', () => {
   it('marks a file key older than 90 days, never an environment key', () => {
-    expect(keyFacts(key({ lastChangeMs: NOW - 91 * DAY }), NOW)).toEqual({ ageSeconds: 91 * 86_400, rotationDue: true });
-    expect(keyFacts(key({ lastChangeMs: NOW - 90 * DAY }), NOW)).toEqual({ ageSeconds: 90 * 86_400, rotationDue: false });
-    expect(keyFacts(key({ source: 'env', lastChangeMs: NOW - 400 * DAY }), NOW)).toEqual({ ageSeconds: 400 * 86_400, rotationDue: false });
+    expect(keyFacts(key({ lastChangeMs: NOW - 91 * DAY }), NOW)).toEqual({
+      ageSeconds: 91 * 86_400,
+      rotationDue: true,
+    });
+    expect(keyFacts(key({ lastChangeMs: NOW - 90 * DAY }), NOW)).toEqual({
+      ageSeconds: 90 * 86_400,
+      rotationDue: false,
+    });
+    expect(keyFacts(key({ source: 'env', lastChangeMs: NOW - 400 * DAY }), NOW)).toEqual({
+      ageSeconds: 400 * 86_400,
+      rotationDue: false,
+    });
     expect(keyFacts(key({ lastChangeMs: undefined }), NOW)).toEqual({ ageSeconds: undefined, rotationDue: false });
     // A file written "in the future" (clock skew) is new, not negative.
     expect(keyFacts(key({ lastChangeMs: NOW + 60_000 }), NOW)).toEqual({ ageSeconds: 0, rotationDue: false });
@@ -60,8 +74,11 @@ describe('key age and rotation', () => {
 describe('the Key and Key age columns', () => {
   function store(): AccountStore {
     const s = new AccountStore();
-    s.configure(['fresh', 'old_file', 'old_env', 'lost', 'shared_a', 'shared_b', 'unread'].map((name) => ({ name, thresholds })));
-    for (const name of ['fresh', 'old_file', 'old_env', 'lost', 'shared_a', 'shared_b', 'unread']) s.recordSuccess(name, { credits: 5000, currency: 'USD', atMs: NOW });
+    s.configure(
+      ['fresh', 'old_file', 'old_env', 'lost', 'shared_a', 'shared_b', 'unread'].map((name) => ({ name, thresholds })),
+    );
+    for (const name of ['fresh', 'old_file', 'old_env', 'lost', 'shared_a', 'shared_b', 'unread'])
+      s.recordSuccess(name, { credits: 5000, currency: 'USD', atMs: NOW });
     s.setKey('fresh', key({ fingerprint: 'aaaaaaaaaaa1', lastChangeMs: NOW - 3 * 3600_000 }));
     s.setKey('old_file', key({ fingerprint: 'aaaaaaaaaaa2', lastChangeMs: NOW - 93 * DAY - 3600_000 }));
     s.setKey('old_env', key({ fingerprint: 'aaaaaaaaaaa3', source: 'env', lastChangeMs: NOW - 200 * DAY }));
@@ -77,7 +94,9 @@ describe('the Key and Key age columns', () => {
     expect(headers(html)).toContain('Key age');
     expect(cell(html, 'fresh', 'Key')).toBe('<code>aaaaaaaaaaa1</code>');
     expect(cell(html, 'fresh', 'Key age')).toBe('3 h<small>file</small>');
-    expect(cell(html, 'old_file', 'Key age')).toBe('<strong class="alert">⚠ 93 d</strong><small>file · rotation due</small>');
+    expect(cell(html, 'old_file', 'Key age')).toBe(
+      '<strong class="alert">⚠ 93 d</strong><small>file · rotation due</small>',
+    );
     expect(cell(html, 'old_env', 'Key age')).toBe('200 d<small>env</small>');
     expect(cell(html, 'lost', 'Key age')).toBe('unknown<small>file</small>');
     // Before the key was first read there is nothing to show.
@@ -90,8 +109,12 @@ describe('the Key and Key age columns', () => {
   it('names the other accounts of a shared key, escaped, and counts those beyond two', () => {
     const others: Record<string, string[]> = { shared_a: ['shared_b'], shared_b: ['<i>x</i>', 'shared_a', 'c', 'd'] };
     const html = views(store(), (name) => others[name] ?? []).page({}).body;
-    expect(cell(html, 'shared_a', 'Key')).toBe('<code>bbbbbbbbbbbb</code><small class="alert">⚠ shared with shared_b</small>');
-    expect(cell(html, 'shared_b', 'Key')).toBe('<code>bbbbbbbbbbbb</code><small class="alert">⚠ shared with &lt;i&gt;x&lt;/i&gt;, shared_a and 2 more</small>');
+    expect(cell(html, 'shared_a', 'Key')).toBe(
+      '<code>bbbbbbbbbbbb</code><small class="alert">⚠ shared with shared_b</small>',
+    );
+    expect(cell(html, 'shared_b', 'Key')).toBe(
+      '<code>bbbbbbbbbbbb</code><small class="alert">⚠ shared with &lt;i&gt;x&lt;/i&gt;, shared_a and 2 more</small>',
+    );
     // Without the tracker's names the mark is still there.
     expect(cell(views(store()).page({}).body, 'shared_a', 'Key')).toContain('⚠ shared with another account');
   });
@@ -108,7 +131,12 @@ describe('the Key and Key age columns', () => {
       shared: false,
       sharedWith: [],
     });
-    const list = JSON.parse(v.accounts({}).body) as { accounts: Array<{ name: string; key: { shared: boolean; sharedWith: string[]; lastChange: string | null } | null }> };
+    const list = JSON.parse(v.accounts({}).body) as {
+      accounts: Array<{
+        name: string;
+        key: { shared: boolean; sharedWith: string[]; lastChange: string | null } | null;
+      }>;
+    };
     const byName = new Map(list.accounts.map((a) => [a.name, a.key]));
     expect(byName.get('shared_a')).toMatchObject({ shared: true, sharedWith: ['shared_b'] });
     expect(byName.get('lost')).toMatchObject({ lastChange: null });
@@ -124,11 +152,14 @@ describe('the History cell without a balance', () => {
     s.recordFailure('rejected', { ...failure, reason: 'unauthorized', status: 401 });
     s.recordFailure('forbidden', { ...failure, reason: 'forbidden', status: 403 });
     s.recordFailure('failing', { ...failure, reason: 'server_error', status: 503 });
-    for (let m = 0; m <= 30; m++) s.recordSuccess('revoked_later', { credits: 3000 - 10 * m, currency: 'USD', atMs: NOW - (40 - m) * 60_000 });
+    for (let m = 0; m <= 30; m++)
+      s.recordSuccess('revoked_later', { credits: 3000 - 10 * m, currency: 'USD', atMs: NOW - (40 - m) * 60_000 });
     s.recordFailure('revoked_later', { ...failure, reason: 'unauthorized', status: 401 });
     const html = views(s).page({}).body;
     expect(cell(html, 'rejected', 'History')).toBe('<span class="nodata">no data — key rejected (401)</span>');
-    expect(cell(html, 'forbidden', 'History')).toBe('<span class="nodata">no data — plan forbids reading credits (403)</span>');
+    expect(cell(html, 'forbidden', 'History')).toBe(
+      '<span class="nodata">no data — plan forbids reading credits (403)</span>',
+    );
     expect(cell(html, 'failing', 'History')).toBe('<span class="nodata">no data — every poll failed so far</span>');
     expect(cell(html, 'pending', 'History')).toBe('<span class="nodata">no data yet — first poll running</span>');
     // Its key was rejected 10 minutes after the last good poll: the 30 minutes it had are drawn.
@@ -140,11 +171,24 @@ describe('the History cell without a balance', () => {
 
 describe('sparkline paths', () => {
   it('writes integer points as relative commands, level and vertical steps with one number', () => {
-    expect(pathData([{ x: 0, y: 10 }, { x: 5, y: 10 }, { x: 5, y: 4 }, { x: 10, y: 7 }, { x: 240, y: 2 }])).toBe('M0 10h5v-6l5 3l230-5');
-    expect(pathData([{ x: 0, y: 7 }, { x: 240, y: 7 }])).toBe('M0 7h240');
+    expect(
+      pathData([
+        { x: 0, y: 10 },
+        { x: 5, y: 10 },
+        { x: 5, y: 4 },
+        { x: 10, y: 7 },
+        { x: 240, y: 2 },
+      ]),
+    ).toBe('M0 10h5v-6l5 3l230-5');
+    expect(
+      pathData([
+        { x: 0, y: 7 },
+        { x: 240, y: 7 },
+      ]),
+    ).toBe('M0 7h240');
   });
 
-  it('draws the latest balance\'s dot with one marker per page, not a circle per row', () => {
+  it("draws the latest balance's dot with one marker per page, not a circle per row", () => {
     const s = new AccountStore();
     s.configure(['a', 'b'].map((name) => ({ name, thresholds })));
     for (const name of ['a', 'b']) s.recordSuccess(name, { credits: 5000, currency: 'USD', atMs: NOW });

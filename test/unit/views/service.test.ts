@@ -41,10 +41,31 @@ describe('status page', () => {
     store.recordSuccess('ok', { credits: 4250, currency: 'USD', atMs: NOW - 30_000 });
     store.recordSuccess('low', { credits: 640, currency: 'USD', atMs: NOW - 30_000 });
     store.recordSuccess('crit', { credits: 42, currency: 'USD', atMs: NOW - 30_000 });
-    store.recordFailure('revoked', { reason: 'unauthorized', message: 'key rejected', status: 401, requestId: 'req_abc123', attempts: 1, atMs: NOW });
-    store.recordFailure('forbidden', { reason: 'forbidden', message: 'plan', status: 403, requestId: 'req_f', attempts: 1, atMs: NOW });
+    store.recordFailure('revoked', {
+      reason: 'unauthorized',
+      message: 'key rejected',
+      status: 401,
+      requestId: 'req_abc123',
+      attempts: 1,
+      atMs: NOW,
+    });
+    store.recordFailure('forbidden', {
+      reason: 'forbidden',
+      message: 'plan',
+      status: 403,
+      requestId: 'req_f',
+      attempts: 1,
+      atMs: NOW,
+    });
     store.recordSuccess('flaky', { credits: 3000, currency: 'USD', atMs: NOW - 600_000 });
-    store.recordFailure('flaky', { reason: 'server_error', message: 'HTTP 503', status: 503, requestId: undefined, attempts: 3, atMs: NOW });
+    store.recordFailure('flaky', {
+      reason: 'server_error',
+      message: 'HTTP 503',
+      status: 503,
+      requestId: undefined,
+      attempts: 3,
+      atMs: NOW,
+    });
     const html = page(store);
     expect(rowOf(html, 'ok')).toContain('>OK<');
     expect(rowOf(html, 'ok')).toContain('4,250 <small>USD</small>');
@@ -72,7 +93,9 @@ describe('status page', () => {
     // Trouble first: the worst states are listed before the healthy ones.
     expect(names(html)).toEqual(['revoked', 'crit', 'forbidden', 'flaky', 'low', 'pending', 'ok']);
     // The summary: a link per state, filtering to it.
-    expect(html).toContain('<a href="./?state=critical" title="balance at or below the critical threshold: sending stops at zero"><span class="badge b-critical">CRITICAL</span><strong>1</strong></a>');
+    expect(html).toContain(
+      '<a href="./?state=critical" title="balance at or below the critical threshold: sending stops at zero"><span class="badge b-critical">CRITICAL</span><strong>1</strong></a>',
+    );
   });
 
   it('shows the burn, the time to empty or "not draining", and top-ups', () => {
@@ -80,9 +103,14 @@ describe('status page', () => {
     store.configure(['drain', 'flat', 'young', 'soon'].map((name) => ({ name, thresholds })));
     for (let m = 0; m <= 120; m++) {
       store.recordSuccess('soon', { credits: 2410 - 20 * m, currency: 'USD', atMs: NOW - (120 - m) * MIN });
-      store.recordSuccess('drain', { credits: 10_000 - 20 * m + (m >= 60 ? 500 : 0), currency: 'USD', atMs: NOW - (120 - m) * MIN });
+      store.recordSuccess('drain', {
+        credits: 10_000 - 20 * m + (m >= 60 ? 500 : 0),
+        currency: 'USD',
+        atMs: NOW - (120 - m) * MIN,
+      });
       store.recordSuccess('flat', { credits: 4250, currency: 'USD', atMs: NOW - (120 - m) * MIN });
-      if (m >= 100) store.recordSuccess('young', { credits: 5000 - 20 * m, currency: 'USD', atMs: NOW - (120 - m) * MIN });
+      if (m >= 100)
+        store.recordSuccess('young', { credits: 5000 - 20 * m, currency: 'USD', atMs: NOW - (120 - m) * MIN });
     }
     const html = page(store);
     // 20 a minute less the minute of the top-up: 119 × 20 over 2 h.
@@ -130,7 +158,9 @@ describe('status page', () => {
     const bad = views(store).page({ state: '<script>x</script>', page: '0' });
     expect(bad.status).toBe(400);
     expect(bad.body).not.toContain('<script>');
-    expect(bad.body).toContain('state: must be one of unauthorized, critical, forbidden, error, low, draining, pending, ok');
+    expect(bad.body).toContain(
+      'state: must be one of unauthorized, critical, forbidden, error, low, draining, pending, ok',
+    );
     expect(bad.body).toContain('page: must be a whole number from 1 to 999999');
   });
 
@@ -159,17 +189,25 @@ describe('DRAINING: an OK balance that runs out within the forecast horizon', ()
   /** 1,800 credits an hour (30 a minute) from `from` for each account, polled every minute up to `minutes`. */
   function drainingStore(minutes: number): AccountStore {
     const store = new AccountStore();
-    store.configure(['production', 'just_under', 'just_over', 'flat', 'low', 'pending'].map((name) => ({ name, thresholds })));
-    const from: Record<string, number> = { production: 5000, just_under: 129_000 + 30 * minutes, just_over: 130_500 + 30 * minutes };
+    store.configure(
+      ['production', 'just_under', 'just_over', 'flat', 'low', 'pending'].map((name) => ({ name, thresholds })),
+    );
+    const from: Record<string, number> = {
+      production: 5000,
+      just_under: 129_000 + 30 * minutes,
+      just_over: 130_500 + 30 * minutes,
+    };
     for (let m = 0; m <= minutes; m++) {
       const atMs = START + m * MIN;
-      for (const [name, credits] of Object.entries(from)) store.recordSuccess(name, { credits: credits - 30 * m, currency: 'USD', atMs });
+      for (const [name, credits] of Object.entries(from))
+        store.recordSuccess(name, { credits: credits - 30 * m, currency: 'USD', atMs });
       store.recordSuccess('flat', { credits: 4250, currency: 'USD', atMs });
       store.recordSuccess('low', { credits: 640, currency: 'USD', atMs });
     }
     return store;
   }
-  const at = (store: AccountStore, minutes: number): ReturnType<typeof createStatusViews> => views(store, START + minutes * MIN);
+  const at = (store: AccountStore, minutes: number): ReturnType<typeof createStatusViews> =>
+    views(store, START + minutes * MIN);
 
   it('says "estimating" for the first 30 minutes and is OK until an hour of history gives a forecast', () => {
     const store = drainingStore(11);
@@ -186,7 +224,9 @@ describe('DRAINING: an OK balance that runs out within the forecast horizon', ()
   it('turns DRAINING once the forecast says under 72 h, coloured, sorted above PENDING and OK', () => {
     const store = drainingStore(61);
     const html = at(store, 61).page({}).body;
-    expect(rowOf(html, 'production')).toMatch(/^<tr><th scope="row">production<\/th><td><span class="badge b-draining">DRAINING<\/span>/);
+    expect(rowOf(html, 'production')).toMatch(
+      /^<tr><th scope="row">production<\/th><td><span class="badge b-draining">DRAINING<\/span>/,
+    );
     // 129,000 at 1,800/h is 71.7 h; 130,500 is 72.5 h.
     expect(rowOf(html, 'just_under')).toContain('>DRAINING<');
     expect(rowOf(html, 'just_over')).toContain('>OK<');
@@ -200,16 +240,23 @@ describe('DRAINING: an OK balance that runs out within the forecast horizon', ()
     const store = drainingStore(61);
     const v = at(store, 61);
     const html = v.page({}).body;
-    expect(html).toContain('<a href="./?state=draining" title="above the warning threshold, but runs out within 72 h at the burn of the last 6 h"><span class="badge b-draining">DRAINING</span><strong>2</strong></a>');
+    expect(html).toContain(
+      '<a href="./?state=draining" title="above the warning threshold, but runs out within 72 h at the burn of the last 6 h"><span class="badge b-draining">DRAINING</span><strong>2</strong></a>',
+    );
     expect(names(v.page({ state: 'draining' }).body)).toEqual(['just_under', 'production']);
-    const api = JSON.parse(v.accounts({ state: 'DRAINING' }).body) as { counts: Record<string, number>; accounts: { name: string; state: string }[] };
+    const api = JSON.parse(v.accounts({ state: 'DRAINING' }).body) as {
+      counts: Record<string, number>;
+      accounts: { name: string; state: string }[];
+    };
     expect(api.accounts.map((a) => [a.name, a.state])).toEqual([
       ['just_under', 'DRAINING'],
       ['production', 'DRAINING'],
     ]);
     expect(api.counts).toEqual({ LOW: 1, DRAINING: 2, PENDING: 1, OK: 2 });
     expect(JSON.parse(v.account('production').body)).toMatchObject({ state: 'DRAINING' });
-    expect(JSON.parse(v.accounts({ state: 'bogus' }).body).problems).toEqual(['state: must be one of unauthorized, critical, forbidden, error, low, draining, pending, ok']);
+    expect(JSON.parse(v.accounts({ state: 'bogus' }).body).problems).toEqual([
+      'state: must be one of unauthorized, critical, forbidden, error, low, draining, pending, ok',
+    ]);
   });
 });
 
@@ -230,7 +277,8 @@ describe('natural sort', () => {
   it('sorts the page by name within each state', () => {
     const store = new AccountStore();
     store.configure(['a10', 'a2', 'a1', 'b3', 'b20'].map((name) => ({ name, thresholds })));
-    for (const name of ['a10', 'a2', 'a1', 'b20']) store.recordSuccess(name, { credits: 5000, currency: 'USD', atMs: NOW });
+    for (const name of ['a10', 'a2', 'a1', 'b20'])
+      store.recordSuccess(name, { credits: 5000, currency: 'USD', atMs: NOW });
     store.recordSuccess('b3', { credits: 5, currency: 'USD', atMs: NOW });
     expect(names(page(store))).toEqual(['b3', 'a1', 'a2', 'a10', 'b20']);
   });
@@ -252,10 +300,19 @@ describe('pagination', () => {
 
   it('reads page, state and q, and refuses bad ones naming the parameter', () => {
     expect(parseAccountQuery({})).toEqual({ ok: true, query: { state: undefined, q: '', page: 1 } });
-    expect(parseAccountQuery({ page: '2', state: 'Low', q: ' Prod ' })).toEqual({ ok: true, query: { state: 'LOW', q: 'prod', page: 2 } });
-    expect(parseAccountQuery({ page: '', state: '' })).toEqual({ ok: true, query: { state: undefined, q: '', page: 1 } });
+    expect(parseAccountQuery({ page: '2', state: 'Low', q: ' Prod ' })).toEqual({
+      ok: true,
+      query: { state: 'LOW', q: 'prod', page: 2 },
+    });
+    expect(parseAccountQuery({ page: '', state: '' })).toEqual({
+      ok: true,
+      query: { state: undefined, q: '', page: 1 },
+    });
     for (const page of ['0', '-1', '1.5', 'abc', '01', '1000000']) {
-      expect(parseAccountQuery({ page })).toEqual({ ok: false, problems: ['page: must be a whole number from 1 to 999999'] });
+      expect(parseAccountQuery({ page })).toEqual({
+        ok: false,
+        problems: ['page: must be a whole number from 1 to 999999'],
+      });
     }
     expect(parseAccountQuery({ state: ['ok', 'low'] })).toEqual({ ok: false, problems: ['state: give it once'] });
     expect(parseAccountQuery({ q: 'x'.repeat(101) })).toEqual({ ok: false, problems: ['q: at most 100 characters'] });
@@ -311,11 +368,20 @@ describe('status page size: the worst history still fits the first page budget',
     const DAY_POLLS = 96;
     for (let p = 0; p <= DAY_POLLS; p++) {
       const atMs = NOW - (DAY_POLLS - p) * 15 * MIN;
-      for (let i = 1; i <= count; i++) store.recordSuccess(name(i), { credits: Math.round(2000 + next() * 998_000), currency: 'USD', atMs });
+      for (let i = 1; i <= count; i++)
+        store.recordSuccess(name(i), { credits: Math.round(2000 + next() * 998_000), currency: 'USD', atMs });
     }
-    for (let i = 1; i <= count; i++) store.setKey(name(i), { fingerprint: 'a1b2c3d4e5f6', source: i % 2 === 0 ? 'file' : 'env', lastChangeMs: NOW - (i % 120) * 86_400_000, shared: i % 250 === 0 });
+    for (let i = 1; i <= count; i++)
+      store.setKey(name(i), {
+        fingerprint: 'a1b2c3d4e5f6',
+        source: i % 2 === 0 ? 'file' : 'env',
+        lastChangeMs: NOW - (i % 120) * 86_400_000,
+        shared: i % 250 === 0,
+      });
     const html = page(store);
-    const lines = [...html.matchAll(/<tr[^>]*><th scope="row">.*?<path class="bl" d="([^"]*)"\/>/g)].map((m) => m[1] as string);
+    const lines = [...html.matchAll(/<tr[^>]*><th scope="row">.*?<path class="bl" d="([^"]*)"\/>/g)].map(
+      (m) => m[1] as string,
+    );
     expect(lines).toHaveLength(500);
     // Points: the M, then one relative command (l, h or v) per further point.
     const most = Math.max(...lines.map((d) => (d.match(/[Mlhv]/g) ?? []).length));

@@ -37,7 +37,8 @@ describe('status page colours (WCAG AA)', () => {
     });
   }
 
-  it('gives the badges\' white text at least 4.5:1', () => {
-    for (const [state, colour] of Object.entries(BADGES)) expect(contrast('#ffffff', colour), state).toBeGreaterThanOrEqual(4.5);
+  it("gives the badges' white text at least 4.5:1", () => {
+    for (const [state, colour] of Object.entries(BADGES))
+      expect(contrast('#ffffff', colour), state).toBeGreaterThanOrEqual(4.5);
   });
 });

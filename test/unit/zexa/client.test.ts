@@ -116,12 +116,20 @@ describe('parseCreditsResponse', () => {
 
   it.each([
     ['the documented body', json({ credits: 4250, currency: 'USD' }), { credits: 4250, currency: 'USD' }],
-    ['extra fields', json({ credits: 10, currency: 'AOA', plan: 'pro', nested: { a: 1 } }), { credits: 10, currency: 'AOA' }],
+    [
+      'extra fields',
+      json({ credits: 10, currency: 'AOA', plan: 'pro', nested: { a: 1 } }),
+      { credits: 10, currency: 'AOA' },
+    ],
     ['zero', json({ credits: 0, currency: 'USD' }), { credits: 0, currency: 'USD' }],
     ['a fraction', json({ credits: 12.5, currency: 'USD' }), { credits: 12.5, currency: 'USD' }],
     ['a negative balance', json({ credits: -3, currency: 'USD' }), { credits: -3, currency: 'USD' }],
     ['the largest balance taken (1e15)', json({ credits: 1e15, currency: 'USD' }), { credits: 1e15, currency: 'USD' }],
-    ['the most negative balance taken (-1e15)', json({ credits: -1e15, currency: 'USD' }), { credits: -1e15, currency: 'USD' }],
+    [
+      'the most negative balance taken (-1e15)',
+      json({ credits: -1e15, currency: 'USD' }),
+      { credits: -1e15, currency: 'USD' },
+    ],
   ])('200 with %s → Credits', (_name, body, expected) => {
     expect(ok(body)).toEqual({ ...expected, requestId: undefined });
   });
@@ -146,12 +154,24 @@ describe('parseCreditsResponse', () => {
     ['currency blank', json({ credits: 5, currency: '   ' }), /currency must be 3 to 8 letters or digits/],
     ['currency a number', json({ credits: 5, currency: 840 }), /currency must be a string/],
     ['currency of two letters', json({ credits: 5, currency: 'US' }), /currency must be 3 to 8 letters or digits/],
-    ['currency of nine letters', json({ credits: 5, currency: 'X'.repeat(9) }), /currency must be 3 to 8 letters or digits/],
+    [
+      'currency of nine letters',
+      json({ credits: 5, currency: 'X'.repeat(9) }),
+      /currency must be 3 to 8 letters or digits/,
+    ],
     ['currency with a newline', json({ credits: 5, currency: 'US\nD' }), /currency must be 3 to 8 letters or digits/],
     ['currency with a space', json({ credits: 5, currency: 'US D' }), /currency must be 3 to 8 letters or digits/],
-    ['currency with punctuation', json({ credits: 5, currency: 'zx_live' }), /currency must be 3 to 8 letters or digits/],
+    [
+      'currency with punctuation',
+      json({ credits: 5, currency: 'zx_live' }),
+      /currency must be 3 to 8 letters or digits/,
+    ],
     ['currency not ASCII', json({ credits: 5, currency: 'ÉUR' }), /currency must be 3 to 8 letters or digits/],
-    ['both wrong', json({ credits: null, currency: null }), /credits must be a finite number; currency must be a string/],
+    [
+      'both wrong',
+      json({ credits: null, currency: null }),
+      /credits must be a finite number; currency must be a string/,
+    ],
   ])('200 with %s → invalid_response', (_name, body, message) => {
     const error = fail(200, body, { 'x-request-id': 'req_bad' });
     expect(error).toBeInstanceOf(InvalidResponseError);
@@ -216,7 +236,12 @@ describe('parseCreditsResponse', () => {
     ['in x-request-id', 'not json', { 'x-request-id': 'req_header' }, 'req_header'],
     ['in X-Request-Id (any case)', '', { 'X-Request-Id': 'req_case' }, 'req_case'],
     ['in a repeated header', '', { 'x-request-id': ['req_first', 'req_second'] }, 'req_first'],
-    ['top level before error and header', json({ request_id: 'a', error: { request_id: 'b' } }), { 'x-request-id': 'c' }, 'a'],
+    [
+      'top level before error and header',
+      json({ request_id: 'a', error: { request_id: 'b' } }),
+      { 'x-request-id': 'c' },
+      'a',
+    ],
     ['under error before the header', json({ error: { request_id: 'b' } }), { 'x-request-id': 'c' }, 'b'],
     ['as a number', json({ request_id: 12345 }), {}, '12345'],
     ['with control characters stripped', json({ request_id: 'req\u001b[31m_x\u202e' }), {}, 'req [31m_x'],
@@ -245,7 +270,8 @@ describe('parseCreditsResponse', () => {
   });
 
   it('takes a currency code of 3 to 8 letters and digits', () => {
-    for (const currency of ['USD', 'eur', 'XBT', 'CREDITS', 'ABCD1234']) expect(ok(json({ credits: 1, currency })).currency).toBe(currency);
+    for (const currency of ['USD', 'eur', 'XBT', 'CREDITS', 'ABCD1234'])
+      expect(ok(json({ credits: 1, currency })).currency).toBe(currency);
   });
 
   it('adds a sanitized, capped excerpt of the error message', () => {
@@ -269,7 +295,10 @@ describe('parseCreditsResponse', () => {
     ['characters 4-30', KEY.slice(4, 30)],
     ['one 8-character slice', KEY.slice(11, 19)],
     ['the key upper-cased', KEY.toUpperCase()],
-    ['the key with U+200B inside', `${KEY.slice(0, 5)}\u200b${KEY.slice(5, 12)}\u200b${KEY.slice(12, 19)}\u200b${KEY.slice(19)}`],
+    [
+      'the key with U+200B inside',
+      `${KEY.slice(0, 5)}\u200b${KEY.slice(5, 12)}\u200b${KEY.slice(12, 19)}\u200b${KEY.slice(19)}`,
+    ],
   ];
   const FIELDS: [string, number, (echo: string) => { body: string; headers?: Record<string, string> }][] = [
     ['currency', 200, (echo) => ({ body: json({ credits: 50, currency: echo }) })],
@@ -281,7 +310,9 @@ describe('parseCreditsResponse', () => {
     ['error', 429, (echo) => ({ body: json({ error: `slow down, ${echo}` }) })],
     ['detail', 503, (echo) => ({ body: json({ detail: echo }) })],
   ];
-  const cases = FIELDS.flatMap(([field, status, answer]) => KEY_FORMS.map(([form, echo]) => [field, form, status, answer(echo)] as const));
+  const cases = FIELDS.flatMap(([field, status, answer]) =>
+    KEY_FORMS.map(([form, echo]) => [field, form, status, answer(echo)] as const),
+  );
   it.each(cases)('refuses %s holding %s', (field, _form, status, answer) => {
     const error = fail(status, answer.body, answer.headers ?? {}, [KEY]);
     expect(error).toBeInstanceOf(InvalidResponseError);
@@ -295,12 +326,21 @@ describe('parseCreditsResponse', () => {
   it('lets fragments shorter than 8 characters through: they are not the key', () => {
     // The redaction rule's threshold, pinned (docs/security.md): 7 characters of a key are no key.
     const seven = KEY.slice(11, 18);
-    expect(ok(json({ credits: 1, currency: seven.replace(/[^A-Za-z0-9]/g, 'x') }), { 'x-request-id': `id-${seven}` }, [KEY]).requestId).toBe(`id-${seven}`);
-    expect(fail(401, json({ message: `key ${seven}… revoked` }), {}, [KEY]).message).toContain(`"key ${seven}… revoked"`);
+    expect(
+      ok(json({ credits: 1, currency: seven.replace(/[^A-Za-z0-9]/g, 'x') }), { 'x-request-id': `id-${seven}` }, [KEY])
+        .requestId,
+    ).toBe(`id-${seven}`);
+    expect(fail(401, json({ message: `key ${seven}… revoked` }), {}, [KEY]).message).toContain(
+      `"key ${seven}… revoked"`,
+    );
   });
 
   it('ignores the key in a field it does not keep', () => {
-    expect(ok(json({ credits: 7, currency: 'USD', note: `you sent ${KEY}`, nested: { key: KEY } }), { 'x-echo': KEY }, [KEY])).toEqual({
+    expect(
+      ok(json({ credits: 7, currency: 'USD', note: `you sent ${KEY}`, nested: { key: KEY } }), { 'x-echo': KEY }, [
+        KEY,
+      ]),
+    ).toEqual({
       credits: 7,
       currency: 'USD',
       requestId: undefined,
@@ -439,11 +479,19 @@ describe('createZexaClient over a MockAgent', () => {
   });
 
   it('rejects bad options with a message naming them', () => {
-    const base = { baseUrl: ORIGIN, timeoutMs: 1000, dispatcher: new MockAgent(), userAgent: USER_AGENT, clock: steppingClock() };
+    const base = {
+      baseUrl: ORIGIN,
+      timeoutMs: 1000,
+      dispatcher: new MockAgent(),
+      userAgent: USER_AGENT,
+      clock: steppingClock(),
+    };
     expect(() => createZexaClient({ ...base, timeoutMs: 0 })).toThrow(/timeoutMs must be a positive number/);
     expect(() => createZexaClient({ ...base, maxBodyBytes: -1 })).toThrow(/maxBodyBytes must be a positive integer/);
     expect(() => createZexaClient({ ...base, userAgent: ' ' })).toThrow(/userAgent must not be empty/);
-    expect(() => createZexaClient({ ...base, baseUrl: 'http://user:pw@zexa.test' })).toThrow(/must not contain credentials/);
+    expect(() => createZexaClient({ ...base, baseUrl: 'http://user:pw@zexa.test' })).toThrow(
+      /must not contain credentials/,
+    );
   });
 });
 

@@ -9,10 +9,19 @@ describe('plain-text key transport warning (issue 12)', () => {
     ['http://128.0.0.1', '128.0.0.1'],
     ['http://localhost.example.com', 'localhost.example.com'],
   ])('warns for %s', (url, host) => {
-    expect(plainTextKeyWarning(url)).toBe(`the API URL is http://, so every poll sends its key unencrypted to ${host}; use https:// (plain http is meant for loopback only)`);
+    expect(plainTextKeyWarning(url)).toBe(
+      `the API URL is http://, so every poll sends its key unencrypted to ${host}; use https:// (plain http is meant for loopback only)`,
+    );
   });
 
-  it.each([['https://api.zexa.ao'], ['http://127.0.0.1:8080'], ['http://127.9.8.7'], ['http://localhost:1'], ['http://[::1]:80'], ['http://sim.localhost']])('does not warn for %s', (url) => {
+  it.each([
+    ['https://api.zexa.ao'],
+    ['http://127.0.0.1:8080'],
+    ['http://127.9.8.7'],
+    ['http://localhost:1'],
+    ['http://[::1]:80'],
+    ['http://sim.localhost'],
+  ])('does not warn for %s', (url) => {
     expect(plainTextKeyWarning(url)).toBeUndefined();
   });
 });

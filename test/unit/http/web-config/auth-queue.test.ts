@@ -16,7 +16,11 @@ function gate(log: string[], name: string): { task: () => Promise<string>; finis
   };
 }
 
-const settled = async <T>(p: Promise<T>): Promise<{ ok: T } | { error: unknown }> => p.then((ok) => ({ ok }), (error: unknown) => ({ error }));
+const settled = async <T>(p: Promise<T>): Promise<{ ok: T } | { error: unknown }> =>
+  p.then(
+    (ok) => ({ ok }),
+    (error: unknown) => ({ error }),
+  );
 
 describe('AuthQueue', () => {
   it('runs one check at a time, clients taking turns instead of first come first served', async () => {

@@ -21,7 +21,11 @@ describe('bcrypt on a worker thread', () => {
   it('answers comparisons sent together, each with its own result', async () => {
     const worker = createBcryptWorker();
     try {
-      const results = await Promise.all([worker.compare('x', HASH), worker.compare('correct horse', HASH), worker.compare('z', HASH)]);
+      const results = await Promise.all([
+        worker.compare('x', HASH),
+        worker.compare('correct horse', HASH),
+        worker.compare('z', HASH),
+      ]);
       expect(results).toEqual([false, true, false]);
     } finally {
       await worker.close();

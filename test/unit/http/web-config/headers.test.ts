@@ -16,7 +16,7 @@ function nodeAccepts(name: string, value: string): boolean {
 
 describe('header values', () => {
   it.each([
-    ['a typographic quote', "default-src ’self’", 'U+2019 (a typographic quote where \' was meant) at character 13'],
+    ['a typographic quote', 'default-src ’self’', "U+2019 (a typographic quote where ' was meant) at character 13"],
     ['a typographic double quote', 'a “b”', 'U+201C (a typographic quote where " was meant) at character 3'],
     ['\\x01', 'max-age=\x0160', 'U+0001 at character 9'],
     ['a line feed', 'deny\nX-Evil: 1', 'U+000A (a line feed) at character 5'],
@@ -27,23 +27,28 @@ describe('header values', () => {
   ])('refuses %s, naming the character and where it is', (_what, value, where) => {
     expect(nodeAccepts('Content-Security-Policy', value)).toBe(false);
     const problem = headerValueProblem(value);
-    expect(problem).toBe(`the value holds ${where}, which an HTTP header cannot carry (only tab, visible ASCII and Latin-1 can be sent)`);
+    expect(problem).toBe(
+      `the value holds ${where}, which an HTTP header cannot carry (only tab, visible ASCII and Latin-1 can be sent)`,
+    );
   });
 
-  it.each([
-    ["default-src 'self'"],
-    ['max-age=31536000; includeSubDomains'],
-    ['tab\there'],
-    ['Latin-1 é ÿ \x80'],
-    [''],
-  ])('accepts %j as Node does', (value) => {
-    expect(nodeAccepts('Content-Security-Policy', value)).toBe(true);
-    expect(headerValueProblem(value)).toBeUndefined();
-  });
+  it.each([["default-src 'self'"], ['max-age=31536000; includeSubDomains'], ['tab\there'], ['Latin-1 é ÿ \x80'], ['']])(
+    'accepts %j as Node does',
+    (value) => {
+      expect(nodeAccepts('Content-Security-Policy', value)).toBe(true);
+      expect(headerValueProblem(value)).toBeUndefined();
+    },
+  );
 
   it('agrees with res.setHeader on every character up to U+02FF and on typographic punctuation', () => {
     const disagreements: number[] = [];
-    const codePoints = [...Array(0x300).keys(), ...Array.from({ length: 0x70 }, (_, i) => 0x2000 + i), 0xfeff, 0xfffd, 0x1f600];
+    const codePoints = [
+      ...Array(0x300).keys(),
+      ...Array.from({ length: 0x70 }, (_, i) => 0x2000 + i),
+      0xfeff,
+      0xfffd,
+      0x1f600,
+    ];
     for (const cp of codePoints) {
       const value = `a${String.fromCodePoint(cp)}b`;
       if ((headerValueProblem(value) === undefined) !== nodeAccepts('X-Frame-Options', value)) disagreements.push(cp);

@@ -17,7 +17,9 @@ const GOOD = readdirSync(path.join(FIXTURES, 'good')).sort();
 const BAD: { file: string; problems: string[]; promtoolRejects: boolean }[] = [
   {
     file: 'unknown-top-level-field.yml',
-    problems: ['rate_limit: unknown field (exporter-toolkit v0.8 knows tls_server_config, http_server_config, basic_auth_users)'],
+    problems: [
+      'rate_limit: unknown field (exporter-toolkit v0.8 knows tls_server_config, http_server_config, basic_auth_users)',
+    ],
     promtoolRejects: true,
   },
   {
@@ -65,7 +67,9 @@ const BAD: { file: string; problems: string[]; promtoolRejects: boolean }[] = [
   },
   {
     file: 'client-ca-without-client-auth.yml',
-    problems: ['tls_server_config.client_ca_file: set, but client_auth_type is NoClientCert, so no client certificate is asked for'],
+    problems: [
+      'tls_server_config.client_ca_file: set, but client_auth_type is NoClientCert, so no client certificate is asked for',
+    ],
     promtoolRejects: true,
   },
   {
@@ -87,7 +91,9 @@ const BAD: { file: string; problems: string[]; promtoolRejects: boolean }[] = [
   },
   {
     file: 'unknown-curve.yml',
-    problems: ['tls_server_config.curve_preferences[0]: "CurveP224" is not one of CurveP256, CurveP384, CurveP521, X25519'],
+    problems: [
+      'tls_server_config.curve_preferences[0]: "CurveP224" is not one of CurveP256, CurveP384, CurveP521, X25519',
+    ],
     promtoolRejects: true,
   },
   {
@@ -138,7 +144,12 @@ const noFiles = (p: string): never => {
 
 describe('parseWebConfig without certificates', () => {
   it('accepts an empty file as plain HTTP without authentication', () => {
-    expect(parseWebConfig('', '/etc', noFiles)).toEqual({ tls: undefined, basicAuthUsers: new Map(), headers: {}, http2: true });
+    expect(parseWebConfig('', '/etc', noFiles)).toEqual({
+      tls: undefined,
+      basicAuthUsers: new Map(),
+      headers: {},
+      http2: true,
+    });
     expect(parseWebConfig('tls_server_config:\nhttp_server_config:\n', '/etc', noFiles).tls).toBeUndefined();
     // Empty paths mean "not set" in exporter-toolkit, so this is no TLS rather than an error.
     expect(parseWebConfig('tls_server_config: {cert_file: "", key_file: ""}', '/etc', noFiles).tls).toBeUndefined();
@@ -159,7 +170,11 @@ describe('parseWebConfig without certificates', () => {
 
   it('refuses header names and values that Node would refuse in setHeader, naming the header but not the value', () => {
     const problems = problemsOf(() =>
-      parseWebConfig('http_server_config:\n  headers:\n    "X Frame": deny\n    Content-Security-Policy: "default-src ’self’"\n    Strict-Transport-Security: "max-age=\\x0160"\n', '/etc', noFiles),
+      parseWebConfig(
+        'http_server_config:\n  headers:\n    "X Frame": deny\n    Content-Security-Policy: "default-src ’self’"\n    Strict-Transport-Security: "max-age=\\x0160"\n',
+        '/etc',
+        noFiles,
+      ),
     );
     expect(problems).toEqual([
       'http_server_config.headers: header name "X\\u{20}Frame" is not a valid HTTP token: U+0020 at character 2',
@@ -196,7 +211,9 @@ describe('parseWebConfig without certificates', () => {
 
   it('never echoes a password, hash or other secret value in a message', () => {
     const secret = 'hunter2-plain-text';
-    const problems = problemsOf(() => parseWebConfig(`basic_auth_users:\n  alice: ${secret}\n  bob: 12345\n`, '/etc', noFiles));
+    const problems = problemsOf(() =>
+      parseWebConfig(`basic_auth_users:\n  alice: ${secret}\n  bob: 12345\n`, '/etc', noFiles),
+    );
     expect(problems).toHaveLength(2);
     expect(problems.join('\n')).not.toContain(secret);
     expect(problems.join('\n')).not.toContain('12345');
@@ -204,7 +221,11 @@ describe('parseWebConfig without certificates', () => {
 
   it('never quotes the YAML source in a syntax message (a plain-text password was printed: issue 12)', () => {
     const secret = 'hunter2PlainTextPassword';
-    for (const text of [`%${secret}\n---\nbasic_auth_users: {}\n`, `basic_auth_users:\n  alice: *${secret}\n`, `basic_auth_users:\n  alice: !${secret} x\n`]) {
+    for (const text of [
+      `%${secret}\n---\nbasic_auth_users: {}\n`,
+      `basic_auth_users:\n  alice: *${secret}\n`,
+      `basic_auth_users:\n  alice: !${secret} x\n`,
+    ]) {
       const problems = problemsOf(() => parseWebConfig(text, '/etc', noFiles));
       expect(problems.length).toBeGreaterThan(0);
       expect(problems.join('\n')).not.toContain(secret);
@@ -212,7 +233,10 @@ describe('parseWebConfig without certificates', () => {
   });
 
   it('says that deeply nested YAML is nested too deeply, not that it has too many aliases', () => {
-    for (const text of [`a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}a:`).join('\n') + ' 1\n']) {
+    for (const text of [
+      `a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+      Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}a:`).join('\n') + ' 1\n',
+    ]) {
       const problems = problemsOf(() => parseWebConfig(text, '/etc', noFiles));
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/nested too deeply/);
@@ -222,7 +246,12 @@ describe('parseWebConfig without certificates', () => {
 
   it('refuses a YAML alias bomb instead of expanding it', () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 1; i < 9; i++) bomb.push(`${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(10).fill(`*${'abcdefghij'[i - 1]}`).join(',')}]`);
+    for (let i = 1; i < 9; i++)
+      bomb.push(
+        `${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(10)
+          .fill(`*${'abcdefghij'[i - 1]}`)
+          .join(',')}]`,
+      );
     expect(problemsOf(() => parseWebConfig(bomb.join('\n'), '/etc', noFiles))[0]).toMatch(/^YAML: /);
   });
 
@@ -254,7 +283,8 @@ describe.skipIf(openssl.missing)('web config fixtures with certificates made by 
     dir = mkdtempSync(path.join(os.tmpdir(), 'zexa-web-config-'));
     makeCerts(openssl.path as string, dir);
     for (const kind of ['good', 'bad']) {
-      for (const f of readdirSync(path.join(FIXTURES, kind))) copyFileSync(path.join(FIXTURES, kind, f), path.join(dir, f));
+      for (const f of readdirSync(path.join(FIXTURES, kind)))
+        copyFileSync(path.join(FIXTURES, kind, f), path.join(dir, f));
     }
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -289,7 +319,11 @@ describe.skipIf(openssl.missing)('web config fixtures with certificates made by 
     expect(Object.keys(headers)).toHaveLength(5);
     expect(http2).toBe(false);
     expect(parseFixture('require-client-cert-legacy.yml').tls?.clientAuthType).toBe('RequireAnyClientCert');
-    expect(parseFixture('tls.yml').tls).toMatchObject({ clientAuthType: 'NoClientCert', minVersion: 'TLSv1.2', ciphers: undefined });
+    expect(parseFixture('tls.yml').tls).toMatchObject({
+      clientAuthType: 'NoClientCert',
+      minVersion: 'TLSv1.2',
+      ciphers: undefined,
+    });
   });
 
   it('keeps the private key out of anything that serializes the config (logs)', () => {
@@ -300,7 +334,8 @@ describe.skipIf(openssl.missing)('web config fixtures with certificates made by 
 
   it('refuses a client_ca_file without a certificate in it', () => {
     writeFileSync(path.join(dir, 'empty-ca.crt'), 'not a certificate\n');
-    const text = 'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: empty-ca.crt\n';
+    const text =
+      'tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: empty-ca.crt\n';
     expect(problemsOf(() => parseWebConfig(text, dir, (p) => readFileSync(p)))).toEqual([
       `tls_server_config.client_ca_file: "${path.join(dir, 'empty-ca.crt')}" holds no PEM certificate`,
     ]);
@@ -365,7 +400,12 @@ describe('openWebConfig follows its file', () => {
     try {
       const logger = createLogger({ level: 'info', destination: { write: (s: string) => void lines.push(s) } });
       const outcomes: boolean[] = [];
-      const web = openWebConfig(file, { logger, now: () => clock.t, checkIntervalMs: 1000, onReloadResult: (ok) => outcomes.push(ok) });
+      const web = openWebConfig(file, {
+        logger,
+        now: () => clock.t,
+        checkIntervalMs: 1000,
+        onReloadResult: (ok) => outcomes.push(ok),
+      });
       writeFileSync(file, 'basic_auth_users:\n  alice: plain-text-oops\n');
       for (let i = 1; i <= 5; i++) {
         clock.t = i * 1000;
