@@ -9,13 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { loadConfig } from '../../src/config/load.js';
-import { startExporter, type RunningExporter } from '../../src/runtime/exporter.js';
+import type { RunningExporter } from '../../src/runtime/exporter.js';
+import { exporterFor } from '../support/alerting-exporter.js';
 import { startSimulator, type ZexaSimulator } from '../../src/simulator/index.js';
 import { requireProgram } from '../support/external.js';
-import { captureLogs } from '../support/log-capture.js';
 import { hasAlert, REPO_ROOT, startPrometheusStack, type PrometheusStack } from '../support/prometheus-stack.js';
-import { ms, TEST_LIMITS } from '../support/test-limits.js';
 
 /** The YAML block of docs/polling.md that holds `metric_relabel_configs`, as Prometheus would read it. */
 function documentedRelabelling(): Record<string, unknown>[] {
@@ -48,22 +46,7 @@ describe.skipIf(prometheus.missing || alertmanager.missing)(
         { name: 'healthy', key: 'zx_relabel_healthy_2222', credits: 50_000 },
       ];
       sim = await startSimulator({ accounts });
-      const env: Record<string, string> = {
-        ZEXA_API_URL: sim.url,
-        ZEXA_POLL_INTERVAL: ms(1000),
-        ZEXA_REQUEST_TIMEOUT: ms(1000),
-      };
-      for (const a of accounts) env[`ZEXA_API_KEY_${a.name.toUpperCase()}`] = a.key;
-      const config = loadConfig(
-        { argv: ['--web.listen-address=127.0.0.1:0'], env, readFile: () => '', readDir: () => [] },
-        { limits: TEST_LIMITS },
-      );
-      exporter = await startExporter(config, {
-        env,
-        logDestination: captureLogs(),
-        processMetrics: false,
-        retryPolicy: { maxAttempts: 1, baseDelayMs: 10, maxDelayMs: 10 },
-      });
+      exporter = await exporterFor(sim, accounts);
       stack = await startPrometheusStack({
         targets: [new URL(exporter.url).host],
         prometheusBin: prometheus.path!,
