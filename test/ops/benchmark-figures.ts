@@ -12,41 +12,6 @@ export interface RssPeak {
   bytes: number;
 }
 
-/** The `| figure | ... |` row of the first table whose figure starts with `prefix`, cells after the figure. */
-function row(markdown: string, prefix: string): string[] {
-  const line = markdown.split('\n').find((l) => l.startsWith(`| ${prefix}`));
-  if (line === undefined) throw new Error(`BENCHMARKS.md has no table row starting with "${prefix}"`);
-  return line
-    .split('|')
-    .slice(2, -2)
-    .map((c) => c.trim());
-}
-
-function header(markdown: string): string[] {
-  const line = markdown.split('\n').find((l) => l.startsWith('| figure |'));
-  if (line === undefined) throw new Error('BENCHMARKS.md has no "| figure |" table');
-  return line
-    .split('|')
-    .slice(2, -2)
-    .map((c) => c.trim());
-}
-
-/**
- * Every measured peak RSS: one per column of the bench table (`80 MB / 70 MB` = peak / median)
- * and the load test's `peak (VmHWM) 193.4 MiB`.
- */
-export function rssPeaks(markdown = readRepoFile('BENCHMARKS.md')): RssPeak[] {
-  const columns = header(markdown);
-  const peaks = row(markdown, 'RSS of the exporter process').map((cell, i) => {
-    const match = /^([\d.]+) MB \//.exec(cell);
-    if (match === null) throw new Error(`BENCHMARKS.md RSS cell "${cell}" is not "<peak> MB / <median> MB"`);
-    return { scenario: `bench, ${columns[i]}`, bytes: Number(match[1]) * MB };
-  });
-  for (const m of markdown.matchAll(/peak \(VmHWM\) ([\d.]+) MiB/g))
-    peaks.push({ scenario: 'load test, 1,000 accounts, 50 clients', bytes: Number(m[1]) * MIB });
-  return peaks;
-}
-
 /** Each `| figure |` table of the file: its column headers and its rows by figure. */
 function tables(markdown: string): { heading: string; columns: string[]; rows: string[][] }[] {
   const out: { heading: string; columns: string[]; rows: string[][] }[] = [];
@@ -101,11 +66,39 @@ export function rssSteadyHighest(
   return best;
 }
 
-/** A bench cell of the first column starting with `columnPrefix`. */
+/**
+ * Every measured peak RSS: one per column of every bench table (one table per Node.js major;
+ * `80 MB / 70 MB` = peak / median) and the load test's `peak (VmHWM) 193.4 MiB`.
+ */
+export function rssPeaks(markdown = readRepoFile('BENCHMARKS.md')): RssPeak[] {
+  const peaks: RssPeak[] = [];
+  for (const { heading, columns, rows } of tables(markdown)) {
+    const rss = rows.find((r) => r[0]?.startsWith('RSS of the exporter process'));
+    if (rss === undefined) continue;
+    columns.forEach((column, i) => {
+      const cell = rss[i + 1] ?? '';
+      const match = /^([\d.]+) MB \//.exec(cell);
+      if (match === null) throw new Error(`BENCHMARKS.md RSS cell "${cell}" is not "<peak> MB / <median> MB"`);
+      peaks.push({ scenario: `bench, ${heading}, ${column}`, bytes: Number(match[1]) * MB });
+    });
+  }
+  if (peaks.length === 0) throw new Error('BENCHMARKS.md has no "RSS of the exporter process" row');
+  for (const m of markdown.matchAll(/peak \(VmHWM\) ([\d.]+) MiB/g))
+    peaks.push({ scenario: 'load test, 1,000 accounts, 50 clients', bytes: Number(m[1]) * MIB });
+  return peaks;
+}
+
+/**
+ * A bench cell: the row starting with `figure`, in the column starting with `columnPrefix`, of
+ * the first table (the image's Node.js first) that has both.
+ */
 export function benchCell(figure: string, columnPrefix: string, markdown = readRepoFile('BENCHMARKS.md')): string {
-  const i = header(markdown).findIndex((c) => c.startsWith(columnPrefix));
-  if (i < 0) throw new Error(`BENCHMARKS.md has no column "${columnPrefix}"`);
-  return row(markdown, figure)[i]!;
+  for (const { columns, rows } of tables(markdown)) {
+    const i = columns.findIndex((c) => c.startsWith(columnPrefix));
+    const row = rows.find((r) => r[0]?.startsWith(figure));
+    if (i >= 0 && row?.[i + 1] !== undefined) return row[i + 1]!;
+  }
+  throw new Error(`BENCHMARKS.md has no table with a row "${figure}" and a column "${columnPrefix}"`);
 }
 
 /** The load test's worst poll slip, in percent of the interval. */
