@@ -43,8 +43,8 @@ export interface WorkerBounds {
 }
 
 /**
- * 256 MiB: a 1 MiB file of 18,382 accounts peaked near 110 MiB of worker heap (BENCHMARKS.md);
- * 60 s: such a file, or 50,000 key files, load in under 10 s on a busy 2-core machine.
+ * 256 MiB: the largest file allowed (1 MiB, 18,382 accounts) loads within a 96 MiB heap and not
+ * within 48 MiB. 60 s: such a file loads in 8-16 s on a 2-core machine at a load average of 14.
  */
 export const RELOAD_WORKER_BOUNDS: Readonly<WorkerBounds> = { memoryMb: 256, timeoutMs: 60_000 };
 
