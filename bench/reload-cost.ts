@@ -1,6 +1,7 @@
 /**
  * `npm run load:reload`: what a reload costs the event loop. An exporter runs in this process,
- * wired as src/main.ts wires it (reloads load on a worker thread, loadConfigInWorker), and is
+ * wired as src/main.ts wires it (reloads load on a worker thread, loadConfigInWorker, which runs
+ * from dist/ as it ships: the bench builds first), and is
  * reloaded a few times per scenario while a client asks /healthz one request after the other,
  * 20 ms apart:
  *
@@ -8,10 +9,12 @@
  * - `nested`: a 600 KB `accounts: [[[…]]]` file, refused by the nesting bound;
  * - `directory`: 50,000 key files in one `fromDirectory` folder.
  *
- * Before the reloads, an idle phase of the same length asks /healthz with no reload running: the
- * baseline of the same run, on the same machine at the same load. For each phase: the /healthz
- * answers and their p50, p99 and slowest, the longest stall of the event loop (the largest gap
- * between ticks of a 10 ms timer, minus 10 ms) and the RSS at most. `--loader main-thread` reloads
+ * Before the reloads, an idle phase of 5 s asks /healthz with no reload running: the baseline of
+ * the same run, on the same machine at the same load. The reloads run back to back, at least
+ * `--reloads` of them and for at least 5 s. For each phase: the /healthz answers (asked from a
+ * worker thread, which this thread's stalls do not hold up) and their p50, p99 and slowest, the
+ * longest stall of the event loop (the largest gap between ticks of a 10 ms timer, minus 10 ms)
+ * and the RSS at most. `--loader main-thread` reloads
  * with loadConfigAsync on the main thread instead (the loader before the worker), for comparison.
  * Polls go to a local stand-in answering at once, once an hour, so after the first round only the
  * reloads run. The machine's load average is printed with the figures.
@@ -21,13 +24,14 @@
  * Passes when /healthz p99 during every scenario's reloads is at most 100 ms.
  * Exit code: 0 pass, 1 fail, 2 bad arguments.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { loadConfig, loadConfigAsync, nodeAsyncConfigSources, nodeConfigSources } from '../src/config/load.js';
-import { loadConfigInWorker } from '../src/config/load-in-worker.js';
 import { startExporter, type RunningExporter } from '../src/runtime/exporter.js';
 import { startScriptedApi } from '../test/support/scripted-api.js';
 import { median, percentile } from './stats.js';
@@ -35,12 +39,27 @@ import { median, percentile } from './stats.js';
 const P99_LIMIT_MS = 100;
 const TICK_MS = 10;
 const PROBE_GAP_MS = 20;
+/** Each phase lasts at least this long: the idle one, and the reloads (repeated until then). */
+const MIN_PHASE_MS = 5000;
+/** A reload refused in milliseconds is not repeated more often than this per scenario. */
+const MAX_RELOADS = 1000;
 const FLAT_ACCOUNTS = 18_382;
 const DIRECTORY_ACCOUNTS = 50_000;
 const NESTED_BYTES = 600 * 1024;
 const SCENARIOS = ['flat', 'nested', 'directory'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const LOADERS = ['worker', 'main-thread'] as const;
+type LoadInWorker = typeof import('../src/config/load-in-worker.js').loadConfigInWorker;
+
+/**
+ * The worker as it ships: from dist/, built first. From the sources, every worker would first
+ * load tsx and compile the loader, seconds of CPU that production never spends.
+ */
+async function builtLoadInWorker(): Promise<LoadInWorker> {
+  execFileSync('npm', ['run', 'build', '--silent'], { stdio: 'inherit' });
+  const built = new URL('../dist/config/load-in-worker.js', import.meta.url).href;
+  return ((await import(built)) as { loadConfigInWorker: LoadInWorker }).loadConfigInWorker;
+}
 type Loader = (typeof LOADERS)[number];
 
 export interface PhaseFigures {
@@ -51,6 +70,8 @@ export interface PhaseFigures {
   /** Reloads that were refused (the nested file is, by design). */
   refused: number;
   probes: number;
+  /** Probes that got no 200. */
+  failed: number;
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
@@ -58,40 +79,69 @@ export interface PhaseFigures {
   rssMaxMiB: number;
 }
 
-/** Asks /healthz one request after the other, PROBE_GAP_MS apart, and watches the loop and RSS, until stopped. */
-function watch(url: string): { stop: () => Promise<Omit<PhaseFigures, 'phase' | 'reloads' | 'reloadMs' | 'refused'>> } {
-  let done = false;
-  const latencies: number[] = [];
-  let rss = process.memoryUsage.rss();
+/**
+ * The /healthz prober, on a worker thread of its own: a prober on the exporter's thread would
+ * stall with it and never see the stall (its requests wait too, and none is timed across it).
+ * It also samples the process's RSS after every probe.
+ */
+const PROBER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
+let running = true;
+let failed = 0;
+let rss = process.memoryUsage.rss();
+const latencies = [];
+parentPort.on('message', () => (running = false));
+const probe = () => new Promise((resolve) => {
+  http.get(workerData.url + '/healthz', { agent: false }, (res) => {
+    if (res.statusCode !== 200) failed += 1;
+    res.resume();
+    res.on('end', resolve);
+  }).on('error', () => { failed += 1; resolve(); });
+});
+(async () => {
+  while (running) {
+    const started = performance.now();
+    await probe();
+    latencies.push(performance.now() - started);
+    rss = Math.max(rss, process.memoryUsage.rss());
+    await new Promise((resolve) => setTimeout(resolve, workerData.gapMs));
+  }
+  parentPort.postMessage({ latencies, failed, rss });
+})();
+`;
+
+type WatchFigures = Omit<PhaseFigures, 'phase' | 'reloads' | 'reloadMs' | 'refused'>;
+
+/** Probes /healthz (PROBER) and watches this thread's event loop, until stopped. */
+function watch(url: string): { stop: () => Promise<WatchFigures> } {
+  const prober = new Worker(PROBER, { eval: true, workerData: { url, gapMs: PROBE_GAP_MS } });
+  const answer = new Promise<{ latencies: number[]; failed: number; rss: number }>((resolve, reject) => {
+    prober.once('message', resolve);
+    prober.once('error', reject);
+  });
   let last = performance.now();
   let longest = 0;
   const timer = setInterval(() => {
     const now = performance.now();
     longest = Math.max(longest, now - last - TICK_MS);
     last = now;
-    rss = Math.max(rss, process.memoryUsage.rss());
   }, TICK_MS);
-  const prober = (async () => {
-    while (!done) {
-      const started = performance.now();
-      await (await fetch(`${url}/healthz`)).arrayBuffer();
-      latencies.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, PROBE_GAP_MS));
-    }
-  })();
   return {
     stop: async () => {
-      done = true;
       longest = Math.max(longest, performance.now() - last - TICK_MS);
       clearInterval(timer);
-      await prober;
+      prober.postMessage('stop');
+      const { latencies, failed, rss } = await answer;
+      await prober.terminate();
       return {
         probes: latencies.length,
+        failed,
         p50Ms: median(latencies),
         p99Ms: percentile(latencies, 99),
         maxMs: Math.max(...latencies),
         longestStallMs: Math.max(0, longest),
-        rssMaxMiB: Math.max(rss, process.memoryUsage.rss()) / 1024 / 1024,
+        rssMaxMiB: rss / 1024 / 1024,
       };
     },
   };
@@ -129,7 +179,7 @@ function writeScenario(root: string, scenario: Scenario, apiUrl: string): string
 async function measureScenario(
   scenario: Scenario,
   reloads: number,
-  loader: Loader,
+  loadConfigInWorker: LoadInWorker | undefined,
   log: (line: string) => void,
 ): Promise<PhaseFigures[]> {
   const root = mkdtempSync(join(tmpdir(), 'zexa-reload-cost-'));
@@ -152,39 +202,46 @@ async function measureScenario(
     exporter = await startExporter(loadConfig(nodeConfigSources(startArgv, env)), {
       env,
       processMetrics: false,
-      loadConfig: loader === 'worker' ? () => loadConfigInWorker(argv, env) : () => loadConfigAsync(reloadSources),
+      loadConfig:
+        loadConfigInWorker === undefined ? () => loadConfigAsync(reloadSources) : () => loadConfigInWorker(argv, env),
     });
     const running = exporter;
     log(`${scenario}: waiting for the first round of polls`);
     while ((await fetch(`${running.url}/readyz`)).status !== 200)
       await new Promise((resolve) => setTimeout(resolve, 500));
 
+    const idle = watch(running.url);
+    await new Promise((resolve) => setTimeout(resolve, MIN_PHASE_MS));
+    const baseline = await idle.stop();
+
     const durations: number[] = [];
     let refused = 0;
     const during = watch(running.url);
-    for (let n = 0; n < reloads; n++) {
+    const phaseStarted = performance.now();
+    while (
+      durations.length < reloads ||
+      (performance.now() - phaseStarted < MIN_PHASE_MS && durations.length < MAX_RELOADS)
+    ) {
       const started = performance.now();
       const outcome = await running.reload();
       durations.push(performance.now() - started);
       if (!outcome.ok) refused += 1;
       if (!outcome.ok && scenario !== 'nested') throw new Error(`reload failed: ${outcome.problems.join('; ')}`);
-      log(
-        `${scenario} reload ${n + 1}: ${(durations.at(-1) as number).toFixed(0)} ms, ${outcome.ok ? 'ok' : 'refused'}`,
-      );
+      if (durations.length <= reloads)
+        log(
+          `${scenario} reload ${durations.length}: ${(durations.at(-1) as number).toFixed(0)} ms, ${outcome.ok ? 'ok' : 'refused'}`,
+        );
     }
     const reloading = await during.stop();
-    // The idle baseline lasts as long as the reloads did, right after them.
-    const idle = watch(running.url);
-    await new Promise((resolve) =>
-      setTimeout(
-        resolve,
-        durations.reduce((a, b) => a + b, 0),
-      ),
-    );
-    const baseline = await idle.stop();
     return [
       { phase: `${scenario}: idle`, reloads: 0, reloadMs: 0, refused: 0, ...baseline },
-      { phase: `${scenario}: reloading`, reloads, reloadMs: median(durations), refused, ...reloading },
+      {
+        phase: `${scenario}: reloading`,
+        reloads: durations.length,
+        reloadMs: median(durations),
+        refused,
+        ...reloading,
+      },
     ];
   } finally {
     await exporter?.close();
@@ -196,11 +253,11 @@ async function measureScenario(
 function table(figures: readonly PhaseFigures[]): string {
   const ms = (v: number): string => `${v.toFixed(1)} ms`;
   return [
-    '| phase | reloads (refused) | reload median | /healthz probes | p50 | p99 | max | longest stall | RSS at most |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| phase | reloads (refused) | reload median | /healthz probes | failed | p50 | p99 | max | longest stall | RSS at most |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
     ...figures.map(
       (f) =>
-        `| ${f.phase} | ${f.reloads === 0 ? '' : `${f.reloads} (${f.refused})`} | ${f.reloads === 0 ? '' : `${f.reloadMs.toFixed(0)} ms`} | ${f.probes} | ${ms(f.p50Ms)} | ${ms(f.p99Ms)} | ${ms(f.maxMs)} | ${ms(f.longestStallMs)} | ${f.rssMaxMiB.toFixed(1)} MiB |`,
+        `| ${f.phase} | ${f.reloads === 0 ? '' : `${f.reloads} (${f.refused})`} | ${f.reloads === 0 ? '' : `${f.reloadMs.toFixed(0)} ms`} | ${f.probes} | ${f.failed} | ${ms(f.p50Ms)} | ${ms(f.p99Ms)} | ${ms(f.maxMs)} | ${ms(f.longestStallMs)} | ${f.rssMaxMiB.toFixed(1)} MiB |`,
     ),
   ].join('\n');
 }
@@ -242,11 +299,12 @@ async function main(argv: readonly string[]): Promise<number> {
     loadavg()
       .map((n) => n.toFixed(2))
       .join(', ');
+  const inWorker = loader === 'worker' ? await builtLoadInWorker() : undefined;
   const loadBefore = loads();
   const figures: PhaseFigures[] = [];
   for (const scenario of scenarios)
     figures.push(
-      ...(await measureScenario(scenario, reloads, loader, (line) => console.error(`load:reload: ${line}`))),
+      ...(await measureScenario(scenario, reloads, inWorker, (line) => console.error(`load:reload: ${line}`))),
     );
   const loadAfter = loads();
   if (json) console.log(JSON.stringify({ loader, loadBefore, loadAfter, phases: figures }, null, 2));
