@@ -75,7 +75,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   if (other !== undefined) return other;
   // The configuration loader (zod, yaml) is imported only now, so `--version` and `--help` peak
   // near Node.js's own memory floor (BENCHMARKS.md, "Start-up commands").
-  const { loadConfig, loadConfigAsync, nodeAsyncConfigSources, nodeConfigSources } = await import('./config/load.js');
+  const { loadConfig, nodeConfigSources } = await import('./config/load.js');
   const sources = nodeConfigSources(argv, env);
   const config = await loadStartupConfig(sources, loadConfig);
   if (config === undefined) return EXIT_CONFIG;
@@ -101,12 +101,13 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   process.on('SIGHUP', handleReload);
 
   const { startExporter } = await import('./runtime/exporter.js');
+  const { loadConfigInWorker } = await import('./config/load-in-worker.js');
   try {
-    // A reload reads without blocking the event loop: /healthz keeps answering while 50,000 key files are read.
-    const reloadSources = nodeAsyncConfigSources(argv, env);
+    // A reload loads on a worker thread: /healthz keeps answering while a 1 MiB file is parsed
+    // and checked, or 50,000 key files are read.
     exporter = await startExporter(config, {
       env,
-      loadConfig: config.configFile === undefined ? undefined : () => loadConfigAsync(reloadSources),
+      loadConfig: config.configFile === undefined ? undefined : () => loadConfigInWorker(argv, env),
     });
   } catch (error) {
     if (error instanceof ConfigError) {

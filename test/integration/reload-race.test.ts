@@ -155,5 +155,7 @@ describe('reloads never overlap', () => {
     // would then still not end.
     await expect.poll(() => exited, { timeout: 15_000, interval: 200 }).toEqual({ code: 0, signal: null });
     expect(proc.stdout()).toContain('zexa-exporter stopped');
-  });
+    // Each reload starts a loader worker, which from the TypeScript sources first loads tsx:
+    // seconds per reload on a busy machine, for up to three reloads.
+  }, 90_000);
 });
