@@ -16,6 +16,11 @@
  *
  * `--rules` and `--dashboard` take any file, so the kit of another branch (or of an older
  * release) can be measured on the same fleet.
+ *
+ * `--keep` leaves the exporter and Prometheus running after the report, until SIGINT or SIGTERM,
+ * and prints Prometheus's URL and rules file: candidate expressions can then be timed against the
+ * same data (`/api/v1/query?stats=all`), alternating, which stays comparable on a busy machine.
+ * Edit the rules file and POST `/-/reload` to swap the rules.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -46,7 +51,7 @@ import { fleetAccounts, writeHistory } from './monitoring-fleet.js';
 import { median } from './stats.js';
 
 const USAGE =
-  'Usage: npm run bench:monitoring -- --accounts N [--rules FILE] [--dashboard FILE] [--evaluations 5] [--hours 7]';
+  'Usage: npm run bench:monitoring -- --accounts N [--rules FILE] [--dashboard FILE] [--evaluations 5] [--hours 7] [--keep]';
 
 /** The dashboard's range and step of the measurement: 6 h at 20 s, as a 1,200-pixel-wide panel asks. */
 const TIME: GrafanaTime = { rangeS: 6 * 3600, scrapeIntervalS: 30, maxDataPoints: 1200 };
@@ -63,6 +68,7 @@ interface Options {
   dashboard: string;
   evaluations: number;
   hours: number;
+  keep: boolean;
 }
 
 interface GroupFigures {
@@ -97,6 +103,7 @@ function parseOptions(argv: readonly string[]): Options {
       dashboard: { type: 'string', default: 'grafana/dashboards/zexa-credits.json' },
       evaluations: { type: 'string', default: '5' },
       hours: { type: 'string', default: '7' },
+      keep: { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -108,7 +115,14 @@ function parseOptions(argv: readonly string[]): Options {
   if (!Number.isInteger(evaluations) || evaluations < 1)
     throw new Error('--evaluations takes a whole number, at least 1');
   if (!(hours >= 6.5)) throw new Error('--hours must cover the 6 h windows of the rules: at least 6.5');
-  return { accounts, rules: fromRepo(values.rules), dashboard: fromRepo(values.dashboard), evaluations, hours };
+  return {
+    accounts,
+    rules: fromRepo(values.rules),
+    dashboard: fromRepo(values.dashboard),
+    evaluations,
+    hours,
+    keep: values.keep,
+  };
 }
 
 async function api<T>(
@@ -282,6 +296,19 @@ function formatBytes(bytes: number): string {
   return `${bytes} B`;
 }
 
+/** Resolves at the first SIGINT or SIGTERM, which then no longer end the process by default. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.on('SIGINT', done);
+    process.on('SIGTERM', done);
+  });
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let options: Options;
   try {
@@ -351,6 +378,7 @@ async function main(argv: readonly string[]): Promise<number> {
       `--storage.tsdb.path=${dataDir}`,
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
+      ...(options.keep ? ['--web.enable-lifecycle'] : []),
     ]);
     const prometheusUrl = `http://127.0.0.1:${port}`;
     await waitReady(`${prometheusUrl}/-/ready`, prometheus, 'prometheus', 120_000);
@@ -360,6 +388,10 @@ async function main(argv: readonly string[]): Promise<number> {
     const { variables, targets } = await dashboardTargets(prometheusUrl, options.dashboard);
     loads.push(loadavg());
     console.log(table(options, groups, targets, variables, loads));
+    if (options.keep) {
+      log(`kept running until SIGINT or SIGTERM: prometheus at ${prometheusUrl}, rules in ${rulesPath}`);
+      await untilSignal();
+    }
     return 0;
   } finally {
     if (prometheus !== undefined) await stopProcess(prometheus);

@@ -170,7 +170,7 @@ function statesPanel(): StatPanel {
     )
     .gridPos({ x: 0, y: 0, w: 24, h: 4 })
     .targets([
-      instant('A', `count(count by (account) (${RECORDED.threshold}))`, 'accounts watched'),
+      instant('A', `count(count by (account) (last_over_time(${RECORDED.threshold}[10m])))`, 'accounts watched'),
       ...STATES.map((s, i) =>
         instant(
           String.fromCharCode(66 + i),

@@ -104,7 +104,7 @@ export function recordedSeries(text = readFileSync(`${ROOT}${PROMETHEUS_RULES_PA
  * alert of the rule, with exactly the alert's labels. Add one when a description gains a query.
  */
 const threshold = (severity: string): string =>
-  `account:zexa_credits_remaining:latest * 0 + on(account) group_left() account:zexa_credits_threshold:max{severity="${severity}"}`;
+  `account:zexa_credits_remaining:latest * 0 + on(account) group_left() last_over_time(account:zexa_credits_threshold:max{severity="${severity}"}[10m])`;
 export const VALUE_QUERIES: Record<string, string[]> = {
   ZexaCreditsLow: [threshold('warning'), threshold('critical')],
   ZexaCreditsCritical: [threshold('critical')],
