@@ -4,12 +4,10 @@
  * one in the config file; `--quick`: 10 and 1,000 accounts with short windows, about a minute;
  * `--accounts`: only those sizes of the full run; `--form directory|file`: only that config form) and prints the machine and a Markdown table.
  */
-import { execFileSync } from 'node:child_process';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runBenchmark, type BenchOptions, type SizePlan } from './benchmark.js';
-import type { AccountsForm } from './exporter-process.js';
+import { buildDist, type AccountsForm } from './exporter-process.js';
 import { breakdownTable, measureBreakdown } from './memory-breakdown.js';
 import { DEFAULT_NODE_MAJOR, resolveNode, type NodeRuntime } from './node-runtime.js';
 import { markdownTable } from './report.js';
@@ -40,7 +38,7 @@ function nodeMajors(value: string | undefined): number[] {
 }
 
 async function memoryBreakdown(majors: readonly number[], execArgv: readonly string[]): Promise<number> {
-  build();
+  buildDist();
   const runs = [];
   for (const major of majors)
     runs.push(await measureBreakdown(resolveNode(major), execArgv, (line) => console.error(line)));
@@ -51,12 +49,6 @@ async function memoryBreakdown(majors: readonly number[], execArgv: readonly str
   );
   console.log(breakdownTable(runs));
   return 0;
-}
-
-function build(): void {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -105,7 +97,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
   }
-  build();
+  buildDist();
   const options: BenchOptions = {
     plans,
     latencyMs: 50,
