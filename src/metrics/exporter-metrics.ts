@@ -338,21 +338,24 @@ export class ExporterMetrics {
     if (cached !== undefined) return Promise.resolve(cached);
     const running = this.rendering[format];
     if (running !== undefined) return running;
-    const render = (async () => {
-      try {
-        const steps = this.build(format);
-        let step = steps.next();
-        while (step.done !== true) {
-          await this.yieldTurn();
-          step = steps.next();
-        }
-        return this.keep(format, key, step.value);
-      } finally {
-        delete this.rendering[format];
-      }
-    })();
+    const render = this.renderInSlices(format, key);
     this.rendering[format] = render;
+    // Cleared once settled: a render of one slice has settled already, yet its callbacks run after this.
+    const settled = (): void => {
+      if (this.rendering[format] === render) delete this.rendering[format];
+    };
+    render.then(settled, settled);
     return render;
+  }
+
+  private async renderInSlices(format: ExpositionFormat, key: string): Promise<RenderedMetrics> {
+    const steps = this.build(format);
+    let step = steps.next();
+    while (step.done !== true) {
+      await this.yieldTurn();
+      step = steps.next();
+    }
+    return this.keep(format, key, step.value);
   }
 
   private currentKey(): string {
