@@ -45,6 +45,11 @@ export interface LongTask {
   entry: string;
   /** The functions with the most self time in the task, with their share of its samples. */
   top: string[];
+  /**
+   * Samples in the task times the profile's sampling interval: the time the thread was on the CPU.
+   * Far below `durationMs` when the process waited for a CPU (a loaded machine) in the middle.
+   */
+  sampledMs: number;
 }
 
 function frameName(node: ProfileNode): string {
@@ -75,6 +80,8 @@ export function longTasks(profile: CpuProfile, minMs: number): LongTask[] {
     }
   };
   const tasks: LongTask[] = [];
+  const deltas = [...profile.timeDeltas].sort((a, b) => a - b);
+  const intervalUs = deltas[Math.floor(deltas.length / 2)] ?? 0;
   let t = 0;
   let run: { start: number; end: number; samples: number[] } | undefined;
   let runEntry: number | undefined;
@@ -93,6 +100,7 @@ export function longTasks(profile: CpuProfile, minMs: number): LongTask[] {
         startMs: run.start / 1000,
         durationMs: (run.end - run.start) / 1000,
         entry: most(entries)[0]?.[0] ?? '?',
+        sampledMs: (run.samples.length * intervalUs) / 1000,
         top: most(self)
           .slice(0, 4)
           .map(([name, n]) => `${name} ${Math.round((100 * n) / run!.samples.length)} %`),
@@ -136,7 +144,7 @@ function report(file: string, top: number, fromUs = 0): void {
   console.log(`Tasks of 20 ms or more: ${tasks.length}; the ${Math.min(top, tasks.length)} largest:`);
   for (const task of tasks.slice(0, top)) {
     console.log(
-      `- ${task.durationMs.toFixed(0)} ms at +${(task.startMs / 1000).toFixed(1)} s: ${task.entry}\n    ${task.top.join('; ')}`,
+      `- ${task.durationMs.toFixed(0)} ms (sampled ${task.sampledMs.toFixed(0)} ms) at +${(task.startMs / 1000).toFixed(1)} s: ${task.entry}\n    ${task.top.join('; ')}`,
     );
   }
 }
