@@ -5,7 +5,7 @@
  * every account with its `apiKeyFile` (form `file`, issue 11: the YAML of a large file must not
  * lift the peak).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,13 @@ import type { SimAccountSpec } from '../src/simulator/index.js';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const PROBE = new URL('./memory-probe.mjs', import.meta.url).href;
+
+/** Builds dist/ (what the exporter process runs) with the project's TypeScript. */
+export function buildDist(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+}
 
 /** One key file per account, named after it, mode 0600: what `--key-dir` of the simulator CLI writes. */
 export function writeKeyDirectory(dir: string, accounts: readonly SimAccountSpec[]): void {

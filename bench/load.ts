@@ -10,7 +10,6 @@
  * Exit code: 0 pass, 1 a criterion failed, 2 bad arguments.
  * `runLoad` is also what the small version in `npm test` (test/integration/load.test.ts) runs.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import {
   startSimulator,
   type SimRequestRecord,
 } from '../src/simulator/index.js';
-import { startExporterChild, writeConfigFile, writeKeyDirectory } from './exporter-process.js';
+import { buildDist, startExporterChild, writeConfigFile, writeKeyDirectory } from './exporter-process.js';
 import { attackReport, slowHeadersAttack } from './attack-slow-headers.js';
 import { slowReadersAttack } from './attack-slow-readers.js';
 
@@ -444,14 +443,6 @@ async function runScenario(
   }
 }
 
-function build(): void {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-}
-
 async function main(argv: readonly string[]): Promise<number> {
   let options: LoadOptions;
   let json: boolean;
@@ -476,7 +467,7 @@ async function main(argv: readonly string[]): Promise<number> {
       const scenario = values.scenario;
       if (!Object.hasOwn(SCENARIOS, scenario))
         throw new Error(`unknown scenario "${scenario}" (expected ${Object.keys(SCENARIOS).join(' or ')})`);
-      if (!values['no-build']) build();
+      if (!values['no-build']) buildDist();
       console.log(
         await runScenario(
           scenario as keyof typeof SCENARIOS,
@@ -502,7 +493,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`load: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
   }
-  if (!noBuild) build();
+  if (!noBuild) buildDist();
   const result = await runLoad(options);
   const problems = verdict(result);
   console.log(json ? JSON.stringify(result, null, 2) : report(result));

@@ -11,7 +11,7 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runBenchmark, type BenchOptions, type SizePlan } from './benchmark.js';
-import type { AccountsForm } from './exporter-process.js';
+import { buildDist, type AccountsForm } from './exporter-process.js';
 import { breakdownTable, measureBreakdown } from './memory-breakdown.js';
 import { DEFAULT_NODE_MAJOR, resolveNode, type NodeRuntime } from './node-runtime.js';
 import { markdownTable } from './report.js';
@@ -43,7 +43,7 @@ function nodeMajors(value: string | undefined): number[] {
 }
 
 async function memoryBreakdown(majors: readonly number[], execArgv: readonly string[]): Promise<number> {
-  build();
+  buildDist();
   const runs = [];
   for (const major of majors)
     runs.push(await measureBreakdown(resolveNode(major), execArgv, (line) => console.error(line)));
@@ -66,12 +66,6 @@ function commit(): string {
   } catch {
     return 'an unknown commit (no git)';
   }
-}
-
-function build(): void {
-  const root = fileURLToPath(new URL('..', import.meta.url));
-  const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -125,7 +119,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(`bench: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
     return 2;
   }
-  build();
+  buildDist();
   const options: BenchOptions = {
     plans,
     latencyMs: 50,

@@ -69,9 +69,12 @@ function metricsHandler(deps: ServerDeps): RequestHandler {
   const writer = deps.bodyWriter ?? sharedBodyWriter();
   return async (req, res) => {
     const format = negotiateFormat(req.headers.accept);
-    const zexa = deps.metrics.renderZexa(format);
+    // Rendered a few blocks per turn of the event loop; scrapes during a render share it.
+    const zexa = await deps.metrics.renderZexaSliced(format);
     const live = await deps.metrics.registry.metrics();
     const processText = format === 'openmetrics' ? openMetricsFromText(live) + OPENMETRICS_EOF : live;
+    // A client that left while the render ran gets nothing: its close has been and gone.
+    if (req.socket.destroyed) return;
     res
       .set('Content-Type', CONTENT_TYPES[format])
       .set('Cache-Control', 'no-store')
@@ -82,8 +85,11 @@ function metricsHandler(deps: ServerDeps): RequestHandler {
     // own: a concatenation of gzip members is a valid gzip stream).
     if (acceptsGzip(req)) {
       res.set('Content-Encoding', 'gzip');
+      // Compressed on libuv's threadpool, not the main thread; the same Buffer while nothing changed.
+      const gzipped = await zexa.gzipAsync();
+      if (req.socket.destroyed) return;
       writer.send(res, [
-        writer.shared(`${format} gzip`, zexa, zexa.byteLength, () => zexa.gzip()),
+        writer.shared(`${format} gzip`, zexa, zexa.byteLength, () => gzipped),
         gzipSync(processText, { level: 6 }),
       ]);
       return;

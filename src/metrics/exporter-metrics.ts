@@ -10,10 +10,21 @@
  * keeps the process metrics in the exporter's own Registry (never the global one); they are cheap
  * and stay live on every scrape.
  */
-import { gzipSync } from 'node:zlib';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { AccountStatus, AccountStore } from '../state/account-store.js';
-import { metadata, type ExpositionFormat } from './exposition.js';
+import { escapeLabelValue, formatValue, metadata, type ExpositionFormat } from './exposition.js';
+import {
+  BLOCKS_PER_SLICE,
+  encodeLines,
+  nextTurn,
+  piece,
+  rendered,
+  type Piece,
+  type RenderedMetrics,
+} from './rendered.js';
+
+export type { RenderedMetrics } from './rendered.js';
+export { escapeLabelValue, formatValue } from './exposition.js';
 
 type MetricType = 'gauge' | 'counter' | 'histogram';
 
@@ -143,19 +154,6 @@ export const METRICS = {
 /** Buckets for one request to the API: sub-second is normal, the timeout caps the top. */
 const DURATION_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
 
-/** Label values per the text exposition format: backslash, double quote and newline escaped. */
-export function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-}
-
-/** Numbers as Prometheus parses them (Go's ParseFloat accepts JS's shortest round-trip form). */
-export function formatValue(value: number): string {
-  if (Number.isNaN(value)) return 'NaN';
-  if (value === Infinity) return '+Inf';
-  if (value === -Infinity) return '-Inf';
-  return String(value);
-}
-
 function header(def: MetricDefinition, format: ExpositionFormat): string {
   return metadata(def.name, def.type, def.help, format);
 }
@@ -233,26 +231,6 @@ interface Block {
   gzipped: (Buffer | undefined)[];
 }
 
-/** A piece of the exposition text with its own gzip member, compressed at most once. */
-interface Piece {
-  bytes: Buffer;
-  gzip: () => Buffer;
-}
-
-/**
- * Compressed pieces are ~1 KB: zlib's output chunk is sized near that (the default 16 KB chunk,
- * one per piece, left ~10 MB of native heap behind after compressing 10,000 accounts' pieces).
- */
-const GZIP_OPTIONS = { level: 6, chunkSize: 2048 } as const;
-
-/**
- * gzip of a piece, copied into a buffer of its own size: gzipSync returns a slice of its output
- * chunk, and ~630 kept slices would each pin a whole chunk (10,000 accounts).
- */
-function gzipPiece(data: Buffer | string): Buffer {
-  return Buffer.from(gzipSync(data, GZIP_OPTIONS));
-}
-
 export interface ExporterMetricsOptions {
   version: string;
   nodeVersion: string;
@@ -260,25 +238,8 @@ export interface ExporterMetricsOptions {
   registry?: Registry;
   /** Collect prom-client's default process metrics into the registry (default true). */
   processMetrics?: boolean;
-}
-
-export interface RenderedMetrics {
-  /** Decoded on first use (tests, debugging): scrapes are served from `chunks` or `gzip`. */
-  readonly text: string;
-  /** Total length of `chunks` in bytes. */
-  readonly byteLength: number;
-  /**
-   * The UTF-8 text as the cached buffers it is made of, in order: a plain-text scrape writes them
-   * as they are (one writev) instead of copying ~5 MB into one buffer first (10,000 accounts).
-   */
-  readonly chunks: readonly Buffer[];
-  /**
-   * gzip of `text`, computed at most once per distinct text: a concatenation of gzip members
-   * (valid gzip, RFC 1952 §2.2) of which only those of changed blocks are compressed again.
-   */
-  gzip(): Buffer;
-  /** `chunks` joined into one buffer, at most once. */
-  bytes(): Buffer;
+  /** Waits a turn of the event loop between slices of a render (default: `setImmediate`). */
+  yieldTurn?: () => Promise<void>;
 }
 
 export class ExporterMetrics {
@@ -300,9 +261,14 @@ export class ExporterMetrics {
   private renderedKey = '';
   /** What each format rendered at `renderedKey`; the block buffers inside are shared. */
   private rendered: Partial<Record<ExpositionFormat, RenderedMetrics>> = {};
+  /** Renders in progress (in slices), shared by every scrape that comes while they run. */
+  private readonly rendering: Partial<Record<ExpositionFormat, Promise<RenderedMetrics>>> = {};
+  /** Turns of the event loop between slices of a render. */
+  private readonly yieldTurn: () => Promise<void>;
 
   constructor(store: AccountStore, options: ExporterMetricsOptions) {
     this.store = store;
+    this.yieldTurn = options.yieldTurn ?? nextTurn;
     this.registry = options.registry ?? new Registry();
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     this.buildInfoLine = `${METRICS.buildInfo.name}{version="${escapeLabelValue(options.version)}",nodejs_version="${escapeLabelValue(options.nodeVersion)}"} 1\n`;
@@ -348,38 +314,98 @@ export class ExporterMetrics {
   }
 
   /**
-   * The `zexa_` families in `format`, rendered only when something changed. OpenMetrics' `# EOF`
-   * is not included: the process metrics follow.
+   * The `zexa_` families in `format`, rendered only when something changed, in one go. OpenMetrics'
+   * `# EOF` is not included: the process metrics follow. A scrape uses `renderZexaSliced`.
    */
   renderZexa(format: ExpositionFormat = 'text'): RenderedMetrics {
-    const key = `${this.store.version}:${this.ownVersion}`;
+    const key = this.currentKey();
+    if (key === this.renderedKey && this.rendered[format] !== undefined) return this.rendered[format];
+    const steps = this.build(format);
+    let step = steps.next();
+    while (step.done !== true) step = steps.next();
+    return this.keep(format, key, step.value);
+  }
+
+  /**
+   * The same as `renderZexa`, rendered a few blocks per turn of the event loop, so rendering
+   * 10,000 accounts (~7 MB) is no long task that holds timers, probes and poll answers back.
+   * Scrapes that come while a render of their format runs share it (its result may be up to one
+   * render old, as it would be had they come a moment earlier).
+   */
+  renderZexaSliced(format: ExpositionFormat = 'text'): Promise<RenderedMetrics> {
+    const key = this.currentKey();
+    const cached = key === this.renderedKey ? this.rendered[format] : undefined;
+    if (cached !== undefined) return Promise.resolve(cached);
+    const running = this.rendering[format];
+    if (running !== undefined) return running;
+    const render = this.renderInSlices(format, key);
+    this.rendering[format] = render;
+    // Cleared once settled: a render of one slice has settled already, yet its callbacks run after this.
+    const settled = (): void => {
+      if (this.rendering[format] === render) delete this.rendering[format];
+    };
+    render.then(settled, settled);
+    return render;
+  }
+
+  private async renderInSlices(format: ExpositionFormat, key: string): Promise<RenderedMetrics> {
+    const steps = this.build(format);
+    let step = steps.next();
+    while (step.done !== true) {
+      await this.yieldTurn();
+      step = steps.next();
+    }
+    return this.keep(format, key, step.value);
+  }
+
+  private currentKey(): string {
+    return `${this.store.version}:${this.ownVersion}`;
+  }
+  /** Keeps `result` as the render of `format` at `key` (the key seen when its render began). */
+  private keep(format: ExpositionFormat, key: string, result: RenderedMetrics): RenderedMetrics {
     if (key !== this.renderedKey) {
       this.rendered = {};
       this.renderedKey = key;
     }
-    return (this.rendered[format] ??= this.build(format));
+    this.rendered[format] = result;
+    return result;
   }
 
-  private build(format: ExpositionFormat): RenderedMetrics {
+  /** Renders the changed blocks, yielding after every {@link BLOCKS_PER_SLICE} rendered. */
+  private *build(format: ExpositionFormat): Generator<void, RenderedMetrics> {
     const accounts = this.store.list();
     const blockCount = Math.ceil(accounts.length / BLOCK_SIZE);
-    this.blocks.length = Math.min(this.blocks.length, blockCount);
+    // The blocks this render shows: a render of the other format may replace this.blocks' entries meanwhile.
+    const blocks: Block[] = [];
+    let sinceYield = 0;
     for (let b = 0; b < blockCount; b++) {
       const start = b * BLOCK_SIZE;
       const end = Math.min(start + BLOCK_SIZE, accounts.length);
-      const cached = this.blocks[b];
-      if (cached === undefined || !sameBlock(cached, accounts, start, end))
-        this.blocks[b] = renderBlock(accounts.slice(start, end));
+      let block = this.blocks[b];
+      if (block === undefined || !sameBlock(block, accounts, start, end)) {
+        if (sinceYield === BLOCKS_PER_SLICE) {
+          yield;
+          sinceYield = 0;
+        }
+        block = renderBlock(accounts.slice(start, end));
+        this.blocks[b] = block;
+        sinceYield++;
+      }
+      blocks.push(block);
     }
+    this.blocks.length = Math.min(this.blocks.length, blockCount);
     const pieces: Piece[] = [];
     ACCOUNT_FAMILIES.forEach(([def], f) => {
-      const blocks = this.blocks.filter((block) => (block.bodies[f] as Buffer).length > 0);
+      const shown = blocks.filter((block) => (block.bodies[f] as Buffer).length > 0);
       // A family with no samples at all is left out, as prom-client does for unlabelled metrics.
-      if (blocks.length === 0) return;
+      if (shown.length === 0) return;
       pieces.push(this.headerPiece(header(def, format)));
-      for (const block of blocks) {
-        const bytes = block.bodies[f] as Buffer;
-        pieces.push({ bytes, gzip: () => (block.gzipped[f] ??= gzipPiece(bytes)) });
+      for (const block of shown) {
+        pieces.push({
+          bytes: block.bodies[f] as Buffer,
+          gzipped: () => block.gzipped[f],
+          keep: (member) => (block.gzipped[f] = member),
+        });
       }
     });
     let tail =
@@ -393,34 +419,17 @@ export class ExporterMetrics {
         header(METRICS.shardInfo, format) +
         `${METRICS.shardInfo.name}{index="${this.shard.index}",count="${this.shard.count}"} 1\n`;
     }
-    const tailBytes = Buffer.from(tail);
-    let tailGzip: Buffer | undefined;
-    pieces.push({ bytes: tailBytes, gzip: () => (tailGzip ??= gzipPiece(tailBytes)) });
-    const chunks = pieces.map((piece) => piece.bytes);
-    const byteLength = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-    let gzipped: Buffer | undefined;
-    let bytes: Buffer | undefined;
-    const joined = (): Buffer => (bytes ??= Buffer.concat(chunks, byteLength));
-    return {
-      get text() {
-        return joined().toString('utf8');
-      },
-      byteLength,
-      chunks,
-      gzip: () => (gzipped ??= Buffer.concat(pieces.map((piece) => piece.gzip()))),
-      bytes: joined,
-    };
+    pieces.push(piece(Buffer.from(tail)));
+    return rendered(pieces);
   }
 
   private headerPiece(text: string): Piece {
-    let piece = this.headerPieces.get(text);
-    if (piece === undefined) {
-      const bytes = Buffer.from(text);
-      let gzipped: Buffer | undefined;
-      piece = { bytes, gzip: () => (gzipped ??= gzipPiece(bytes)) };
-      this.headerPieces.set(text, piece);
+    let found = this.headerPieces.get(text);
+    if (found === undefined) {
+      found = piece(Buffer.from(text));
+      this.headerPieces.set(text, found);
     }
-    return piece;
+    return found;
   }
 
   private renderRequests(format: ExpositionFormat): string {
@@ -475,16 +484,14 @@ function sameBlock(block: Block, accounts: readonly AccountStatus[], start: numb
 }
 
 function renderBlock(statuses: AccountStatus[]): Block {
-  const lines: string[][] = ACCOUNT_FAMILIES.map(() => []);
-  for (const status of statuses) {
-    // Account names are [a-z0-9_] by configuration; escaping keeps the output valid regardless.
-    const label = escapeLabelValue(status.name);
-    ACCOUNT_FAMILIES.forEach(([def, render], f) => (lines[f] as string[]).push(render(def.name, status, label)));
-  }
+  // Account names are [a-z0-9_] by configuration; escaping keeps the output valid regardless.
+  const labels = statuses.map((status) => escapeLabelValue(status.name));
   return {
     statuses,
     versions: statuses.map((s) => s.version),
-    bodies: lines.map((family) => Buffer.from(family.join(''))),
+    bodies: ACCOUNT_FAMILIES.map(([def, render]) =>
+      encodeLines(statuses.length, (i) => render(def.name, statuses[i] as AccountStatus, labels[i] as string)),
+    ),
     gzipped: ACCOUNT_FAMILIES.map(() => undefined),
   };
 }

@@ -73,6 +73,19 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   return best?.format ?? 'text';
 }
 
+/** Label values per the text exposition format: backslash, double quote and newline escaped. */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+/** Numbers as Prometheus parses them (Go's ParseFloat accepts JS's shortest round-trip form). */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  return String(value);
+}
+
 /** The family name OpenMetrics gives a metric: a counter's without its `_total`. */
 export function familyName(name: string, type: string, format: ExpositionFormat): string {
   return format === 'openmetrics' && type === 'counter' && name.endsWith('_total')

@@ -202,4 +202,28 @@ describe('ExporterMetrics', () => {
     const { register } = await import('prom-client');
     expect(await register.metrics()).not.toContain('process_cpu_user_seconds_total');
   });
+
+  it('renders each change in slices, also when the render fits in one slice', async () => {
+    const { store, metrics } = setup(['alpha', 'beta']);
+    store.recordSuccess('alpha', { credits: 10, currency: 'USD', atMs: 1_700_000_000_000 });
+    const first = await metrics.renderZexaSliced();
+    expect(first.text).toContain('zexa_credits_remaining{account="alpha",currency="USD"} 10\n');
+    expect(await metrics.renderZexaSliced()).toBe(first);
+    // A finished render is never handed out again once something changed.
+    store.recordSuccess('alpha', { credits: 20, currency: 'USD', atMs: 1_700_000_060_000 });
+    const second = await metrics.renderZexaSliced();
+    expect(second.text).toContain('zexa_credits_remaining{account="alpha",currency="USD"} 20\n');
+    store.recordSuccess('beta', { credits: 5, currency: 'USD', atMs: 1_700_000_060_000 });
+    expect((await metrics.renderZexaSliced()).text).toContain('zexa_up{account="beta"} 1\n');
+    store.recordFailure('beta', {
+      reason: 'unauthorized',
+      message: 'HTTP 401',
+      status: 401,
+      requestId: undefined,
+      attempts: 1,
+      atMs: 1_700_000_120_000,
+    });
+    expect((await metrics.renderZexaSliced()).text).toContain('zexa_up{account="beta"} 0\n');
+    expect(await (await metrics.renderZexaSliced()).gzipAsync()).toBe(metrics.renderZexa().gzip());
+  });
 });
