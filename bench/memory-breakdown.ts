@@ -24,7 +24,6 @@ const MB = 1024 * 1024;
 
 /** The entry point's imports, in the order main.ts reaches them, then the app's own layers. */
 const IMPORTS: readonly string[] = [
-  'zod',
   'yaml',
   'pino',
   'undici',

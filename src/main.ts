@@ -73,7 +73,7 @@ async function loadStartupConfig(
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const other = await runOtherCommand(argv, env);
   if (other !== undefined) return other;
-  // The configuration loader (zod, yaml) is imported only now, so `--version` and `--help` peak
+  // The configuration loader (yaml) is imported only now, so `--version` and `--help` peak
   // near Node.js's own memory floor (BENCHMARKS.md, "Start-up commands").
   const { loadConfig, loadConfigAsync, nodeAsyncConfigSources, nodeConfigSources } = await import('./config/load.js');
   const sources = nodeConfigSources(argv, env);
