@@ -3,10 +3,9 @@
  * entries, and loading a file into settings plus a way to name `file:line` of any field. Messages
  * never quote the file's source: a wrong path may name a key file.
  */
-import { isMap, isScalar, type Document } from 'yaml';
 import { fileReadDefect } from '../lib/errno.js';
 import { list, mapping, parsed, type Issue, type Shape, type Validator } from '../lib/validate.js';
-import { loadYaml } from '../lib/yaml.js';
+import { loadYaml, nodeAt } from '../lib/yaml.js';
 import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, LIMITS, type PollLimits } from './limits.js';
 import { SETTING_LIST, type ListedSetting } from './settings.js';
 import type { ConfigSources, Thresholds } from './types.js';
@@ -275,18 +274,6 @@ function validRest(
   const left: Issue[] = [];
   const again = validator(copy, [], left);
   return again.ok && left.length === 0 ? { settings: again.value, invalid, entryIndexes } : undefined;
-}
-
-function nodeAt(
-  doc: Document,
-  path: readonly PropertyKey[],
-  key?: string,
-): { range?: readonly number[] | null } | undefined {
-  const parent: unknown = path.length === 0 ? doc.contents : doc.getIn(path as unknown[], true);
-  if (key === undefined) return parent as { range?: readonly number[] | null } | undefined;
-  if (!isMap(parent)) return undefined;
-  const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
-  return pair?.key as { range?: readonly number[] | null } | undefined;
 }
 
 export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
