@@ -6,7 +6,6 @@
  * first: one that holds the key, or any 8-character slice of it, refuses the whole answer as
  * `invalid_response`, and the log names the field without quoting it.
  */
-import { STATUS_CODES } from 'node:http';
 import {
   ClientError,
   ForbiddenError,
@@ -17,6 +16,7 @@ import {
   type ZexaApiError,
   type ZexaErrorDetails,
 } from './errors.js';
+import { http } from '../lib/node-http.js';
 import { containsKeySlice, keySlices } from '../lib/redact.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -108,7 +108,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 export function answered(status: number, requestId: string | undefined): string {
-  const text = STATUS_CODES[status];
+  const text = http.STATUS_CODES[status];
   return (
     `Zexa API answered ${status}${text === undefined ? '' : ` ${text}`}` +
     (requestId === undefined ? '' : ` (request_id ${requestId})`)
