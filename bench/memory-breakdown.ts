@@ -26,7 +26,8 @@ const MB = 1024 * 1024;
 const IMPORTS: readonly string[] = [
   'yaml',
   'pino',
-  'undici',
+  // The parts of undici the client loads (src/zexa/undici.ts), not the package's index.
+  'dist/zexa/undici.js',
   'prom-client',
   'express',
   'dist/config/load.js',
