@@ -24,10 +24,10 @@ const MB = 1024 * 1024;
 
 /** The entry point's imports, in the order main.ts reaches them, then the app's own layers. */
 const IMPORTS: readonly string[] = [
-  'zod',
   'yaml',
   'pino',
-  'undici',
+  // The parts of undici the client loads (src/zexa/undici.ts), not the package's index.
+  'dist/zexa/undici.js',
   'prom-client',
   'express',
   'dist/config/load.js',

@@ -73,7 +73,7 @@ async function loadStartupConfig(
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const other = await runOtherCommand(argv, env);
   if (other !== undefined) return other;
-  // The configuration loader (zod, yaml) is imported only now, so `--version` and `--help` peak
+  // The configuration loader (yaml) is imported only now, so `--version` and `--help` peak
   // near Node.js's own memory floor (BENCHMARKS.md, "Start-up commands").
   const { loadConfig, nodeConfigSources } = await import('./config/load.js');
   const sources = nodeConfigSources(argv, env);
@@ -167,11 +167,14 @@ function isEntryPoint(): boolean {
  * often, so re-rendering every /metrics block at once takes longer. BENCHMARKS.md ("Memory") has
  * the measured peak and steady RSS and the CPU cost with and without both flags.
  * `node --no-optimize-for-size dist/main.js` trades the memory back (NODE_OPTIONS does not take
- * V8 flags like this one). Both flags exist in the V8 of Node.js 20, 22 and 24 and take effect
- * when set at run time, before the config is loaded.
+ * V8 flags like this one). The flags exist in the V8 of Node.js 20, 22 and 24 and are set at run
+ * time, before the config is loaded. V8 applies a flag's implications only when it starts, so
+ * `--liftoff-only` set now no longer stopped the tier-up on Node.js 24 (V8 13.6): TurboFan
+ * recompiled llhttp at the second poll, +10 to 12 MB of RSS that stayed. The two flags it implies
+ * are set as well.
  */
 export function tuneV8(execArgv: readonly string[] = process.execArgv): void {
-  setFlagsFromString('--liftoff-only');
+  for (const flag of ['--liftoff-only', '--no-wasm-tier-up', '--no-wasm-dynamic-tiering']) setFlagsFromString(flag);
   if (!execArgv.includes('--no-optimize-for-size')) setFlagsFromString('--optimize-for-size');
 }
 

@@ -3,41 +3,32 @@
  * entries, and loading a file into settings plus a way to name `file:line` of any field. Messages
  * never quote the file's source: a wrong path may name a key file.
  */
-import { isMap, isScalar, type Document } from 'yaml';
-import { z } from 'zod';
 import { fileReadDefect } from '../lib/errno.js';
-import { loadYaml } from '../lib/yaml.js';
+import { list, mapping, parsed, type Issue, type Shape, type Validator } from '../lib/validate.js';
+import { loadYaml, nodeAt } from '../lib/yaml.js';
 import { ACCOUNT_NAME, ACCOUNT_NAME_RULE, LIMITS, type PollLimits } from './limits.js';
-import { SETTING_LIST, type ListedSetting, type SettingKey } from './settings.js';
+import { SETTING_LIST, type ListedSetting } from './settings.js';
 import type { ConfigSources, Thresholds } from './types.js';
 import { kindOf, parsePath, quote } from './values.js';
 
 /**
- * A leaf setting: accepts a string (environment, flags, quoted YAML) or a number (YAML), parses
- * it with `parse`, whose Error message becomes the problem line. Anything else (a mapping, a
- * list, an empty value) is named by kind, never echoed.
+ * A leaf setting: accepts a string (quoted YAML) or a number (YAML), parses it with `parse`,
+ * whose Error message becomes the problem line. Anything else (a mapping, a list, an empty
+ * value) is named by kind, never echoed.
  */
-function leaf<T>(parse: (raw: string | number) => T, expected: string): z.ZodType<T> {
-  return z.unknown().transform((raw, ctx): T => {
-    if (typeof raw !== 'string' && typeof raw !== 'number') {
-      ctx.addIssue({ code: 'custom', message: `must be ${expected} (got ${kindOf(raw)})` });
-      return z.NEVER;
-    }
-    try {
-      return parse(raw);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : `is not ${expected}` });
-      return z.NEVER;
-    }
-  });
+function leaf<T>(parse: (raw: string | number) => T, expected: string): Validator<T> {
+  return parsed((raw) => {
+    if (typeof raw !== 'string' && typeof raw !== 'number') throw new Error(`must be ${expected} (got ${kindOf(raw)})`);
+    return parse(raw);
+  }, `is not ${expected}`);
 }
 
-/** The zod schema of a setting of the table, under `limits`. */
-function settingSchema(setting: ListedSetting, limits: PollLimits): z.ZodType {
+/** The validator of a setting of the table, under `limits`. */
+function settingValidator(setting: ListedSetting, limits: PollLimits): Validator<unknown> {
   return leaf((raw) => setting.parse(raw, limits), setting.expected);
 }
 
-const pathSchema = leaf(parsePath, 'a file path');
+const pathValidator = leaf(parsePath, 'a file path');
 
 const accountName = leaf((raw) => {
   const text = String(raw);
@@ -59,82 +50,69 @@ const FILE_SETTINGS = SETTING_LIST.flatMap((s) => (s.file === undefined ? [] : [
 const fieldName = (path: readonly string[]): string => path[path.length - 1] as string;
 
 /** What an account entry may set for itself: the per-account settings (the thresholds), by field name. */
-function accountThresholdsSchema(limits: PollLimits) {
-  const shape = Object.fromEntries(
-    FILE_SETTINGS.filter((s) => s.perAccount === true).map((s) => [
-      fieldName(s.file),
-      settingSchema(s, limits).optional(),
-    ]),
+function accountThresholdsShape(limits: PollLimits): Shape {
+  return Object.fromEntries(
+    FILE_SETTINGS.filter((s) => s.perAccount === true).map((s) => [fieldName(s.file), settingValidator(s, limits)]),
   );
-  return z.strictObject(shape);
 }
 
-function accountEntrySchemaWith(limits: PollLimits) {
-  const shape = {
-    name: accountName.optional(),
-    apiKeyFile: pathSchema.optional(),
-    apiKeyEnv: envName.optional(),
-    fromDirectory: pathSchema.optional(),
-    thresholds: accountThresholdsSchema(limits).optional(),
+function accountEntryShape(limits: PollLimits): Shape {
+  return {
+    name: accountName,
+    apiKeyFile: pathValidator,
+    apiKeyEnv: envName,
+    fromDirectory: pathValidator,
+    thresholds: mapping(accountThresholdsShape(limits)),
   };
-  const schema = z.strictObject(shape).superRefine((entry, ctx) => {
-    const keyFields = [entry.apiKeyFile, entry.apiKeyEnv].filter((v) => v !== undefined).length;
-    if (entry.fromDirectory !== undefined) {
-      if (entry.name !== undefined || keyFields > 0) {
-        ctx.addIssue({
-          code: 'custom',
-          message:
-            'fromDirectory cannot be combined with name, apiKeyFile or apiKeyEnv (each file in the directory is one account, named after the file)',
-        });
-      }
-      return;
+}
+
+/** The problems of an account entry whose fields are each valid: which fields go together. */
+function entryProblems(entry: AccountEntry, problem: (message: string) => void): void {
+  const keyFields = [entry.apiKeyFile, entry.apiKeyEnv].filter((v) => v !== undefined).length;
+  if (entry.fromDirectory !== undefined) {
+    if (entry.name !== undefined || keyFields > 0) {
+      problem(
+        'fromDirectory cannot be combined with name, apiKeyFile or apiKeyEnv (each file in the directory is one account, named after the file)',
+      );
     }
-    if (entry.name === undefined)
-      ctx.addIssue({
-        code: 'custom',
-        message: 'needs a name (or fromDirectory: a directory with one key file per account)',
-      });
-    if (keyFields === 0)
-      ctx.addIssue({
-        code: 'custom',
-        message: 'needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)',
-      });
-    if (keyFields > 1) ctx.addIssue({ code: 'custom', message: 'has both apiKeyFile and apiKeyEnv; set only one' });
-  });
-  return { shape, schema };
+    return;
+  }
+  if (entry.name === undefined) problem('needs a name (or fromDirectory: a directory with one key file per account)');
+  if (keyFields === 0)
+    problem('needs apiKeyFile (a file holding the key) or apiKeyEnv (the name of a variable holding it)');
+  if (keyFields > 1) problem('has both apiKeyFile and apiKeyEnv; set only one');
 }
 
 /**
  * The file's top level: one field per section of the table's settings (`api`, `poll`, ...) or
  * per top-level setting (`shard`), in the table's order, with `accounts` after the `thresholds`
  * its entries override. The order is that of the problem lines and the "expected one of" lists.
+ * Each section is given as the shape of its fields, for those lists.
  */
-function topLevel(limits: PollLimits, accounts: z.ZodType): [string, z.ZodType][] {
-  const sections = new Map<string, z.ZodType | Record<string, z.ZodType>>();
+function topLevel(limits: PollLimits): [string, Validator<unknown> | Shape][] {
+  const sections = new Map<string, Validator<unknown> | Record<string, Validator<unknown>>>();
   for (const s of FILE_SETTINGS) {
-    const schema = settingSchema(s, limits).optional();
+    const validator = settingValidator(s, limits);
     if (s.file.length === 1) {
-      sections.set(fieldName(s.file), schema);
+      sections.set(fieldName(s.file), validator);
       continue;
     }
     const [section] = s.file as [string, string];
     const fields = sections.get(section) ?? {};
-    sections.set(section, { ...(fields as Record<string, z.ZodType>), [fieldName(s.file)]: schema });
+    sections.set(section, { ...(fields as Record<string, Validator<unknown>>), [fieldName(s.file)]: validator });
   }
-  const entries = [...sections].map(([name, value]): [string, z.ZodType] => [
-    name,
-    value instanceof z.ZodType ? value : z.strictObject(value).optional(),
-  ]);
+  const entries = [...sections];
   const after = entries.findIndex(([name]) => name === 'thresholds') + 1;
-  entries.splice(after, 0, ['accounts', z.array(accounts).optional()]);
+  entries.splice(after, 0, ['accounts', list(mapping(accountEntryShape(limits), entryProblems))]);
   return entries;
 }
 
-function fileSchemaWith(limits: PollLimits) {
-  return z.strictObject(Object.fromEntries(topLevel(limits, accountEntrySchemaWith(limits).schema)));
+function fileValidatorWith(limits: PollLimits): FileValidator {
+  const shape = Object.fromEntries(
+    topLevel(limits).map(([name, value]) => [name, typeof value === 'function' ? value : mapping(value)]),
+  );
+  return mapping(shape);
 }
-
-type FileSchema = ReturnType<typeof fileSchemaWith>;
 
 /** One entry of the file's `accounts`. */
 export interface AccountEntry {
@@ -148,43 +126,27 @@ export interface AccountEntry {
 /** What a valid file sets: its account entries, and the table's settings at their paths (read with valueAt). */
 type FileSettings = { accounts?: AccountEntry[] | undefined } & Record<string, unknown>;
 
-/** The schemas that depend on PollLimits: each setting's, and the file's. */
-export interface LimitedSchemas {
-  settings: Readonly<Record<SettingKey, z.ZodType>>;
-  file: FileSchema;
-}
+type FileValidator = Validator<FileSettings>;
 
-function buildSchemas(limits: PollLimits): LimitedSchemas {
-  const settings = Object.fromEntries(SETTING_LIST.map((s) => [s.key, settingSchema(s, limits)])) as Record<
-    SettingKey,
-    z.ZodType
-  >;
-  return { settings, file: fileSchemaWith(limits) };
-}
+const fileValidators = new WeakMap<PollLimits, FileValidator>();
 
-const limitedSchemas = new WeakMap<PollLimits, LimitedSchemas>();
-
-/** The schemas for `limits`, built once per limits object (the product's LIMITS, or a test's). */
-export function schemasFor(limits: PollLimits): LimitedSchemas {
-  let limited = limitedSchemas.get(limits);
-  if (limited === undefined) {
-    limited = buildSchemas(limits);
-    limitedSchemas.set(limits, limited);
+/** The file's validator for `limits`, built once per limits object (the product's LIMITS, or a test's). */
+function fileValidatorFor(limits: PollLimits): FileValidator {
+  let validator = fileValidators.get(limits);
+  if (validator === undefined) {
+    validator = fileValidatorWith(limits);
+    fileValidators.set(limits, validator);
   }
-  return limited;
+  return validator;
 }
 
 /** Known fields per YAML path pattern (list indexes as []), for "unknown field" messages. */
 const KNOWN_FIELDS: Readonly<Record<string, readonly string[]>> = (() => {
-  const top = topLevel(LIMITS, z.unknown());
+  const top = topLevel(LIMITS);
   const known: Record<string, readonly string[]> = { '': top.map(([name]) => name) };
-  for (const [name, schema] of top) {
-    const inner = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
-    if (inner instanceof z.ZodObject) known[name] = Object.keys(inner.shape);
-  }
-  const account = accountEntrySchemaWith(LIMITS).shape;
-  known['accounts[]'] = Object.keys(account);
-  known['accounts[].thresholds'] = Object.keys(account.thresholds.unwrap().shape);
+  for (const [name, value] of top) if (typeof value !== 'function') known[name] = Object.keys(value);
+  known['accounts[]'] = Object.keys(accountEntryShape(LIMITS));
+  known['accounts[].thresholds'] = Object.keys(accountThresholdsShape(LIMITS));
   return known;
 })();
 
@@ -261,13 +223,14 @@ export function loadFile(
   };
 
   const raw: unknown = yaml.value ?? {};
-  const schema = schemasFor(limits).file;
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return { path, settings: parsed.data, at, invalid: new Set() };
-  for (const issue of parsed.error.issues) problems.push(...describeIssue(issue, raw, at));
+  const validator = fileValidatorFor(limits);
+  const issues: Issue[] = [];
+  const checked = validator(raw, [], issues);
+  if (checked.ok && issues.length === 0) return { path, settings: checked.value, at, invalid: new Set() };
+  for (const issue of issues) problems.push(...describeIssue(issue, raw, at));
   // Go on with the valid rest, so that the problems further on (accounts, keys, thresholds)
   // are found in the same run: users fix a file once, not in stages.
-  const rest = validRest(raw, parsed.error.issues, schema);
+  const rest = validRest(raw, issues, validator);
   return rest === undefined ? undefined : { path, ...rest, at };
 }
 
@@ -278,8 +241,8 @@ export function loadFile(
  */
 function validRest(
   raw: unknown,
-  issues: readonly z.core.$ZodIssue[],
-  schema: FileSchema,
+  issues: readonly Issue[],
+  validator: FileValidator,
 ): Pick<LoadedFile, 'settings' | 'invalid' | 'entryIndexes'> | undefined {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
   const copy = structuredClone(raw) as Record<string, unknown>;
@@ -308,20 +271,9 @@ function validRest(
     entryIndexes = copy.accounts.flatMap((_entry, i) => (badEntries.has(i) ? [] : [i]));
     copy.accounts = entryIndexes.map((i) => (copy.accounts as unknown[])[i]);
   }
-  const again = schema.safeParse(copy);
-  return again.success ? { settings: again.data, invalid, entryIndexes } : undefined;
-}
-
-function nodeAt(
-  doc: Document,
-  path: readonly PropertyKey[],
-  key?: string,
-): { range?: readonly number[] | null } | undefined {
-  const parent: unknown = path.length === 0 ? doc.contents : doc.getIn(path as unknown[], true);
-  if (key === undefined) return parent as { range?: readonly number[] | null } | undefined;
-  if (!isMap(parent)) return undefined;
-  const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
-  return pair?.key as { range?: readonly number[] | null } | undefined;
+  const left: Issue[] = [];
+  const again = validator(copy, [], left);
+  return again.ok && left.length === 0 ? { settings: again.value, invalid, entryIndexes } : undefined;
 }
 
 export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
@@ -333,7 +285,7 @@ export function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, raw: unknown, at: LoadedFile['at']): string[] {
+function describeIssue(issue: Issue, raw: unknown, at: LoadedFile['at']): string[] {
   const path = issue.path;
   if (issue.code === 'unrecognized_keys') {
     const pattern = formatPath(path.map((s) => (typeof s === 'number' ? '[]' : s))).replace(/\.\[\]/g, '[]');
@@ -346,7 +298,7 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown, at: LoadedFile['at
   }
   if (issue.code === 'invalid_type') {
     const got = kindOf(valueAt(raw, path));
-    const expected = issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : issue.expected;
+    const expected = `a ${issue.expected}`;
     if (path.length === 0) return [`${at(path)}: the top level must be a mapping of settings (got ${got})`];
     return [`${at(path)}: must be ${expected} (got ${got})`];
   }

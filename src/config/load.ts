@@ -13,15 +13,15 @@
 import { readdirSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, resolve as resolvePath } from 'node:path';
-import type { z } from 'zod';
 import { KeyUnavailableError, TooManyOpenFilesError } from '../zexa/errors.js';
 import { ConfigError } from './errors.js';
 import { readAccountKey } from './keys.js';
 import { readFileBounded, readFileBoundedAsync } from '../lib/bounded-read.js';
+import { problemMessage } from '../lib/validate.js';
 import { withoutKeys, withoutLikelyKeys } from '../lib/redact.js';
 import { envAccounts, fileAccounts, keyVariables, type AccountCandidate } from './accounts.js';
 import { parseCommandLine, type ParsedArgs } from './cli.js';
-import { loadFile, schemasFor, valueAt, type LoadedFile } from './file.js';
+import { loadFile, valueAt, type LoadedFile } from './file.js';
 import { FILE_SUFFIX, KEY_ENV_PREFIX, LIMITS, type PollLimits } from './limits.js';
 import {
   ENTRIES_PER_TURN,
@@ -61,7 +61,7 @@ interface LoadContext {
 }
 
 /** A setting's value by precedence flag > env > file > default; bad flag or env values become problems. */
-function resolveSetting<T>(ctx: LoadContext, setting: Setting<T>, schema: z.ZodType<T>): Resolved<T> {
+function resolveSetting<T>(ctx: LoadContext, setting: Setting<T>): Resolved<T> {
   const candidates: { text: string; where: string }[] = [];
   const flag = setting.flag === undefined ? undefined : ctx.args.flags.get(setting.flag as FlagName);
   if (flag !== undefined) candidates.push({ text: flag.value, where: flag.where });
@@ -76,12 +76,14 @@ function resolveSetting<T>(ctx: LoadContext, setting: Setting<T>, schema: z.ZodT
       );
       continue;
     }
-    const parsed = schema.safeParse(candidate.text);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) ctx.problems.push(`${candidate.where}: ${issue.message}`);
+    let value: T;
+    try {
+      value = setting.parse(candidate.text, ctx.limits);
+    } catch (error) {
+      ctx.problems.push(`${candidate.where}: ${problemMessage(error, `is not ${setting.expected}`)}`);
       continue;
     }
-    result ??= { value: parsed.data, where: candidate.where };
+    result ??= { value, where: candidate.where };
   }
   if (result !== undefined) return result;
   const fallback = setting.default;
@@ -100,10 +102,9 @@ type Settings = { [K in ResolvedKey]: Resolved<SettingValue<K>> };
 
 /** Every setting of the table but the config file, resolved with its origin, in the table's order. */
 function resolveSettings(ctx: LoadContext): Settings {
-  const schemas = schemasFor(ctx.limits).settings;
   const resolved: Partial<Record<SettingKey, Resolved<unknown>>> = {};
   for (const setting of SETTING_LIST) {
-    if (setting.key !== 'configFile') resolved[setting.key] = resolveSetting(ctx, setting, schemas[setting.key]);
+    if (setting.key !== 'configFile') resolved[setting.key] = resolveSetting(ctx, setting);
   }
   return resolved as Settings;
 }
@@ -272,11 +273,7 @@ function* openContext(
 ): Steps<{ ctx: LoadContext; configFile: Resolved<string | undefined> }> {
   const ctx: LoadContext = { sources, limits, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
   ctx.problems.push(...ctx.args.problems);
-  const configFile = resolveSetting(
-    ctx,
-    SETTINGS.configFile,
-    schemasFor(limits).settings.configFile as z.ZodType<string | undefined>,
-  );
+  const configFile = resolveSetting(ctx, SETTINGS.configFile);
   if (configFile.value !== undefined) {
     const [read] = yield* readFiles([configFile.value]);
     ctx.file = loadFile(

@@ -45,7 +45,7 @@ export interface Setting<T, F extends string = string> {
    * The schema: parses a value from a flag, a variable (text) or the file (text or a number)
    * into T, throwing an Error whose message is the problem line after `where:`. Only the poll
    * interval and the request timeout use the limits (tests load with lower ones). file.ts makes
-   * the zod schemas of it, so that --help and --version do not load zod.
+   * the config file's validators of it, so that --help and --version do not load yaml.
    */
   parse(raw: string | number, limits: PollLimits): T;
   /** What a value must be, for one of another kind (a list, a mapping): `a duration`. */

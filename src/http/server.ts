@@ -2,10 +2,11 @@
  * The listener's server: plain HTTP, or HTTPS with the web config's TLS options, following a
  * reloading web config for new connections. Basic auth and headers are in web-config/auth.ts.
  */
-import http from 'node:http';
+import type http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
 import type { Logger } from '../lib/logger.js';
+import { http as nodeHttp } from '../lib/node-http.js';
 import type { WebConfig } from './web-config/parse.js';
 import { asSource, type WebConfigSource } from './web-config/source.js';
 import { secureContextOptions, type ClientAuthType } from './web-config/tls.js';
@@ -55,7 +56,7 @@ export function createHttpServer(
 ): http.Server | https.Server {
   const source = webConfig === undefined ? undefined : asSource(webConfig);
   const initial = source?.current().tls;
-  if (source === undefined || initial === undefined) return http.createServer(handler);
+  if (source === undefined || initial === undefined) return nodeHttp.createServer(handler);
 
   let clientAuthType = initial.clientAuthType;
   const server = https.createServer(

@@ -4,8 +4,9 @@
  * tracking every socket and timer so `close()` never waits on a hung or keep-alive connection.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { http } from '../lib/node-http.js';
 import { AccountBook, checkCredits } from './accounts.js';
 import { decide, type Answer } from './answer.js';
 import { SimulatorUsageError } from './errors.js';
@@ -250,7 +251,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ze
   };
   for (const spec of options.accounts ?? []) state.book.add(spec);
 
-  const server = createServer((req, res) => answerRequest(state, req, res));
+  const server = http.createServer((req, res) => answerRequest(state, req, res));
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   const sockets = trackSockets(server);
   await listen(server, options.host ?? '127.0.0.1', options.port ?? 0);

@@ -9,7 +9,8 @@
  * of the answer that is kept (currency, request id, message) passes one key check first: one that
  * holds the key, or any 8-character slice of it, refuses the whole answer as `invalid_response`.
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { request } from './undici.js';
 import { createProxyAgent } from './proxy.js';
 import { abortReason, type Clock } from '../lib/clock.js';
 import {

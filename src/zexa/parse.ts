@@ -6,8 +6,6 @@
  * first: one that holds the key, or any 8-character slice of it, refuses the whole answer as
  * `invalid_response`, and the log names the field without quoting it.
  */
-import { STATUS_CODES } from 'node:http';
-import { z } from 'zod';
 import {
   ClientError,
   ForbiddenError,
@@ -18,6 +16,7 @@ import {
   type ZexaApiError,
   type ZexaErrorDetails,
 } from './errors.js';
+import { http } from '../lib/node-http.js';
 import { containsKeySlice, keySlices } from '../lib/redact.js';
 import { parseRetryAfter } from './retry-after.js';
 
@@ -36,13 +35,21 @@ const MAX_ABS_CREDITS = 1e15;
 /** A currency code, as Zexa sends it (USD): nothing else can ride in this field into a label. */
 const CURRENCY = /^[A-Za-z0-9]{3,8}$/;
 
-const creditsBody = z.object({
-  credits: z
-    .number({ error: 'must be a finite number' })
-    .refine(Number.isFinite, 'must be a finite number')
-    .refine((value) => Math.abs(value) <= MAX_ABS_CREDITS, 'must be between -1e15 and 1e15'),
-  currency: z.string({ error: 'must be a string' }).regex(CURRENCY, 'must be 3 to 8 letters or digits'),
-});
+/**
+ * What is wrong with a 200 answer's body, one phrase per field (none: it is valid). A body that
+ * is not an object gets only the one phrase.
+ */
+function creditsBodyProblems(body: unknown): string[] {
+  const record = asRecord(body);
+  if (record === undefined) return ['expected an object with credits and currency'];
+  const { credits, currency } = record;
+  const problems: string[] = [];
+  if (typeof credits !== 'number' || !Number.isFinite(credits)) problems.push('credits must be a finite number');
+  else if (Math.abs(credits) > MAX_ABS_CREDITS) problems.push('credits must be between -1e15 and 1e15');
+  if (typeof currency !== 'string') problems.push('currency must be a string');
+  else if (!CURRENCY.test(currency)) problems.push('currency must be 3 to 8 letters or digits');
+  return problems;
+}
 
 // Control and format characters (including bidi overrides and line separators) are dropped from
 // anything the API sends that ends up in a log line, a label or the status page.
@@ -101,7 +108,7 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
 }
 
 export function answered(status: number, requestId: string | undefined): string {
-  const text = STATUS_CODES[status];
+  const text = http.STATUS_CODES[status];
   return (
     `Zexa API answered ${status}${text === undefined ? '' : ` ${text}`}` +
     (requestId === undefined ? '' : ` (request_id ${requestId})`)
@@ -163,19 +170,12 @@ export function parseCreditsResponse(
     // Before the format check, so that the log says "holds the API key" for a whole key too.
     const currency = asRecord(body)?.currency;
     if (typeof currency === 'string') checkForKey(currency, 'currency', status, slices);
-    const parsed = creditsBody.safeParse(body);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) =>
-        issue.path.length === 0
-          ? 'expected an object with credits and currency'
-          : `${issue.path.join('.')} ${issue.message}`,
-      );
-      throw new InvalidResponseError(`${head} with an unexpected body: ${[...new Set(problems)].join('; ')}`, {
-        status,
-        requestId,
-      });
+    const problems = creditsBodyProblems(body);
+    if (problems.length > 0) {
+      throw new InvalidResponseError(`${head} with an unexpected body: ${problems.join('; ')}`, { status, requestId });
     }
-    return { credits: parsed.data.credits, currency: parsed.data.currency, requestId };
+    const valid = body as { credits: number; currency: string };
+    return { credits: valid.credits, currency: valid.currency, requestId };
   }
 
   const retryAfterMs = parseRetryAfter(firstHeader(headers, 'retry-after'), nowMs);

@@ -7,7 +7,8 @@
  * - NO_PROXY exempts hosts for both.
  * The variables are read by the caller (lower case over upper case); '' means none.
  */
-import { Agent, EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Agent as AgentType, Dispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent } from './undici.js';
 
 export interface ProxySettings {
   httpProxy: string;
@@ -16,14 +17,14 @@ export interface ProxySettings {
 }
 
 /** What EnvHttpProxyAgent passes on to its Agent and ProxyAgents; `proxyTunnel` is ProxyAgent's. */
-type AgentOptions = Agent.Options & { proxyTunnel?: boolean };
+type AgentOptions = AgentType.Options & { proxyTunnel?: boolean };
 
 /**
  * One agent for every origin: `https:` origins get an EnvHttpProxyAgent that knows only
  * HTTPS_PROXY, `http:` origins one that knows only HTTP_PROXY and forwards instead of tunnelling.
  * ('' rather than undefined, so that undici never reads process.env behind the caller's back.)
  */
-export function createProxyAgent(proxies: ProxySettings, options: Agent.Options): Dispatcher {
+export function createProxyAgent(proxies: ProxySettings, options: AgentType.Options): Dispatcher {
   const forScheme = (origin: string | URL): Dispatcher => {
     const https = new URL(String(origin)).protocol === 'https:';
     const agentOptions: AgentOptions = { ...options, proxyTunnel: false };

@@ -15,7 +15,7 @@ describe('npm run bench -- --memory-breakdown, smoke run', () => {
     expect(run.probe.smapsRollup).toMatch(/^Anonymous:/m);
     // The heap snapshot was written and summed: compiled code is always in it.
     expect(run.snapshot.byType.get('code')).toBeGreaterThan(0);
-    expect([...run.perImport.keys()]).toContain('zod');
+    expect([...run.perImport.keys()]).toContain('yaml');
     const table = breakdownTable([run]);
     expect(table).toContain(`| figure (10 accounts, steady) | Node.js ${process.version} |`);
     expect(table).not.toContain('NaN');

@@ -9,7 +9,7 @@
  * The messages name the header and the offending character by code point and position, never
  * the value itself.
  */
-import { validateHeaderName, validateHeaderValue } from 'node:http';
+import { http } from '../../lib/node-http.js';
 
 /**
  * What Node's check rejects (`headerCharRegex` in lib/_http_common.js): anything but tab, visible
@@ -62,7 +62,7 @@ export function showHeaderName(name: string): string {
 /** Why Node would refuse `name` as a header name, or undefined when it accepts it. */
 export function headerNameProblem(name: string): string | undefined {
   try {
-    validateHeaderName(name);
+    http.validateHeaderName(name);
     return undefined;
   } catch {
     if (name === '') return 'a header name must not be empty';
@@ -76,7 +76,7 @@ export function headerNameProblem(name: string): string | undefined {
 export function headerValueProblem(value: string): string | undefined {
   try {
     // The name only labels Node's error, which is not shown.
-    validateHeaderValue('x', value);
+    http.validateHeaderValue('x', value);
     return undefined;
   } catch {
     const bad = firstMatch(value, REFUSED_VALUE_CHARACTER);
