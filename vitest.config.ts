@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -14,6 +15,13 @@ import { defineConfig } from 'vitest/config';
  * runs once on the image's Node.js, not once per major (vitest.image.config.ts).
  */
 const BUILD = ['test/global-setup.ts'];
+
+/**
+ * Files at once in the integration and ops tiers. vitest's default is one less than the cores,
+ * which on a 2-core machine ran each tier's files one after the other, although they mostly wait
+ * on the processes, servers and Prometheus they start (a tier kept about half a core busy).
+ */
+const WAITING_TIER_WORKERS = Math.max(2, availableParallelism() - 1);
 
 export default defineConfig({
   test: {
@@ -35,13 +43,22 @@ export default defineConfig({
           isolate: false,
         },
       },
-      { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: BUILD } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: BUILD,
+          maxWorkers: WAITING_TIER_WORKERS,
+        },
+      },
       {
         extends: true,
         test: {
           name: 'ops',
           include: ['test/ops/**/*.test.ts', 'test/bench/**/*.test.ts', 'test/*.test.ts'],
           globalSetup: BUILD,
+          maxWorkers: WAITING_TIER_WORKERS,
           // promtool, kubectl, tsc and a bench run are CPU-bound; at a load average of 25 on two
           // cores single tests took 30-70 s. The timeout only guards against a hang.
           testTimeout: 120_000,
