@@ -27,8 +27,13 @@ export const SLOW_READER_TIMEOUT_MS = 10_000;
 const MAX_HELD_BODY_BYTES = 64 * 1024 * 1024;
 /** Dropped readers are logged at warn level at most this often, with the count since. */
 const DROP_WARNING_INTERVAL_MS = 60_000;
-/** Bytes handed to the socket before waiting for it to drain. */
-const WINDOW_BYTES = 64 * 1024;
+/**
+ * Bytes handed to the socket before waiting for it to drain. Each window costs a turn of the
+ * event loop: at 64 KB the 7 MB of 10,000 accounts took ~110 turns, ~90 ms per scrape of a
+ * client that reads at once; at 512 KB it takes 14. A client that does not read holds at most one
+ * window in the kernel's send buffer, and the turn's time budget bounds the copying.
+ */
+const WINDOW_BYTES = 512 * 1024;
 /** Time spent writing windows per turn of the event loop before timers and I/O get theirs. */
 const TURN_MS = 5;
 
@@ -118,7 +123,7 @@ function writeInWindows(
 }
 
 /**
- * Windows ready to go out run a few milliseconds' worth per turn of the event loop: copying 64 KB
+ * Windows ready to go out run a few milliseconds' worth per turn of the event loop: copying a window
  * into each of 400 sockets' kernel buffers in one turn held /healthz for hundreds of ms.
  */
 function turnScheduler(): (pump: () => void) => void {
