@@ -58,11 +58,11 @@ async function memoryBreakdown(majors: readonly number[], execArgv: readonly str
 
 const major = (node: NodeRuntime): number => Number(node.version.replace(/^v/, '').split('.')[0]);
 
-/** The commit measured, marked when the tree differs from it. */
+/** The commit measured, marked when the code differs from it (BENCHMARKS.md, which --write edits, aside). */
 function commit(): string {
   const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8' }).trim();
   try {
-    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') === '' ? '' : ' (with local changes)'}`;
+    return `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!BENCHMARKS.md') === '' ? '' : ' (with local changes)'}`;
   } catch {
     return 'an unknown commit (no git)';
   }
