@@ -101,13 +101,16 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   process.on('SIGHUP', handleReload);
 
   const { startExporter } = await import('./runtime/exporter.js');
-  const { loadConfigInWorker } = await import('./config/load-in-worker.js');
   try {
     // A reload loads on a worker thread: /healthz keeps answering while a 1 MiB file is parsed
-    // and checked, or 50,000 key files are read.
+    // and checked, or 50,000 key files are read. Its module is imported at the first reload, and
+    // only where a config file can be reloaded.
     exporter = await startExporter(config, {
       env,
-      loadConfig: config.configFile === undefined ? undefined : () => loadConfigInWorker(argv, env),
+      loadConfig:
+        config.configFile === undefined
+          ? undefined
+          : async () => (await import('./config/load-in-worker.js')).loadConfigInWorker(argv, env),
     });
   } catch (error) {
     if (error instanceof ConfigError) {
