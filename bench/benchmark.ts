@@ -231,14 +231,15 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
     // 2. The exporter's start-up round, repeated; the last run goes on into the steady state.
     const form = plan.form ?? 'directory';
     const names = accounts.map((a) => a.name);
-    writeConfigFile(configFile, {
+    const exporterConfig = {
       apiUrl: sim.url,
       keyDir,
       form,
       names,
       intervalMs: plan.intervalMs,
       maxConcurrency: concurrency,
-    });
+    };
+    writeConfigFile(configFile, exporterConfig);
     const cycles: number[] = [];
     let child: ExporterChild | undefined;
     let startedAt = 0;
@@ -313,15 +314,7 @@ async function measureSize(plan: SizePlan, options: BenchOptions): Promise<SizeF
 
     // 4. ZEXA_MAX_REQUESTS_PER_SECOND, set below what the start-up round asks for.
     const rateCap = Math.max(1, Math.min(100, Math.round(n / 10)));
-    writeConfigFile(configFile, {
-      apiUrl: sim.url,
-      keyDir,
-      form,
-      names,
-      intervalMs: plan.intervalMs,
-      maxConcurrency: concurrency,
-      maxRequestsPerSecond: rateCap,
-    });
+    writeConfigFile(configFile, { ...exporterConfig, maxRequestsPerSecond: rateCap });
     sim.resetRecords();
     const capped = await startExporterChild(configFile, { node: options.node });
     children.push(capped);
