@@ -7,7 +7,7 @@
  * simulator. A second exporter, whose clock runs 20 minutes behind, holds one account whose only
  * success is therefore 20 minutes old: that is how `ZexaCreditsStale` gets a series to fire on
  * without the test waiting 15 minutes. A third exporter holds a shared key and an old key file
- * (the key hygiene alerts); a fourth target that nothing listens on is down. The dashboard's
+ * (the key hygiene alerts); a fourth target, which closes every connection, is down. The dashboard's
  * and Grafana alerts' queries run live in test/ops/dashboard-live.test.ts.
  *
  * Notifications (issue 10 §4): an account's warnings share one notification, critical and
@@ -26,8 +26,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireProgram } from '../support/external.js';
 import {
-  freePort,
   hasAlert,
+  startDownTarget,
   startPrometheusStack,
   type PrometheusStack,
   type WebhookAlert,
@@ -55,6 +55,7 @@ describe.skipIf(prometheus.missing || alertmanager.missing)(
     let keys: RunningExporter;
     const keyDir = mkdtempSync(join(tmpdir(), 'zexa-e2e-keys-'));
     let stack: PrometheusStack;
+    let downTarget: Awaited<ReturnType<typeof startDownTarget>> | undefined;
 
     beforeAll(async () => {
       const accounts: SimAccountSpec[] = [
@@ -84,9 +85,10 @@ describe.skipIf(prometheus.missing || alertmanager.missing)(
       // Its first poll succeeds (20 minutes ago, by its clock); every poll after that fails.
       await until(() => behind.store.get('stuck')?.up === true, 10_000, "the stuck account's first success");
       sim.setFault('stuck', { kind: 'server_error', status: 503 });
+      downTarget = await startDownTarget();
       stack = await startPrometheusStack({
-        // The last target has nothing listening: ZexaExporterDown (and its Grafana twin) fire.
-        targets: [hostOf(exporter.url), hostOf(behind.url), hostOf(keys.url), `127.0.0.1:${await freePort()}`],
+        // The last target is down (every scrape fails): ZexaExporterDown (and its Grafana twin) fire.
+        targets: [hostOf(exporter.url), hostOf(behind.url), hostOf(keys.url), downTarget.host],
         prometheusBin: prometheus.path!,
         alertmanagerBin: alertmanager.path!,
         // setCredits drops a balance at once, which the consumption counter reads as thousands of
@@ -102,6 +104,7 @@ describe.skipIf(prometheus.missing || alertmanager.missing)(
       await exporter?.close();
       await behind?.close();
       await keys?.close();
+      await downTarget?.close();
       await sim?.close();
       rmSync(keyDir, { recursive: true, force: true });
     });
@@ -171,7 +174,15 @@ describe.skipIf(prometheus.missing || alertmanager.missing)(
         )
         .toEqual([{ state: 'suppressed', inhibited: true }]);
       const forCrit = stack.webhook.notifications.filter((n) => n.groupLabels.account === 'crit');
-      expect(forCrit.map((n) => n.receiver)).toEqual(forCrit.map(() => 'pager'));
+      // Named in the message: each notification's receiver and its alerts, so a failure says which
+      // warning reached chat and whether the critical alert had resolved in between.
+      const described = forCrit.map(
+        (n) => `${n.receiver}: ${n.alerts.map((a) => `${a.labels.alertname} ${a.status}`).join(', ')}`,
+      );
+      expect(
+        forCrit.map((n) => n.receiver),
+        described.join('; '),
+      ).toEqual(forCrit.map(() => 'pager'));
       for (const n of forCrit) expect(n.alerts.map((a) => a.labels.severity)).toEqual(n.alerts.map(() => 'critical'));
       for (const n of stack.webhook.notifications) {
         expect(

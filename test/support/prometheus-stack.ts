@@ -211,6 +211,22 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * A scrape target that is down: a loopback listener that closes every connection at once, so each
+ * scrape fails (`up` is 0). It holds its port while the test runs. A port found free and released
+ * instead ("nothing listens") stays free only until the next server of a test running beside this
+ * one binds port 0 and may be handed it, and Prometheus then scrapes that server's accounts.
+ */
+export async function startDownTarget(): Promise<{ host: string; close(): Promise<void> }> {
+  const srv = createNetServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as AddressInfo;
+  return {
+    host: `127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => srv.close(() => resolve())),
+  };
+}
+
 export interface Managed {
   child: ChildProcess;
   output: string[];
