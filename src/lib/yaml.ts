@@ -215,3 +215,61 @@ export function nodeAt(
   const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
   return pair?.key as { range?: readonly number[] | null } | undefined;
 }
+
+/** A top-level field's key at column 0: a plain name or a quoted one without escapes, then `:`. */
+const TOP_LEVEL_KEY = /^([A-Za-z_][\w.-]*|"[^"\\]*"|'[^']*')[ \t]*:(?:[ \t\r]|$)/;
+/** The document start marker, alone on its line or before a comment. */
+const DOCUMENT_START = /^---[ \t\r]*(?:#.*)?$/;
+
+/**
+ * `text` with the top-level field `field` (its key line and every line of its value) blanked,
+ * every line that follows still on its own line number, so that `file:line` in messages points
+ * at the original lines (blanked lines at the end are dropped);
+ * undefined when `text` is not plainly a block mapping at column 0, which the caller then parses
+ * whole. One pass over the lines, no parsing: for a caller that needs none of that field and
+ * should not pay for parsing a large one (the health probe, which needs no account).
+ *
+ * A line at column 0 must be a comment, a blank line, a `key:` or the one `---` before any
+ * content; inside `field` also a `- ` entry (a sequence written at its key's indentation).
+ * Anything else there (a flow collection, a `?` key, a directive, a second document, a scalar
+ * continued at column 0) means "not sure", and so undefined.
+ */
+export function withoutTopLevelField(text: string, field: string): string | undefined {
+  const kept: string[] = [];
+  let inField = false;
+  let content = false;
+  /** Newlines of blanked lines not yet written: a run of them is written at once. */
+  let pending = 0;
+  for (let start = 0; ;) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    const first = text[start];
+    let blank = inField;
+    if (start < end && first !== ' ' && first !== '\t' && first !== '\r' && first !== '#') {
+      const line = text.slice(start, end);
+      if (!content && DOCUMENT_START.test(line)) {
+        blank = false;
+      } else if (/^-(?:[ \t\r]|$)/.test(line)) {
+        if (!inField) return undefined;
+      } else {
+        const key = TOP_LEVEL_KEY.exec(line)?.[1];
+        if (key === undefined) return undefined;
+        inField = (key.startsWith('"') || key.startsWith("'") ? key.slice(1, -1) : key) === field;
+        blank = inField;
+      }
+      content = true;
+    }
+    if (blank) {
+      if (newline !== -1) pending += 1;
+    } else {
+      if (pending > 0) kept.push('\n'.repeat(pending));
+      pending = 0;
+      kept.push(text.slice(start, newline === -1 ? end : newline + 1));
+    }
+    if (newline === -1) break;
+    start = newline + 1;
+  }
+  // Blanked lines at the end are left out: no line after them needs its number kept, and the
+  // parser spends about 650 bytes on each empty line (13 MB for 10,000 two-line entries).
+  return kept.join('');
+}
