@@ -9,28 +9,41 @@ describe('withoutTopLevelField', () => {
     ['a quoted key, comments and blank lines', "# top\n'accounts':\n\n  # an entry\n  - name: a\nweb:\n  port: 1\n"],
     ['a document start marker first', '---\naccounts:\n  - a\nweb:\n  port: 1\n'],
     ['CRLF line ends', 'accounts:\r\n  - name: a\r\nweb:\r\n  port: 1\r\n'],
-  ])('blanks the field and keeps every later line on its number: %s', (_what, text) => {
+  ])('leaves the field out and numbers every later line as in the file: %s', (_what, text) => {
     const out = withoutTopLevelField(text, 'accounts');
     expect(out).toBeDefined();
-    const outLines = (out as string).split('\n');
-    const lines = text.split('\n');
-    // Every line kept is where it was; the field's lines are empty.
-    outLines.forEach((line, i) => expect(line === '' || line === lines[i]).toBe(true));
-    const parsed = loadYaml(out as string, 'the config file');
+    const { text: left, leftOut } = out as NonNullable<typeof out>;
+    expect(left).not.toMatch(/accounts|name: a/);
+    const parsed = loadYaml(left, 'the config file', leftOut);
     expect(parsed.ok).toBe(true);
-    const value = (parsed as { value: Record<string, unknown> }).value;
+    const { value, lineCounter } = parsed as Extract<typeof parsed, { ok: true }>;
     expect(value).not.toHaveProperty('accounts');
-    expect(value.web).toEqual({ port: 1 });
+    expect((value as Record<string, unknown>).web).toEqual({ port: 1 });
+    const webLine = text.split('\n').findIndex((line) => line.startsWith('web')) + 1;
+    expect(lineCounter.linePos(left.indexOf('web')).line).toBe(webLine);
+    expect(lineCounter.linePos(left.indexOf('port') === -1 ? 0 : left.indexOf('port')).line).toBe(
+      text.split('\n').findIndex((line) => line.includes('port')) + 1,
+    );
   });
 
-  it('drops the blanked lines at the end, so a long list costs nothing to parse', () => {
+  it('reports a YAML problem after the field on its line in the file', () => {
+    const text = 'accounts:\n  - name: a\n  - name: b\nweb:\n  port: 1\n  port: 2\n';
+    const out = withoutTopLevelField(text, 'accounts') as NonNullable<ReturnType<typeof withoutTopLevelField>>;
+    const parsed = loadYaml(out.text, 'the config file', out.leftOut);
+    expect(parsed).toMatchObject({ ok: false, problems: [{ line: 6, message: 'invalid YAML: duplicate key' }] });
+  });
+
+  it('records nothing for lines left out at the end: no later line needs its number', () => {
     const entries = Array.from({ length: 1000 }, (_, i) => `  - name: a${i}\n    apiKeyFile: /k/a${i}\n`).join('');
-    expect(withoutTopLevelField(`web:\n  port: 1\naccounts:\n${entries}`, 'accounts')).toBe('web:\n  port: 1\n');
+    expect(withoutTopLevelField(`web:\n  port: 1\naccounts:\n${entries}`, 'accounts')).toEqual({
+      text: 'web:\n  port: 1\n',
+      leftOut: [],
+    });
   });
 
   it('leaves out nothing else: a field whose name only starts the same stays', () => {
     const text = 'accountsExtra: 1\naccounts_x:\n  - a\n';
-    expect(withoutTopLevelField(text, 'accounts')).toBe(text);
+    expect(withoutTopLevelField(text, 'accounts')).toEqual({ text, leftOut: [] });
   });
 
   it.each([
