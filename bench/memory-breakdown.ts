@@ -29,7 +29,6 @@ const IMPORTS: readonly string[] = [
   // The parts of undici the client loads (src/zexa/undici.ts), not the package's index.
   'dist/zexa/undici.js',
   'prom-client',
-  'express',
   'dist/config/load.js',
   'dist/runtime/exporter.js',
 ];

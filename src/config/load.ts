@@ -266,10 +266,14 @@ function buildConfig(
   };
 }
 
-/** The command line parsed and the config file (if one is named) read: where every load starts. */
+/**
+ * The command line parsed and the config file (if one is named) read: where every load starts.
+ * `withoutAccounts` reads the file as if it had no `accounts` (see LoadFileOptions).
+ */
 function* openContext(
   sources: LoadContext['sources'],
   limits: PollLimits = LIMITS,
+  withoutAccounts = false,
 ): Steps<{ ctx: LoadContext; configFile: Resolved<string | undefined> }> {
   const ctx: LoadContext = { sources, limits, args: parseCommandLine(sources.argv), file: undefined, problems: [] };
   ctx.problems.push(...ctx.args.problems);
@@ -281,7 +285,7 @@ function* openContext(
       configFile.where,
       { readFile: () => replay(read as ReadOutcome<string>) },
       ctx.problems,
-      limits,
+      { limits, withoutAccounts },
     );
   }
   return { ctx, configFile };
@@ -344,10 +348,11 @@ function* loadSteps(sources: LoadContext['sources'], options: LoadOptions): Step
 /**
  * Only where the exporter listens and its web config file, from the same flags, variables and
  * config file as loadConfig, for `zexa-exporter healthcheck`: the probe neither needs nor reads
- * the keys (the demo image has none). Any problem in the settings still fails it.
+ * the keys (the demo image has none), nor the config file's `accounts`, which are neither parsed
+ * nor checked (a fleet's list is most of the file). Any problem in the settings still fails it.
  */
 export function loadWebSettings(sources: ConfigSources): Config['web'] {
-  const { ctx } = runSync(openContext(sources), sources);
+  const { ctx } = runSync(openContext(sources, LIMITS, true), sources);
   const web = webSettings(ctx, resolveSettings(ctx));
   if (ctx.problems.length > 0) throw new ConfigError([...new Set(ctx.problems)].map(withoutLikelyKeys));
   return web;

@@ -5,12 +5,13 @@
  * Read endpoints answer GET and HEAD only (others 405); unknown paths get a plain 404 that never
  * echoes the path. Every response carries `X-Content-Type-Options: nosniff`.
  */
+import type http from 'node:http';
 import { gzipSync } from 'node:zlib';
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { ReloadOutcome } from '../config/types.js';
 import type { ExporterMetrics } from '../metrics/exporter-metrics.js';
 import { CONTENT_TYPES, negotiateFormat, OPENMETRICS_EOF, openMetricsFromText } from '../metrics/exposition.js';
 import { fairQueue } from './fair-queue.js';
+import { Router, type ErrorHandler, type Request, type RequestHandler, type Response } from '../lib/routing.js';
 import { sharedBodyWriter, type SharedBodyWriter } from './shared-body.js';
 import type { Rendered, StatusViews } from '../views/service.js';
 
@@ -42,7 +43,7 @@ export const PROBE_PATHS: readonly string[] = [...LIVENESS_PATHS, '/-/ready'];
 
 function methods(allowed: readonly string[], handler: RequestHandler): RequestHandler {
   return (req, res, next) => {
-    if (!allowed.includes(req.method)) {
+    if (!allowed.includes(req.method ?? '')) {
       res.set('Allow', allowed.join(', ')).status(405).type('text/plain').send('Method Not Allowed\n');
       return;
     }
@@ -147,8 +148,8 @@ function reloadHandler(deps: ServerDeps): RequestHandler {
 }
 
 /** The last resort: a plain status line, never the error's own text. */
-function errorHandler(deps: ServerDeps): express.ErrorRequestHandler {
-  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+function errorHandler(deps: ServerDeps): ErrorHandler {
+  return (error, _req, res) => {
     const status =
       typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
     // A client's mistake is not the exporter's error: an unauthenticated client could otherwise
@@ -163,51 +164,46 @@ function errorHandler(deps: ServerDeps): express.ErrorRequestHandler {
   };
 }
 
-export function createApp(deps: ServerDeps): express.Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag');
-  app.set('query parser', 'simple');
+/** The request listener of the exporter's server. */
+export function createApp(deps: ServerDeps): http.RequestListener {
+  const app = new Router((_req, res) => {
+    res.status(404).type('text/plain').send('Not Found\n');
+  }, errorHandler(deps));
 
   app.use((_req, res, next) => {
     res.set('X-Content-Type-Options', 'nosniff');
     next();
   });
-  for (const middleware of deps.before ?? []) app.use(middleware);
+  app.use(...(deps.before ?? []));
 
   // The two expensive read endpoints take turns with the poller (see fair-queue.ts).
   const turns = fairQueue();
 
-  app.all('/metrics', methods(READ_METHODS, turns), methods(READ_METHODS, metricsHandler(deps)));
-  app.all(
-    [...LIVENESS_PATHS],
+  app.route('/metrics', methods(READ_METHODS, turns), methods(READ_METHODS, metricsHandler(deps)));
+  app.route(
+    LIVENESS_PATHS,
     methods(READ_METHODS, (_req, res) => {
       res.set('Cache-Control', 'no-store').type('text/plain').send('OK\n');
     }),
   );
-  app.all(
-    [...READINESS_PATHS],
+  app.route(
+    READINESS_PATHS,
     methods(READ_METHODS, (_req, res) => {
       res.set('Cache-Control', 'no-store').type('text/plain');
       if (deps.isReady()) res.send('ready\n');
       else res.status(503).send('not ready: waiting for the first poll of every account\n');
     }),
   );
-  app.all('/', methods(READ_METHODS, turns), methods(READ_METHODS, statusPageHandler(deps)));
-  app.all(
+  app.route('/', methods(READ_METHODS, turns), methods(READ_METHODS, statusPageHandler(deps)));
+  app.route(
     '/api/v1/accounts',
     methods(READ_METHODS, turns),
     methods(READ_METHODS, (req, res) => sendJson(res, deps.views.accounts(req.query))),
   );
-  app.all(
+  app.route(
     '/api/v1/accounts/:name',
     methods(READ_METHODS, (req, res) => sendJson(res, deps.views.account(String(req.params.name)))),
   );
-  app.all('/-/reload', methods(['POST'], reloadHandler(deps)));
-
-  app.use((_req, res) => {
-    res.status(404).type('text/plain').send('Not Found\n');
-  });
-  app.use(errorHandler(deps));
-  return app;
+  app.route('/-/reload', methods(['POST'], reloadHandler(deps)));
+  return app.listener();
 }

@@ -8,7 +8,7 @@
  * (in the check phase), so timers and I/O get a turn between any two of them. A queue longer
  * than `maxQueued` answers 503 rather than growing without bound.
  */
-import type { RequestHandler } from 'express';
+import type { RequestHandler } from '../lib/routing.js';
 
 export interface FairQueueOptions {
   /** Requests waiting at once before the rest get 503 (default 1024). */

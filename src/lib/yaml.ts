@@ -114,6 +114,21 @@ interface YamlProblem {
   message: string;
 }
 
+/**
+ * Makes `lineCounter` number lines as if the lines `leftOut` were still there: before the line
+ * that starts at `at`, that many line starts are recorded just before it (at `at - 0.5`, between
+ * two real offsets), so every offset from `at` on is that many lines further down.
+ */
+function countLeftOut(lineCounter: LineCounter, leftOut: readonly LinesLeftOut[]): void {
+  const add = lineCounter.addNewLine;
+  let next = 0;
+  lineCounter.addNewLine = (offset) => {
+    for (let l = leftOut[next]; l !== undefined && l.at <= offset; l = leftOut[++next])
+      for (let i = 0; i < l.lines; i++) add(l.at - 0.5);
+    return add(offset);
+  };
+}
+
 export type YamlLoad =
   { ok: true; value: unknown; doc: Document; lineCounter: LineCounter } | { ok: false; problems: YamlProblem[] };
 
@@ -121,11 +136,11 @@ export type YamlLoad =
  * Parses one YAML document into plain values. `what` names the file in the alias message
  * (e.g. "the config file"). An empty document is `undefined`.
  */
-export function loadYaml(text: string, what: string): YamlLoad {
+export function loadYaml(text: string, what: string, leftOut: readonly LinesLeftOut[] = []): YamlLoad {
   const deepAt = tooDeepAt(text);
   if (deepAt !== undefined) {
     const before = text.slice(0, deepAt);
-    const line = before.split('\n').length;
+    const line = before.split('\n').length + leftOut.reduce((sum, l) => sum + (l.at <= deepAt ? l.lines : 0), 0);
     return {
       ok: false,
       problems: [
@@ -139,6 +154,7 @@ export function loadYaml(text: string, what: string): YamlLoad {
   }
   const { LineCounter, parseDocument, visit } = yaml();
   const lineCounter = new LineCounter();
+  if (leftOut.length > 0) countLeftOut(lineCounter, leftOut);
   const doc = parseDocument(text, {
     prettyErrors: false,
     lineCounter,
@@ -214,4 +230,75 @@ export function nodeAt(
   if (!isMap(parent)) return undefined;
   const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === key);
   return pair?.key as { range?: readonly number[] | null } | undefined;
+}
+
+/** A top-level field's key at column 0: a plain name or a quoted one without escapes, then `:`. */
+const TOP_LEVEL_KEY = /^([A-Za-z_][\w.-]*|"[^"\\]*"|'[^']*')[ \t]*:(?:[ \t\r]|$)/;
+/** The document start marker, alone on its line or before a comment. */
+const DOCUMENT_START = /^---[ \t\r]*(?:#.*)?$/;
+
+/** Lines left out of a text before `at` (an offset in what is left), to count in line numbers from there on. */
+export interface LinesLeftOut {
+  at: number;
+  lines: number;
+}
+
+/**
+ * `text` without the top-level field `field` (its key line and every line of its value), and
+ * where lines were left out, so that loadYaml still reports the original line numbers (the
+ * parser spends about 650 bytes on each empty line: 13 MB for 10,000 two-line entries, so the
+ * lines are left out rather than blanked); undefined when `text` is not plainly a block mapping
+ * at column 0, which the caller then parses whole. One pass over the lines, no parsing: for a
+ * caller that needs none of that field and should not pay for parsing a large one (the health
+ * probe, which needs no account).
+ *
+ * A line at column 0 must be a comment, a blank line, a `key:` or the one `---` before any
+ * content; inside `field` also a `- ` entry (a sequence written at its key's indentation).
+ * Anything else there (a flow collection, a `?` key, a directive, a second document, a scalar
+ * continued at column 0) means "not sure", and so undefined.
+ */
+export function withoutTopLevelField(
+  text: string,
+  field: string,
+): { text: string; leftOut: LinesLeftOut[] } | undefined {
+  const kept: string[] = [];
+  const leftOut: LinesLeftOut[] = [];
+  let keptLength = 0;
+  let inField = false;
+  let content = false;
+  /** Lines of the field not yet recorded in `leftOut`. */
+  let pending = 0;
+  for (let start = 0; ;) {
+    const newline = text.indexOf('\n', start);
+    const end = newline === -1 ? text.length : newline;
+    const first = text[start];
+    let drop = inField;
+    if (start < end && first !== ' ' && first !== '\t' && first !== '\r' && first !== '#') {
+      const line = text.slice(start, end);
+      if (!content && DOCUMENT_START.test(line)) {
+        drop = false;
+      } else if (/^-(?:[ \t\r]|$)/.test(line)) {
+        if (!inField) return undefined;
+      } else {
+        const key = TOP_LEVEL_KEY.exec(line)?.[1];
+        if (key === undefined) return undefined;
+        inField = (key.startsWith('"') || key.startsWith("'") ? key.slice(1, -1) : key) === field;
+        drop = inField;
+      }
+      content = true;
+    }
+    if (drop) {
+      if (newline !== -1) pending += 1;
+    } else {
+      if (pending > 0) leftOut.push({ at: keptLength, lines: pending });
+      pending = 0;
+      const piece = text.slice(start, newline === -1 ? end : newline + 1);
+      kept.push(piece);
+      keptLength += piece.length;
+    }
+    if (newline === -1) break;
+    start = newline + 1;
+  }
+  // Lines left out at the end need no record: no line after them has a number to keep.
+  return { text: kept.join(''), leftOut };
 }

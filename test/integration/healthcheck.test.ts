@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config/errors.js';
 import { loadConfig, loadWebSettings } from '../../src/config/load.js';
 import type { ConfigSources } from '../../src/config/types.js';
 import { probeHost } from '../../src/http/healthcheck.js';
@@ -82,6 +83,20 @@ describe('loadWebSettings', () => {
     expect(loadWebSettings(withKey)).toEqual(loadConfig(withKey).web);
   });
 
+  it("neither parses nor checks the file's accounts, and still checks every other setting", () => {
+    const broken = (after: string): ConfigSources => ({
+      argv: ['--config.file=/etc/zexa/config.yml'],
+      env: {},
+      readFile: () =>
+        `web:\n  listenAddress: 127.0.0.1:9915\naccounts:\n  - name: "not a name"\n    apiKey: zx_in_the_file\n  - [\n${after}`,
+      readDir: () => [],
+    });
+    expect(() => loadConfig(broken(''))).toThrow(ConfigError);
+    expect(loadWebSettings(broken('')).port).toBe(9915);
+    // A bad setting after the accounts is still found, on its own line.
+    expect(() => loadWebSettings(broken('log:\n  level: loud\n'))).toThrow(/config\.yml:8: log\.level/);
+  });
+
   it('follows the same precedence: flag over variable over file', () => {
     const s = sources(['--config.file=/etc/zexa/config.yml', '--web.listen-address=:9913'], {
       ZEXA_EXPORTER_LISTEN_ADDRESS: ':9914',
@@ -117,6 +132,18 @@ describe('zexa-exporter healthcheck, plain HTTP on a non-default port', () => {
       );
     });
     expect(result).toBe(0);
+  });
+
+  it("reads the config file's settings without its accounts, however many and whatever they hold", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'zexa-healthcheck-'));
+    try {
+      const file = path.join(dir, 'config.yml');
+      const entries = Array.from({ length: 10_000 }, (_, i) => `  - name: acct_${i}\n    apiKeyFile: ${dir}/none\n`);
+      writeFileSync(file, `web:\n  listenAddress: ${listen}\naccounts:\n${entries.join('')}  - nonsense: [\n`);
+      expect(await healthcheck([`--config.file=${file}`])).toEqual({ code: 0, stderr: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 1 and names the URL when nothing listens there', async () => {

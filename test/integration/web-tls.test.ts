@@ -1,5 +1,5 @@
 /**
- * The web config end to end: a small Express app with /metrics and /healthz behind
+ * The web config end to end: a small app (src/lib/routing.ts) with /metrics and /healthz behind
  * createHttpServer + the middlewares on 127.0.0.1, real TLS with certificates openssl makes at
  * test time, and a real Prometheus scraping it through TLS and basic auth.
  */
@@ -11,12 +11,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type tls from 'node:tls';
-import express from 'express';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/lib/logger.js';
 import { basicAuthMiddleware, headersMiddleware } from '../../src/http/web-config/auth.js';
 import { loadWebConfig, type WebConfig } from '../../src/http/web-config/parse.js';
 import { openWebConfig, type WebConfigSource } from '../../src/http/web-config/source.js';
+import { Router } from '../../src/lib/routing.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { requireProgram } from '../support/external.js';
 import { until } from '../support/wait.js';
@@ -82,17 +82,22 @@ interface Running {
 }
 
 function start(web: WebConfig | WebConfigSource): Promise<Running> {
-  const app = express();
+  const app = new Router(
+    (_req, res) => res.status(404).type('text/plain').send('Not Found\n'),
+    (error) => {
+      throw error;
+    },
+  );
   const running = { metricsServed: 0 } as Running;
   app.use(headersMiddleware(web), basicAuthMiddleware(web, { unprotectedPaths: ['/healthz'] }));
-  app.get('/metrics', (_req, res) => {
+  app.route('/metrics', (_req, res) => {
     running.metricsServed++;
     res.type('text/plain; version=0.0.4').send('# HELP zexa_up Test.\n# TYPE zexa_up gauge\nzexa_up 1\n');
   });
-  app.get('/healthz', (_req, res) => {
+  app.route('/healthz', (_req, res) => {
     res.type('text/plain').send('ok\n');
   });
-  const server = createHttpServer(web, app);
+  const server = createHttpServer(web, app.listener());
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;

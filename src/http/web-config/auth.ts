@@ -1,10 +1,10 @@
 /**
  * The request side of the web config: basic auth against bcrypt hashes and the configured
- * response headers, as Express middlewares. Both take the config per request from a
+ * response headers, as middlewares (lib/routing.ts). Both take the config per request from a
  * WebConfigSource, so a reloaded file applies to the next request without a restart.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from '../../lib/routing.js';
 import { AuthBusyError, AuthQueue, type AuthQueueLimits } from './auth-queue.js';
 import { createBcryptWorker } from './bcrypt-worker.js';
 import { systemClock, type Clock } from '../../lib/clock.js';
@@ -44,7 +44,7 @@ function sha256(value: string): Buffer {
 
 /** The request path as the router sees it (no query, dot segments not resolved). */
 function rawPath(req: Request): string {
-  const url = req.originalUrl || req.url;
+  const url = req.url ?? '/';
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
 }
