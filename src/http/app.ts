@@ -81,21 +81,21 @@ function metricsHandler(deps: ServerDeps): RequestHandler {
       .set('Cache-Control', 'no-store')
       .set('Vary', 'Accept, Accept-Encoding');
     res.status(200);
-    // The zexa_ part is one buffer per render (and one gzip of it), shared by every response
-    // until something changes; the small live part is the response's own (a gzip member of its
-    // own: a concatenation of gzip members is a valid gzip stream).
+    // The zexa_ part is the render's cached block buffers as they are (and one gzip of them),
+    // shared by every response until something changes; the small live part is the response's own
+    // (a gzip member of its own: a concatenation of gzip members is a valid gzip stream).
     if (acceptsGzip(req)) {
       res.set('Content-Encoding', 'gzip');
       // Compressed on libuv's threadpool, not the main thread; the same Buffer while nothing changed.
       const gzipped = await zexa.gzipAsync();
       if (req.socket.destroyed) return;
       writer.send(res, [
-        writer.shared(`${format} gzip`, zexa, zexa.byteLength, () => gzipped),
+        ...writer.shared(`${format} gzip`, zexa, () => [gzipped]),
         gzipSync(processText, { level: 6 }),
       ]);
       return;
     }
-    writer.send(res, [writer.shared(format, zexa, zexa.byteLength, () => zexa.bytes()), Buffer.from(processText)]);
+    writer.send(res, [...writer.shared(format, zexa, () => zexa.chunks), Buffer.from(processText)]);
   };
 }
 

@@ -1,18 +1,20 @@
 /**
  * Writes large shared bodies (the `/metrics` exposition) to clients that may not read them.
  *
- * The body is buffers the exporter rendered once and shares between every response of the same
- * render: a response writes slices of them (views, never copies) only as fast as its client takes
- * them, waiting for `drain` between windows. A client that never reads therefore costs a few
- * writes, not one write per cached block (~900 at 10,000 accounts, each through the HTTP and
- * stream layers), and its socket never queues more than one window.
+ * The body is the cached buffers the exporter rendered (a block that did not change is the same
+ * Buffer from one render to the next), shared between every response of the same render and never
+ * joined into one: a response writes them, or slices of them (views, never copies), only as fast as
+ * its client takes them, one corked window per turn (one writev), waiting for `drain` between
+ * windows. A client that never reads therefore costs a few windows, and its socket never queues
+ * more than one window.
  *
  * - A response whose client has taken nothing for `stallTimeoutMs` is dropped (its socket
  *   destroyed): a client that stopped reading holds no connection or body for longer.
- * - The bodies held by unfinished responses are counted once per distinct buffer. While they
- *   total more than `maxHeldBytes`, a new response shares the newest body already made instead
- *   of a fresh render's (at most a render older), so slow readers cannot pin one render each
- *   while the accounts change underneath them, and the memory they hold stays near the cap.
+ * - The bodies held by unfinished responses are counted once per distinct buffer (renders share
+ *   the buffers of unchanged blocks). While a fresh render's buffers not held yet would take them
+ *   past `maxHeldBytes`, a new response shares the newest body already made instead (at most a
+ *   render older), so slow readers cannot pin one render each while the accounts change
+ *   underneath them, and the memory they hold stays near the cap.
  *   Nobody is dropped for room: that would only let an attacker reconnect faster.
  */
 import type { ServerResponse } from 'node:http';
@@ -65,20 +67,21 @@ export interface SharedBodyWriter {
   /** Writes `buffers` as the body of `res` (headers already set, without Content-Length) and ends it. */
   send(res: ServerResponse, buffers: readonly Buffer[]): void;
   /**
-   * The body of render `version` under `key` (a format and encoding), made by `make` once. When
-   * the bodies held for unfinished responses leave no room for `byteLength` more, the body last
-   * made under `key` is shared instead: slow readers cannot pin one render each while the
-   * accounts change underneath them.
+   * The body of render `version` under `key` (a format and encoding), as the buffers `make` gives
+   * (asked once per render). When the bodies held for unfinished responses leave no room for its
+   * buffers not held already, the body last made under `key` is shared instead: slow readers
+   * cannot pin one render each while the accounts change underneath them.
    */
-  shared(key: string, version: object, byteLength: number, make: () => Buffer): Buffer;
+  shared(key: string, version: object, make: () => readonly Buffer[]): readonly Buffer[];
   /** Bytes of distinct body buffers held by unfinished responses. */
   heldBytes(): number;
 }
 
 /**
- * Writes `body` a window at a time: the next window is scheduled once the socket has taken the
- * last (`drain`), or at once when it took it at once, so other clients get theirs in between.
- * Slices are views of the shared buffers, never copies.
+ * Writes `body` a window at a time: the buffers of a window are written corked, so the socket
+ * takes them in one writev, and the next window is scheduled once the socket has taken the last
+ * (`drain`), or at once when it took it at once, so other clients get theirs in between. Buffers
+ * are written as they are, or sliced (views, never copies) at a window's edge.
  */
 function writeInWindows(
   res: ServerResponse,
@@ -92,7 +95,9 @@ function writeInWindows(
     if (res.destroyed) return;
     onProgress();
     let budget = WINDOW_BYTES;
-    while (index < body.length) {
+    let taken = true;
+    res.cork();
+    while (index < body.length && budget > 0) {
       const buffer = body[index] as Buffer;
       const take = Math.min(buffer.length - offset, budget);
       const slice = offset === 0 && take === buffer.length ? buffer : buffer.subarray(offset, offset + take);
@@ -102,22 +107,23 @@ function writeInWindows(
         offset = 0;
       }
       budget -= take;
-      const more = res.write(slice);
-      if (index === body.length) break;
-      if (!more) {
-        // The client took the last window: that counts as reading even while the next waits its turn.
-        res.once('drain', () => {
-          onProgress();
-          schedule(pump);
-        });
-        return;
-      }
-      if (budget === 0) {
-        schedule(pump);
-        return;
-      }
+      // Within a window the socket's high-water mark does not matter: the window bounds what it queues.
+      if (!res.write(slice)) taken = false;
     }
-    res.end();
+    res.uncork();
+    if (index === body.length) {
+      res.end();
+      return;
+    }
+    if (taken && !res.writableNeedDrain) {
+      schedule(pump);
+      return;
+    }
+    // The client took the last window: that counts as reading even while the next waits its turn.
+    res.once('drain', () => {
+      onProgress();
+      schedule(pump);
+    });
   };
   pump();
 }
@@ -204,12 +210,18 @@ export function sharedBodyWriter(options: SharedBodyOptions = {}): SharedBodyWri
     writeInWindows(res, body, () => (entry.lastProgress = performance.now()), schedule);
   };
 
-  const latest = new Map<string, { version: object; body: Buffer }>();
-  const shared = (key: string, version: object, byteLength: number, make: () => Buffer): Buffer => {
+  const latest = new Map<string, { version: object; body: readonly Buffer[] }>();
+  /** Bytes of `body` in buffers no unfinished response holds yet: what sending it would add. */
+  const unheld = (body: readonly Buffer[]): number => {
+    let bytes = 0;
+    for (const buffer of new Set(body)) if (!refs.has(buffer)) bytes += buffer.length;
+    return bytes;
+  };
+  const shared = (key: string, version: object, make: () => readonly Buffer[]): readonly Buffer[] => {
     const last = latest.get(key);
-    if (last !== undefined && last.version !== version && held + byteLength > maxHeldBytes) return last.body;
     if (last?.version === version) return last.body;
     const body = make();
+    if (last !== undefined && held + unheld(body) > maxHeldBytes) return last.body;
     latest.set(key, { version, body });
     return body;
   };

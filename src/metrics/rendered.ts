@@ -12,8 +12,8 @@ export interface RenderedMetrics {
   readonly byteLength: number;
   /**
    * The UTF-8 text as the cached buffers it is made of, in order: a block that did not change is
-   * the same Buffer from one render to the next. A scrape sends `bytes()`, their join, which the
-   * shared body writer holds as one buffer per render (~7 MB at 10,000 accounts).
+   * the same Buffer from one render to the next. A plain scrape writes them as they are, never
+   * joined (a join is ~7 MB copied per render at 10,000 accounts).
    */
   readonly chunks: readonly Buffer[];
   /**
@@ -24,7 +24,7 @@ export interface RenderedMetrics {
   gzip(): Buffer;
   /** The same Buffer as `gzip()`, its missing members compressed on libuv's threadpool; shared by concurrent callers. */
   gzipAsync(): Promise<Buffer>;
-  /** `chunks` joined into one buffer, at most once. */
+  /** `chunks` joined into one buffer, at most once (tests and `text`; a scrape writes `chunks`). */
   bytes(): Buffer;
 }
 

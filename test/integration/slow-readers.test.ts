@@ -2,9 +2,9 @@
  * Slow readers of /metrics: connections that ask for it and never read. With the body written as
  * ~900 cached block buffers per response, each such socket cost a writev of all of them and held
  * its response for ever; 400 of them at 10,000 accounts stalled /healthz for seconds. Now the
- * body is one shared buffer written a window at a time as the client takes it, a client that has
- * taken nothing for 10 s is dropped, and the bodies held for unfinished responses are capped
- * (the clients that read longest ago are dropped first).
+ * body is the render's shared buffers written a window at a time as the client takes it, a client
+ * that has taken nothing for 10 s is dropped, and the bodies held for unfinished responses are
+ * capped (the clients that read longest ago are dropped first).
  */
 import http, { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -133,8 +133,10 @@ describe('clients that never read /metrics', () => {
       const { port, store, responses } = await start(writer);
       const names = store.list().map((s) => s.name);
       for (let i = 0; i < 5; i++) {
-        // A poll in between: each reader gets a render of its own.
-        store.recordSuccess(names[i] as string, { credits: 7 + i, currency: 'USD', atMs: START + 1000 * (i + 1) });
+        // A poll round in between that changes every account: each reader gets a render of its own
+        // with no block in common (renders share the buffers of unchanged blocks, counted once).
+        for (const name of names)
+          store.recordSuccess(name, { credits: 7 + i, currency: 'USD', atMs: START + 1000 * (i + 1) });
         slowReader(port, i);
         await vi.waitFor(() => expect(responses[i]?.headersSent).toBe(true), { timeout: 20_000, interval: 20 });
       }
