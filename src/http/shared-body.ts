@@ -149,31 +149,59 @@ function turnScheduler(): (pump: () => void) => void {
   };
 }
 
+/**
+ * The buffers unfinished responses hold, each counted once however many hold it, and their bytes.
+ */
+function heldBuffers(): {
+  hold: (buffers: readonly Buffer[], delta: 1 | -1) => void;
+  /** Whether a response holds all of `body` (renders share buffers, such as headers: one is not enough). */
+  holds: (body: readonly Buffer[]) => boolean;
+  /** Bytes of `body` in buffers no unfinished response holds yet: what sending it would add. */
+  unheld: (body: readonly Buffer[]) => number;
+  bytes: () => number;
+} {
+  const refs = new Map<Buffer, number>();
+  let held = 0;
+  return {
+    hold: (buffers, delta) => {
+      for (const buffer of buffers) {
+        const count = (refs.get(buffer) ?? 0) + delta;
+        if (count === 0) {
+          refs.delete(buffer);
+          held -= buffer.length;
+        } else {
+          if (count === 1 && delta === 1) held += buffer.length;
+          refs.set(buffer, count);
+        }
+      }
+    },
+    holds: (body) => body.every((buffer) => buffer.length === 0 || refs.has(buffer)),
+    unheld: (body) => {
+      let bytes = 0;
+      for (const buffer of new Set(body)) if (!refs.has(buffer)) bytes += buffer.length;
+      return bytes;
+    },
+    bytes: () => held,
+  };
+}
+
 export function sharedBodyWriter(options: SharedBodyOptions = {}): SharedBodyWriter {
   const stallTimeoutMs = options.stallTimeoutMs ?? SLOW_READER_TIMEOUT_MS;
   const maxHeldBytes = options.maxHeldBytes ?? MAX_HELD_BODY_BYTES;
   const inFlight = new Set<InFlight>();
-  const refs = new Map<Buffer, number>();
-  let held = 0;
-
+  const { hold, holds, unheld, bytes: heldBytes } = heldBuffers();
   const schedule = turnScheduler();
 
-  const hold = (buffers: readonly Buffer[], delta: 1 | -1): void => {
-    for (const buffer of buffers) {
-      const count = (refs.get(buffer) ?? 0) + delta;
-      if (count === 0) {
-        refs.delete(buffer);
-        held -= buffer.length;
-      } else {
-        if (count === 1 && delta === 1) held += buffer.length;
-        refs.set(buffer, count);
-      }
-    }
-  };
+  /**
+   * The body last made under each key, while an unfinished response holds it: one no response
+   * holds is let go, so it does not keep a past render's blocks alive between scrapes.
+   */
+  const latest = new Map<string, { version: object; body: readonly Buffer[] }>();
 
   const finish = (entry: InFlight): void => {
     if (!inFlight.delete(entry)) return;
     hold(entry.buffers, -1);
+    for (const [key, last] of latest) if (!holds(last.body)) latest.delete(key);
   };
 
   const send = (res: ServerResponse, buffers: readonly Buffer[]): void => {
@@ -210,23 +238,16 @@ export function sharedBodyWriter(options: SharedBodyOptions = {}): SharedBodyWri
     writeInWindows(res, body, () => (entry.lastProgress = performance.now()), schedule);
   };
 
-  const latest = new Map<string, { version: object; body: readonly Buffer[] }>();
-  /** Bytes of `body` in buffers no unfinished response holds yet: what sending it would add. */
-  const unheld = (body: readonly Buffer[]): number => {
-    let bytes = 0;
-    for (const buffer of new Set(body)) if (!refs.has(buffer)) bytes += buffer.length;
-    return bytes;
-  };
   const shared = (key: string, version: object, make: () => readonly Buffer[]): readonly Buffer[] => {
     const last = latest.get(key);
     if (last?.version === version) return last.body;
     const body = make();
-    if (last !== undefined && held + unheld(body) > maxHeldBytes) return last.body;
+    if (last !== undefined && heldBytes() + unheld(body) > maxHeldBytes && holds(last.body)) return last.body;
     latest.set(key, { version, body });
     return body;
   };
 
-  return { send, shared, heldBytes: () => held };
+  return { send, shared, heldBytes };
 }
 
 /** An `onDrop` that logs the dropped responses at warn level, at most once a minute, with the count. */

@@ -138,3 +138,16 @@ describe('/metrics in plain text', () => {
     expect(received.subarray(0, zexa.byteLength).toString('utf8')).toBe(zexa.text);
   });
 });
+
+describe('the body shared between responses', () => {
+  it('is let go once no response holds it: a fresh render is never refused for one nobody holds', () => {
+    // A cap of one byte: any fresh body is past it while an older one is held.
+    const writer = sharedBodyWriter({ maxHeldBytes: 1 });
+    const first = [Buffer.from('render one\n')];
+    const second = [Buffer.from('render two\n')];
+    expect(writer.shared('text', { render: 1 }, () => first)).toBe(first);
+    // The first body went to no response (or its response finished): nothing pins it.
+    expect(writer.shared('text', { render: 2 }, () => second)).toBe(second);
+    expect(writer.heldBytes()).toBe(0);
+  });
+});
