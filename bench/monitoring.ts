@@ -11,8 +11,8 @@
  *    evaluation) and the rules of `--rules`, scraping the live exporter.
  * 4. Reported: each rule group's median evaluation time (`evaluationTime` of /api/v1/rules,
  *    sampled at every new evaluation) until each slower group has run once and each 30 s group
- *    has run `--evaluations` times after that (before it, the alerts had no recorded rates to
- *    read, so the forecast had no active alerts whose annotations cost most at fleet size);
+ *    has run `--evaluations` times after that (before it, the alerts had no recorded thresholds
+ *    and rates to read, so no active alerts whose annotations cost a query each);
  *    then each target of `--dashboard` at its default variables, as Grafana sends it (6 h range,
  *    20 s step), with its time, series count and response bytes.
  *

@@ -12,8 +12,8 @@ const NEVER = '0001-';
 /**
  * Whether an evaluation of a group at `at` (RFC 3339) shows what the rules cost in operation: every
  * group slower than 60 s (the 5-minute recording group) had evaluated before it. Until then the
- * alerts that read the slow groups' series find none, so the forecast has no active alerts and its
- * annotations, a query per active alert and most of its cost at fleet size, cost nothing.
+ * alerts that read the slow groups' series (the thresholds, the hour's rate) find none, so they have
+ * no active alerts and their annotations, a query per active alert, cost nothing.
  */
 export function slowerGroupsRan(groups: readonly GroupState[], at: string): boolean {
   return groups

@@ -1,7 +1,8 @@
 /**
  * The monitoring benchmark counts a 30-second group's evaluation only once every slower group has
- * run: before that the forecast reads no rates, has no active alerts, and its annotations (a query
- * per active alert) cost nothing, so the figure would leave out most of zexa-credits' cost.
+ * run: before that the alerts read no thresholds or hourly rates, have no active alerts, and their
+ * annotations (a query per active alert) cost nothing, so the figure would leave out part of
+ * zexa-credits' cost.
  */
 import { describe, expect, it } from 'vitest';
 import { slowerGroupsRan } from '../../bench/rule-evaluations.js';

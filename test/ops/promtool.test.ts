@@ -26,12 +26,15 @@ function run(bin: string, args: string[], cwd = REPO_ROOT): string {
 
 const PROMTOOL_TEST_MS = 240_000;
 
-/** promtool's report of prometheus/alerts.test.yml run against `rulesText` instead of the shipped rules ('' when all pass). */
-function unitTestFailures(rulesText: string): string {
+/**
+ * promtool's report of the unit tests `testsText` (prometheus/alerts.test.yml unless given) run
+ * against `rulesText` instead of the shipped rules ('' when all pass).
+ */
+function unitTestFailures(rulesText: string, testsText = readRepoFile('prometheus/alerts.test.yml')): string {
   const dir = mkdtempSync(join(tmpdir(), 'zexa-rules-'));
   try {
     writeFileSync(join(dir, 'alerts.yml'), rulesText);
-    writeFileSync(join(dir, 'alerts.test.yml'), readRepoFile('prometheus/alerts.test.yml'));
+    writeFileSync(join(dir, 'alerts.test.yml'), testsText);
     run(promtool.path!, ['test', 'rules', 'alerts.test.yml'], dir);
     return '';
   } catch (err) {
@@ -71,11 +74,34 @@ describe.skipIf(promtool.missing)('promtool', () => {
     expect(run(promtool.path!, ['test', 'rules', 'prometheus/alerts.test.yml'])).toContain('SUCCESS');
   });
 
+  it('test rules prometheus/alerts-5m.test.yml (the forecast at its 5-minute evaluations)', () => {
+    expect(run(promtool.path!, ['test', 'rules', 'prometheus/alerts-5m.test.yml'])).toContain('SUCCESS');
+  });
+
+  it('the 5-minute timing tests have teeth: the forecast evaluated every 30 seconds fails them', () => {
+    // promtool evaluates every group at every `evaluation_interval`, so this is the forecast as it
+    // ran in the 30-second group: pending at 8h01m, firing at 9h16m, resolved at 9h42m.
+    const tests = readRepoFile('prometheus/alerts-5m.test.yml');
+    expect(tests).toMatch(/^evaluation_interval: 5m$/m);
+    const output = unitTestFailures(
+      readRepoFile('prometheus/alerts.yml'),
+      tests.replace(/^evaluation_interval: 5m$/m, 'evaluation_interval: 30s'),
+    );
+    expect(output).toMatch(/time: 8h4m,\s+exp: nil\s+got: \{__name__="ALERTS_FOR_STATE".*\} 2\.886E\+04/);
+    expect(output).toMatch(
+      /alertname: ZexaCreditsExhaustionForecast, time: 9h19m,\s+exp:\[\],\s+got:\[\s+0:\s+Labels:\{account="steady"/,
+    );
+    expect(output).toMatch(/alertname: ZexaCreditsExhaustionForecast, time: 9h44m,[\s\S]*?got:\[\]/);
+  });
+
   it('the unit tests show every alert firing and silent', () => {
     const tests = parse(readRepoFile('prometheus/alerts.test.yml')) as {
       tests: Array<{ interval?: string; alert_rule_test?: Array<{ alertname: string; exp_alerts: unknown[] }> }>;
     };
-    for (const t of tests.tests) expect(t.interval, 'Prometheus 2.42 needs interval on each test').toBeDefined();
+    const fiveMinute = parse(readRepoFile('prometheus/alerts-5m.test.yml')) as { tests: Array<{ interval?: string }> };
+    for (const t of [...tests.tests, ...fiveMinute.tests]) {
+      expect(t.interval, 'Prometheus 2.42 needs interval on each test').toBeDefined();
+    }
     const cases = tests.tests.flatMap((t) => t.alert_rule_test ?? []);
     for (const alert of ALERTS) {
       expect(
@@ -218,6 +244,16 @@ describe('alert rules content', () => {
         'account:zexa_credits_consumption_rate:1h',
       ],
     });
+    // The forecast reads the rates this group records, so it is evaluated with them, last (a
+    // group runs its rules in order); the alerts that need every 30 seconds stay there.
+    const alerts = Object.fromEntries(
+      doc.groups.map((g) => [g.name, g.rules.flatMap((r) => (r.record === undefined ? [r.alert] : []))]),
+    );
+    expect(alerts['zexa-recording-5m']).toEqual(['ZexaCreditsExhaustionForecast']);
+    expect(doc.groups.find((g) => g.name === 'zexa-recording-5m')!.rules.at(-1)!.alert).toBe(
+      'ZexaCreditsExhaustionForecast',
+    );
+    expect(alerts['zexa-credits']).toEqual(['ZexaCreditsLow', 'ZexaCreditsCritical', 'ZexaCreditsExhaustionImminent']);
     for (const { records } of Object.values(recorded)) {
       // level:metric:operations, aggregated to the account (so no `instance` survives).
       for (const name of records) expect(name).toMatch(/^account:zexa_[a-z_]+:[a-z0-9_]+$/);
