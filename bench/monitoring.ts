@@ -171,7 +171,9 @@ async function ruleGroups(prometheusUrl: string, evaluations: number): Promise<G
       if (g.lastEvaluation !== seen.last && !g.lastEvaluation.startsWith('0001-')) {
         seen.last = g.lastEvaluation;
         if (g.interval <= 60 && !slowerGroupsRan(data.groups, g.lastEvaluation)) {
-          log(`  ${g.name}: warm-up evaluation took ${g.evaluationTime.toFixed(3)} s (not every slower group has run yet)`);
+          log(
+            `  ${g.name}: warm-up evaluation took ${g.evaluationTime.toFixed(3)} s (not every slower group has run yet)`,
+          );
           continue;
         }
         seen.evaluations.push(g.evaluationTime);
