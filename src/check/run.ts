@@ -39,6 +39,8 @@ export interface CheckDeps {
   retryPolicy?: RetryPolicy;
   /** Name the messages start with (`zexa-exporter check`). */
   program?: string;
+  /** Hears the number of configured accounts once the configuration is loaded (V8 tuning, src/main.ts). */
+  fleetSize?: (accounts: number) => void;
 }
 
 export async function runCheck(argv: readonly string[], deps: CheckDeps): Promise<number> {
@@ -75,6 +77,7 @@ async function check(argv: readonly string[], deps: CheckDeps, program: string):
     deps.stderr(`${program}: ${new ConfigError(problems).message}\n`);
     return invalid;
   }
+  deps.fleetSize?.(config.accounts.length);
   const accounts = config.accounts.filter((a) => config.shard === undefined || ownsAccount(a.name, config.shard));
   if (args.configOnly) {
     deps.stdout(
