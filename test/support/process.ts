@@ -10,7 +10,7 @@ export interface ExporterProcess {
   stderr(): string;
   /** Resolves with the port from the start log line. */
   port(): Promise<number>;
-  /** Resolves with the exit code (or the signal name) once the process has ended. */
+  /** Resolves with the exit code (or the signal name) once the process has ended and its output is read. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(signal?: NodeJS.Signals): void;
 }
@@ -30,8 +30,10 @@ export function runExporter(
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+  // 'close', not 'exit': 'exit' can come before the last of stdout and stderr has been read, and a
+  // test that reads the output once the process has ended would then miss its end (or all of it).
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('close', (code, signal) => resolve({ code, signal })),
   );
   return {
     child,
