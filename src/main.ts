@@ -94,7 +94,7 @@ function reloadLoader(
 
 /**
  * `v8Tuning` hears the number of configured accounts after every configuration load (start-up
- * and each reload), to turn V8's optimising compilers on for a large fleet (src/runtime/v8-tuning.ts).
+ * and each reload), to turn V8's optimising compilers on for a large fleet (tuneV8, below).
  */
 export async function run(
   argv: readonly string[],
@@ -210,7 +210,7 @@ export async function run(
  */
 export const OPTIMIZE_FROM_ACCOUNTS = 200;
 
-export type SetV8Flag = (flag: string) => void;
+type SetV8Flag = (flag: string) => void;
 
 const COMPILER_FLAG = /^--(no-)?(turbofan|opt|maglev)$/;
 
