@@ -14,7 +14,10 @@
  *    has run `--evaluations` times after that (before it, the alerts had no recorded thresholds
  *    and rates to read, so no active alerts whose annotations cost a query each);
  *    then each target of `--dashboard` at its default variables, as Grafana sends it (6 h range,
- *    20 s step), with its time, series count and response bytes.
+ *    20 s step), with its time, series count and response bytes; and how fast this machine runs
+ *    PromQL at that size: one instant selector over every account's balance series, the unit
+ *    every rule is made of, so that runs on different machines (or at different loads) can be
+ *    compared.
  *
  * `--rules` and `--dashboard` take any file, so the kit of another branch (or of an older
  * release) can be measured on the same fleet.
@@ -50,7 +53,7 @@ import {
 import { panelQueries, type Dashboard } from '../test/ops/ops-files.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory, type ExporterChild } from './exporter-process.js';
 import { fleetAccounts, writeHistory } from './monitoring-fleet.js';
-import { slowerGroupsRan } from './rule-evaluations.js';
+import { creditsAndRecordingPer30s, slowerGroupsRan } from './rule-evaluations.js';
 import { median } from './stats.js';
 
 const USAGE =
@@ -62,6 +65,9 @@ const POLL_INTERVAL_MS = 60_000;
 const STEP_SECONDS = 60;
 /** promtool's block duration. */
 const BLOCK_SECONDS = 2 * 3600;
+/** The machine's reference read: one instant selector over every account's balance series. */
+const REFERENCE_QUERY = 'zexa_credits_remaining';
+const REFERENCE_RUNS = 15;
 /** Targets that take longer than this are run once; the others three times, for the median. */
 const REPEAT_BELOW_MS = 5_000;
 
@@ -195,6 +201,28 @@ async function ruleGroups(prometheusUrl: string, evaluations: number): Promise<G
   }));
 }
 
+/**
+ * The median time Prometheus takes to read one instant selector over every account
+ * (REFERENCE_QUERY), as Prometheus measures it (`stats=all`, `execTotalTime`): every rule is
+ * made of such reads and of joins of the same size, so this says how fast the machine was.
+ */
+async function referenceRead(prometheusUrl: string): Promise<{ ms: number; fastestMs: number; series: number }> {
+  const times: number[] = [];
+  let series = 0;
+  for (let i = 0; i < REFERENCE_RUNS; i++) {
+    const { data } = await api<{ result: unknown[]; stats?: { timings?: { execTotalTime?: number } } }>(
+      prometheusUrl,
+      '/api/v1/query',
+      { query: REFERENCE_QUERY, stats: 'all' },
+    );
+    const seconds = data.stats?.timings?.execTotalTime;
+    if (seconds === undefined) throw new Error('/api/v1/query?stats=all gave no timings.execTotalTime');
+    times.push(seconds * 1000);
+    series = data.result.length;
+  }
+  return { ms: median(times), fastestMs: Math.min(...times), series };
+}
+
 async function dashboardTargets(
   prometheusUrl: string,
   dashboardPath: string,
@@ -270,11 +298,14 @@ function table(
   targets: TargetFigures[],
   variables: Record<string, string>,
   loads: number[][],
+  reference: { ms: number; fastestMs: number; series: number },
 ): string {
   const rel = (p: string): string => (p.startsWith(REPO_ROOT) ? p.slice(REPO_ROOT.length) : p);
+  const medians = groups.map((g) => ({ name: g.name, intervalS: g.intervalS, medianS: median(g.evaluations) }));
   const lines = [
     `${options.accounts} accounts; rules ${rel(options.rules)}; dashboard ${rel(options.dashboard)}; variables ${JSON.stringify(variables)}`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GB RAM; load average (1, 5, 15 min) at start ${loads[0]!.map((l) => l.toFixed(2)).join(', ')}, at the end ${loads[1]!.map((l) => l.toFixed(2)).join(', ')}`,
+    `PromQL on this machine: one instant selector over every account (\`${REFERENCE_QUERY}\`, ${reference.series} series) takes a median of ${reference.ms.toFixed(1)} ms over ${REFERENCE_RUNS} runs, ${reference.fastestMs.toFixed(1)} ms at the fastest (Prometheus' execTotalTime; a rule group evaluating at the same moment slows a run)`,
     '',
     '| rule group | interval | evaluations | median evaluation time | per 30 s |',
     '|---|---|---|---|---|',
@@ -282,7 +313,8 @@ function table(
       const m = median(g.evaluations);
       return `| ${g.name} | ${g.intervalS} s | ${g.evaluations.length} | ${m.toFixed(3)} s | ${((m * 30) / g.intervalS).toFixed(3)} s |`;
     }),
-    `| all groups | | | | ${groups.reduce((sum, g) => sum + (median(g.evaluations) * 30) / g.intervalS, 0).toFixed(3)} s |`,
+    `| zexa-credits and the recording groups (target: at most 1 s at 5,000 accounts) | | | | ${creditsAndRecordingPer30s(medians).toFixed(3)} s |`,
+    `| all groups | | | | ${medians.reduce((sum, g) => sum + (g.medianS * 30) / g.intervalS, 0).toFixed(3)} s |`,
     '',
     '| rule (the slowest ten) | group | median evaluation time |',
     '|---|---|---|',
@@ -398,8 +430,9 @@ async function main(argv: readonly string[]): Promise<number> {
     const groups = await ruleGroups(prometheusUrl, options.evaluations);
     log('dashboard targets at their default variables');
     const { variables, targets } = await dashboardTargets(prometheusUrl, options.dashboard);
+    const reference = await referenceRead(prometheusUrl);
     loads.push(loadavg());
-    console.log(table(options, groups, targets, variables, loads));
+    console.log(table(options, groups, targets, variables, loads, reference));
     if (options.keep) {
       log(`kept running until SIGINT or SIGTERM: prometheus at ${prometheusUrl}, rules in ${rulesPath}`);
       await untilSignal();

@@ -20,3 +20,23 @@ export function slowerGroupsRan(groups: readonly GroupState[], at: string): bool
     .filter((g) => g.interval > 60)
     .every((g) => !g.lastEvaluation.startsWith(NEVER) && Date.parse(g.lastEvaluation) < Date.parse(at));
 }
+
+/** A group's median evaluation time, as the benchmark reports it. */
+export interface GroupMedian {
+  name: string;
+  /** Seconds between evaluations. */
+  intervalS: number;
+  /** Median evaluation time, in seconds. */
+  medianS: number;
+}
+
+/**
+ * What issue 18's target counts: zexa-credits and the recording groups (`zexa-recording…`), a
+ * group slower than 30 s weighed by how often it runs (a 5-minute group's evaluation over ten),
+ * in seconds per 30 s. The other groups (zexa-api-key, zexa-exporter) are not in it.
+ */
+export function creditsAndRecordingPer30s(groups: readonly GroupMedian[]): number {
+  return groups
+    .filter((g) => g.name === 'zexa-credits' || g.name.startsWith('zexa-recording'))
+    .reduce((sum, g) => sum + (g.medianS * 30) / g.intervalS, 0);
+}

@@ -5,7 +5,7 @@
  * zexa-credits' cost.
  */
 import { describe, expect, it } from 'vitest';
-import { slowerGroupsRan } from '../../bench/rule-evaluations.js';
+import { creditsAndRecordingPer30s, slowerGroupsRan } from '../../bench/rule-evaluations.js';
 
 const NEVER = '0001-01-01T00:00:00Z';
 const fast = { interval: 30, lastEvaluation: '2026-12-07T10:21:23.1Z' };
@@ -32,5 +32,22 @@ describe('slowerGroupsRan', () => {
 
   it('counts every evaluation of a rule file with 30-second groups only', () => {
     expect(slowerGroupsRan([fast, { interval: 60, lastEvaluation: NEVER }], '2026-12-07T10:21:23.1Z')).toBe(true);
+  });
+});
+
+describe('creditsAndRecordingPer30s', () => {
+  it('adds zexa-credits and the recording groups, a 5-minute group weighed by a tenth', () => {
+    const groups = [
+      { name: 'zexa-api-key', intervalS: 30, medianS: 0.29 },
+      { name: 'zexa-credits', intervalS: 30, medianS: 0.157 },
+      { name: 'zexa-exporter', intervalS: 30, medianS: 0.048 },
+      { name: 'zexa-recording', intervalS: 30, medianS: 0.418 },
+      { name: 'zexa-recording-5m', intervalS: 300, medianS: 1.565 },
+    ];
+    expect(creditsAndRecordingPer30s(groups)).toBeCloseTo(0.157 + 0.418 + 0.1565, 9);
+  });
+
+  it('is 0 for a rule file without those groups', () => {
+    expect(creditsAndRecordingPer30s([{ name: 'other', intervalS: 30, medianS: 1 }])).toBe(0);
   });
 });
