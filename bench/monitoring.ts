@@ -53,7 +53,7 @@ import {
 import { panelQueries, type Dashboard } from '../test/ops/ops-files.js';
 import { startExporterChild, writeConfigFile, writeKeyDirectory, type ExporterChild } from './exporter-process.js';
 import { fleetAccounts, writeHistory } from './monitoring-fleet.js';
-import { creditsAndRecordingPer30s, slowerGroupsRan } from './rule-evaluations.js';
+import { creditsAndRecordingPer30s, per30s, slowerGroupsRan, totalPer30s } from './rule-evaluations.js';
 import { median } from './stats.js';
 
 const USAGE =
@@ -309,12 +309,12 @@ function table(
     '',
     '| rule group | interval | evaluations | median evaluation time | per 30 s |',
     '|---|---|---|---|---|',
-    ...groups.map((g) => {
-      const m = median(g.evaluations);
-      return `| ${g.name} | ${g.intervalS} s | ${g.evaluations.length} | ${m.toFixed(3)} s | ${((m * 30) / g.intervalS).toFixed(3)} s |`;
+    ...groups.map((g, i) => {
+      const m = medians[i]!;
+      return `| ${g.name} | ${g.intervalS} s | ${g.evaluations.length} | ${m.medianS.toFixed(3)} s | ${per30s(m).toFixed(3)} s |`;
     }),
     `| zexa-credits and the recording groups (target: at most 1 s at 5,000 accounts) | | | | ${creditsAndRecordingPer30s(medians).toFixed(3)} s |`,
-    `| all groups | | | | ${medians.reduce((sum, g) => sum + (g.medianS * 30) / g.intervalS, 0).toFixed(3)} s |`,
+    `| all groups | | | | ${totalPer30s(medians).toFixed(3)} s |`,
     '',
     '| rule (the slowest ten) | group | median evaluation time |',
     '|---|---|---|',

@@ -31,12 +31,22 @@ export interface GroupMedian {
 }
 
 /**
- * What issue 18's target counts: zexa-credits and the recording groups (`zexa-recording…`), a
- * group slower than 30 s weighed by how often it runs (a 5-minute group's evaluation over ten),
- * in seconds per 30 s. The other groups (zexa-api-key, zexa-exporter) are not in it.
+ * A group's cost in seconds per 30 s: a group slower than 30 s weighed by how often it runs (a
+ * 5-minute group's evaluation over ten).
+ */
+export function per30s(group: GroupMedian): number {
+  return (group.medianS * 30) / group.intervalS;
+}
+
+/** The groups' summed cost per 30 s. */
+export function totalPer30s(groups: readonly GroupMedian[]): number {
+  return groups.reduce((sum, g) => sum + per30s(g), 0);
+}
+
+/**
+ * What issue 18's target counts: zexa-credits and the recording groups (`zexa-recording…`), in
+ * seconds per 30 s. The other groups (zexa-api-key, zexa-exporter) are not in it.
  */
 export function creditsAndRecordingPer30s(groups: readonly GroupMedian[]): number {
-  return groups
-    .filter((g) => g.name === 'zexa-credits' || g.name.startsWith('zexa-recording'))
-    .reduce((sum, g) => sum + (g.medianS * 30) / g.intervalS, 0);
+  return totalPer30s(groups.filter((g) => g.name === 'zexa-credits' || g.name.startsWith('zexa-recording')));
 }

@@ -6,7 +6,6 @@
  * level this file imports types only, so tuneV8 sets V8's flags before any other module loads.
  */
 import type { Config, ConfigSources } from './config/types.js';
-import type { ConfigError as ConfigErrorClass } from './config/errors.js';
 import type { RunningExporter } from './runtime/exporter.js';
 
 export const EXIT_OK = 0;
@@ -53,7 +52,6 @@ async function runOtherCommand(
 async function loadStartupConfig(
   sources: ConfigSources,
   loadConfig: (sources: ConfigSources) => Config,
-  ConfigError: typeof ConfigErrorClass,
 ): Promise<Config | undefined> {
   try {
     const config = loadConfig(sources);
@@ -65,6 +63,7 @@ async function loadStartupConfig(
       (await import('./http/web-config/parse.js')).loadWebConfig(config.web.configFile);
     return config;
   } catch (error) {
+    const { ConfigError } = await import('./config/errors.js');
     if (error instanceof ConfigError) {
       process.stderr.write(`zexa-exporter: ${error.message}\n`);
       return undefined;
@@ -106,9 +105,8 @@ export async function run(
   // The configuration loader (yaml) is imported only now, so `--version` and `--help` peak
   // near Node.js's own memory floor (BENCHMARKS.md, "Start-up commands").
   const { loadConfig, nodeConfigSources } = await import('./config/load.js');
-  const { ConfigError } = await import('./config/errors.js');
   const sources = nodeConfigSources(argv, env);
-  const config = await loadStartupConfig(sources, loadConfig, ConfigError);
+  const config = await loadStartupConfig(sources, loadConfig);
   if (config === undefined) return EXIT_CONFIG;
   v8Tuning.fleetSize(config.accounts.length);
 
@@ -136,6 +134,7 @@ export async function run(
   try {
     exporter = await startExporter(config, { env, loadConfig: reloadLoader(config, argv, env, v8Tuning) });
   } catch (error) {
+    const { ConfigError } = await import('./config/errors.js');
     if (error instanceof ConfigError) {
       process.stderr.write(`zexa-exporter: ${error.message}\n`);
       return EXIT_CONFIG;
